@@ -1,0 +1,63 @@
+"""Assembling the PTB Application: one place that wires settings, database and handlers."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+from telegram.request import BaseRequest
+
+from bot.context import BotContext, Resources
+from bot.settings import Settings
+from handlers import register_all
+from handlers.help import set_commands
+from schedules.notifications import start_drainer
+from storage.db import make_sessionmaker, upgrade
+
+log = logging.getLogger(__name__)
+
+OFFLINE_TOKEN = "100000:OFFLINE-DEMO-TOKEN"
+
+
+def build_application(
+    settings: Settings,
+    engine: AsyncEngine,
+    *,
+    request: BaseRequest | None = None,
+    rate_limit: bool = True,
+) -> Application[Any, Any, Any, Any, Any, Any]:
+    """The production application; tests pass a recording `request` instead of the network."""
+    builder = (
+        ApplicationBuilder()
+        .token(settings.token or OFFLINE_TOKEN)
+        .base_url(settings.telegram_base_url)
+        .base_file_url(settings.telegram_base_file_url)
+        .context_types(ContextTypes(context=BotContext))
+        # Users are answered while a slow update (or a long send) is still running.
+        .concurrent_updates(True)
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+    )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    if rate_limit:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
+    app = builder.build()
+    app.bot_data["resources"] = Resources(settings=settings, db=make_sessionmaker(engine))
+    app.bot_data["engine"] = engine
+    register_all(app)
+    return app
+
+
+async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Runs under run_polling/run_webhook only: schema, command menus, the drainer."""
+    await upgrade(app.bot_data["engine"])
+    await set_commands(app)
+    start_drainer(app)
+    log.info("bot @%s is ready", app.bot.username)
+
+
+async def _post_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    await app.bot_data["engine"].dispose()

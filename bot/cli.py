@@ -1,0 +1,161 @@
+"""The `boiduong` command: run the bot, try it offline, load data, make link codes."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger(__name__)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="boiduong", description="Training-registration bot for commune civil servants."
+    )
+    parser.add_argument("--env-file", type=Path, help="read settings from this .env file")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="run the Telegram bot (long polling; needs BOT_TOKEN)")
+    demo = sub.add_parser("demo", help="offline console chat on a demo database (no token)")
+    demo.add_argument("--db", type=Path, default=Path("demo.db"), help="demo database file")
+    demo.add_argument("--fresh", action="store_true", help="rebuild the demo database")
+    demo.add_argument("--person", help="personal ID of the civil servant to play")
+    demo.add_argument("--lang", choices=["vi", "en"], default="vi")
+    imp = sub.add_parser("import", help="import a roster or courses file (XLSX or CSV)")
+    imp.add_argument("kind", choices=["roster", "courses"])
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--dry-run", action="store_true", help="report changes, write nothing")
+    tpl = sub.add_parser("template", help="write a blank import template (XLSX)")
+    tpl.add_argument("kind", choices=["roster", "courses"])
+    tpl.add_argument("out", type=Path)
+    std = sub.add_parser("standards", help="manage the standards rule set")
+    std_sub = std.add_subparsers(dest="action", required=True)
+    load = std_sub.add_parser("load", help="load rules from YAML or XLSX")
+    load.add_argument("file", type=Path)
+    load.add_argument("--dry-run", action="store_true")
+    code = sub.add_parser("link-code", help="make a one-time code that links a chat to a person")
+    code.add_argument("personal_id")
+    sub.add_parser("migrate", help="bring the database schema up to date")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING if args.command == "demo" else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        settings = load_settings(args.env_file)
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    try:
+        return _dispatch(args, settings)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "run":
+        return _run(settings)
+    if args.command == "demo":
+        from bot.console import run_demo
+
+        return asyncio.run(
+            run_demo(
+                args.db,
+                fresh=args.fresh,
+                personal_id=args.person,
+                lang=args.lang,
+                settings=settings,
+            )
+        )
+    if args.command == "import":
+        from bot.cli_data import cmd_import
+
+        return asyncio.run(cmd_import(settings, args.kind, args.file, args.dry_run))
+    if args.command == "template":
+        from bot.cli_data import cmd_template
+
+        return cmd_template(args.kind, args.out)
+    if args.command == "standards":
+        from bot.cli_data import cmd_standards_load
+
+        return asyncio.run(cmd_standards_load(settings, args.file, args.dry_run))
+    if args.command == "link-code":
+        return asyncio.run(_link_code(settings, args.personal_id))
+    if args.command == "migrate":
+        return asyncio.run(_migrate(settings))
+    raise AssertionError(args.command)
+
+
+def _run(settings: Settings) -> int:
+    from bot.app import build_application
+    from storage.db import create_engine
+
+    if not settings.token:
+        print(
+            "BOT_TOKEN is not set. Set it (or put it in .env), or try `boiduong demo` "
+            "for the offline console chat.",
+            file=sys.stderr,
+        )
+        return 2
+    engine = create_engine(settings.database_url)
+    app = build_application(settings, engine)
+    app.run_polling(drop_pending_updates=False)
+    return 0
+
+
+async def _link_code(settings: Settings, personal_id: str) -> int:
+    from domain.linking import create_code
+    from storage.db import create_engine, make_sessionmaker, upgrade
+
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+        async with make_sessionmaker(engine).begin() as session:
+            made = await create_code(
+                session,
+                personal_id=personal_id.strip(),
+                now=datetime.now(UTC),
+                ttl=timedelta(hours=settings.link_code_ttl_hours),
+            )
+    finally:
+        await engine.dispose()
+    if made is None:
+        print(
+            f"Không tìm thấy số CCCD {personal_id} trong danh sách (personal ID not on the "
+            "roster).",
+            file=sys.stderr,
+        )
+        return 1
+    code, expires = made
+    local = expires.astimezone(settings.tz).strftime("%d/%m/%Y %H:%M")
+    print(f"Mã liên kết (link code): {code}")
+    print(f"Người dùng gõ (the user types): /start {code}")
+    print(f"Hết hạn (expires): {local} — dùng một lần (single use)")
+    return 0
+
+
+async def _migrate(settings: Settings) -> int:
+    from storage.db import create_engine, upgrade
+
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+    print("Database schema is up to date.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,213 @@
+"""Data commands of the `boiduong` CLI: import a roster or courses, write a template, load rules.
+
+This is the operator's console, so its text is Vietnamese with English in parentheses and
+lives in the tables below, not in the domain services (they return codes). Exit codes:
+0 done, 1 the file has bad rows (nothing written), 2 bad usage or unreadable file.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.settings import Settings
+from domain.importing import (
+    IMPORTERS,
+    POSITION_GROUP,
+    TEMPLATES,
+    YES_NO,
+    ImportReport,
+    RowError,
+    write_import_template,
+)
+from domain.rulebook import YAML_SUFFIXES, RulebookReport, RuleIssue, load_rulebook
+from domain.sheets import SheetError
+from domain.vocab import VOCABULARIES, Vocab
+from storage.db import create_engine, make_sessionmaker, upgrade
+
+log = logging.getLogger(__name__)
+
+OK, INVALID, USAGE = 0, 1, 2
+
+PROBLEMS = {
+    "required": "thiếu giá trị bắt buộc (required value missing)",
+    "too_long": "quá dài (too long)",
+    "bad_personal_id": "số CCCD không hợp lệ, cần 12 chữ số (not a 12-digit personal ID)",
+    "bad_phone": "số điện thoại không hợp lệ (not a Vietnamese phone number)",
+    "bad_date": "ngày không hợp lệ, cần dd/mm/yyyy (bad date, use dd/mm/yyyy)",
+    "future_date": "ngày ở tương lai (date in the future)",
+    "bad_number": "không phải số nguyên hợp lệ (not a valid whole number)",
+    "bad_link": "đường dẫn phải bắt đầu bằng https:// (link must start with https://)",
+    "bad_sessions": "buổi học cần dạng dd/mm/yyyy HH:MM-HH:MM (session format)",
+    "unknown_value": "giá trị không có trong danh mục (value not in the list)",
+    "unknown_unit": "không có đơn vị này (unknown unit)",
+    "ambiguous_unit": "nhiều đơn vị trùng tên, hãy ghi mã (several units share it; use the code)",
+    "unknown_position": "không có chức vụ này (unknown position)",
+    "ambiguous_position": "nhiều chức vụ trùng tên, hãy ghi mã (ambiguous position; use the code)",
+    "unknown_audience": "không phải nhóm hay chức vụ đã biết (neither a group nor a position)",
+    "unknown_group": "nhóm chức vụ chưa biết (unknown position group)",
+    "duplicate_in_file": "trùng trong tệp (duplicate in the file)",
+    "end_before_start": "kết thúc không sau bắt đầu (ends before it starts)",
+    "session_outside_course": "buổi học nằm ngoài thời gian khóa học (session outside the course)",
+    "deadline_after_end": "hạn đăng ký sau khi khóa học kết thúc (deadline after the course ends)",
+}
+FILE_PROBLEMS = {
+    "unsupported_format": "định dạng tệp không hỗ trợ (unsupported file type)",
+    "unreadable": "không đọc được tệp (cannot read the file)",
+    "no_header": "không tìm thấy dòng tiêu đề (no header row found)",
+    "missing_columns": "thiếu cột bắt buộc (required columns missing)",
+}
+STAGES = {
+    "read": "Đã đọc {n} dòng (read {n} rows)",
+    "validated": "Đã kiểm tra {n} dòng (validated {n} rows)",
+    "written": "Đã ghi {n} dòng (wrote {n} rows)",
+}
+KINDS = {"roster": "danh sách cán bộ (roster)", "courses": "khóa học (courses)"}
+EXTRA_VOCABS: dict[str, Vocab] = {v.name: v for v in (YES_NO, POSITION_GROUP)}
+
+
+def _err(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+def _choices(vocab_name: str) -> str:
+    vocab = VOCABULARIES.get(vocab_name) or EXTRA_VOCABS.get(vocab_name)
+    if vocab is None:
+        return ""
+    return " — chọn một trong (one of): " + ", ".join(f"{t.vi} ({t.en})" for t in vocab)
+
+
+def _problem(code: str, value: str, vocab: str = "", other_row: int | None = None) -> str:
+    text = PROBLEMS.get(code, code)
+    if value:
+        text += f": «{value}»"
+    if other_row is not None:
+        text += f" — giống dòng {other_row} (same as row {other_row})"
+    return text + _choices(vocab)
+
+
+def row_error_line(e: RowError) -> str:
+    return f"Dòng {e.row}, cột {e.column}: " + _problem(e.code, e.value, e.vocab, e.other_row)
+
+
+def issue_line(e: RuleIssue, *, yaml_file: bool) -> str:
+    where = f"{e.section} #{e.where}" if yaml_file else f"sheet {e.section}, dòng {e.where}"
+    return f"{where}, trường {e.field}: " + _problem(e.code, e.value, e.vocab)
+
+
+def _exists(path: Path) -> bool:
+    if path.is_file():
+        return True
+    _err(f"Không tìm thấy tệp (file not found): {path}")
+    return False
+
+
+def _file_error(path: Path, exc: SheetError) -> int:
+    detail = f" — {exc.detail}" if exc.detail else ""
+    _err(f"{path}: {FILE_PROBLEMS.get(exc.code, exc.code)}{detail}")
+    return USAGE
+
+
+def _print_errors(lines: Iterable[str], codes: Sequence[str]) -> None:
+    count = len(codes)
+    print(f"Có {count} lỗi, chưa ghi gì vào cơ sở dữ liệu ({count} errors, nothing written):")
+    for line in lines:
+        print("  " + line)
+    # After thousands of lines, say what kinds of problems they were (e.g. a missing unit).
+    for code, n in Counter(codes).most_common():
+        print(f"Tổng (total) {n} × {PROBLEMS.get(code, code)}")
+
+
+def _summary(report: ImportReport) -> str:
+    head = "Kiểm tra thử (dry run)" if report.dry_run else "Đã nhập (imported)"
+    return (
+        f"{head} {KINDS[report.kind]}: {report.total_rows} dòng (rows) — "
+        f"{report.created} thêm mới (created), {report.updated} cập nhật (updated), "
+        f"{report.unchanged} không đổi (unchanged)."
+        + (" Chưa ghi gì (nothing written)." if report.dry_run else "")
+    )
+
+
+async def cmd_import(settings: Settings, kind: str, path: Path, dry_run: bool) -> int:
+    """Import a roster or courses file in one transaction; print every bad row."""
+    if kind not in IMPORTERS:
+        _err(f"Loại không hợp lệ (unknown kind): {kind}; dùng (use) roster | courses")
+        return USAGE
+    if not _exists(path):
+        return USAGE
+    started = time.perf_counter()
+
+    def progress(stage: str, rows: int) -> None:
+        elapsed = time.perf_counter() - started
+        _err(STAGES.get(stage, stage).format(n=rows) + f" — {elapsed:.1f} s")
+
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+        async with make_sessionmaker(engine).begin() as session:
+            report = await IMPORTERS[kind](
+                session, path=path, dry_run=dry_run, now=datetime.now(UTC), progress=progress
+            )
+    except SheetError as exc:
+        return _file_error(path, exc)
+    finally:
+        await engine.dispose()
+    if report.unknown_headers:
+        print("Bỏ qua các cột không nhận ra (ignored unknown columns): "
+              + ", ".join(report.unknown_headers))  # fmt: skip
+    if report.errors:
+        _print_errors(map(row_error_line, report.errors), [e.code for e in report.errors])
+        return INVALID
+    print(_summary(report))
+    return OK
+
+
+def cmd_template(kind: str, out: Path) -> int:
+    """Write the blank XLSX template of an import."""
+    if kind not in TEMPLATES:
+        _err(f"Loại không hợp lệ (unknown kind): {kind}; dùng (use) roster | courses")
+        return USAGE
+    try:
+        write_import_template(kind, out)
+    except OSError as exc:
+        _err(f"Không ghi được tệp (cannot write) {out}: {exc}")
+        return USAGE
+    print(f"Đã tạo mẫu {KINDS[kind]} (template written): {out}")
+    return OK
+
+
+def _rulebook_summary(r: RulebookReport) -> str:
+    head = "Kiểm tra thử (dry run)" if r.dry_run else "Đã nạp bộ tiêu chuẩn (rules loaded)"
+    return (
+        f"{head}: quy tắc (rules) {r.rules_created} mới (created), {r.rules_updated} cập nhật "
+        f"(updated), {r.rules_unchanged} không đổi (unchanged), {r.rules_deactivated} ngừng áp "
+        f"dụng (deactivated); chức vụ (positions) {r.positions_created} mới, "
+        f"{r.positions_updated} cập nhật, {r.positions_unchanged} không đổi."
+    )
+
+
+async def cmd_standards_load(settings: Settings, path: Path, dry_run: bool) -> int:
+    """Load a standards rule book (YAML or XLSX) in one transaction."""
+    if not _exists(path):
+        return USAGE
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+        async with make_sessionmaker(engine).begin() as session:
+            report = await load_rulebook(session, path=path, dry_run=dry_run)
+    except SheetError as exc:
+        return _file_error(path, exc)
+    finally:
+        await engine.dispose()
+    if report.errors:
+        yaml_file = path.suffix.lower() in YAML_SUFFIXES
+        lines = (issue_line(e, yaml_file=yaml_file) for e in report.errors)
+        _print_errors(lines, [e.code for e in report.errors])
+        return INVALID
+    print(_rulebook_summary(report))
+    return OK

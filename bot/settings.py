@@ -1,0 +1,83 @@
+"""Configuration: one pydantic-settings class, loaded once by the entry point and passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SettingsError(Exception):
+    """A missing or malformed setting, described in one line."""
+
+
+class Settings(BaseSettings):
+    """Everything the bot reads from the environment (or an optional `.env` file)."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    bot_token: SecretStr | None = None
+    database_url: str = "sqlite+aiosqlite:///boiduong.db"
+    telegram_base_url: str = "https://api.telegram.org/bot"
+    telegram_base_file_url: str = "https://api.telegram.org/file/bot"
+    timezone: str = "Asia/Ho_Chi_Minh"
+    default_language: str = "vi"
+    # Provinces set their own yearly refresher target since the fixed 40-period rule was repealed.
+    annual_hours_target: int = Field(default=40, ge=0, le=1000)
+    # A registration can be cancelled until this many hours before the course starts.
+    cancel_cutoff_hours: int = Field(default=24, ge=0, le=24 * 30)
+    link_code_ttl_hours: int = Field(default=72, ge=1, le=24 * 60)
+    link_max_failures: int = Field(default=5, ge=1, le=100)
+    link_lockout_minutes: int = Field(default=60, ge=1, le=24 * 60)
+    page_size: int = Field(default=5, ge=1, le=20)
+    # How often the notification drainer looks for due rows.
+    drain_interval_seconds: float = Field(default=1.0, gt=0, le=60)
+    send_rate_per_second: float = Field(default=25.0, gt=0, le=1000)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        ZoneInfo(value)  # raises for an unknown zone
+        return value
+
+    @field_validator("default_language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        if value not in ("vi", "en"):
+            raise ValueError("must be 'vi' or 'en'")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        if value.startswith("postgresql://") or value.startswith("postgres://"):
+            return "postgresql+asyncpg://" + value.split("://", 1)[1]
+        if value.startswith("sqlite:///"):
+            return "sqlite+aiosqlite:///" + value.split(":///", 1)[1]
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("use sqlite+aiosqlite:///FILE or postgresql+asyncpg://USER@HOST/DB")
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def token(self) -> str | None:
+        return self.bot_token.get_secret_value() if self.bot_token else None
+
+
+def load_settings(env_file: Path | None = None, **overrides: object) -> Settings:
+    """Load settings, turning a validation failure into one readable line."""
+    try:
+        if env_file is not None:
+            return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg, arg-type]
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']).upper() or 'settings'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise SettingsError(f"Invalid configuration: {problems}") from None

@@ -1,0 +1,108 @@
+"""Finding courses: what a person may join, search, and the facts a course card shows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.errors import DomainError, Refusal
+from domain.registration import in_audience
+from domain.text import search_tokens
+from storage.models import Course, RegistrationStatus, Unit
+from storage.repos.courses import CourseRepo, RegistrationRepo
+from storage.repos.people import PeopleRepo
+
+
+@dataclass(frozen=True)
+class CourseView:
+    """A course with its live seat counts and the viewer's own registration, if any."""
+
+    course: Course
+    organizer: str | None
+    registered: int
+    waitlisted: int
+    my_status: RegistrationStatus | None = None
+    my_waitlist_position: int | None = None
+
+    @property
+    def seats_left(self) -> int:
+        return max(self.course.capacity - self.registered, 0)
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[CourseView]
+    page: int
+    pages: int
+    total: int
+
+
+async def open_for(
+    session: AsyncSession, *, person_id: int | None, now: datetime, query: str = ""
+) -> list[Course]:
+    """Open courses the person may join (all open ones when unknown), soonest first."""
+    courses = await CourseRepo(session).open_courses(now=now, tokens=search_tokens(query))
+    person = await PeopleRepo(session).get(person_id) if person_id is not None else None
+    if person is None:
+        return courses
+    chain = await PeopleRepo(session).unit_chain(person.unit_id)
+    codes = [u.code for u in chain]
+    return [c for c in courses if in_audience(c, person, codes)]
+
+
+async def views(
+    session: AsyncSession, courses: Sequence[Course], *, person_id: int | None = None
+) -> list[CourseView]:
+    regs = RegistrationRepo(session)
+    counts = await regs.counts([c.id for c in courses])
+    result = []
+    for course in courses:
+        organizer = None
+        if course.organizer_unit_id is not None:
+            unit = await session.get(Unit, course.organizer_unit_id)
+            organizer = unit.name if unit else None
+        mine, position = None, None
+        if person_id is not None:
+            reg = await regs.get(course_id=course.id, person_id=person_id)
+            if reg is not None:
+                mine = reg.status
+                if reg.status == RegistrationStatus.WAITLISTED:
+                    position = await regs.waitlist_position(reg)
+        result.append(
+            CourseView(
+                course=course,
+                organizer=organizer,
+                registered=counts.get((course.id, RegistrationStatus.REGISTERED.value), 0),
+                waitlisted=counts.get((course.id, RegistrationStatus.WAITLISTED.value), 0),
+                my_status=mine,
+                my_waitlist_position=position,
+            )
+        )
+    return result
+
+
+async def page_of(
+    session: AsyncSession,
+    *,
+    person_id: int | None,
+    now: datetime,
+    page: int,
+    page_size: int,
+    query: str = "",
+) -> Page:
+    courses = await open_for(session, person_id=person_id, now=now, query=query)
+    pages = max((len(courses) + page_size - 1) // page_size, 1)
+    page = min(max(page, 0), pages - 1)
+    chunk = courses[page * page_size : (page + 1) * page_size]
+    items = await views(session, chunk)
+    return Page(items=items, page=page, pages=pages, total=len(courses))
+
+
+async def card(session: AsyncSession, *, course_id: int, person_id: int | None) -> CourseView:
+    course = await CourseRepo(session).get(course_id)
+    if course is None:
+        raise DomainError(Refusal.NOT_FOUND)
+    return (await views(session, [course], person_id=person_id))[0]

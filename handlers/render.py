@@ -1,0 +1,247 @@
+"""Turning domain results into short HTML messages in the user's language."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from html import escape
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.i18n import Translator
+from domain.catalog import CourseView, Page
+from domain.errors import DomainError, Refusal
+from domain.standards import RuleStatus, State
+from handlers import callbacks as cb
+from storage.models import Course, RegistrationStatus, StandardRule
+
+BUTTON_TITLE = 48  # long titles wrap badly on small phones
+
+
+def _catalogue_labels(t: Translator) -> dict[str, str]:
+    _ = t.gettext
+    return {
+        "political_theory": _("Political theory"),
+        "defence_security": _("Defence and security"),
+        "state_management": _("State management"),
+        "job_skills": _("Job-position skills"),
+        "digital_skills": _("Digital skills"),
+        "it": _("IT"),
+        "foreign_language": _("Foreign language"),
+        "ethnic_language": _("Ethnic minority language"),
+        "culture": _("Culture and tourism"),
+        "education": _("Professional qualification"),
+        "refresher_hours": _("Refresher hours"),
+        "in_person": _("in person"),
+        "online": _("online"),
+        "blended": _("in person and online"),
+        "so_cap": _("elementary"),
+        "trung_cap": _("intermediate"),
+        "cao_cap": _("advanced"),
+        "cu_nhan": _("bachelor"),
+        "cao_dang": _("college"),
+        "dai_hoc": _("university"),
+        "thac_si": _("master"),
+        "tien_si": _("doctorate"),
+        "chuyen_vien": _("specialist"),
+        "chuyen_vien_chinh": _("principal specialist"),
+        "chuyen_vien_cao_cap": _("senior specialist"),
+    }
+
+
+def label(t: Translator, code: str | None) -> str:
+    if not code:
+        return ""
+    return _catalogue_labels(t).get(code, code)
+
+
+def short(text: str, limit: int = BUTTON_TITLE) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def rule_title(t: Translator, rule: StandardRule) -> str:
+    return rule.title_en if t.lang == "en" and rule.title_en else rule.title_vi
+
+
+def grants_text(t: Translator, course: Course) -> str:
+    parts = []
+    if course.grants_kind:
+        kind = label(t, course.grants_kind)
+        parts.append(f"{kind} ({label(t, course.grants_level)})" if course.grants_level else kind)
+    if course.hours:
+        parts.append(
+            t.ngettext("%(n)d training hour", "%(n)d training hours", course.hours)
+            % {"n": course.hours}
+        )
+    return ", ".join(parts)
+
+
+def course_card(t: Translator, view: CourseView) -> str:
+    _ = t.gettext
+    c = view.course
+    lines = [f"<b>{escape(c.title)}</b>", escape(label(t, c.category))]
+    when = (
+        t.datetime(c.starts_at)
+        if t.local_date(c.starts_at) == t.local_date(c.ends_at)
+        else f"{t.datetime(c.starts_at)} – {t.datetime(c.ends_at)}"
+    )
+    lines.append(_("🗓 When: %(when)s") % {"when": when})
+    if len(c.sessions) > 1:
+        lines.append(_("   %(n)d sessions") % {"n": len(c.sessions)})
+    where = c.place or c.link or "—"
+    lines.append(
+        _("📍 Where: %(where)s (%(mode)s)") % {"where": escape(where), "mode": label(t, c.mode)}
+    )
+    if view.organizer:
+        lines.append(_("🏛 Organizer: %(org)s") % {"org": escape(view.organizer)})
+    if view.seats_left:
+        lines.append(
+            _("🪑 Seats left: %(left)d of %(cap)d") % {"left": view.seats_left, "cap": c.capacity}
+        )
+    else:
+        lines.append(_("🪑 Full; waitlist: %(n)d") % {"n": view.waitlisted})
+    lines.append(
+        _("⏰ Register by: %(deadline)s") % {"deadline": t.datetime(c.registration_deadline)}
+    )
+    granted = grants_text(t, c)
+    if granted:
+        lines.append(_("🎓 Completing it gives: %(grants)s") % {"grants": escape(granted)})
+    if view.my_status == RegistrationStatus.REGISTERED:
+        lines.append(_("✅ You are registered."))
+    elif view.my_status == RegistrationStatus.WAITLISTED:
+        lines.append(
+            _("⏳ You are number %(n)d on the waitlist.") % {"n": view.my_waitlist_position or 0}
+        )
+    return "\n".join(lines)
+
+
+def course_buttons(t: Translator, view: CourseView) -> InlineKeyboardMarkup:
+    _ = t.gettext
+    cid = view.course.id
+    if view.my_status in (RegistrationStatus.REGISTERED, RegistrationStatus.WAITLISTED):
+        first = InlineKeyboardButton(
+            _("Cancel registration"), callback_data=cb.build(cb.CANCEL, cid)
+        )
+    elif view.seats_left:
+        first = InlineKeyboardButton(_("✍️ Register"), callback_data=cb.build(cb.REGISTER, cid))
+    else:
+        first = InlineKeyboardButton(
+            _("✍️ Join the waitlist"), callback_data=cb.build(cb.REGISTER, cid)
+        )
+    back = InlineKeyboardButton(_("« All courses"), callback_data=cb.build(cb.PAGE, 0))
+    return InlineKeyboardMarkup([[first], [back]])
+
+
+def course_line(t: Translator, view: CourseView) -> str:
+    c = view.course
+    seats = (
+        t.gettext("%(n)d seats left") % {"n": view.seats_left}
+        if view.seats_left
+        else t.gettext("full, waitlist %(n)d") % {"n": view.waitlisted}
+    )
+    return f"• <b>{escape(c.title)}</b>\n  {t.local_date(c.starts_at)} · {seats}"
+
+
+def course_page(
+    t: Translator, page: Page, *, action: str, heading: str
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    if not page.items:
+        return heading + "\n\n" + t.gettext("No open courses found."), None
+    lines = [heading, ""] + [course_line(t, v) for v in page.items]
+    if page.pages > 1:
+        lines.append("")
+        lines.append(
+            t.gettext("Page %(page)d of %(pages)d") % {"page": page.page + 1, "pages": page.pages}
+        )
+    rows = [
+        [
+            InlineKeyboardButton(
+                short(v.course.title), callback_data=cb.build(cb.COURSE, v.course.id)
+            )
+        ]
+        for v in page.items
+    ]
+    nav = []
+    if page.page > 0:
+        nav.append(InlineKeyboardButton("◀️", callback_data=cb.build(action, page.page - 1)))
+    if page.page + 1 < page.pages:
+        nav.append(InlineKeyboardButton("▶️", callback_data=cb.build(action, page.page + 1)))
+    if nav:
+        rows.append(nav)
+    return "\n".join(lines), InlineKeyboardMarkup(rows)
+
+
+def _state(t: Translator, s: RuleStatus) -> str:
+    _ = t.gettext
+    if s.state == State.MET:
+        return _("met")
+    if s.state == State.IN_PROGRESS:
+        return _("in progress (registered for a course)")
+    if s.state == State.OVERDUE:
+        return _("overdue since %(date)s") % {"date": t.date(s.deadline)}
+    if s.deadline:
+        return _("missing, due by %(date)s") % {"date": t.date(s.deadline)}
+    return _("missing")
+
+
+def status_text(
+    t: Translator, statuses: list[RuleStatus]
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    _ = t.gettext
+    applicable = [s for s in statuses if s.state != State.NOT_APPLICABLE]
+    icons = {State.MET: "✅", State.IN_PROGRESS: "⏳", State.MISSING: "⚠️", State.OVERDUE: "❌"}
+    lines = [_("<b>Your standards</b>")]
+    rows: list[list[InlineKeyboardButton]] = []
+    for s in applicable:
+        line = f"\n{icons[s.state]} <b>{escape(rule_title(t, s.rule))}</b>: {_state(t, s)}"
+        if s.hours_target is not None:
+            line += "\n   " + _("%(done)d of %(target)d hours this year") % {
+                "done": s.hours_done or 0,
+                "target": s.hours_target,
+            }
+        if s.rule.basis:
+            line += f"\n   <i>{escape(short(s.rule.basis, 140))}</i>"
+        lines.append(line)
+        rows += [
+            [InlineKeyboardButton("📚 " + short(c.title), callback_data=cb.build(cb.COURSE, c.id))]
+            for c in s.closing
+        ]
+    if not applicable:
+        lines.append(_("No standard applies to your position yet."))
+    skipped = len(statuses) - len(applicable)
+    if skipped:
+        lines.append(
+            "\n"
+            + t.ngettext(
+                "%(n)d other standard does not apply to your position.",
+                "%(n)d other standards do not apply to your position.",
+                skipped,
+            )
+            % {"n": skipped}
+        )
+    if rows:
+        lines.append("\n" + _("Courses that close your gaps:"))
+    return "\n".join(lines), InlineKeyboardMarkup(rows) if rows else None
+
+
+def refusal(t: Translator, error: DomainError) -> str:
+    _ = t.gettext
+    d = error.details
+    texts: dict[Refusal, Callable[[], str]] = {
+        Refusal.NOT_LINKED: lambda: _("Please link your account first: send /start."),
+        Refusal.NOT_FOUND: lambda: _("This course no longer exists."),
+        Refusal.CLOSED: lambda: _("Registration for this course is closed."),
+        Refusal.DEADLINE_PASSED: lambda: _("The registration deadline has passed."),
+        Refusal.OUTSIDE_AUDIENCE: lambda: _(
+            "This course is for another audience (unit or position). "
+            "Ask your organizer if you think this is wrong."
+        ),
+        Refusal.CLASH: lambda: (
+            _("It clashes with a course you are registered for: %(title)s.")
+            % {"title": escape(str(d.get("title", "")))}
+        ),
+        Refusal.NOT_REGISTERED: lambda: _("You are not registered for this course."),
+        Refusal.TOO_LATE_TO_CANCEL: lambda: _(
+            "It is too late to cancel online; please contact the organizer."
+        ),
+    }
+    return texts[error.code]()

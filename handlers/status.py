@@ -1,0 +1,35 @@
+"""/status: the standards of the person's position and how they stand against each."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import Application, CommandHandler, MessageHandler, filters
+
+from bot.context import BotContext
+from domain.standards import status_of
+from handlers.common import reply, require_person
+from handlers.menus import menu_pattern
+from handlers.render import status_text
+
+
+async def status(update: Update, context: BotContext) -> None:
+    """Show each applicable standard with its state, basis and courses that close gaps."""
+    person_id = await require_person(update, context)
+    if person_id is None:
+        return
+    now = context.now()
+    async with context.db.begin() as session:
+        statuses = await status_of(
+            session,
+            person_id=person_id,
+            now=now,
+            today=now.astimezone(context.settings.tz).date(),
+            hours_target=context.settings.annual_hours_target,
+        )
+    text, markup = status_text(context.t, statuses)
+    await reply(update, text, markup)
+
+
+def register(app: Application) -> None:
+    app.add_handler(CommandHandler("status", status))
+    app.add_handler(MessageHandler(filters.Regex(menu_pattern("status")), status))

@@ -1,0 +1,338 @@
+"""Database models. Times are timezone-aware UTC; dates are plain calendar dates."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Store aware datetimes as UTC; SQLite loses the zone, so put it back on load."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; store aware UTC times only")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime,
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+    }
+
+
+def _enum(cls: type[enum.Enum]) -> Enum:
+    # Store the readable value, as VARCHAR everywhere: adding a member then needs no ALTER TYPE.
+    return Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+
+
+class Unit(Base):
+    """A node of the government tree: province → [district] → commune → division."""
+
+    __tablename__ = "units"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    # A merged unit points at its successor; people and courses are moved there.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Position(Base):
+    """A title such as 'Chủ tịch UBND xã' or 'Công chức Văn hóa - Xã hội'."""
+
+    __tablename__ = "positions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name_vi: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    # Group a standard can target: leader, civil_servant, mass_org, part_time, ...
+    group: Mapped[str] = mapped_column(String(30))
+
+
+class Person(Base):
+    """A roster row (national personnel record, only the fields features need)."""
+
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    personal_id: Mapped[str] = mapped_column(String(12), unique=True)
+    full_name: Mapped[str] = mapped_column(String(120))
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
+    gender: Mapped[str | None] = mapped_column(String(10))
+    phone: Mapped[str | None] = mapped_column(String(15), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    position_id: Mapped[int | None] = mapped_column(ForeignKey("positions.id"), index=True)
+    job_position: Mapped[str | None] = mapped_column(String(200))
+    joined_on: Mapped[date | None] = mapped_column(Date)
+    general_education: Mapped[str | None] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    unit: Mapped[Unit] = relationship(lazy="raise")
+    position: Mapped[Position | None] = relationship(lazy="raise")
+
+
+class Qualification(Base):
+    """One qualification a person holds: kind (education, political_theory, ...) and level."""
+
+    __tablename__ = "qualifications"
+    __table_args__ = (UniqueConstraint("person_id", "kind", "level", "field"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    level: Mapped[str] = mapped_column(String(40))
+    field: Mapped[str] = mapped_column(String(200), default="")
+    obtained_on: Mapped[date | None] = mapped_column(Date)
+    # roster (imported), course (granted by completing one), claim (approved evidence)
+    source: Mapped[str] = mapped_column(String(20), default="roster")
+
+
+class Secondment(Base):
+    """A secondment or rotation to another unit, with periodic review meetings."""
+
+    __tablename__ = "secondments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    from_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    to_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    kind: Mapped[str] = mapped_column(String(20), default="secondment")  # or rotation
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    review_every_months: Mapped[int] = mapped_column(Integer, default=6)
+
+
+class StandardRule(Base):
+    """A standard as data: who it applies to, what it requires, its legal basis and grace date."""
+
+    __tablename__ = "standard_rules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(60), unique=True)
+    title_vi: Mapped[str] = mapped_column(String(300))
+    title_en: Mapped[str] = mapped_column(String(300))
+    # {"groups": [...], "positions": [...], "units": [...]}; an empty list means "anyone".
+    applies_to: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # education | political_theory | state_management | it | foreign_language |
+    # digital_skills | refresher_hours
+    requires_kind: Mapped[str] = mapped_column(String(30))
+    requires_level: Mapped[str | None] = mapped_column(String(40))
+    # Folded keywords; the held qualification's field must contain one of them.
+    requires_fields: Mapped[list[Any]] = mapped_column(default=list)
+    requires_hours: Mapped[int | None] = mapped_column(Integer)
+    basis: Mapped[str] = mapped_column(Text, default="")
+    grace_until: Mapped[date | None] = mapped_column(Date)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class CourseStatus(enum.StrEnum):
+    DRAFT = "draft"
+    OPEN = "open"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+    FINISHED = "finished"
+
+
+class Course(Base):
+    __tablename__ = "courses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    # Folded title + category + place, so search ignores diacritics and case on both databases.
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    category: Mapped[str] = mapped_column(String(30))
+    organizer_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    mode: Mapped[str] = mapped_column(String(20), default="in_person")
+    place: Mapped[str | None] = mapped_column(String(300))
+    link: Mapped[str | None] = mapped_column(String(500))
+    starts_at: Mapped[datetime] = mapped_column(index=True)
+    ends_at: Mapped[datetime]
+    capacity: Mapped[int] = mapped_column(Integer)
+    registration_deadline: Mapped[datetime]
+    # {"units": [unit codes, subtree included], "groups": [...], "positions": [...]}
+    audience: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    hours: Mapped[int] = mapped_column(Integer, default=0)
+    grants_kind: Mapped[str | None] = mapped_column(String(30))
+    grants_level: Mapped[str | None] = mapped_column(String(40))
+    requires_approval: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[CourseStatus] = mapped_column(_enum(CourseStatus), default=CourseStatus.OPEN)
+    # Increments under the course row lock so waitlist order is exactly arrival order.
+    queue_seq: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    sessions: Mapped[list[CourseSession]] = relationship(
+        lazy="raise", order_by="CourseSession.starts_at", cascade="all, delete-orphan"
+    )
+
+
+class CourseSession(Base):
+    __tablename__ = "course_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+
+
+class RegistrationStatus(enum.StrEnum):
+    REGISTERED = "registered"
+    WAITLISTED = "waitlisted"
+    CANCELLED = "cancelled"
+    ATTENDED = "attended"
+    COMPLETED = "completed"
+    NO_SHOW = "no_show"
+
+
+class Registration(Base):
+    __tablename__ = "registrations"
+    __table_args__ = (
+        UniqueConstraint("course_id", "person_id"),
+        Index("ix_registrations_course_status_seq", "course_id", "status", "queue_seq"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    status: Mapped[RegistrationStatus] = mapped_column(_enum(RegistrationStatus))
+    queue_seq: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    cancelled_at: Mapped[datetime | None]
+    promoted_at: Mapped[datetime | None]
+
+
+class TrainingRecord(Base):
+    """Training a person completed (from a course of ours or recorded from elsewhere)."""
+
+    __tablename__ = "training_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    course_id: Mapped[int | None] = mapped_column(ForeignKey("courses.id", ondelete="SET NULL"))
+    title: Mapped[str] = mapped_column(String(300))
+    hours: Mapped[int] = mapped_column(Integer, default=0)
+    starts_on: Mapped[date | None] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    certificate_no: Mapped[str | None] = mapped_column(String(60))
+
+
+class ChatAccount(Base):
+    """A chat user on one channel, optionally linked to a roster person."""
+
+    __tablename__ = "chat_accounts"
+    __table_args__ = (
+        UniqueConstraint("channel", "chat_user_id"),
+        # NULLs are distinct on SQLite and PostgreSQL: unlinked accounts do not collide.
+        UniqueConstraint("channel", "person_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    chat_user_id: Mapped[str] = mapped_column(String(64))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    language: Mapped[str | None] = mapped_column(String(5))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    linked_at: Mapped[datetime | None]
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LinkCode(Base):
+    """A one-time code an organizer gives a person to link (or relink) a chat account."""
+
+    __tablename__ = "link_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Only a hash is stored, so a leaked database does not leak usable codes.
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class NotificationState(enum.StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+class Notification(Base):
+    """A message owed to a person. Rows are the truth; the drainer only delivers them."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_state_due", "state", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Same reminder twice is impossible: e.g. "course_start:42:7:3d".
+    dedupe_key: Mapped[str] = mapped_column(String(120), unique=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    course_id: Mapped[int | None] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    due_at: Mapped[datetime]
+    state: Mapped[NotificationState] = mapped_column(
+        _enum(NotificationState), default=NotificationState.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    sent_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

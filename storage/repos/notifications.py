@@ -1,0 +1,65 @@
+"""Notification rows: created by the domain, claimed and marked by the drainer."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Notification, NotificationState
+
+
+class NotificationRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add_once(self, notification: Notification) -> bool:
+        """Add unless a row with the same dedupe key exists; True when added."""
+        stmt = select(Notification.id).where(Notification.dedupe_key == notification.dedupe_key)
+        if (await self.session.execute(stmt)).first() is not None:
+            return False
+        self.session.add(notification)
+        await self.session.flush()
+        return True
+
+    async def drop_pending(self, *, person_id: int, course_id: int, kinds: tuple[str, ...]) -> int:
+        stmt = delete(Notification).where(
+            Notification.person_id == person_id,
+            Notification.course_id == course_id,
+            Notification.kind.in_(kinds),
+            Notification.state == NotificationState.PENDING,
+        )
+        result = await self.session.execute(stmt)
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def claim_due(self, *, now: datetime, limit: int, lease: timedelta) -> list[Notification]:
+        """Claim due rows (pending, or sending whose lease ran out) for this drainer.
+
+        SKIP LOCKED lets two bot processes on PostgreSQL share the work without ever taking
+        the same row; SQLite ignores it and relies on BEGIN IMMEDIATE and one process.
+        """
+        stmt = (
+            select(Notification)
+            .where(
+                Notification.due_at <= now,
+                or_(
+                    Notification.state == NotificationState.PENDING,
+                    (Notification.state == NotificationState.SENDING)
+                    & (Notification.claimed_until < now),
+                ),
+            )
+            .order_by(Notification.due_at, Notification.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        rows = list((await self.session.execute(stmt)).scalars())
+        for row in rows:
+            row.state = NotificationState.SENDING
+            row.claimed_until = now + lease
+            row.attempts += 1
+        await self.session.flush()
+        return rows
+
+    async def get(self, notification_id: int) -> Notification | None:
+        return await self.session.get(Notification, notification_id)
