@@ -98,16 +98,17 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _run(settings: Settings) -> int:
-    from bot.app import build_application
-    from storage.db import create_engine
-
     if not settings.token:
+        # Checked before the heavy imports below: importing them already logs (alembic).
         print(
             "BOT_TOKEN is not set. Set it (or put it in .env), or try `boiduong demo` "
             "for the offline console chat.",
             file=sys.stderr,
         )
         return 2
+    from bot.app import build_application
+    from storage.db import create_engine
+
     engine = create_engine(settings.database_url)
     app = build_application(settings, engine)
     app.run_polling(drop_pending_updates=False)

@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.reminders import Policy, parse_day_month, parse_days, parse_offsets, parse_window
+
 
 class SettingsError(Exception):
     """A missing or malformed setting, described in one line."""
@@ -35,6 +37,19 @@ class Settings(BaseSettings):
     # How often the notification drainer looks for due rows.
     drain_interval_seconds: float = Field(default=1.0, gt=0, le=60)
     send_rate_per_second: float = Field(default=25.0, gt=0, le=1000)
+    # Reminders. Course starts: "days before@local time", comma-separated.
+    course_reminders: str = "3@08:00,1@16:00"
+    # Nothing but urgent notices is sent in this local window (it may cross midnight).
+    quiet_hours: str = "21:00-07:00"
+    grace_reminder_days: str = "180,90,30"
+    # A course that would close a gap: remind this many days before its registration deadline.
+    deadline_reminder_days: int = Field(default=3, ge=1, le=60)
+    # Seconded or rotated people: remind this many days before each periodic review meeting.
+    review_reminder_days: int = Field(default=7, ge=1, le=60)
+    # Once a year, in the fourth quarter, people behind the annual hours target are told.
+    hours_reminder_date: str = "01/10"
+    # Reminders and standards deadlines are planned this often (rows are deduplicated).
+    plan_interval_minutes: int = Field(default=360, ge=1, le=24 * 60)
 
     @field_validator("timezone")
     @classmethod
@@ -59,6 +74,41 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("use sqlite+aiosqlite:///FILE or postgresql+asyncpg://USER@HOST/DB")
         return value
+
+    @field_validator("course_reminders")
+    @classmethod
+    def _course_offsets(cls, value: str) -> str:
+        parse_offsets(value)
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, value: str) -> str:
+        parse_window(value)
+        return value
+
+    @field_validator("grace_reminder_days")
+    @classmethod
+    def _days(cls, value: str) -> str:
+        parse_days(value)
+        return value
+
+    @field_validator("hours_reminder_date")
+    @classmethod
+    def _day_month(cls, value: str) -> str:
+        parse_day_month(value)
+        return value
+
+    def reminder_policy(self) -> Policy:
+        return Policy(
+            tz=self.tz,
+            course_offsets=parse_offsets(self.course_reminders),
+            quiet=parse_window(self.quiet_hours),
+            grace_days=parse_days(self.grace_reminder_days),
+            deadline_days=self.deadline_reminder_days,
+            review_days=self.review_reminder_days,
+            hours_day=parse_day_month(self.hours_reminder_date),
+        )
 
     @property
     def tz(self) -> ZoneInfo:

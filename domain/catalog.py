@@ -8,8 +8,8 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.audience import in_audience
 from domain.errors import DomainError, Refusal
-from domain.registration import in_audience
 from domain.text import search_tokens
 from storage.models import Course, RegistrationStatus, Unit
 from storage.repos.courses import CourseRepo, RegistrationRepo

@@ -8,26 +8,23 @@ because every transaction begins IMMEDIATE (one writer at a time).
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.audience import in_audience
 from domain.errors import DomainError, Refusal
+from domain.reminders import Policy, notify_promoted, schedule_course, unschedule_course
 from storage.models import (
     Course,
     CourseStatus,
-    Notification,
     Person,
     Registration,
     RegistrationStatus,
 )
 from storage.repos.courses import CourseRepo, RegistrationRepo
-from storage.repos.notifications import NotificationRepo
 from storage.repos.people import PeopleRepo
-
-PROMOTED = "waitlist_promoted"
 
 
 class Outcome(enum.StrEnum):
@@ -60,31 +57,23 @@ def clashes(a: Course, b: Course) -> bool:
     return any(s1 < e2 and s2 < e1 for s1, e1 in intervals(a) for s2, e2 in intervals(b))
 
 
-def in_audience(course: Course, person: Person, unit_codes: Sequence[str]) -> bool:
-    """Whether the person is among the course's target audience (an empty list means anyone)."""
-    audience = course.audience or {}
-    units = audience.get("units") or []
-    if units and not set(units) & set(unit_codes):
-        return False
-    groups = audience.get("groups") or []
-    positions = audience.get("positions") or []
-    if not groups and not positions:
-        return True
-    position = person.position
-    if position is None:
-        return False
-    return position.group in groups or position.code in positions
-
-
 async def audience_check(session: AsyncSession, course: Course, person: Person) -> bool:
     chain = await PeopleRepo(session).unit_chain(person.unit_id)
     return in_audience(course, person, [u.code for u in chain])
 
 
 async def register(
-    session: AsyncSession, *, person_id: int, course_id: int, now: datetime
+    session: AsyncSession,
+    *,
+    person_id: int,
+    course_id: int,
+    now: datetime,
+    policy: Policy | None = None,
 ) -> RegistrationResult:
-    """Register, or waitlist when full. Pressing twice changes nothing the second time."""
+    """Register, or waitlist when full. Pressing twice changes nothing the second time.
+
+    A registered person's start reminders are planned in the same transaction.
+    """
     courses, regs = CourseRepo(session), RegistrationRepo(session)
     course = await courses.lock(course_id)
     if course is None:
@@ -107,6 +96,13 @@ async def register(
             raise DomainError(Refusal.CLASH, course_id=other.id, title=other.title)
 
     taken = await regs.count(course_id, RegistrationStatus.REGISTERED)
+    if taken < course.capacity and await regs.first_waitlisted(course_id) is not None:
+        # Seats added while people wait (a re-imported course with a larger capacity) go to
+        # the queue first, not to whoever presses next.
+        promoted = await promote_waitlist(
+            session, course=course, now=now, policy=policy or Policy()
+        )
+        taken += len(promoted)
     status = (
         RegistrationStatus.REGISTERED if taken < course.capacity else RegistrationStatus.WAITLISTED
     )
@@ -122,6 +118,9 @@ async def register(
         existing.cancelled_at = None
         existing.created_at = now
     await session.flush()
+    if status == RegistrationStatus.REGISTERED:
+        policy = policy or Policy()
+        await schedule_course(session, reg=existing, course=course, policy=policy, now=now)
     return await _result(regs, existing, already=False)
 
 
@@ -132,6 +131,7 @@ async def cancel(
     course_id: int,
     now: datetime,
     cutoff: timedelta,
+    policy: Policy | None = None,
 ) -> CancelResult:
     """Cancel a registration or leave the waitlist; a freed seat goes to the first in line."""
     courses, regs = CourseRepo(session), RegistrationRepo(session)
@@ -150,16 +150,23 @@ async def cancel(
     reg.status = RegistrationStatus.CANCELLED
     reg.cancelled_at = now
     await session.flush()
-    promoted = await promote_waitlist(session, course=course, now=now) if freed_seat else []
+    await unschedule_course(session, person_id=person_id, course_id=course_id)
+    promoted = (
+        await promote_waitlist(session, course=course, now=now, policy=policy or Policy())
+        if freed_seat
+        else []
+    )
     return CancelResult(course_id=course_id, promoted_person_id=promoted[0] if promoted else None)
 
 
-async def promote_waitlist(session: AsyncSession, *, course: Course, now: datetime) -> list[int]:
+async def promote_waitlist(
+    session: AsyncSession, *, course: Course, now: datetime, policy: Policy
+) -> list[int]:
     """Fill free seats from the waitlist in arrival order; each promoted person is notified.
 
     The caller must hold the course lock (register/cancel take it).
     """
-    regs, notes = RegistrationRepo(session), NotificationRepo(session)
+    regs = RegistrationRepo(session)
     promoted: list[int] = []
     if course.status != CourseStatus.OPEN and course.status != CourseStatus.CLOSED:
         return promoted
@@ -171,16 +178,7 @@ async def promote_waitlist(session: AsyncSession, *, course: Course, now: dateti
         first.promoted_at = now
         await session.flush()
         promoted.append(first.person_id)
-        await notes.add_once(
-            Notification(
-                dedupe_key=f"{PROMOTED}:{first.id}:{first.queue_seq}",
-                person_id=first.person_id,
-                kind=PROMOTED,
-                course_id=course.id,
-                params={},
-                due_at=now,
-            )
-        )
+        await notify_promoted(session, reg=first, course=course, policy=policy, now=now)
     return promoted
 
 

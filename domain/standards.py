@@ -14,12 +14,11 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.registration import in_audience
+from domain.audience import applies, in_audience
 from domain.text import fold
 from domain.vocab import level_vocab, meets
 from storage.models import (
     Course,
-    Person,
     Qualification,
     RegistrationStatus,
     StandardRule,
@@ -47,18 +46,6 @@ class RuleStatus:
     hours_done: int | None = None
     hours_target: int | None = None
     closing: list[Course] = field(default_factory=list)
-
-
-def applies(rule: StandardRule, person: Person, unit_codes: Sequence[str]) -> bool:
-    scope = rule.applies_to or {}
-    units = scope.get("units") or []
-    if units and not set(units) & set(unit_codes):
-        return False
-    groups, positions = scope.get("groups") or [], scope.get("positions") or []
-    if not groups and not positions:
-        return True
-    pos = person.position
-    return pos is not None and (pos.group in groups or pos.code in positions)
 
 
 def holds(rule: StandardRule, quals: Sequence[Qualification]) -> bool:

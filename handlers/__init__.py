@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
-from handlers import account, courses, help, middleware, my, registration, start, status
+from handlers import (
+    account,
+    courses,
+    help,
+    middleware,
+    my,
+    registration,
+    reminders,
+    start,
+    status,
+)
 
 
 def register_all(app: Application) -> None:
     middleware.register(app)  # group -1: identifies the user before any handler runs
-    for feature in (start, status, courses, registration, my, account, help):
+    for feature in (start, status, courses, registration, my, reminders, account, help):
         feature.register(app)
     # Order matters below: free text is a search only when no menu button matched above,
     # and the catch-alls answer whatever is left.

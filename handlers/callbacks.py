@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+from domain.reminders import CATEGORIES
+
 COURSE = "c"  # show a course card
 REGISTER = "r"  # ask to confirm registration
 REGISTER_CONFIRM = "rc"
@@ -18,6 +20,8 @@ LANGUAGE = "lang"
 UNLINK = "unlink"
 UNLINK_CONFIRM = "unlinkc"
 DISMISS = "x"
+REMINDER_TOGGLE = "rem"  # switch a category of reminders on or off in /reminders
+REMINDER_OFF = "off"  # the "turn these reminders off" button under a reminder
 
 _ID_ACTIONS = (COURSE, REGISTER, REGISTER_CONFIRM, CANCEL, CANCEL_CONFIRM, PAGE, SEARCH_PAGE)
 
@@ -34,7 +38,15 @@ def pattern(action: str) -> re.Pattern[str]:
         return re.compile(rf"^{action}:(\d{{1,9}})$")
     if action == LANGUAGE:
         return re.compile(rf"^{action}:(vi|en)$")
+    if action in (REMINDER_TOGGLE, REMINDER_OFF):
+        return re.compile(rf"^{action}:({'|'.join(CATEGORIES)})$")
     return re.compile(rf"^{action}$")
+
+
+def argument(data: str | None) -> str:
+    """The text argument of already-matched callback data."""
+    assert data is not None
+    return data.split(":", 1)[1]
 
 
 def number(data: str | None) -> int:

@@ -19,7 +19,7 @@ from domain.errors import DomainError
 from handlers import callbacks as cb
 from handlers.common import reply
 from handlers.menus import menu_pattern
-from handlers.render import course_buttons, course_card, course_page, refusal
+from handlers.render import course_buttons, course_card, course_page, refusal_alert
 
 QUERY_KEY = "search_query"
 
@@ -80,7 +80,7 @@ async def show_course(update: Update, context: BotContext) -> None:
                 session, course_id=cb.number(query.data), person_id=context.person_id
             )
     except DomainError as error:
-        await query.answer(refusal(context.t, error), show_alert=True)
+        await query.answer(refusal_alert(context.t, error), show_alert=True)
         return
     await query.answer()
     await reply(update, course_card(context.t, view), course_buttons(context.t, view))

@@ -14,7 +14,7 @@ from handlers.menus import contact_menu, main_menu, menu_pattern
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("start", "status", "courses", "my", "language", "privacy", "help")
+COMMANDS = ("start", "status", "courses", "my", "reminders", "language", "privacy", "help")
 
 
 def command_menu(t: Translator) -> list[BotCommand]:
@@ -24,6 +24,7 @@ def command_menu(t: Translator) -> list[BotCommand]:
         "status": _("Standards of my position"),
         "courses": _("Open training courses"),
         "my": _("My registrations and hours"),
+        "reminders": _("Which reminders I get"),
         "language": _("Tiếng Việt / English"),
         "privacy": _("What is stored about me"),
         "help": _("How to use this bot"),
@@ -54,6 +55,7 @@ async def help_(update: Update, context: BotContext) -> None:
         "/language: Tiếng Việt / English. /privacy: what we store about you.\n\n"
         "Problems with your record? Contact your unit's personnel officer."
     )
+    text += "\n" + _("🔔 /reminders: choose which reminders you get (never at night).")
     menu = main_menu(context.t) if context.person_id is not None else contact_menu(context.t)
     await reply(update, text, menu)
 

@@ -16,7 +16,7 @@ from domain.ics import course_ics
 from domain.registration import Outcome
 from handlers import callbacks as cb
 from handlers.common import reply, require_person
-from handlers.render import refusal
+from handlers.render import refusal, refusal_alert
 from schedules.notifications import kick_drainer
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ async def ask(update: Update, context: BotContext) -> None:
         async with context.db.begin() as session:
             view = await catalog.card(session, course_id=cb.number(query.data), person_id=None)
     except DomainError as error:
-        await query.answer(refusal(context.t, error), show_alert=True)
+        await query.answer(refusal_alert(context.t, error), show_alert=True)
         return
     await query.answer()
     _ = context.t.gettext
@@ -68,11 +68,15 @@ async def confirm_register(update: Update, context: BotContext) -> None:
     try:
         async with context.db.begin() as session:
             result = await registration.register(
-                session, person_id=person_id, course_id=cb.number(query.data), now=context.now()
+                session,
+                person_id=person_id,
+                course_id=cb.number(query.data),
+                now=context.now(),
+                policy=context.settings.reminder_policy(),
             )
             view = await catalog.card(session, course_id=result.course_id, person_id=person_id)
     except DomainError as error:
-        await query.answer(refusal(context.t, error)[:200], show_alert=True)
+        await query.answer(refusal_alert(context.t, error), show_alert=True)
         await reply(update, refusal(context.t, error), edit=True)
         return
     await query.answer()
@@ -113,9 +117,10 @@ async def confirm_cancel(update: Update, context: BotContext) -> None:
                 course_id=cb.number(query.data),
                 now=context.now(),
                 cutoff=timedelta(hours=context.settings.cancel_cutoff_hours),
+                policy=context.settings.reminder_policy(),
             )
     except DomainError as error:
-        await query.answer(refusal(context.t, error)[:200], show_alert=True)
+        await query.answer(refusal_alert(context.t, error), show_alert=True)
         await reply(update, refusal(context.t, error), edit=True)
         return
     await query.answer()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from html import escape
+from html import escape, unescape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -245,3 +245,8 @@ def refusal(t: Translator, error: DomainError) -> str:
         ),
     }
     return texts[error.code]()
+
+
+def refusal_alert(t: Translator, error: DomainError) -> str:
+    """The refusal for a callback answer: plain text (no HTML entities), at most 200 characters."""
+    return unescape(refusal(t, error))[:200]

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -317,7 +318,10 @@ class Notification(Base):
     """A message owed to a person. Rows are the truth; the drainer only delivers them."""
 
     __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_state_due", "state", "due_at"),)
+    __table_args__ = (
+        Index("ix_notifications_state_due", "state", "due_at"),
+        Index("ix_notifications_person_course", "person_id", "course_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Same reminder twice is impossible: e.g. "course_start:42:7:3d".
@@ -330,9 +334,23 @@ class Notification(Base):
     state: Mapped[NotificationState] = mapped_column(
         _enum(NotificationState), default=NotificationState.PENDING
     )
+    # Urgent rows (a course cancelled for tomorrow) are delivered during quiet hours too.
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     claimed_until: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_message_id: Mapped[int | None] = mapped_column(BigInteger)
     sent_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReminderOptOut(Base):
+    """A category of reminders a person turned off (mandatory notices have no category)."""
+
+    __tablename__ = "reminder_opt_outs"
+
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True
+    )
+    category: Mapped[str] = mapped_column(String(20), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -21,6 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from storage.db import create_engine, make_sessionmaker, upgrade
 
+# Opt in to timedelta durations as ./dev does; conftest loads before any test imports telegram.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
 DATABASES = ("sqlite", "postgresql")
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"

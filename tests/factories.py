@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.text import fold
 from storage.models import (
+    ChatAccount,
     Course,
     CourseSession,
     CourseStatus,
@@ -83,6 +84,7 @@ async def make_person(
     full_name: str = "Nguyễn Văn An",
     phone: str | None = None,
     qualifications: Sequence[tuple[str, str, str]] = (),
+    active: bool = True,
     **extra: Any,
 ) -> Person:
     """A roster person; `qualifications` are (kind, level, field) rows from the roster."""
@@ -95,7 +97,7 @@ async def make_person(
         phone=phone,
         unit_id=unit.id,
         position_id=position.id if position is not None else None,
-        active=True,
+        active=active,
         **extra,
     )
     session.add(person)
@@ -147,3 +149,31 @@ async def make_course(
         session.add(CourseSession(course_id=course.id, starts_at=s, ends_at=e))
     await session.flush()
     return course
+
+
+async def make_account(
+    session: AsyncSession,
+    *,
+    channel: str = "telegram",
+    chat_user_id: str | None = None,
+    chat_id: str | None = None,
+    person: Person | None = None,
+    language: str | None = None,
+    **extra: Any,
+) -> ChatAccount:
+    """A chat account on `channel`, linked to `person` when one is given."""
+    n = _next()
+    user_id = chat_user_id or str(700_000_000 + n)
+    account = ChatAccount(
+        channel=channel,
+        chat_user_id=user_id,
+        chat_id=chat_id or user_id,
+        person_id=person.id if person is not None else None,
+        language=language,
+        active=True,
+        linked_at=datetime.now(UTC) if person is not None else None,
+        **extra,
+    )
+    session.add(account)
+    await session.flush()
+    return account

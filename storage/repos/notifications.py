@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Notification, NotificationState
@@ -33,8 +33,12 @@ class NotificationRepo:
         result = await self.session.execute(stmt)
         return int(getattr(result, "rowcount", 0) or 0)
 
-    async def claim_due(self, *, now: datetime, limit: int, lease: timedelta) -> list[Notification]:
+    async def claim_due(
+        self, *, now: datetime, limit: int, lease: timedelta, urgent_only: bool = False
+    ) -> list[Notification]:
         """Claim due rows (pending, or sending whose lease ran out) for this drainer.
+
+        During quiet hours only urgent rows are claimed; the rest wait for the morning.
 
         SKIP LOCKED lets two bot processes on PostgreSQL share the work without ever taking
         the same row; SQLite ignores it and relies on BEGIN IMMEDIATE and one process.
@@ -49,6 +53,7 @@ class NotificationRepo:
                     & (Notification.claimed_until < now),
                 ),
             )
+            .where(Notification.urgent.is_(True) if urgent_only else true())
             .order_by(Notification.due_at, Notification.id)
             .limit(limit)
             .with_for_update(skip_locked=True)

@@ -1,0 +1,546 @@
+"""Reminders: planned with the data, sent once at their local time, never at night, never lost.
+
+Time is driven with time-machine (`tick=True`: the clock runs on from where a test puts it);
+sends go to the in-memory Bot API through the real application, or over HTTP to the local
+stand-in server where Telegram's flood limit matters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from telegram import Update
+
+from bot.app import OFFLINE_TOKEN, build_application
+from bot.offline import OfflineBotAPI, OfflineRequest
+from bot.settings import Settings, SettingsError, load_settings
+from domain import registration, reminders
+from domain.reminders import Policy, Window, out_of_quiet_hours
+from schedules.notifications import LEASE, Pacer, drain_once, plan_all
+from storage.db import create_engine
+from storage.models import (
+    ChatAccount,
+    Course,
+    CourseStatus,
+    Notification,
+    NotificationState,
+    Secondment,
+    StandardRule,
+)
+from storage.repos.notifications import NotificationRepo
+from tests.botapi.validator import SpecValidator
+from tests.factories import make_course, make_person, make_position, make_unit
+from tests.standin import StandInBotAPI
+
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def at(day: str, clock: str) -> datetime:
+    """A Vietnamese wall-clock time ("10/12/2026", "08:00") as aware UTC."""
+    d = datetime.strptime(f"{day} {clock}", "%d/%m/%Y %H:%M")
+    return d.replace(tzinfo=TZ).astimezone(UTC)
+
+
+MONDAY_MORNING = at("01/12/2026", "10:00")
+COURSE_START = at("10/12/2026", "08:00")
+BEFORE_REMINDER = at("09/12/2026", "15:00")
+REMINDER_DUE = at("09/12/2026", "16:00") + timedelta(seconds=1)  # the day-before reminder
+
+
+@dataclass
+class World:
+    app: Any
+    api: OfflineBotAPI
+    db: async_sessionmaker[AsyncSession]
+    settings: Settings
+
+    async def drain(self) -> int:
+        return await drain_once(self.app.bot, self.app.bot_data["resources"], Pacer(1000))
+
+    def texts(self, user_id: int) -> list[str]:
+        return [str(m.get("text")) for m in self.api.sent_to(user_id)]
+
+
+@pytest.fixture
+async def world(
+    db_engine: AsyncEngine, db: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[World]:
+    api = OfflineBotAPI(token=OFFLINE_TOKEN, validator=SpecValidator())
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    app = build_application(settings, db_engine, request=OfflineRequest(api), rate_limit=False)
+    async with app:
+        yield World(app, api, db, settings)
+
+
+async def linked(
+    session: AsyncSession, api: OfflineBotAPI | None, user_id: int, *, lang: str = "vi"
+) -> int:
+    """A roster person whose Telegram chat is linked; returns the person's id."""
+    person = await make_person(session, full_name=f"Người {user_id}")
+    session.add(
+        ChatAccount(
+            channel="telegram",
+            chat_user_id=str(user_id),
+            chat_id=str(user_id),
+            person_id=person.id,
+            language=lang,
+            linked_at=datetime.now(UTC),
+        )
+    )
+    await session.flush()
+    if api is not None:
+        api.add_user({"id": user_id, "is_bot": False, "first_name": "X", "language_code": lang})
+    return person.id
+
+
+async def rows(db: async_sessionmaker[AsyncSession], **where: Any) -> list[Notification]:
+    async with db() as s:
+        stmt = select(Notification).filter_by(**where).order_by(Notification.due_at)
+        return list((await s.execute(stmt)).scalars())
+
+
+async def register(
+    db: async_sessionmaker[AsyncSession], person_id: int, course_id: int, policy: Policy
+) -> registration.RegistrationResult:
+    async with db.begin() as s:
+        return await registration.register(
+            s, person_id=person_id, course_id=course_id, now=datetime.now(UTC), policy=policy
+        )
+
+
+# -- the policy ----------------------------------------------------------------------------------
+
+
+def test_quiet_hours_move_a_moment_to_the_end_of_the_night_across_midnight() -> None:
+    policy = Policy()  # 21:00-07:00 in Asia/Ho_Chi_Minh
+    assert out_of_quiet_hours(at("01/12/2026", "22:30"), policy) == at("02/12/2026", "07:00")
+    assert out_of_quiet_hours(at("02/12/2026", "03:00"), policy) == at("02/12/2026", "07:00")
+    assert out_of_quiet_hours(at("02/12/2026", "07:00"), policy) == at("02/12/2026", "07:00")
+    assert out_of_quiet_hours(at("02/12/2026", "20:59"), policy) == at("02/12/2026", "20:59")
+    lunch = Policy(quiet=Window(time(12), time(13, 30)))
+    assert out_of_quiet_hours(at("02/12/2026", "12:10"), lunch) == at("02/12/2026", "13:30")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("QUIET_HOURS", "25:00-07:00"),
+        ("COURSE_REMINDERS", "3 days"),
+        ("GRACE_REMINDER_DAYS", "180,soon"),
+        ("HOURS_REMINDER_DATE", "31/02"),
+    ],
+)
+def test_a_malformed_reminder_setting_stops_start_up_with_one_line(
+    name: str, value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError, match=name) as caught:
+        load_settings(Path("/nonexistent.env"))
+    assert "\n" not in str(caught.value)
+
+
+def test_reminder_settings_reach_the_policy(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COURSE_REMINDERS", "2@09:30")
+    monkeypatch.setenv("QUIET_HOURS", "22:00-06:00")
+    policy = load_settings(Path("/nonexistent.env")).reminder_policy()
+    assert policy.course_offsets == ((2, time(9, 30)),)
+    assert policy.quiet == Window(time(22), time(6))
+
+
+# -- kept in step with registrations -------------------------------------------------------------
+
+
+async def test_registering_plans_start_reminders_3_days_before_at_8_and_the_day_before_at_16(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    with time_machine.travel(MONDAY_MORNING, tick=True):
+        async with db.begin() as s:
+            course = await make_course(s, starts_at=COURSE_START, capacity=1)
+            first, second = await linked(s, None, 1), await linked(s, None, 2)
+        await register(db, first, course.id, Policy())
+        waitlisted = await register(db, second, course.id, Policy())
+    assert waitlisted.outcome == registration.Outcome.WAITLISTED
+    planned = await rows(db, kind=reminders.COURSE_START)
+    assert [(n.person_id, n.due_at) for n in planned] == [
+        (first, at("07/12/2026", "08:00")),
+        (first, at("09/12/2026", "16:00")),
+    ]
+
+
+async def test_registering_late_plans_only_the_reminders_still_ahead(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    with time_machine.travel(at("08/12/2026", "09:00"), tick=True):
+        async with db.begin() as s:
+            course = await make_course(s, starts_at=COURSE_START)
+            person = await linked(s, None, 1)
+        await register(db, person, course.id, Policy())
+    assert [n.due_at for n in await rows(db)] == [at("09/12/2026", "16:00")]
+
+
+async def test_cancelling_drops_the_reminders_and_the_promoted_person_is_told_at_once(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    with time_machine.travel(MONDAY_MORNING, tick=True):
+        async with db.begin() as s:
+            course = await make_course(s, starts_at=COURSE_START, capacity=1)
+            first, second = await linked(s, None, 1), await linked(s, None, 2)
+        await register(db, first, course.id, Policy())
+        await register(db, second, course.id, Policy())
+        async with db.begin() as s:
+            result = await registration.cancel(
+                s,
+                person_id=first,
+                course_id=course.id,
+                now=datetime.now(UTC),
+                cutoff=timedelta(hours=24),
+                policy=Policy(),
+            )
+    assert result.promoted_person_id == second
+    assert await rows(db, person_id=first) == []
+    promoted = await rows(db, person_id=second)
+    assert [n.kind for n in promoted] == [
+        reminders.PROMOTED,
+        reminders.COURSE_START,
+        reminders.COURSE_START,
+    ]
+    assert promoted[0].due_at < MONDAY_MORNING + timedelta(minutes=1) and not promoted[0].urgent
+
+
+# -- delivery ------------------------------------------------------------------------------------
+
+
+async def test_a_reminder_is_sent_once_at_its_time_in_the_persons_language(world: World) -> None:
+    with time_machine.travel(MONDAY_MORNING, tick=True):
+        async with world.db.begin() as s:
+            course = await make_course(
+                s, title="Kỹ năng số", starts_at=COURSE_START, place="Hội trường A"
+            )
+            vi, en = await linked(s, world.api, 101), await linked(s, world.api, 102, lang="en")
+        policy = world.settings.reminder_policy()
+        await register(world.db, vi, course.id, policy)
+        await register(world.db, en, course.id, policy)
+        assert await world.drain() == 0
+    with time_machine.travel(at("07/12/2026", "08:00") + timedelta(seconds=1), tick=True):
+        assert await world.drain() == 2
+        assert await world.drain() == 0
+    assert world.texts(101) == [
+        "⏰ Nhắc lịch: khóa Kỹ năng số bắt đầu lúc 10/12/2026 08:00 tại Hội trường A."
+    ]
+    assert world.texts(102) == ["⏰ Reminder: Kỹ năng số starts 10/12/2026 08:00 at Hội trường A."]
+    buttons = [
+        b["callback_data"]
+        for row in world.api.last_message(101)["reply_markup"]["inline_keyboard"]
+        for b in row
+    ]
+    assert buttons == [f"c:{course.id}", f"u:{course.id}", "off:course"]
+    sent = await rows(world.db, person_id=vi)
+    assert sent[0].state == NotificationState.SENT and sent[0].sent_message_id is not None
+    assert sent[1].state == NotificationState.PENDING
+
+
+async def test_a_row_claimed_before_a_crash_is_sent_after_its_lease_exactly_once(
+    world: World,
+) -> None:
+    with time_machine.travel(at("07/12/2026", "09:00"), tick=True) as clock:
+        async with world.db.begin() as s:
+            course = await make_course(s, starts_at=COURSE_START)
+            person = await linked(s, world.api, 101)
+        await register(world.db, person, course.id, world.settings.reminder_policy())
+        clock.move_to(at("09/12/2026", "16:00") + timedelta(seconds=1))
+        async with world.db.begin() as s:  # a drainer claims the row, then the process dies
+            claimed = await NotificationRepo(s).claim_due(
+                now=datetime.now(UTC), limit=10, lease=LEASE
+            )
+        assert len(claimed) == 1
+        assert await world.drain() == 0  # the lease still holds: nobody else sends it
+        clock.shift(LEASE + timedelta(seconds=1))
+        assert await world.drain() == 1
+        clock.shift(LEASE * 3)
+        assert await world.drain() == 0
+    assert len(world.texts(101)) == 1
+
+
+async def test_after_three_days_down_only_what_still_makes_sense_is_sent(world: World) -> None:
+    with time_machine.travel(MONDAY_MORNING, tick=True) as clock:
+        async with world.db.begin() as s:
+            later = await make_course(s, title="Khóa sau", starts_at=COURSE_START)
+            earlier = await make_course(s, title="Khóa trước", starts_at=at("08/12/2026", "08:00"))
+            person = await linked(s, world.api, 101)
+        policy = world.settings.reminder_policy()
+        await register(world.db, person, later.id, policy)
+        await register(world.db, person, earlier.id, policy)
+        # Down from 06/12 17:00 until 09/12 17:00: four reminders fell due meanwhile.
+        clock.move_to(at("09/12/2026", "17:00"))
+        assert await world.drain() == 1
+    assert world.texts(101) == [
+        "⏰ Nhắc lịch: khóa Khóa sau bắt đầu lúc 10/12/2026 08:00 tại Hội trường UBND tỉnh."
+    ]
+    outcome = {(n.course_id, n.due_at): (n.state, n.last_error) for n in await rows(world.db)}
+    assert outcome == {
+        (later.id, at("07/12/2026", "08:00")): (
+            NotificationState.SKIPPED,
+            "a later reminder of the same course is also due",
+        ),
+        (later.id, at("09/12/2026", "16:00")): (NotificationState.SENT, None),
+        (earlier.id, at("05/12/2026", "08:00")): (
+            NotificationState.SKIPPED,
+            "the course has already started",
+        ),
+        (earlier.id, at("07/12/2026", "16:00")): (
+            NotificationState.SKIPPED,
+            "the course has already started",
+        ),
+    }
+
+
+async def test_quiet_hours_hold_ordinary_notices_until_7_but_not_an_urgent_cancellation(
+    world: World,
+) -> None:
+    with time_machine.travel(at("01/12/2026", "22:30"), tick=True) as clock:
+        async with world.db.begin() as s:
+            far = await make_course(s, title="Khóa xa", starts_at=COURSE_START, capacity=1)
+            near = await make_course(s, title="Khóa mai", starts_at=at("02/12/2026", "08:00"))
+            holder, waiting = await linked(s, world.api, 101), await linked(s, world.api, 102)
+        policy = world.settings.reminder_policy()
+        await register(world.db, holder, far.id, policy)
+        await register(world.db, waiting, far.id, policy)
+        await register(world.db, waiting, near.id, policy)
+        async with world.db.begin() as s:
+            await registration.cancel(
+                s, person_id=holder, course_id=far.id, now=datetime.now(UTC),
+                cutoff=timedelta(hours=24), policy=policy,
+            )  # fmt: skip
+            course = await s.get(Course, near.id)
+            assert course is not None
+            course.status = CourseStatus.CANCELLED
+            await reminders.course_changed(s, course=course, policy=policy, now=datetime.now(UTC))
+        assert await world.drain() == 1  # only the cancellation of tomorrow's course
+        assert world.texts(102) == [
+            "❌ Khóa Khóa mai (02/12/2026 08:00) đã bị hủy. Đăng ký của bạn không còn hiệu lực; "
+            "xem các khóa khác tại /courses."
+        ]
+        clock.move_to(at("02/12/2026", "06:59"))
+        assert await world.drain() == 0
+        clock.move_to(at("02/12/2026", "07:00"))
+        assert await world.drain() == 1
+    assert world.texts(102)[-1].startswith("🎉")
+
+
+async def test_a_course_change_replaces_the_reminders_and_says_what_changed(world: World) -> None:
+    with time_machine.travel(MONDAY_MORNING, tick=True):
+        async with world.db.begin() as s:
+            course = await make_course(
+                s, title="Kỹ năng số", starts_at=COURSE_START, place="Phòng 1"
+            )
+            person = await linked(s, world.api, 101)
+        policy = world.settings.reminder_policy()
+        await register(world.db, person, course.id, policy)
+        async with world.db.begin() as s:
+            changed = await s.get(Course, course.id)
+            assert changed is not None
+            before = {"starts_at": changed.starts_at.isoformat(), "place": changed.place}
+            changed.starts_at = at("15/12/2026", "08:00")
+            changed.ends_at = at("15/12/2026", "17:00")
+            changed.place = "Phòng 2"
+            await reminders.course_changed(
+                s, course=changed, policy=policy, now=datetime.now(UTC), before=before
+            )
+        assert await world.drain() == 1
+    assert world.texts(101) == [
+        "📢 Khóa Kỹ năng số có thay đổi: nay bắt đầu lúc 15/12/2026 08:00 tại Phòng 2.\n"
+        "Trước đây: 10/12/2026 08:00, Phòng 1."
+    ]
+    planned = [n.due_at for n in await rows(world.db, kind=reminders.COURSE_START)]
+    assert planned == [at("12/12/2026", "08:00"), at("14/12/2026", "16:00")]
+
+
+async def test_a_user_who_blocked_the_bot_is_marked_and_their_other_rows_skipped(
+    world: World,
+) -> None:
+    with time_machine.travel(BEFORE_REMINDER, tick=True) as clock:
+        async with world.db.begin() as s:
+            course = await make_course(s, starts_at=COURSE_START)
+            other = await make_course(s, starts_at=at("20/12/2026", "08:00"))
+            person = await linked(s, world.api, 101)
+        policy = world.settings.reminder_policy()
+        await register(world.db, person, course.id, policy)
+        await register(world.db, person, other.id, policy)
+        world.api.block(101)
+        clock.move_to(REMINDER_DUE)
+        assert await world.drain() == 0
+    states = {n.course_id: n.state for n in await rows(world.db)}
+    assert set(states.values()) == {NotificationState.SKIPPED}
+    async with world.db() as s:
+        account = (await s.execute(select(ChatAccount))).scalar_one()
+    assert account.active is False
+
+
+async def test_a_category_turned_off_is_skipped_but_a_seat_notice_still_comes(
+    world: World,
+) -> None:
+    with time_machine.travel(BEFORE_REMINDER, tick=True) as clock:
+        async with world.db.begin() as s:
+            course = await make_course(s, starts_at=COURSE_START, capacity=1)
+            holder, person = await linked(s, world.api, 101), await linked(s, world.api, 102)
+            await reminders.set_category(s, person_id=person, category="course", on=False)
+        policy = world.settings.reminder_policy()
+        await register(world.db, holder, course.id, policy)
+        await register(world.db, person, course.id, policy)
+        async with world.db.begin() as s:
+            await registration.cancel(
+                s, person_id=holder, course_id=course.id, now=datetime.now(UTC),
+                cutoff=timedelta(0), policy=policy,
+            )  # fmt: skip
+        clock.move_to(REMINDER_DUE)
+        assert await world.drain() == 1
+    assert [t[:2] for t in world.texts(102)] == ["🎉 "[:2]]
+    skipped = await rows(world.db, person_id=person, kind=reminders.COURSE_START)
+    assert [n.last_error for n in skipped] == ["turned off by the person"]
+
+
+async def test_the_off_button_under_a_reminder_and_the_reminders_command(world: World) -> None:
+    user = {"id": 101, "is_bot": False, "first_name": "X", "language_code": "vi"}
+
+    async def send(update: dict[str, Any]) -> None:
+        await world.app.process_update(Update.de_json(update, world.app.bot))
+
+    with time_machine.travel(BEFORE_REMINDER, tick=True) as clock:
+        async with world.db.begin() as s:
+            course = await make_course(s, starts_at=COURSE_START)
+            person = await linked(s, world.api, 101)
+        await register(world.db, person, course.id, world.settings.reminder_policy())
+        clock.move_to(REMINDER_DUE)
+        assert await world.drain() == 1
+    reminder = world.api.last_message(101)
+    await send(world.api.callback_update(user, reminder["message_id"], "off:course"))
+    assert world.api.last_message(101)["text"] == (
+        "🔕 Đã tắt: Nhắc trước khi khóa học bắt đầu. Bật lại bằng /reminders."
+    )
+    await send(world.api.message_update(user, "/reminders"))
+    shown = world.api.last_message(101)
+    assert "🔕 Nhắc trước khi khóa học bắt đầu: tắt" in shown["text"]
+    assert "🔔 Hạn đạt chuẩn: bật" in shown["text"]
+    await send(world.api.callback_update(user, shown["message_id"], "rem:course"))
+    await send(world.api.callback_update(user, shown["message_id"], "rem:standard"))
+    edited = world.api.last_message(101)["text"]
+    assert "🔔 Nhắc trước khi khóa học bắt đầu: bật" in edited
+    assert "🔕 Hạn đạt chuẩn: tắt" in edited
+    async with world.db() as s:
+        assert await reminders.opted_out(s, person) == {"standard"}
+    assert len([m for m, _p in world.api.calls if m == "answerCallbackQuery"]) == 3
+
+
+# -- flood limits and several processes ----------------------------------------------------------
+
+
+async def test_flood_limit_answers_reschedule_and_everyone_gets_exactly_one_message(
+    db_engine: AsyncEngine, db: async_sessionmaker[AsyncSession]
+) -> None:
+    """Through the real application over HTTP to a stand-in that allows 5 sends a second."""
+    with time_machine.travel(BEFORE_REMINDER, tick=True) as clock:
+        async with StandInBotAPI(token=OFFLINE_TOKEN, rate_limit_per_second=5) as srv:
+            settings = Settings(  # type: ignore[call-arg]
+                _env_file=None,
+                telegram_base_url=srv.base_url,
+                telegram_base_file_url=srv.base_file_url,
+            )
+            app = build_application(settings, db_engine, rate_limit=False)
+            async with db.begin() as s:
+                course = await make_course(s, starts_at=COURSE_START, capacity=50)
+                people = [await linked(s, srv.api, 200 + i) for i in range(12)]
+            for person in people:
+                await register(db, person, course.id, settings.reminder_policy())
+            clock.move_to(REMINDER_DUE)
+            async with app:
+                res, sent = app.bot_data["resources"], 0
+                for _ in range(20):
+                    sent += await drain_once(app.bot, res, Pacer(1000))
+                    if sent == len(people):
+                        break
+                    await asyncio.sleep(0.5)
+            assert srv.too_many > 0  # the stand-in did refuse some sends
+            assert sent == len(people)
+            for i in range(12):
+                assert len(srv.api.sent_to(200 + i)) == 1
+
+
+@pytest.mark.databases("postgresql")
+async def test_two_drainer_processes_on_postgresql_send_each_row_once(
+    world: World, db_engine: AsyncEngine
+) -> None:
+    async with db_engine.connect() as conn:
+        schema = (await conn.execute(text("SELECT current_schema()"))).scalar_one()
+    url = db_engine.url.render_as_string(hide_password=False)
+    other_engine = create_engine(url, connect_args={"server_settings": {"search_path": schema}})
+    other_app = build_application(
+        world.settings, other_engine, request=OfflineRequest(world.api), rate_limit=False
+    )
+    with time_machine.travel(BEFORE_REMINDER, tick=True) as clock:
+        async with world.db.begin() as s:
+            course = await make_course(s, starts_at=COURSE_START, capacity=500)
+            people = [await linked(s, world.api, 1000 + i) for i in range(200)]
+        for person in people:
+            await register(world.db, person, course.id, world.settings.reminder_policy())
+        clock.move_to(REMINDER_DUE)
+        try:
+            async with other_app:
+                one, two = await asyncio.gather(
+                    world.drain(),
+                    drain_once(other_app.bot, other_app.bot_data["resources"], Pacer(1000)),
+                )
+        finally:
+            await other_engine.dispose()
+    assert one + two == 200 and one > 0 and two > 0
+    assert all(len(world.api.sent_to(1000 + i)) == 1 for i in range(200))
+
+
+# -- the planner: standards deadlines, yearly hours, review meetings -----------------------------
+
+
+async def test_the_planner_owes_grace_hours_and_review_reminders_once(world: World) -> None:
+    with time_machine.travel(at("02/10/2026", "10:00"), tick=True):
+        async with world.db.begin() as s:
+            rule = (
+                await s.execute(
+                    select(StandardRule).where(StandardRule.code == "leader-university")
+                )
+            ).scalar_one()
+            rule.grace_until = date(2027, 3, 1)
+            leader = await make_position(s, group="leader")
+            unit = await make_unit(s)
+            person = await make_person(s, position=leader, unit=unit)
+            s.add(
+                ChatAccount(
+                    channel="telegram", chat_user_id="101", chat_id="101", person_id=person.id
+                )
+            )
+            s.add(
+                Secondment(
+                    person_id=person.id,
+                    to_unit_id=unit.id,
+                    starts_on=date(2026, 4, 15),
+                    review_every_months=6,
+                )
+            )
+        added = await plan_all(world.app.bot_data["resources"])
+        assert await plan_all(world.app.bot_data["resources"]) == 0  # idempotent
+    planned = {(n.kind, n.due_at) for n in await rows(world.db, person_id=person.id)}
+    assert (reminders.STANDARD_DEADLINE, at("02/09/2026", "08:00")) not in planned  # long past
+    assert (reminders.STANDARD_DEADLINE, at("01/12/2026", "08:00")) in planned  # 90 days
+    assert (reminders.STANDARD_DEADLINE, at("30/01/2027", "08:00")) in planned  # 30 days
+    assert (reminders.HOURS_BEHIND, at("02/10/2026", "10:00")) in {
+        (k, d.replace(second=0, microsecond=0)) for k, d in planned
+    }
+    assert (reminders.REVIEW_MEETING, at("08/10/2026", "08:00")) in planned
+    assert added == len(planned)
