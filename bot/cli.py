@@ -41,6 +41,13 @@ def _parser() -> argparse.ArgumentParser:
     load.add_argument("--dry-run", action="store_true")
     code = sub.add_parser("link-code", help="make a one-time code that links a chat to a person")
     code.add_argument("personal_id")
+    course = sub.add_parser("course", help="manage a course")
+    course_sub = course.add_subparsers(dest="action", required=True)
+    cancel = course_sub.add_parser(
+        "cancel", help="cancel a course and tell everyone registered or waitlisted"
+    )
+    cancel.add_argument("code", help="the course code, as in the courses file")
+    cancel.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     sub.add_parser("migrate", help="bring the database schema up to date")
     return parser
 
@@ -92,6 +99,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(cmd_standards_load(settings, args.file, args.dry_run))
     if args.command == "link-code":
         return asyncio.run(_link_code(settings, args.personal_id))
+    if args.command == "course":
+        from bot.cli_data import cmd_cancel_course
+
+        return asyncio.run(cmd_cancel_course(settings, args.code, yes=args.yes))
     if args.command == "migrate":
         return asyncio.run(_migrate(settings))
     raise AssertionError(args.command)

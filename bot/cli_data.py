@@ -7,6 +7,7 @@ lives in the tables below, not in the domain services (they return codes). Exit 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 import time
@@ -16,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.settings import Settings
+from domain.errors import DomainError
 from domain.importing import (
     IMPORTERS,
     POSITION_GROUP,
@@ -25,10 +27,12 @@ from domain.importing import (
     RowError,
     write_import_template,
 )
+from domain.registration import cancel_course
 from domain.rulebook import YAML_SUFFIXES, RulebookReport, RuleIssue, load_rulebook
 from domain.sheets import SheetError
 from domain.vocab import VOCABULARIES, Vocab
 from storage.db import create_engine, make_sessionmaker, upgrade
+from storage.repos.courses import CourseRepo, RegistrationRepo
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +134,12 @@ def _summary(report: ImportReport) -> str:
         f"{report.created} thêm mới (created), {report.updated} cập nhật (updated), "
         f"{report.unchanged} không đổi (unchanged)."
         + (" Chưa ghi gì (nothing written)." if report.dry_run else "")
+        + (
+            f" Đã báo cho {report.notified} người đăng ký về thay đổi thời gian, địa điểm "
+            f"(registrants told of changed times or places: {report.notified})."
+            if report.notified
+            else ""
+        )
     )
 
 
@@ -150,8 +160,14 @@ async def cmd_import(settings: Settings, kind: str, path: Path, dry_run: bool) -
     try:
         await upgrade(engine)
         async with make_sessionmaker(engine).begin() as session:
+            extra = {"policy": settings.reminder_policy()} if kind == "courses" else {}
             report = await IMPORTERS[kind](
-                session, path=path, dry_run=dry_run, now=datetime.now(UTC), progress=progress
+                session,
+                path=path,
+                dry_run=dry_run,
+                now=datetime.now(UTC),
+                progress=progress,
+                **extra,
             )
     except SheetError as exc:
         return _file_error(path, exc)
@@ -210,4 +226,42 @@ async def cmd_standards_load(settings: Settings, path: Path, dry_run: bool) -> i
         _print_errors(lines, [e.code for e in report.errors])
         return INVALID
     print(_rulebook_summary(report))
+    return OK
+
+
+async def cmd_cancel_course(settings: Settings, code: str, *, yes: bool) -> int:
+    """Cancel a course after the operator types its code again (or passes --yes)."""
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+        db = make_sessionmaker(engine)
+        async with db() as session:
+            course = await CourseRepo(session).by_code(code)
+            active = await RegistrationRepo(session).counts([course.id]) if course else {}
+        if course is None:
+            _err(f"Không có khóa học mã (no course with code) {code}.")
+            return INVALID
+        people = sum(active.values())
+        print(f"{course.code}: {course.title} — {people} người đăng ký/chờ (registered or "
+              f"waitlisted) sẽ được báo ngay (will be told at once).")  # fmt: skip
+        if not yes:
+            prompt = "Gõ lại mã khóa học để hủy (type the code again to cancel): "
+            answer = await asyncio.to_thread(input, prompt)
+            if answer.strip() != course.code:
+                print("Không hủy (not cancelled).")
+                return INVALID
+        try:
+            async with db.begin() as session:
+                told = await cancel_course(
+                    session,
+                    course_id=course.id,
+                    now=datetime.now(UTC),
+                    policy=settings.reminder_policy(),
+                )
+        except DomainError:
+            _err(f"Khóa học đã hủy hoặc đã kết thúc (already cancelled or finished): {code}.")
+            return INVALID
+    finally:
+        await engine.dispose()
+    print(f"Đã hủy (cancelled) {course.code}; {told} người sẽ nhận thông báo (people told).")
     return OK

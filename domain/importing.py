@@ -26,7 +26,9 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from domain import reminders
 from domain.phones import normalize_phone, valid_personal_id
+from domain.reminders import Policy
 from domain.sheets import Column, read_table, write_template
 from domain.text import fold
 from domain.vocab import (
@@ -105,6 +107,8 @@ class ImportReport:
     errors: list[RowError] = field(default_factory=list)
     unknown_headers: list[str] = field(default_factory=list)
     written: bool = False
+    # People registered or waitlisted for a course whose time or place changed: they are told.
+    notified: int = 0
 
     @property
     def ok(self) -> bool:
@@ -650,6 +654,9 @@ _AUDIENCE_KEYS = ("units", "groups", "positions")
 Span = tuple[datetime, datetime]
 
 
+_WHEN_WHERE = ("starts_at", "ends_at", "place", "link")
+
+
 def course_search_text(title: str, category: str, place: str | None) -> str:
     """What course search matches: folded title, category labels (both languages), place."""
     labels = []
@@ -791,10 +798,13 @@ async def import_courses(
     dry_run: bool,
     now: datetime,
     progress: Progress | None = None,
+    policy: Policy | None = None,
 ) -> ImportReport:
     """Validate every row of a courses file, then create or update courses by code.
 
     New courses open for registration; an existing course keeps its status and seats taken.
+    When an existing course's time or place changes, everyone registered or waitlisted is
+    told and their reminders are replaced, in the same transaction.
     Raises domain.sheets.SheetError when the file itself cannot be read as a course list.
     """
     table = await asyncio.to_thread(read_table, path, COURSE_COLUMNS)
@@ -857,7 +867,11 @@ async def import_courses(
         rows = [{**r, "status": CourseStatus.OPEN, "queue_seq": 0, "updated_at": now}
                 for r in created]  # fmt: skip
         ids = {code: cid for code, cid in await session.execute(stmt, rows)}
-    for old, merged, _s in changed:
+    moved: list[tuple[Course, dict[str, str | None]]] = []
+    for old, merged, spans in changed:
+        before = {"starts_at": old.starts_at.isoformat(), "place": old.place or old.link}
+        if spans is not None or any(getattr(old, k) != merged[k] for k in _WHEN_WHERE):
+            moved.append((old, before))
         for k, val in merged.items():
             setattr(old, k, val)
         old.updated_at = now
@@ -882,6 +896,10 @@ async def import_courses(
     for old, _m, s in changed:
         if s is not None:
             session.expire(old, ["sessions"])
+    for moved_course, before in moved:
+        report.notified += await reminders.course_changed(
+            session, course=moved_course, policy=policy or Policy(), now=now, before=before
+        )
     report.written = True
     _notify(progress, "written", len(created) + len(changed))
     log.info("course import: %d created, %d updated, %d unchanged",

@@ -15,7 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.audience import in_audience
 from domain.errors import DomainError, Refusal
-from domain.reminders import Policy, notify_promoted, schedule_course, unschedule_course
+from domain.reminders import (
+    Policy,
+    course_changed,
+    notify_promoted,
+    schedule_course,
+    unschedule_course,
+)
 from storage.models import (
     Course,
     CourseStatus,
@@ -189,3 +195,18 @@ async def _result(
         position = await regs.waitlist_position(reg)
         return RegistrationResult(Outcome.WAITLISTED, reg.course_id, already, position)
     return RegistrationResult(Outcome.REGISTERED, reg.course_id, already)
+
+
+async def cancel_course(
+    session: AsyncSession, *, course_id: int, now: datetime, policy: Policy
+) -> int:
+    """Cancel a course: everyone registered or waitlisted is told at once and their reminders
+    are dropped. Returns how many people will be told; cancelling twice is refused."""
+    course = await CourseRepo(session).lock(course_id)
+    if course is None:
+        raise DomainError(Refusal.NOT_FOUND)
+    if course.status in (CourseStatus.CANCELLED, CourseStatus.FINISHED):
+        raise DomainError(Refusal.CLOSED)
+    course.status = CourseStatus.CANCELLED
+    await session.flush()
+    return await course_changed(session, course=course, policy=policy, now=now)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 from domain.importing import ImportReport, Problem, import_courses
 from domain.sheets import write_rows_xlsx
 from storage.models import Course, CourseSession, CourseStatus
-from tests.factories import make_unit
+from tests.factories import make_person, make_unit
 
 NOW = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
 HEADERS = [
@@ -103,7 +103,9 @@ async def test_import_creates_courses_in_utc_with_sessions_and_audience(
         "positions": ["cc_van_hoa_xa_hoi"],
     }
     assert (llct.grants_kind, llct.grants_level, llct.requires_approval) == (
-        "political_theory", "trung_cap", True
+        "political_theory",
+        "trung_cap",
+        True,
     )
     assert llct.status == CourseStatus.OPEN
     assert llct.organizer_unit_id is not None
@@ -142,9 +144,7 @@ async def test_reimport_is_idempotent_and_keeps_status(
     assert total == 3
 
 
-async def test_dry_run_writes_nothing(
-    db: async_sessionmaker[AsyncSession], tmp_path: Path
-) -> None:
+async def test_dry_run_writes_nothing(db: async_sessionmaker[AsyncSession], tmp_path: Path) -> None:
     await _units(db)
     report = await _run(db, _xlsx(tmp_path / "c.xlsx", [_row("A-1"), _row("A-2")]), True)
     assert report.ok and (report.created, report.written) == (2, False)
@@ -202,3 +202,40 @@ async def test_csv_with_bom_and_english_headers(
     assert course.ends_at == datetime(2026, 12, 10, 10, 0, tzinfo=UTC)
     assert (course.capacity, course.hours, course.mode) == (25, 8, "in_person")
     assert course.audience == {"units": [], "groups": ["civil_servant"], "positions": []}
+
+
+async def test_a_new_time_or_place_tells_registrants_and_replaces_their_reminders(
+    db: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    from domain import reminders
+    from domain.registration import register
+    from storage.models import Notification
+
+    await _units(db)
+    path = _xlsx(tmp_path / "v1.xlsx", [_row("LLCT-01", **{"Đơn vị được tham gia": "",
+                                                            "Đối tượng": ""})])  # fmt: skip
+    assert (await _run(db, path)).ok
+    async with db.begin() as s:
+        course_id = (await s.execute(select(Course.id))).scalar_one()
+        person = await make_person(s)
+        await register(s, person_id=person.id, course_id=course_id, now=NOW)
+    renamed = _xlsx(tmp_path / "v2.xlsx", [_row("LLCT-01", **{
+        "Đơn vị được tham gia": "", "Đối tượng": "", "Tên khóa học": "Tên mới"})])  # fmt: skip
+    assert (await _run(db, renamed)).notified == 0  # a new title is no news to registrants
+    moved = _xlsx(tmp_path / "v3.xlsx", [_row("LLCT-01", **{
+        "Đơn vị được tham gia": "", "Đối tượng": "", "Tên khóa học": "Tên mới",
+        "Bắt đầu": "12/12/2026 07:30", "Kết thúc": "13/12/2026",
+        "Các buổi học": "", "Địa điểm": "Hội trường mới"})])  # fmt: skip
+    report = await _run(db, moved)
+    assert report.ok and report.notified == 1
+    async with db() as s:
+        notes = list(
+            (await s.execute(select(Notification).order_by(Notification.due_at))).scalars()
+        )
+    changed = [n.params for n in notes if n.kind == reminders.COURSE_CHANGED]
+    assert changed == [{"starts_at": "2026-12-05T00:30:00+00:00", "place": "Trường Chính trị tỉnh"}]
+    starts = sorted(n.due_at for n in notes if n.kind == reminders.COURSE_START)
+    assert starts == [
+        datetime(2026, 12, 9, 1, 0, tzinfo=UTC),
+        datetime(2026, 12, 11, 9, 0, tzinfo=UTC),
+    ]

@@ -544,3 +544,37 @@ async def test_the_planner_owes_grace_hours_and_review_reminders_once(world: Wor
     }
     assert (reminders.REVIEW_MEETING, at("08/10/2026", "08:00")) in planned
     assert added == len(planned)
+
+
+@pytest.mark.databases("sqlite")
+async def test_cancelling_a_course_from_the_command_line_asks_and_tells_everyone(
+    world: World,
+    db_engine: AsyncEngine,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import io
+    import sys
+
+    from bot.cli_data import cmd_cancel_course
+
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, database_url=db_engine.url.render_as_string(hide_password=False)
+    )
+    with time_machine.travel(MONDAY_MORNING, tick=True):
+        async with world.db.begin() as s:
+            course = await make_course(s, code="KNS-01", starts_at=COURSE_START, capacity=1)
+            holder, waiting = await linked(s, world.api, 101), await linked(s, world.api, 102)
+        await register(world.db, holder, course.id, settings.reminder_policy())
+        await register(world.db, waiting, course.id, settings.reminder_policy())
+        monkeypatch.setattr(sys, "stdin", io.StringIO("KNS-0\n"))
+        assert await cmd_cancel_course(settings, "KNS-01", yes=False) == 1  # mistyped: kept
+        assert "2 người đăng ký/chờ" in capsys.readouterr().out
+        assert await cmd_cancel_course(settings, "NOPE", yes=True) == 1
+        monkeypatch.setattr(sys, "stdin", io.StringIO("KNS-01\n"))
+        assert await cmd_cancel_course(settings, "KNS-01", yes=False) == 0
+        assert await cmd_cancel_course(settings, "KNS-01", yes=True) == 1  # already cancelled
+        assert await world.drain() == 2
+    assert world.texts(101)[0].startswith("❌ Khóa Bồi dưỡng kỹ năng số")
+    assert world.texts(102)[0].startswith("❌")
+    assert [n.kind for n in await rows(world.db, kind=reminders.COURSE_START)] == []

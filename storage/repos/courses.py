@@ -21,6 +21,10 @@ class CourseRepo:
     async def get(self, course_id: int) -> Course | None:
         return await self.session.get(Course, course_id, options=[selectinload(Course.sessions)])
 
+    async def by_code(self, code: str) -> Course | None:
+        stmt = select(Course).where(Course.code == code)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
     async def lock(self, course_id: int) -> Course | None:
         """Read the course row with a row lock (PostgreSQL); SQLite's BEGIN IMMEDIATE suffices."""
         stmt = (

@@ -1,0 +1,358 @@
+"""End to end: the real `boiduong run` process against the local stand-in Bot API.
+
+The organizer prepares the data with the CLI (`boiduong import roster|courses` on CSV files;
+only the unit, which has no import, is made with a factory), then a civil servant walks the
+whole path over HTTP: /start, share the phone number, /status, /courses, a course card,
+Register, confirm, the .ics file, /my. Finally the process is stopped with SIGTERM and must
+exit 0 without a traceback. Every wait has a timeout and the process is always killed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import os
+import signal
+import sys
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.i18n import Translator
+from bot.settings import Settings
+from storage.db import create_engine, make_sessionmaker, upgrade
+from tests.factories import make_unit
+from tests.standin import Predicate, StandInBotAPI
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "123456:E2E-TEST-TOKEN"
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+USER: dict[str, Any] = {"id": 4242, "is_bot": False, "first_name": "Lan", "language_code": "vi"}
+CHAT = USER["id"]
+PHONE_ON_ROSTER = "0912 345 678"
+PHONE_SHARED = "84912345678"  # how Telegram clients often send the contact's number
+NAME = "Hoàng Thị Lan"
+COURSE_TITLE = "Kỹ năng số cho công chức cấp xã"
+LEADERS_TITLE = "Bồi dưỡng lãnh đạo cấp xã"
+STEP = 10.0  # seconds allowed for the bot to answer one user action
+CLI_TIMEOUT = 60.0
+STOP_TIMEOUT = 15.0
+
+VI = Translator("vi", TZ)
+tr = VI.gettext
+
+
+# -- running the CLI -----------------------------------------------------------------------------
+
+
+def _env(db: Path | None, **settings: str) -> dict[str, str]:
+    """The environment without any of the bot's settings, plus the ones given."""
+    names = {name.lower() for name in Settings.model_fields}
+    env = {k: v for k, v in os.environ.items() if k.lower() not in names}
+    # The child imports this checkout, whatever the venv's install of it points at.
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env["PYTHONIOENCODING"] = "utf-8"
+    env["PTB_TIMEDELTA"] = "1"
+    if db is not None:
+        env["DATABASE_URL"] = f"sqlite+aiosqlite:///{db}"
+    env.update(settings)
+    return env
+
+
+def _command(*args: str) -> list[str]:
+    # `python -m bot.cli` is the `boiduong` console script's entry point, bot.cli:main.
+    return [sys.executable, "-m", "bot.cli", *args]
+
+
+async def _cli(cwd: Path, env: Mapping[str, str], *args: str) -> tuple[int, str, str]:
+    """Run one short `boiduong` command to completion: (exit code, stdout, stderr)."""
+    proc = await asyncio.create_subprocess_exec(
+        *_command(*args),
+        cwd=cwd,  # no stray .env file from the checkout
+        env=dict(env),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), CLI_TIMEOUT)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+# -- the organizer's data ------------------------------------------------------------------------
+
+
+def _csv(path: Path, rows: Sequence[Mapping[str, str]]) -> Path:
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:  # as Excel saves "CSV UTF-8"
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def _local(day: datetime, hour: int) -> str:
+    return day.replace(hour=hour, minute=0).strftime("%d/%m/%Y %H:%M")
+
+
+async def _prepare(tmp_path: Path, db: Path) -> None:
+    """Schema and the unit in-process; the roster and the courses through `boiduong import`."""
+    engine = create_engine(f"sqlite+aiosqlite:///{db}")
+    try:
+        await upgrade(engine)
+        async with make_sessionmaker(engine).begin() as session:
+            province = await make_unit(session, code="LS", name="Tỉnh Lạng Sơn", kind="province")
+            await make_unit(session, code="LS-X001", name="Xã Tân Lập", parent=province)
+    finally:
+        await engine.dispose()
+
+    roster = _csv(tmp_path / "danh-sach.csv", [{
+        "Số CCCD": "020085001234", "Họ và tên": NAME, "Ngày sinh": "15/03/1988",
+        "Giới tính": "Nữ", "Số điện thoại": PHONE_ON_ROSTER, "Đơn vị": "LS-X001",
+        "Chức vụ": "Công chức Văn hóa - Xã hội", "Trình độ chuyên môn": "Đại học",
+        "Chuyên ngành đào tạo": "Quản lý văn hóa", "Lý luận chính trị": "Trung cấp",
+        "Quản lý nhà nước": "Chuyên viên", "Tin học": "Ứng dụng CNTT cơ bản",
+        "Ngoại ngữ": "Tiếng Anh B1", "Kỹ năng số": "Không",
+    }])  # fmt: skip
+    day = datetime.now(TZ) + timedelta(days=10)
+    course = {
+        "Mã khóa học": "KNS-E2E-01", "Tên khóa học": COURSE_TITLE, "Loại": "Kỹ năng số",
+        "Đơn vị tổ chức": "LS", "Hình thức": "Trực tiếp", "Địa điểm": "Hội trường Sở Nội vụ",
+        "Bắt đầu": _local(day, 8), "Kết thúc": _local(day, 17), "Số chỗ": "40",
+        "Hạn đăng ký": "", "Đơn vị được tham gia": "", "Đối tượng": "Công chức",
+        "Số giờ": "8", "Công nhận loại": "Kỹ năng số", "Cần duyệt": "Không",
+    }  # fmt: skip
+    leaders = {
+        **course, "Mã khóa học": "LD-E2E-01", "Tên khóa học": LEADERS_TITLE,
+        "Loại": "Quản lý nhà nước", "Công nhận loại": "", "Đối tượng": "Lãnh đạo",
+        "Bắt đầu": _local(day + timedelta(days=1), 8),
+        "Kết thúc": _local(day + timedelta(days=1), 17),
+    }  # fmt: skip
+    courses = _csv(tmp_path / "khoa-hoc.csv", [course, leaders])
+
+    env = _env(db)
+    for kind, path in (("roster", roster), ("courses", courses)):
+        code, out, err = await _cli(tmp_path, env, "import", kind, str(path))
+        assert code == 0, f"import {kind} failed ({code}):\n{out}\n{err}"
+        assert "Traceback" not in err, err
+
+
+# -- playing the user ----------------------------------------------------------------------------
+
+
+def _buttons(markup: Any) -> list[dict[str, Any]]:
+    if not isinstance(markup, dict):
+        return []
+    return [b for row in markup.get("inline_keyboard", []) for b in row]
+
+
+def _data_of(markup: Any, prefix: str, text: str | None = None) -> str:
+    """The callback data of the one inline button starting `prefix` (and labelled `text`)."""
+    found = [
+        b["callback_data"]
+        for b in _buttons(markup)
+        if b.get("callback_data", "").startswith(prefix) and (text is None or b["text"] == text)
+    ]
+    assert len(found) == 1, f"no single {prefix!r} button labelled {text!r} in {markup}"
+    return str(found[0])
+
+
+def _message_with(srv: StandInBotAPI, data: str) -> int:
+    """The id of the newest bot message in the chat carrying a button with `data`."""
+    for msg in reversed(srv.api.sent_to(CHAT)):
+        if any(b.get("callback_data") == data for b in _buttons(msg.get("reply_markup"))):
+            return int(msg["message_id"])
+    raise AssertionError(f"no message in chat {CHAT} has a button {data!r}")
+
+
+def _send(method: str, chat: int = CHAT) -> Predicate:
+    return lambda m, p: m == method and p["chat_id"] == chat
+
+
+def _menu(lang: str) -> Predicate:
+    return lambda m, p: m == "setMyCommands" and p.get("language_code") == lang
+
+
+async def _press(srv: StandInBotAPI, data: str) -> None:
+    """Press an inline button and see the bot answer the query."""
+    update = srv.api.callback_update(USER, _message_with(srv, data), data)
+    query_id = update["callback_query"]["id"]
+    srv.api.push(update)
+    await srv.wait_for(
+        lambda m, p: m == "answerCallbackQuery" and p["callback_query_id"] == query_id,
+        STEP,
+        since=len(srv.api.calls),
+    )
+
+
+def _tail(path: Path, lines: int = 40) -> str:
+    if not path.exists():
+        return "(no output)"
+    return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+
+
+async def _walk(srv: StandInBotAPI) -> None:
+    """The civil servant's path, from /start to /my."""
+    # Start-up: command menus in both languages (and the default one), before polling.
+    for lang in ("vi", "en"):
+        # The first one waits for the interpreter, the imports and the migrations check.
+        await srv.wait_for(_menu(lang), 3 * STEP, since=0)
+
+    # /start: not linked yet, so the bot asks for the phone number with a contact button.
+    srv.api.push(srv.api.message_update(USER, "/start"))
+    _, sent = await srv.wait_for(_send("sendMessage"), STEP)
+    keyboard = sent["reply_markup"]["keyboard"]
+    assert any(b.get("request_contact") for row in keyboard for b in row), keyboard
+
+    # Share one's own contact: the number matches the roster and the chat is linked.
+    srv.api.push(srv.api.contact_update(USER, PHONE_SHARED, USER["id"]))
+    _, sent = await srv.wait_for(_send("sendMessage"), STEP)
+    assert NAME in sent["text"], sent["text"]
+    menu = [b if isinstance(b, str) else b["text"] for row in sent["reply_markup"]["keyboard"]
+            for b in row]  # fmt: skip
+    assert tr("📋 My standards") in menu and tr("📚 Courses") in menu, menu
+
+    # /status: the standards of the position.
+    srv.api.push(srv.api.message_update(USER, "/status"))
+    _, sent = await srv.wait_for(_send("sendMessage"), STEP)
+    assert sent["text"].startswith(tr("<b>Your standards</b>")), sent["text"]
+
+    # /courses: the open course for civil servants, not the one for leaders.
+    srv.api.push(srv.api.message_update(USER, "/courses"))
+    _, sent = await srv.wait_for(_send("sendMessage"), STEP)
+    assert COURSE_TITLE in sent["text"] and LEADERS_TITLE not in sent["text"], sent["text"]
+    show = _data_of(sent["reply_markup"], "c:", COURSE_TITLE)
+    course_id = show.split(":")[1]
+
+    # Open the course card: it offers Register.
+    await _press(srv, show)
+    _, sent = await srv.wait_for(_send("sendMessage"), STEP)
+    assert sent["text"].startswith(f"<b>{COURSE_TITLE}</b>"), sent["text"]
+    register = _data_of(sent["reply_markup"], "r:", tr("✍️ Register"))
+    assert register == f"r:{course_id}"
+
+    # Register: the bot asks to confirm.
+    await _press(srv, register)
+    _, sent = await srv.wait_for(_send("sendMessage"), STEP)
+    assert COURSE_TITLE in sent["text"], sent["text"]
+    confirm = _data_of(sent["reply_markup"], "rc:")
+    prompt_id = _message_with(srv, confirm)
+
+    # Confirm: the prompt becomes "registered" and the calendar file follows.
+    await _press(srv, confirm)
+    _, edited = await srv.wait_for(_send("editMessageText"), STEP)
+    assert edited["message_id"] == prompt_id
+    assert "✅" in edited["text"] and COURSE_TITLE in edited["text"], edited["text"]
+    assert "reply_markup" not in edited  # the Yes/No buttons are gone
+    _, doc = await srv.wait_for(_send("sendDocument"), STEP)
+    assert doc["document"]["filename"] == f"khoa-hoc-{course_id}.ics"
+    ics = doc["document"]["content"].decode()
+    assert ics.startswith("BEGIN:VCALENDAR") and "BEGIN:VEVENT" in ics, ics[:200]
+
+    # /my: the course is there, registered.
+    srv.api.push(srv.api.message_update(USER, "/my"))
+    _, sent = await srv.wait_for(_send("sendMessage"), STEP)
+    assert COURSE_TITLE in sent["text"] and tr("registered") in sent["text"], sent["text"]
+    assert _data_of(sent["reply_markup"], "c:") == show
+
+
+# -- the tests -----------------------------------------------------------------------------------
+
+
+async def test_a_civil_servant_registers_through_the_running_bot(tmp_path: Path) -> None:
+    db = tmp_path / "boiduong.db"
+    await _prepare(tmp_path, db)
+    out_path, err_path = tmp_path / "bot.out", tmp_path / "bot.err"
+
+    async with StandInBotAPI(token=TOKEN) as srv:
+        env = _env(
+            db,
+            BOT_TOKEN=TOKEN,
+            TELEGRAM_BASE_URL=srv.base_url,
+            TELEGRAM_BASE_FILE_URL=srv.base_file_url,
+        )
+        with out_path.open("wb") as out, err_path.open("wb") as err:
+            proc = await asyncio.create_subprocess_exec(
+                *_command("run"),
+                cwd=tmp_path,
+                env=env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=out,  # files, not pipes: a chatty log can never block the bot
+                stderr=err,
+            )
+        try:
+            try:
+                await _walk(srv)
+            except (AssertionError, TimeoutError) as exc:
+                raise AssertionError(f"{exc}\n--- bot stderr ---\n{_tail(err_path)}") from exc
+            assert proc.returncode is None, f"the bot exited early:\n{_tail(err_path)}"
+            assert srv.rejected == [] and srv.api.failed == [], (srv.rejected, srv.api.failed)
+
+            # Stop like a service manager does, and wait for a clean exit.
+            proc.send_signal(signal.SIGTERM)
+            try:
+                code = await asyncio.wait_for(proc.wait(), STOP_TIMEOUT)
+            except TimeoutError:
+                pytest.fail(f"no exit within {STOP_TIMEOUT} s of SIGTERM:\n{_tail(err_path)}")
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await asyncio.wait_for(proc.wait(), STOP_TIMEOUT)
+
+        calls = list(srv.api.calls)
+        methods = {m for m, _ in calls}
+        # On the way out PTB abandons its long poll and confirms the offset with a short
+        # getUpdates; the server ends the abandoned poll with 409, as Telegram does. Nothing
+        # else may fail or be refused.
+        late = srv.api.failed
+        assert all(m == "getUpdates" and "Conflict" in d for m, _, d in late), late
+        assert srv.rejected == [], srv.rejected
+
+    stderr = err_path.read_text(encoding="utf-8", errors="replace")
+    assert code == 0, f"exit code {code}:\n{_tail(err_path)}"
+    assert "Traceback" not in stderr and " ERROR " not in stderr, stderr
+    assert {"getMe", "getUpdates", "setMyCommands", "sendMessage", "editMessageText",
+            "answerCallbackQuery", "sendDocument"} <= methods, methods  # fmt: skip
+    # Long polling: getUpdates waited on the server (timeout > 0) and carried the user's updates.
+    polls = [i for i, (m, p) in enumerate(calls) if m == "getUpdates" and p.get("timeout", 0) > 0]
+    assert polls, "no long poll"
+    # Command menus in Vietnamese and English were set at start-up, before the first update.
+    menus = {p.get("language_code"): p["commands"] for m, p in calls[: polls[0]]
+             if m == "setMyCommands"}  # fmt: skip
+    assert {"vi", "en"} <= set(menus), menus
+    en = Translator("en", TZ).gettext
+    for lang, gettext in (("vi", tr), ("en", en)):
+        assert {c["command"] for c in menus[lang]} >= {"start", "status", "courses", "my"}
+        start = next(c["description"] for c in menus[lang] if c["command"] == "start")
+        assert start == gettext("Start and link your account"), (lang, start)
+    assert menus["vi"] != menus["en"]
+
+
+async def test_run_without_token_names_the_missing_setting(tmp_path: Path) -> None:
+    code, out, err = await _cli(tmp_path, _env(tmp_path / "x.db"), "run")
+    assert code != 0
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "BOT_TOKEN" in lines[0], err
+    assert "Traceback" not in err + out
+    assert not (tmp_path / "x.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("PAGE_SIZE", "abc"), ("DATABASE_URL", "mysql://root@localhost/x")],
+)
+async def test_run_with_a_malformed_setting_names_it(tmp_path: Path, name: str, value: str) -> None:
+    env = _env(tmp_path / "x.db", BOT_TOKEN=TOKEN, **{name: value})
+    code, out, err = await _cli(tmp_path, env, "run")
+    assert code != 0
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and name in lines[0], err
+    assert "Traceback" not in err + out
