@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.reminders import Policy, parse_day_month, parse_days, parse_offsets, parse_window
@@ -13,6 +14,15 @@ from domain.reminders import Policy, parse_day_month, parse_days, parse_offsets,
 
 class SettingsError(Exception):
     """A missing or malformed setting, described in one line."""
+
+
+# Reminder settings are kept as the text people write; these check it at start-up.
+_REMINDER_PARSERS: dict[str, Callable[[str], object]] = {
+    "course_reminders": parse_offsets,
+    "quiet_hours": parse_window,
+    "grace_reminder_days": parse_days,
+    "hours_reminder_date": parse_day_month,
+}
 
 
 class Settings(BaseSettings):
@@ -75,28 +85,11 @@ class Settings(BaseSettings):
             raise ValueError("use sqlite+aiosqlite:///FILE or postgresql+asyncpg://USER@HOST/DB")
         return value
 
-    @field_validator("course_reminders")
+    @field_validator(*_REMINDER_PARSERS)
     @classmethod
-    def _course_offsets(cls, value: str) -> str:
-        parse_offsets(value)
-        return value
-
-    @field_validator("quiet_hours")
-    @classmethod
-    def _quiet(cls, value: str) -> str:
-        parse_window(value)
-        return value
-
-    @field_validator("grace_reminder_days")
-    @classmethod
-    def _days(cls, value: str) -> str:
-        parse_days(value)
-        return value
-
-    @field_validator("hours_reminder_date")
-    @classmethod
-    def _day_month(cls, value: str) -> str:
-        parse_day_month(value)
+    def _reminder_times(cls, value: str, info: ValidationInfo) -> str:
+        assert info.field_name is not None
+        _REMINDER_PARSERS[info.field_name](value)  # raises ValueError with the reason
         return value
 
     def reminder_policy(self) -> Policy:
