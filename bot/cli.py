@@ -48,6 +48,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     cancel.add_argument("code", help="the course code, as in the courses file")
     cancel.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    for verb, text in (("grant", "give a role"), ("revoke", "take a role away")):
+        role = sub.add_parser(verb, help=f"{text}: admin, organizer or unit_head")
+        role.add_argument("personal_id")
+        role.add_argument("role", choices=["admin", "organizer", "unit_head"])
+        role.add_argument("--unit", help="code of the unit (and its subtree) the role covers")
+    audit = sub.add_parser("audit", help="show the newest entries of the audit log")
+    audit.add_argument("--limit", type=int, default=50)
     sub.add_parser("migrate", help="bring the database schema up to date")
     return parser
 
@@ -103,6 +110,15 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         from bot.cli_data import cmd_cancel_course
 
         return asyncio.run(cmd_cancel_course(settings, args.code, yes=args.yes))
+    if args.command in ("grant", "revoke"):
+        from bot.cli_admin import cmd_role
+
+        give = args.command == "grant"
+        return asyncio.run(cmd_role(settings, args.personal_id, args.role, args.unit, give=give))
+    if args.command == "audit":
+        from bot.cli_admin import cmd_audit
+
+        return asyncio.run(cmd_audit(settings, args.limit))
     if args.command == "migrate":
         return asyncio.run(_migrate(settings))
     raise AssertionError(args.command)

@@ -14,6 +14,7 @@ class Refusal(enum.StrEnum):
     CLASH = "clash"
     NOT_REGISTERED = "not_registered"
     TOO_LATE_TO_CANCEL = "too_late_to_cancel"
+    FORBIDDEN = "forbidden"  # the person lacks the role (or the scope) for this action
 
 
 class DomainError(Exception):

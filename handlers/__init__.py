@@ -6,6 +6,7 @@ from telegram.ext import Application
 
 from handlers import (
     account,
+    admin,
     courses,
     help,
     middleware,
@@ -19,7 +20,7 @@ from handlers import (
 
 def register_all(app: Application) -> None:
     middleware.register(app)  # group -1: identifies the user before any handler runs
-    for feature in (start, status, courses, registration, my, reminders, account, help):
+    for feature in (start, status, courses, registration, my, reminders, account, admin, help):
         feature.register(app)
     # Order matters below: free text is a search only when no menu button matched above,
     # and the catch-alls answer whatever is left.

@@ -243,6 +243,10 @@ def refusal(t: Translator, error: DomainError) -> str:
         Refusal.TOO_LATE_TO_CANCEL: lambda: _(
             "It is too late to cancel online; please contact the organizer."
         ),
+        Refusal.FORBIDDEN: lambda: _(
+            "Only organizers can do this. If you should be one, ask your Department of "
+            "Home Affairs."
+        ),
     }
     return texts[error.code]()
 

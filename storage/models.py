@@ -234,6 +234,12 @@ class RegistrationStatus(enum.StrEnum):
     ATTENDED = "attended"
     COMPLETED = "completed"
     NO_SHOW = "no_show"
+    # A seat held for someone their unit sent ("cử đi học") until they confirm or `hold_until`.
+    NOMINATED = "nominated"
+    # A self-registration waiting for the unit head's approval; it holds a seat meanwhile.
+    PENDING_APPROVAL = "pending_approval"
+    DECLINED = "declined"  # a nomination declined by the person, or an approval refused
+    EXPIRED = "expired"  # a nomination or approval not answered in time
 
 
 class Registration(Base):
@@ -252,6 +258,14 @@ class Registration(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     cancelled_at: Mapped[datetime | None]
     promoted_at: Mapped[datetime | None]
+    # Nomination and approval: who sent or decided, until when a seat is held, and why not.
+    nominated_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("people.id", ondelete="SET NULL")
+    )
+    hold_until: Mapped[datetime | None]
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime | None]
+    reason: Mapped[str | None] = mapped_column(Text)
 
 
 class TrainingRecord(Base):
@@ -354,3 +368,109 @@ class ReminderOptOut(Base):
     )
     category: Mapped[str] = mapped_column(String(20), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    ORGANIZER = "organizer"  # acts on people and courses of a unit subtree
+    UNIT_HEAD = "unit_head"  # nominates and approves people of a unit subtree
+
+
+class RoleGrant(Base):
+    """A role a person holds; organizers and unit heads are scoped to a unit and its subtree."""
+
+    __tablename__ = "role_grants"
+    __table_args__ = (UniqueConstraint("person_id", "role", "unit_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    role: Mapped[Role] = mapped_column(_enum(Role))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))  # None: everywhere
+    granted_by: Mapped[str] = mapped_column(String(120), default="")
+    granted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEntry(Base):
+    """Who did what to what, when, and how it ended: every organizer action leaves one."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_at", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The acting person, or None for the command line (then `actor` says who ran it).
+    actor_person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("people.id", ondelete="SET NULL")
+    )
+    actor: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str] = mapped_column(String(200), default="")
+    result: Mapped[str] = mapped_column(String(20))  # ok | refused | failed
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class BroadcastStatus(enum.StrEnum):
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class Broadcast(Base):
+    """A message an organizer sends to an audience; one delivery row per recipient."""
+
+    __tablename__ = "broadcasts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(Text)  # Telegram HTML
+    media_kind: Mapped[str | None] = mapped_column(String(10))  # photo | document
+    media_file_id: Mapped[str | None] = mapped_column(String(200))
+    # How the audience was chosen, to show in reports: {"units": [...], "positions": [...], ...}
+    audience: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    ask_ack: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[BroadcastStatus] = mapped_column(
+        _enum(BroadcastStatus), default=BroadcastStatus.DRAFT
+    )
+    send_at: Mapped[datetime | None]
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    # Where the organizer watches progress: their chat and the message edited every few seconds.
+    report_chat_id: Mapped[str | None] = mapped_column(String(64))
+    progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+
+class DeliveryState(enum.StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    BLOCKED = "blocked"  # the person blocked the bot
+    NOT_LINKED = "not_linked"  # no chat account to reach them
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class BroadcastDelivery(Base):
+    """One recipient of a broadcast: claimed, sent and marked like a notification."""
+
+    __tablename__ = "broadcast_deliveries"
+    __table_args__ = (
+        UniqueConstraint("broadcast_id", "person_id"),
+        Index("ix_broadcast_deliveries_state", "broadcast_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    state: Mapped[DeliveryState] = mapped_column(
+        _enum(DeliveryState), default=DeliveryState.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_until: Mapped[datetime | None]
+    due_at: Mapped[datetime | None]  # set after a RetryAfter or a network error
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    sent_at: Mapped[datetime | None]
+    acked_at: Mapped[datetime | None]

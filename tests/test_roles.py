@@ -1,0 +1,179 @@
+"""Roles scoped to unit subtrees, granted from the command line or by an administrator in chat;
+refusals are answered, audited and logged."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from telegram import Update
+
+from bot.app import OFFLINE_TOKEN, build_application
+from bot.cli_admin import cmd_audit, cmd_role
+from bot.offline import OfflineBotAPI, OfflineRequest
+from bot.settings import Settings
+from domain import roles
+from domain.errors import DomainError, Refusal
+from storage.models import AuditEntry, ChatAccount, Role, RoleGrant
+from tests.botapi.validator import SpecValidator
+from tests.factories import make_person, make_unit
+
+
+async def _tree(session: AsyncSession) -> dict[str, int]:
+    province = await make_unit(session, code="LS", kind="province")
+    district = await make_unit(session, code="LS-TD", kind="district", parent=province)
+    commune = await make_unit(session, code="LS-X1", parent=district)
+    division = await make_unit(session, code="LS-X1-VP", kind="division", parent=commune)
+    other = await make_unit(session, code="LS-X2", parent=province)
+    return {u.code: u.id for u in (province, district, commune, division, other)}
+
+
+async def test_an_organizer_acts_in_their_subtree_at_any_depth_and_nowhere_else(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    async with db.begin() as s:
+        units = await _tree(s)
+        person = await make_person(s, unit=None)
+        assert await roles.grant(
+            s, person_id=person.id, role=Role.ORGANIZER, unit_id=units["LS-TD"], by="test"
+        )
+        assert not await roles.grant(
+            s, person_id=person.id, role=Role.ORGANIZER, unit_id=units["LS-TD"], by="test"
+        )
+    async with db() as s:
+        scope = await roles.require(s, person_id=person.id, role=Role.ORGANIZER)
+        assert scope.unit_ids == {units["LS-TD"], units["LS-X1"], units["LS-X1-VP"]}
+        assert scope.covers(units["LS-X1-VP"]) and not scope.covers(units["LS-X2"])
+        # An organizer may also do what a unit head does, but is no administrator.
+        assert await roles.scope(s, person_id=person.id, role=Role.UNIT_HEAD) is not None
+        with pytest.raises(DomainError) as refused:
+            await roles.require(s, person_id=person.id, role=Role.ADMIN)
+        assert refused.value.code == Refusal.FORBIDDEN
+        with pytest.raises(DomainError):
+            await roles.require(s, person_id=person.id, role=Role.ORGANIZER, unit_id=units["LS-X2"])
+        with pytest.raises(DomainError):
+            await roles.require(s, person_id=None, role=Role.UNIT_HEAD)
+
+
+async def test_an_administrator_acts_everywhere(db: async_sessionmaker[AsyncSession]) -> None:
+    async with db.begin() as s:
+        units = await _tree(s)
+        admin = await make_person(s)
+        await roles.grant(s, person_id=admin.id, role=Role.ADMIN, unit_id=units["LS"], by="t")
+        scope = await roles.require(
+            s, person_id=admin.id, role=Role.ORGANIZER, unit_id=units["LS-X2"]
+        )
+    assert scope.everywhere
+
+
+@pytest.mark.databases("sqlite")
+async def test_grant_and_revoke_from_the_command_line_are_audited(
+    db: async_sessionmaker[AsyncSession],
+    db_engine: AsyncEngine,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    settings = Settings(database_url=db_engine.url.render_as_string(hide_password=False))
+    async with db.begin() as s:
+        await _tree(s)
+        person = await make_person(s, personal_id="020000000777")
+    assert await cmd_role(settings, "020000000777", "organizer", None, give=True) == 1
+    assert "--unit" in capsys.readouterr().err
+    assert await cmd_role(settings, "020000000777", "organizer", "NOPE", give=True) == 1
+    assert await cmd_role(settings, "999999999999", "admin", None, give=True) == 1
+    assert await cmd_role(settings, "020000000777", "organizer", "LS-TD", give=True) == 0
+    assert "Đã cấp (granted): 020000000777 organizer @ LS-TD" in capsys.readouterr().out
+    assert await cmd_role(settings, "020000000777", "organizer", None, give=False) == 0
+    async with db() as s:
+        assert (await s.execute(select(RoleGrant))).first() is None
+        actions = [(e.action, e.result) for e in (await s.execute(select(AuditEntry))).scalars()]
+    assert actions == [("grant", "ok"), ("revoke", "ok")]
+    assert await cmd_audit(settings, 10) == 0
+    out = capsys.readouterr().out
+    assert "grant" in out and f"{person.full_name} (020000000777): organizer @ LS-TD" in out
+
+
+# -- in chat ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def chat(
+    db_engine: AsyncEngine, db: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[tuple[Any, OfflineBotAPI]]:
+    api = OfflineBotAPI(token=OFFLINE_TOKEN, validator=SpecValidator())
+    app = build_application(
+        Settings(_env_file=None),  # type: ignore[call-arg]
+        db_engine,
+        request=OfflineRequest(api),
+        rate_limit=False,
+    )
+    async with app:
+        yield app, api
+
+
+async def _linked(db: async_sessionmaker[AsyncSession], api: OfflineBotAPI, uid: int) -> int:
+    async with db.begin() as s:
+        person = await make_person(s, personal_id=f"0200000{uid:05d}")
+        s.add(
+            ChatAccount(
+                channel="telegram",
+                chat_user_id=str(uid),
+                chat_id=str(uid),
+                person_id=person.id,
+                linked_at=datetime.now(UTC),
+            )
+        )
+    api.add_user({"id": uid, "is_bot": False, "first_name": "U", "language_code": "vi"})
+    return person.id
+
+
+@pytest.mark.databases("sqlite")
+async def test_a_civil_servant_typing_an_admin_command_is_refused_audited_and_logged(
+    chat: tuple[Any, OfflineBotAPI],
+    db: async_sessionmaker[AsyncSession],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app, api = chat
+    await _linked(db, api, 501)
+    user = {"id": 501, "is_bot": False, "first_name": "U", "language_code": "vi"}
+    with caplog.at_level(logging.WARNING, logger="domain.roles"):
+        await app.process_update(
+            Update.de_json(api.message_update(user, "/grant 020000000501 admin"), app.bot)
+        )
+    assert api.last_message(501)["text"].startswith("Chỉ cán bộ tổ chức mới làm được việc này")
+    assert any("refused grant" in r.getMessage() for r in caplog.records)
+    async with db() as s:
+        entry = (await s.execute(select(AuditEntry))).scalar_one()
+        assert (entry.action, entry.result, entry.actor) == ("grant", "refused", "telegram:501")
+        assert (await s.execute(select(RoleGrant))).first() is None
+
+
+@pytest.mark.databases("sqlite")
+async def test_an_administrator_grants_in_chat_and_reads_the_audit_log(
+    chat: tuple[Any, OfflineBotAPI], db: async_sessionmaker[AsyncSession]
+) -> None:
+    app, api = chat
+    admin = await _linked(db, api, 601)
+    await _linked(db, api, 602)
+    async with db.begin() as s:
+        await make_unit(s, code="LS-X9")
+        await roles.grant(s, person_id=admin, role=Role.ADMIN, unit_id=None, by="test")
+    user = {"id": 601, "is_bot": False, "first_name": "A", "language_code": "vi"}
+
+    async def say(text: str) -> str:
+        await app.process_update(Update.de_json(api.message_update(user, text), app.bot))
+        return str(api.last_message(601)["text"])
+
+    assert await say("/grant 020000000602 organizer") == (
+        "Cách dùng: /grant SỐ_CCCD admin|organizer|unit_head MÃ_ĐƠN_VỊ"
+    )
+    assert await say("/grant 020000000602 organizer LS-NONE") == "Không có đơn vị này."
+    assert await say("/grant 020000000602 organizer LS-X9") == "Đã xong."
+    assert await say("/grant 020000000602 organizer LS-X9") == "Không có gì thay đổi."
+    log = await say("/audit")
+    assert log.startswith("Nhật ký thao tác, mới nhất trước")
+    assert "unchanged · grant" in log and "ok · grant" in log
