@@ -474,3 +474,75 @@ class BroadcastDelivery(Base):
     sent_message_id: Mapped[int | None] = mapped_column(BigInteger)
     sent_at: Mapped[datetime | None]
     acked_at: Mapped[datetime | None]
+
+
+class Attendance(Base):
+    """Whether a participant was at one session of a course (sessions numbered from 0 in
+    time order; a course without sessions is one session spanning its dates)."""
+
+    __tablename__ = "attendance"
+    __table_args__ = (UniqueConstraint("registration_id", "session_no"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(
+        ForeignKey("registrations.id", ondelete="CASCADE")
+    )
+    session_no: Mapped[int] = mapped_column(Integer)
+    present: Mapped[bool] = mapped_column(Boolean)
+    source: Mapped[str] = mapped_column(String(20))  # organizer | checkin | upload
+    marked_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    marked_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CheckinCode(Base):
+    """A one-time session code an organizer shows; participants send /checkin CODE."""
+
+    __tablename__ = "checkin_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
+    session_no: Mapped[int] = mapped_column(Integer)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    valid_from: Mapped[datetime]
+    valid_until: Mapped[datetime]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+
+
+class ClaimState(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class Claim(Base):
+    """A person's report of a record mistake, or a claim of a qualification or outside
+    training, with evidence, reviewed by an organizer of their unit."""
+
+    __tablename__ = "claims"
+    __table_args__ = (Index("ix_claims_state", "state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # correction | qualification | training
+    # What is claimed: {"kind": ..., "level": ..., "field": ...} or {"title", "hours", ...}
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    note: Mapped[str] = mapped_column(Text, default="")
+    evidence_file_id: Mapped[str | None] = mapped_column(String(200))
+    evidence_kind: Mapped[str | None] = mapped_column(String(10))  # photo | document
+    state: Mapped[ClaimState] = mapped_column(_enum(ClaimState), default=ClaimState.PENDING)
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    reviewed_at: Mapped[datetime | None]
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TrainingPlan(Base):
+    """A yearly plan figure a report compares against (participations, for a unit subtree)."""
+
+    __tablename__ = "training_plans"
+    __table_args__ = (UniqueConstraint("year", "unit_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(Integer)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    participants: Mapped[int] = mapped_column(Integer)
