@@ -52,10 +52,10 @@ async def help_(update: Update, context: BotContext) -> None:
         "📚 <b>Courses</b> (/courses): open courses you can join. You can also just type "
         "words from a course title, with or without accents, e.g. <i>boi duong chinh tri</i>.\n"
         "🗓 <b>My registrations</b> (/my): your courses, waitlist places and yearly hours.\n"
-        "/language: Tiếng Việt / English. /privacy: what we store about you.\n\n"
-        "Problems with your record? Contact your unit's personnel officer."
+        "/language: Tiếng Việt / English. /privacy: what we store about you."
     )
     text += "\n" + _("🔔 /reminders: choose which reminders you get (never at night).")
+    text += "\n\n" + _("Problems with your record? Contact your unit's personnel officer.")
     menu = main_menu(context.t) if context.person_id is not None else contact_menu(context.t)
     await reply(update, text, menu)
 
