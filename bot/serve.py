@@ -1,0 +1,126 @@
+"""`boiduong run`: every channel whose token is set, in one asyncio process.
+
+Telegram runs as PTB's Application started by hand (not `run_polling`, which would own the
+event loop) beside the Zalo poller or webhook. With Telegram, PTB's JobQueue drives the
+notification drainer and hands it the Zalo sender too; without it, a plain loop does.
+Ctrl+C or SIGTERM stops every part and waits for answers in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Coroutine
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.context import Resources
+from bot.settings import Settings
+from schedules.notifications import run_schedules
+from schedules.pacing import Pacer
+from storage.db import make_sessionmaker, upgrade
+from zalo.client import ZaloClient
+from zalo.conversation import ZaloBot
+from zalo.polling import Poller
+from zalo.sender import ZaloSender
+from zalo.webhook import serve as serve_webhook
+
+log = logging.getLogger(__name__)
+
+
+def zalo_parts(settings: Settings, engine: AsyncEngine) -> tuple[ZaloBot, ZaloSender]:
+    assert settings.zalo_token is not None
+    client = ZaloClient(settings.zalo_token, base_url=settings.zalo_base_url)
+    bot = ZaloBot(settings, make_sessionmaker(engine), client)
+    sender = ZaloSender(client, bot.dialogs, Pacer(settings.zalo_send_rate_per_second))
+    return bot, sender
+
+
+def zalo_updates(
+    settings: Settings, bot: ZaloBot, stop: asyncio.Event
+) -> Coroutine[Any, Any, None]:
+    """Webhook mode when ZALO_WEBHOOK_URL is set, long polling otherwise."""
+    if settings.zalo_webhook_url:
+        assert settings.zalo_webhook_secret is not None  # checked by the caller
+        return serve_webhook(
+            bot,
+            url=settings.zalo_webhook_url,
+            secret=settings.zalo_webhook_secret.get_secret_value(),
+            listen=settings.zalo_webhook_listen,
+            stop=stop,
+        )
+    return Poller(bot).run(stop)
+
+
+async def serve(
+    settings: Settings,
+    engine: AsyncEngine,
+    *,
+    telegram: bool,
+    zalo: bool,
+    stop: asyncio.Event | None = None,
+) -> int:
+    """Serve until SIGINT/SIGTERM (or until `stop` is set, when one is given)."""
+    signals = stop is None
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    if signals:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):  # not on Windows
+                loop.add_signal_handler(sig, stop.set)
+    parts: list[asyncio.Task[Any]] = []
+    zalo_bot: ZaloBot | None = None
+    try:
+        await upgrade(engine)
+        if zalo:
+            zalo_bot, sender = zalo_parts(settings, engine)
+            parts.append(asyncio.create_task(zalo_updates(settings, zalo_bot, stop)))
+            if not telegram:
+                res = Resources(settings=settings, db=make_sessionmaker(engine))
+                parts.append(asyncio.create_task(run_schedules(res, [sender], stop)))
+        if telegram:
+            return await _with_telegram(settings, engine, stop, parts, [sender] if zalo else [])
+        return await _until_stopped(stop, parts)
+    finally:
+        if zalo_bot is not None:
+            await zalo_bot.client.aclose()
+        await engine.dispose()
+
+
+async def _with_telegram(
+    settings: Settings,
+    engine: AsyncEngine,
+    stop: asyncio.Event,
+    parts: list[asyncio.Task[Any]],
+    others: list[ZaloSender],
+) -> int:
+    from bot.app import build_application
+
+    app = build_application(settings, engine)
+    app.bot_data["notice_senders"] = others
+    async with app:
+        assert app.post_init is not None and app.updater is not None
+        await app.post_init(app)  # schema, command menus, drainers (as run_polling would)
+        await app.updater.start_polling()
+        await app.start()
+        try:
+            return await _until_stopped(stop, parts)
+        finally:
+            await app.updater.stop()
+            await app.stop()
+
+
+async def _until_stopped(stop: asyncio.Event, parts: list[asyncio.Task[Any]]) -> int:
+    """Wait for a signal, or for a part to end by itself (e.g. a refused token)."""
+    waiter = asyncio.create_task(stop.wait())
+    done, _pending = await asyncio.wait([waiter, *parts], return_when=asyncio.FIRST_COMPLETED)
+    stop.set()
+    results = await asyncio.gather(*parts, return_exceptions=True)
+    failed = [r for r in results if isinstance(r, BaseException)]
+    for error in failed:
+        log.error("a channel stopped: %r", error)
+    waiter.cancel()
+    return 1 if failed or waiter not in done else 0

@@ -1,0 +1,504 @@
+"""The Zalo channel end to end against a local stand-in of the Zalo Bot API.
+
+The bot's own client talks HTTP to tests/zalo_standin.py; updates arrive by long polling
+(or are handed to ZaloBot.handle directly where the transport does not matter), and what the
+user would read is what the stand-in received in sendMessage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from telegram import Update
+
+from bot.app import OFFLINE_TOKEN, build_application
+from bot.context import Resources
+from bot.offline import OfflineBotAPI, OfflineRequest
+from bot.serve import serve
+from bot.settings import Settings
+from domain.channels import linked_channels, set_preferred_channel
+from domain.linking import create_code
+from schedules.notifications import Pacer, drain_once
+from storage.models import ChatAccount, Notification, NotificationState, Registration
+from tests.botapi.validator import SpecValidator
+from tests.factories import make_course, make_person
+from tests.zalo_standin import StandInZalo
+from zalo.client import ZaloClient, ZaloError, ZaloRateLimited, ZaloUnauthorized
+from zalo.conversation import ZaloBot
+from zalo.dialog import Choice, Dialogs, OutOfRange, Picked, Stale, split
+from zalo.polling import Poller
+from zalo.sender import ZaloSender
+from zalo.webhook import serve as serve_webhook
+
+pytestmark = pytest.mark.databases("sqlite")
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def at(day: str, clock: str) -> datetime:
+    d = datetime.strptime(f"{day} {clock}", "%d/%m/%Y %H:%M")
+    return d.replace(tzinfo=TZ).astimezone(UTC)
+
+
+@dataclass
+class Zalo:
+    srv: StandInZalo
+    client: ZaloClient
+    bot: ZaloBot
+    db: async_sessionmaker[AsyncSession]
+    settings: Settings
+
+    async def say(self, user: str, text: str) -> list[str]:
+        """Send `text` as `user` and return every message the bot answered with."""
+        before = len(self.srv.sent_to(user))
+        await self.bot.handle(self.srv.text_update(user, text))
+        return self.srv.sent_to(user)[before:]
+
+    def sender(self) -> ZaloSender:
+        return ZaloSender(self.client, self.bot.dialogs, Pacer(1000))
+
+    async def drain(self, bot: Any = None) -> int:
+        res = Resources(settings=self.settings, db=self.db)
+        return await drain_once(bot, res, Pacer(1000), others=[self.sender()])
+
+
+@pytest.fixture
+async def zalo(db: async_sessionmaker[AsyncSession]) -> AsyncIterator[Zalo]:
+    async with StandInZalo() as srv:
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            zalo_bot_token=srv.token,  # type: ignore[arg-type]
+            zalo_base_url=srv.base_url,
+        )
+        client = ZaloClient(srv.token, base_url=srv.base_url)
+        try:
+            yield Zalo(srv, client, ZaloBot(settings, db, client), db, settings)
+        finally:
+            await client.aclose()
+
+
+async def person_on_zalo(db: async_sessionmaker[AsyncSession], user: str, **person: Any) -> int:
+    async with db.begin() as s:
+        p = await make_person(s, **person)
+        s.add(
+            ChatAccount(
+                channel="zalo",
+                chat_user_id=user,
+                chat_id=user,
+                person_id=p.id,
+                language="vi",
+                linked_at=datetime.now(UTC),
+            )
+        )
+        return p.id
+
+
+# -- the client and the stand-in -----------------------------------------------------------
+
+
+async def test_client_methods_against_the_stand_in(zalo: Zalo) -> None:
+    c, srv = zalo.client, zalo.srv
+    assert (await c.get_me())["account_name"] == "bot.boiduong"
+    assert await c.get_updates(timeout=0) is None  # 408: nothing new
+    srv.push(srv.text_update("u1", "xin chào"))
+    update = await c.get_updates(timeout=1)
+    assert update is not None and update["message"]["text"] == "xin chào"
+    sent = await c.send_message("u1", "Chào bạn")
+    assert isinstance(sent["message_id"], str)
+    await c.send_chat_action("u1")
+    await c.send_photo("u1", "https://example.org/a.png", caption="ảnh")
+    with pytest.raises(ValueError):
+        await c.send_message("u1", "x" * 2001)
+    with pytest.raises(ZaloError) as refused:  # the stand-in itself refuses 2,001 characters
+        await c.call("sendMessage", chat_id="u1", text="x" * 2001)
+    assert refused.value.code == 400
+    await c.set_webhook("https://bot.example.vn/zalo", "s3cret-token")
+    assert (await c.get_webhook_info())["url"] == "https://bot.example.vn/zalo"
+    with pytest.raises(ZaloError):
+        await c.get_updates(timeout=0)  # polling while a webhook is set is refused
+    await c.delete_webhook()
+    srv.fail("sendMessage", 429)
+    with pytest.raises(ZaloRateLimited):
+        await c.send_message("u1", "again")
+    async with ZaloClient("wrong:token", base_url=srv.base_url) as bad:
+        with pytest.raises(ZaloUnauthorized):
+            await bad.get_me()
+
+
+async def test_polling_deletes_the_webhook_answers_and_backs_off(zalo: Zalo) -> None:
+    srv = zalo.srv
+    await zalo.client.set_webhook("https://bot.example.vn/zalo", "s3cret-token")
+    srv.fail("getUpdates", 500, 502)
+    poller = Poller(zalo.bot, timeout=1, backoff_first=0.05, backoff_max=0.2)
+    stop = asyncio.Event()
+    task = asyncio.create_task(poller.run(stop))
+    srv.push(srv.text_update("u7", "help"))
+    reply = await srv.reply_to("u7")
+    assert reply.startswith("Cách dùng bot")  # HTML made plain
+    methods = [m for m, _ in srv.calls]
+    assert methods.index("deleteWebhook") < methods.index("getUpdates")
+    assert methods.count("getUpdates") >= 3  # two failures, then the update
+    assert srv.webhook is None
+    started = asyncio.get_running_loop().time()
+    stop.set()
+    await asyncio.wait_for(task, 5)
+    assert asyncio.get_running_loop().time() - started < 2  # stops without waiting a poll out
+
+
+# -- numbered choices ----------------------------------------------------------------------
+
+
+def test_choices_by_number_by_label_without_diacritics_and_stale() -> None:
+    dialogs, now = Dialogs(ttl=timedelta(minutes=30)), datetime.now(UTC)
+    choices = [Choice("📚 Khóa học", "courses"), Choice("✍️ Đăng ký", "reg:4")]
+    assert isinstance(dialogs.pick("c", "1", now), Stale)  # nothing offered yet
+    dialogs.offer("c", choices, now)
+    assert dialogs.pick("c", "2", now) == Picked("reg:4")
+    assert dialogs.pick("c", " 1. ", now) == Picked("courses")
+    assert dialogs.pick("c", "dang ky", now) == Picked("reg:4")
+    assert dialogs.pick("c", "KHÓA HỌC", now) == Picked("courses")
+    assert dialogs.pick("c", "7", now) == OutOfRange(2)
+    assert dialogs.pick("c", "bồi dưỡng", now) is None  # not a choice: free text
+    assert isinstance(dialogs.pick("c", "1", now + timedelta(minutes=31)), Stale)
+
+
+def test_long_text_is_split_at_line_breaks() -> None:
+    lines = [f"Dòng {i}: " + "chữ " * 30 for i in range(60)]
+    pieces = split("\n".join(lines))
+    assert len(pieces) > 1
+    assert all(1 <= len(p) <= 2000 for p in pieces)
+    assert "\n".join(pieces).split("\n") == lines  # cut only between lines
+    assert all(len(p) <= 2000 for p in split("x" * 4500))
+
+
+async def test_a_stale_number_gets_a_clear_answer(zalo: Zalo) -> None:
+    await person_on_zalo(zalo.db, "u1")
+    replies = await zalo.say("u1", "3")
+    assert "hết hạn" in replies[0]
+    zalo.bot.dialogs = Dialogs()  # a restart forgets every list
+    replies = await zalo.say("u1", "2")
+    assert "hết hạn" in replies[0]
+
+
+async def test_images_stickers_and_groups_get_a_polite_answer(zalo: Zalo) -> None:
+    srv = zalo.srv
+    await zalo.bot.handle(srv.image_update("u2"))
+    await zalo.bot.handle(srv.sticker_update("u2"))
+    assert srv.sent_to("u2") == ["Tôi chỉ đọc được chữ. Vui lòng gõ tin nhắn của bạn."] * 2
+    await zalo.bot.handle(srv.text_update("g1", "status", chat_type="GROUP"))
+    assert srv.sent_to("g1") == ["Vui lòng nhắn riêng cho tôi."]
+
+
+# -- linking -------------------------------------------------------------------------------
+
+
+async def test_link_by_code_then_status(zalo: Zalo) -> None:
+    async with zalo.db.begin() as s:
+        await make_person(s, personal_id="020123456789", full_name="Lò Thị Mai")
+        made = await create_code(
+            s, personal_id="020123456789", now=datetime.now(UTC), ttl=timedelta(hours=1)
+        )
+    assert made is not None
+    welcome = await zalo.say("u3", "xin chào")
+    assert "mã liên kết" in welcome[0]
+    code = made[0]
+    replies = await zalo.say("u3", f"{code[:5]} {code[5:].lower()}")
+    assert "Lò Thị Mai" in replies[0] and "<b>" not in replies[0]
+    assert "\n1. " in replies[0]  # the main menu, numbered
+    status = await zalo.say("u3", "1")
+    assert "Tiêu chuẩn" in status[0] or "tiêu chuẩn" in status[0]
+    again = await zalo.say("u3", "chuan cua toi")  # the menu label, typed without accents
+    assert again[0] == status[0]
+
+
+async def test_wrong_codes_lock_the_chat(zalo: Zalo) -> None:
+    for n in range(4):
+        replies = await zalo.say("u4", "ABCDEFGHJK")
+        assert f"{4 - n}" in replies[0]
+    replies = await zalo.say("u4", "ABCDEFGHJK")
+    assert "quá nhiều" in replies[0]
+
+
+async def test_link_by_phone_and_birth_with_attempt_limit(zalo: Zalo) -> None:
+    async with zalo.db.begin() as s:
+        await make_person(
+            s, full_name="Hà Văn Dũng", phone="0912345678", date_of_birth=date(1985, 3, 25)
+        )
+    asked = await zalo.say("u5", "0912 345 678")
+    assert "ngày sinh" in asked[0]
+    wrong = await zalo.say("u5", "26/03/1985")
+    assert "không khớp" in wrong[0] and "4" in wrong[0]
+    await zalo.say("u5", "0912345678")
+    linked = await zalo.say("u5", "25-3-1985")
+    assert "Hà Văn Dũng" in linked[0]
+    for n in range(5):  # another chat guessing birth dates is stopped
+        await zalo.say("u6", "0912345678")
+        await zalo.say("u6", f"0{n + 1}/01/1990")
+    await zalo.say("u6", "0912345678")
+    locked = await zalo.say("u6", "25/03/1985")  # even the right answer waits now
+    assert "quá nhiều" in locked[0]
+
+
+# -- courses and registration --------------------------------------------------------------
+
+
+async def test_register_by_typing_numbers_and_cancel(zalo: Zalo) -> None:
+    person_id = await person_on_zalo(zalo.db, "u8")
+    async with zalo.db.begin() as s:
+        await make_course(s, title="Bồi dưỡng lý luận chính trị")
+        course = await make_course(s, title="Kỹ năng số cho công chức xã")
+        course_id = course.id
+    listing = await zalo.say("u8", "khoa hoc")
+    assert "1. " in listing[0] and "2. " in listing[0]
+    number = "2" if listing[0].index("Kỹ năng số") > listing[0].index("2. ") else "1"
+    card = await zalo.say("u8", number)
+    assert "Kỹ năng số cho công chức xã" in card[0] and "1. ✍️ Đăng ký" in card[0]
+    confirm = await zalo.say("u8", "dang ky")  # the label, typed without accents
+    assert "1. ✅ Có, đăng ký" in confirm[0]
+    done = await zalo.say("u8", "1")
+    assert "Kỹ năng số cho công chức xã" in done[0]
+    async with zalo.db() as s:
+        reg = (await s.execute(select(Registration).filter_by(person_id=person_id))).scalar_one()
+    assert reg.course_id == course_id and reg.status == "registered"
+    mine = await zalo.say("u8", "my")
+    assert "Kỹ năng số cho công chức xã" in mine[0]
+    card = await zalo.say("u8", "1")
+    assert "1. Hủy đăng ký" in card[0]
+    await zalo.say("u8", "1")
+    cancelled = await zalo.say("u8", "1")
+    assert "hủy" in cancelled[0].lower()
+    searched = await zalo.say("u8", "ly luan chinh tri")
+    assert "Bồi dưỡng lý luận chính trị" in searched[0]
+
+
+async def test_language_and_reminder_settings(zalo: Zalo) -> None:
+    person_id = await person_on_zalo(zalo.db, "u9")
+    menu = await zalo.say("u9", "ngon ngu")
+    assert "1. Tiếng Việt" in menu[0] and "2. English" in menu[0]
+    english = await zalo.say("u9", "english")
+    assert english[0].startswith("Language set to English.")
+    settings = await zalo.say("u9", "reminders")
+    assert "1. Turn off: Course start reminders" in settings[0]
+    await zalo.say("u9", "1")
+    async with zalo.db() as s:
+        from domain.reminders import opted_out
+
+        assert await opted_out(s, person_id) == {"course"}
+
+
+# -- reminders on Zalo ---------------------------------------------------------------------
+
+
+async def test_a_reminder_is_delivered_on_zalo_with_numbered_choices(zalo: Zalo) -> None:
+    start = at("10/12/2026", "08:00")
+    with time_machine.travel(at("01/12/2026", "10:00"), tick=True):
+        await person_on_zalo(zalo.db, "u10")
+        async with zalo.db.begin() as s:
+            course = await make_course(s, title="Kỹ năng số", starts_at=start)
+            course_id = course.id
+        await zalo.say("u10", "khoa hoc")
+        await zalo.say("u10", "1")
+        await zalo.say("u10", "1")
+        await zalo.say("u10", "1")
+        assert await zalo.drain() == 0  # nothing due yet
+    with time_machine.travel(at("09/12/2026", "16:00") + timedelta(seconds=1), tick=True):
+        assert await zalo.drain() == 1
+        reminder = zalo.srv.sent_to("u10")[-1]
+        assert "Kỹ năng số" in reminder and "1. " in reminder and "<b>" not in reminder
+        card = await zalo.say("u10", "1")  # "View course" under the reminder
+        assert "Kỹ năng số" in card[0]
+        assert await zalo.drain() == 0  # sent once
+    async with zalo.db() as s:
+        rows = (await s.execute(select(Notification).filter_by(course_id=course_id))).scalars()
+        assert [r.state for r in rows].count(NotificationState.SENT) == 1
+
+
+async def test_a_blocked_zalo_chat_is_deactivated(zalo: Zalo) -> None:
+    start = at("10/12/2026", "08:00")
+    with time_machine.travel(at("01/12/2026", "10:00"), tick=True):
+        await person_on_zalo(zalo.db, "u11")
+        async with zalo.db.begin() as s:
+            await make_course(s, title="Kỹ năng số", starts_at=start)
+        for text in ("khoa hoc", "1", "1", "1"):
+            await zalo.say("u11", text)
+    with time_machine.travel(at("09/12/2026", "16:00") + timedelta(seconds=1), tick=True):
+        zalo.srv.fail("sendMessage", 403)
+        assert await zalo.drain() == 0
+    async with zalo.db() as s:
+        account = (await s.execute(select(ChatAccount).filter_by(chat_user_id="u11"))).scalar_one()
+        assert account.active is False
+
+
+# -- webhook mode --------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_webhook_checks_the_secret_takes_both_shapes_and_drops_repeats(zalo: Zalo) -> None:
+    srv, port, secret = zalo.srv, _free_port(), "a-long-webhook-secret"
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        serve_webhook(
+            zalo.bot,
+            url="https://bot.example.vn/zalo/hook",
+            secret=secret,
+            listen=f"127.0.0.1:{port}",
+            stop=stop,
+        )
+    )
+    await srv.wait_for(lambda m, p: m == "setWebhook" and p["secret_token"] == secret)
+    local = f"http://127.0.0.1:{port}/zalo/hook"
+    hello = srv.text_update("w1", "help", message_id="m-1")
+    assert await srv.post_webhook(local, hello, secret="wrong-secret-value") == 403
+    assert await srv.post_webhook(local, hello, secret=None) == 403
+    assert await srv.post_webhook(local, {"ok": True}, secret=secret) == 400
+    assert await srv.post_webhook(local, hello, secret=secret, wrapped=True) == 200
+    assert (await srv.reply_to("w1")).startswith("Cách dùng bot")
+    assert "mã liên kết" in await srv.reply_to("w1")  # and how to link, as w1 is unknown
+    # Zalo delivers the same message again (e.g. our answer was slow): answered once only.
+    assert await srv.post_webhook(local, hello, secret=secret, wrapped=False) == 200
+    flat = srv.text_update("w1", "ngon ngu", message_id="m-2")
+    assert await srv.post_webhook(local, flat, secret=secret, wrapped=False) == 200
+    assert "1. Tiếng Việt" in await srv.reply_to("w1")
+    stop.set()
+    await asyncio.wait_for(task, 5)
+    assert sum("Cách dùng bot" in text for text in srv.sent_to("w1")) == 1
+
+
+# -- both channels -------------------------------------------------------------------------
+
+
+async def test_notices_reach_each_person_once_on_their_channel(
+    zalo: Zalo, db_engine: AsyncEngine
+) -> None:
+    api = OfflineBotAPI(token=OFFLINE_TOKEN, validator=SpecValidator())
+    app = build_application(
+        Settings(_env_file=None),  # type: ignore[call-arg]
+        db_engine,
+        request=OfflineRequest(api),
+        rate_limit=False,
+    )
+    now = datetime.now(UTC)
+    async with zalo.db.begin() as s:
+        course = await make_course(s, title="Chuyển đổi số")
+        people = {}
+        for name, tg, za, tg_used, za_used in (
+            ("telegram only", 501, None, 1, 0),
+            ("zalo only", None, "z2", 0, 1),
+            ("both, telegram last", 503, "z3", 1, 2),
+            ("both, telegram last, prefers zalo", 504, "z4", 1, 2),
+            ("both, zalo last", 505, "z5", 2, 1),
+        ):
+            p = await make_person(s, full_name=name)
+            people[name] = p.id
+            if tg is not None:
+                api.add_user({"id": tg, "is_bot": False, "first_name": "X", "language_code": "vi"})
+                s.add(_account("telegram", str(tg), p.id, now - timedelta(hours=tg_used)))
+            if za is not None:
+                s.add(_account("zalo", za, p.id, now - timedelta(hours=za_used)))
+            s.add(
+                Notification(
+                    dedupe_key=f"course_changed:{course.id}:{p.id}:t",
+                    person_id=p.id,
+                    kind="course_changed",
+                    course_id=course.id,
+                    due_at=now - timedelta(minutes=1),
+                )
+            )
+        await set_preferred_channel(
+            s, person_id=people["both, telegram last, prefers zalo"], channel="zalo"
+        )
+    async with app:
+        assert await zalo.drain(app.bot) == 5
+        assert await zalo.drain(app.bot) == 0
+    telegram = {chat: len(api.sent_to(chat)) for chat in (501, 503, 504, 505)}
+    on_zalo = {chat: len(zalo.srv.sent_to(chat)) for chat in ("z2", "z3", "z4", "z5")}
+    assert telegram == {501: 1, 503: 1, 504: 0, 505: 0}
+    assert on_zalo == {"z2": 1, "z3": 0, "z4": 1, "z5": 1}
+    assert "Chuyển đổi số" in zalo.srv.sent_to("z2")[0]
+
+
+def _account(channel: str, user: str, person_id: int, used: datetime) -> ChatAccount:
+    return ChatAccount(
+        channel=channel,
+        chat_user_id=user,
+        chat_id=user,
+        person_id=person_id,
+        language="vi",
+        linked_at=used,
+    )
+
+
+async def test_a_telegram_user_links_zalo_with_the_code_shown_there(
+    zalo: Zalo, db_engine: AsyncEngine
+) -> None:
+    api = OfflineBotAPI(token=OFFLINE_TOKEN, validator=SpecValidator())
+    app = build_application(
+        Settings(_env_file=None),  # type: ignore[call-arg]
+        db_engine,
+        request=OfflineRequest(api),
+        rate_limit=False,
+    )
+    user = {"id": 610, "is_bot": False, "first_name": "Mai", "language_code": "vi"}
+    api.add_user(user)
+    async with zalo.db.begin() as s:
+        person = await make_person(s, full_name="Lò Thị Mai")
+        s.add(_account("telegram", "610", person.id, datetime.now(UTC)))
+    async with app:
+        await app.process_update(Update.de_json(api.message_update(user, "/zalo"), app.bot))
+    shown = str(api.last_message(610)["text"])
+    code = shown.split("/start ")[1].split()[0].strip(".,")
+    replies = await zalo.say("z610", code)
+    assert "Lò Thị Mai" in replies[0]
+    async with zalo.db() as s:
+        channels = await linked_channels(s, person.id)
+    assert channels == ["telegram", "zalo"]  # Telegram stays linked
+
+
+async def test_boiduong_run_serves_zalo_alone_and_sends_reminders(
+    zalo: Zalo, db_engine: AsyncEngine
+) -> None:
+    """The `run --channel zalo` process body: polling, flows and the drainer loop together."""
+    srv = zalo.srv
+    async with zalo.db.begin() as s:
+        await make_person(s, personal_id="020111222333", full_name="Vi Văn Tú")
+        await make_course(
+            s, title="Quản lý nhà nước", starts_at=datetime.now(UTC) + timedelta(days=2)
+        )
+        made = await create_code(
+            s, personal_id="020111222333", now=datetime.now(UTC), ttl=timedelta(hours=1)
+        )
+    assert made is not None
+    settings = zalo.settings.model_copy(update={"drain_interval_seconds": 0.05})
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(settings, db_engine, telegram=False, zalo=True, stop=stop))
+    srv.push(srv.text_update("r1", made[0]))
+    assert "Vi Văn Tú" in await srv.reply_to("r1")
+    for text in ("khoa hoc", "1", "1"):
+        srv.push(srv.text_update("r1", text))
+        await srv.reply_to("r1")
+    srv.push(srv.text_update("r1", "1"))
+    assert "Quản lý nhà nước" in await srv.reply_to("r1")
+    async with zalo.db.begin() as s:  # make the planned start reminder due now
+        rows = (await s.execute(select(Notification))).scalars().all()
+        assert rows
+        for row in rows:
+            row.due_at = datetime.now(UTC) - timedelta(seconds=1)
+            row.urgent = True  # whatever the test machine's clock says about quiet hours
+    reminder = await srv.reply_to("r1", timeout=10)
+    assert "Quản lý nhà nước" in reminder
+    stop.set()
+    assert await asyncio.wait_for(task, 5) == 0

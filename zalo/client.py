@@ -1,0 +1,135 @@
+"""A small async client of the Zalo Bot Platform API (`<base><token>/<method>`, JSON answers).
+
+Zalo's API is about eight methods and resembles Telegram's, without buttons, offsets or rate
+figures; owning these few lines is safer than depending on an unmaintained fork.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import httpx
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT = 2000  # sendMessage text and sendPhoto caption, in characters
+NOTHING_NEW = 408  # getUpdates: the long poll ended without an update
+
+
+class ZaloError(Exception):
+    """The API answered `ok: false` (or an HTTP error without a body)."""
+
+    def __init__(self, code: int, description: str) -> None:
+        super().__init__(f"{code}: {description}")
+        self.code = code
+        self.description = description
+
+
+class ZaloForbidden(ZaloError):
+    """403: the user cannot be messaged (blocked the bot, or never talked to it)."""
+
+
+class ZaloRateLimited(ZaloError):
+    """429 "Quota exceeded": Zalo gives no retry-after, so callers back off on their own."""
+
+
+class ZaloUnauthorized(ZaloError):
+    """401: the token is wrong or revoked; retrying cannot help."""
+
+
+class ZaloNetworkError(ZaloError):
+    """No answer from the API (connection refused, timeout, reset)."""
+
+
+_BY_CODE: dict[int, type[ZaloError]] = {
+    401: ZaloUnauthorized,
+    403: ZaloForbidden,
+    429: ZaloRateLimited,
+}
+
+
+class ZaloClient:
+    """One bot token; every method returns the `result` of the answer or raises ZaloError."""
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        base_url: str = "https://bot-api.zaloplatforms.com/bot",
+        timeout: float = 10.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._url = f"{base_url}{token}/"
+        self._timeout = timeout
+        self._http = httpx.AsyncClient(timeout=timeout, transport=transport)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> ZaloClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def call(self, method: str, *, http_timeout: float | None = None, **params: Any) -> Any:
+        """POST `params` as JSON to `method` and return the answer's `result`."""
+        body = {k: v for k, v in params.items() if v is not None}
+        try:
+            response = await self._http.post(
+                self._url + method,
+                json=body,
+                timeout=self._timeout if http_timeout is None else http_timeout,
+            )
+        except httpx.HTTPError as exc:
+            raise ZaloNetworkError(0, f"{type(exc).__name__}: {exc}") from exc
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = {"ok": False, "error_code": response.status_code, "description": "not JSON"}
+        if not isinstance(answer, dict):
+            raise ZaloError(response.status_code, "unexpected answer")
+        if answer.get("ok"):
+            return answer.get("result")
+        code = int(answer.get("error_code") or response.status_code or 0)
+        description = str(answer.get("description") or answer.get("message") or "")
+        raise _BY_CODE.get(code, ZaloError)(code, description)
+
+    async def get_me(self) -> dict[str, Any]:
+        return dict(await self.call("getMe"))
+
+    async def get_updates(self, *, timeout: int = 30) -> dict[str, Any] | None:  # noqa: ASYNC109 -- the API parameter
+        """One update, or None when the long poll ended with nothing new (408)."""
+        try:
+            result = await self.call("getUpdates", http_timeout=timeout + 10, timeout=timeout)
+        except ZaloError as exc:
+            if exc.code == NOTHING_NEW:
+                return None
+            raise
+        # Documented as one object; tolerate a list in case the platform starts batching.
+        if isinstance(result, list):
+            return result[0] if result else None
+        return result if isinstance(result, dict) and result else None
+
+    async def set_webhook(self, url: str, secret_token: str) -> Any:
+        return await self.call("setWebhook", url=url, secret_token=secret_token)
+
+    async def delete_webhook(self) -> Any:
+        return await self.call("deleteWebhook")
+
+    async def get_webhook_info(self) -> dict[str, Any]:
+        return dict(await self.call("getWebhookInfo") or {})
+
+    async def send_message(self, chat_id: str, text: str) -> dict[str, Any]:
+        if not 1 <= len(text) <= MAX_TEXT:
+            raise ValueError(f"text must be 1–{MAX_TEXT} characters, got {len(text)}")
+        return dict(await self.call("sendMessage", chat_id=chat_id, text=text) or {})
+
+    async def send_photo(self, chat_id: str, photo: str, caption: str | None = None) -> Any:
+        if caption is not None and len(caption) > MAX_TEXT:
+            raise ValueError(f"caption must be at most {MAX_TEXT} characters")
+        return await self.call("sendPhoto", chat_id=chat_id, photo=photo, caption=caption)
+
+    async def send_chat_action(self, chat_id: str, action: str = "typing") -> Any:
+        return await self.call("sendChatAction", chat_id=chat_id, action=action)

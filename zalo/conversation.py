@@ -1,0 +1,268 @@
+"""One Zalo update in, replies out: who is talking, which flow answers, numbered choices.
+
+The counterpart of handlers/middleware.py and handlers/__init__.py for Telegram: the account
+and language are settled first, then a typed number or label picks the current choice, a
+command word runs its flow, and other text links (unlinked chats) or searches courses.
+Updates of one chat are handled one at a time, in order; repeated deliveries are dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.i18n import LANGUAGES, Translator, pick_language
+from bot.settings import Settings
+from domain.linking import account_for
+from zalo import flows, link
+from zalo.client import ZaloClient, ZaloError, ZaloRateLimited
+from zalo.dialog import Dialogs, OutOfRange, Picked, Stale, compose, key, split
+from zalo.flows import Ctx, Flow, Say
+
+log = logging.getLogger(__name__)
+
+TEXT_EVENT = "message.text.received"
+SEEN_MAX = 5000
+
+# Choices and typed commands lead to the same flows; the names mirror Telegram's commands.
+ACTIONS: dict[str, Flow] = {
+    "start": link.start,
+    "status": flows.status,
+    "courses": flows.courses,
+    "page": flows.turn_page,
+    "spage": flows.turn_search_page,
+    "course": flows.show_course,
+    "reg": flows.ask_register,
+    "regok": flows.confirm_register,
+    "unreg": flows.ask_cancel,
+    "unregok": flows.confirm_cancel,
+    "no": flows.dismiss,
+    "my": flows.my,
+    "reminders": flows.show_reminders,
+    "rem": flows.toggle_reminder,
+    "off": flows.reminders_off,
+    "via": flows.choose_channel,
+    "language": flows.language,
+    "lang": flows.set_language,
+    "help": flows.help_,
+    "telegram": flows.telegram_code,
+}
+COMMANDS = ("start", "status", "courses", "my", "reminders", "language", "help", "telegram")
+# Words people type instead of a command (folded: accents and case do not matter).
+_WORDS = {
+    "start": ("bat dau", "lien ket", "link"),
+    "status": ("chuan", "chuan cua toi", "tieu chuan"),
+    "courses": ("khoa hoc", "danh sach khoa hoc"),
+    "my": ("dang ky cua toi", "cua toi"),
+    "reminders": ("nhac nho", "nhac"),
+    "language": ("ngon ngu",),
+    "help": ("tro giup", "huong dan", "menu"),
+    "telegram": ("ma telegram", "lien ket telegram"),
+}
+
+
+def _command_words() -> dict[str, str]:
+    words = {name: name for name in COMMANDS}
+    for name, aliases in _WORDS.items():
+        words.update({alias: name for alias in aliases})
+    for lang in LANGUAGES:  # the main menu's labels, in either language
+        for choice in flows.main_menu(Translator(lang, ZoneInfo("UTC"))):
+            words[key(choice.label)] = choice.action
+    return words
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One incoming message, reduced to what the flows read."""
+
+    event: str
+    chat_id: str
+    user_id: str
+    text: str | None
+    message_id: str
+    private: bool
+    from_bot: bool
+
+
+def parse_update(update: dict[str, Any]) -> Turn | None:
+    """A Turn from an update object (the `result` of a wrapped body); None if unusable."""
+    message = update.get("message")
+    if not isinstance(message, dict):
+        return None
+    sender, chat = message.get("from") or {}, message.get("chat") or {}
+    chat_id = str(chat.get("id") or sender.get("id") or "")
+    if not chat_id:
+        return None
+    event = str(update.get("event_name") or "")
+    text = message.get("text") if event == TEXT_EVENT else None
+    return Turn(
+        event=event,
+        chat_id=chat_id,
+        user_id=str(sender.get("id") or chat_id),
+        text=text if isinstance(text, str) else None,
+        message_id=str(message.get("message_id") or ""),
+        private=str(chat.get("chat_type") or "PRIVATE").upper() == "PRIVATE",
+        from_bot=bool(sender.get("is_bot")),
+    )
+
+
+class ZaloBot:
+    """Answers Zalo updates, whichever way they arrive (polling or webhook)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: async_sessionmaker[AsyncSession],
+        client: ZaloClient,
+        *,
+        dialogs: Dialogs | None = None,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.client = client
+        self.dialogs = dialogs or Dialogs()
+        self._words = _command_words()
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._seen: collections.OrderedDict[str, None] = collections.OrderedDict()
+
+    def duplicate(self, update: dict[str, Any]) -> bool:
+        """True for an update already handled (same event and message id)."""
+        message = update.get("message") if isinstance(update.get("message"), dict) else {}
+        message_id = str((message or {}).get("message_id") or "")
+        if not message_id:
+            return False
+        seen_key = f"{update.get('event_name')}:{message_id}"
+        if seen_key in self._seen:
+            return True
+        self._seen[seen_key] = None
+        while len(self._seen) > SEEN_MAX:
+            self._seen.popitem(last=False)
+        return False
+
+    async def handle(self, update: dict[str, Any]) -> None:
+        """Answer one update; failures are logged and apologised for, never raised."""
+        turn = parse_update(update)
+        if turn is None or turn.from_bot:
+            log.info("ignored a zalo update without a usable message: %s", update.get("event_name"))
+            return
+        if self.duplicate(update):
+            log.info("dropped a repeated zalo delivery of message %s", turn.message_id)
+            return
+        lock = self._locks.setdefault(turn.chat_id, asyncio.Lock())
+        try:
+            async with lock:
+                await self._answer(turn)
+        finally:
+            if not lock.locked() and self._locks.get(turn.chat_id) is lock:
+                del self._locks[turn.chat_id]
+
+    async def _answer(self, turn: Turn) -> None:
+        now = datetime.now(UTC)
+        t = Translator(self.settings.default_language, self.settings.tz)
+        try:
+            if not turn.private:
+                await self._send(turn.chat_id, t.gettext("Please write to me in a private chat."))
+                return
+            async with self.db.begin() as session:
+                account = await account_for(
+                    session,
+                    channel=flows.CHANNEL,
+                    chat_user_id=turn.user_id,
+                    chat_id=turn.chat_id,
+                    now=now,
+                )
+                account_id, person_id, stored = account.id, account.person_id, account.language
+            lang = pick_language(stored, None, self.settings.default_language)
+            ctx = Ctx(
+                settings=self.settings,
+                db=self.db,
+                dialogs=self.dialogs,
+                chat_id=turn.chat_id,
+                account_id=account_id,
+                person_id=person_id,
+                t=Translator(lang, self.settings.tz),
+                now=now,
+            )
+            t = ctx.t
+            if turn.text is None or not turn.text.strip():
+                says = [Say(t.gettext("I can only read text. Please type your message."))]
+            else:
+                says = await self.respond(ctx, turn.text.strip())
+            await self.deliver(ctx, says)
+        except Exception:
+            log.exception("error while answering zalo chat %s", turn.chat_id)
+            await self._send(
+                turn.chat_id,
+                t.gettext("Sorry, something went wrong. Please try again in a moment."),
+            )
+
+    async def respond(self, ctx: Ctx, text: str) -> list[Say]:
+        """Which flow answers this text."""
+        _ = ctx._
+        picked = self.dialogs.pick(ctx.chat_id, text, ctx.now)
+        if isinstance(picked, Picked):
+            name, _sep, arg = picked.action.partition(":")
+            try:
+                return await ACTIONS[name](ctx, arg)
+            except ValueError:  # a malformed action cannot come from our own lists
+                picked = Stale()
+        if isinstance(picked, Stale):
+            menu = flows.main_menu(ctx.t) if ctx.person_id is not None else []
+            return [Say(_("That list has expired. Please choose again:"), menu)]
+        if isinstance(picked, OutOfRange):
+            state = self.dialogs.state(ctx.chat_id, ctx.now)
+            # Answered with the same choices again, so the numbers stay valid.
+            return [
+                Say(
+                    _("Please reply with a number from 1 to %(n)d.") % {"n": picked.count},
+                    list(state.choices),
+                )
+            ]
+        if text.startswith("/"):
+            word, _sep, arg = text[1:].partition(" ")
+            command = self._words.get(key(word))
+            if command is None:
+                return [Say(_("I don't know that command. Send /help to see what I can do."))]
+            return await ACTIONS[command](ctx, arg.strip())
+        command = self._words.get(key(text))
+        if command is not None:
+            return await ACTIONS[command](ctx, "")
+        if ctx.person_id is None:
+            return await link.unlinked_text(ctx, text)
+        return await flows.search(ctx, text)
+
+    async def deliver(self, ctx: Ctx, says: list[Say]) -> None:
+        """Send the replies; the last list of choices becomes the chat's current one."""
+        hint = ctx._("Reply with a number, or type the name of your choice.")
+        offered = False
+        for say in says:
+            if say.chat_id is not None and say.chat_id != ctx.chat_id:
+                for piece in split(compose(say.text, [], hint)):
+                    await self._send(say.chat_id, piece)
+                continue
+            if say.choices:
+                self.dialogs.offer(ctx.chat_id, say.choices, ctx.now)
+                offered = True
+            for piece in split(compose(say.text, say.choices, hint)):
+                await self._send(ctx.chat_id, piece)
+        if not offered:
+            self.dialogs.offer(ctx.chat_id, [], ctx.now)
+
+    async def _send(self, chat_id: str, text: str) -> None:
+        for attempt in range(3):
+            try:
+                await self.client.send_message(chat_id, text)
+                return
+            except ZaloRateLimited:
+                await asyncio.sleep(0.5 * 2**attempt)
+            except ZaloError as exc:
+                log.warning("could not answer zalo chat %s: %s", chat_id, exc)
+                return
+        log.warning("zalo kept refusing to answer chat %s: quota exceeded", chat_id)
