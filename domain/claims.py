@@ -1,0 +1,217 @@
+"""Record corrections and outside training: a person claims, an organizer of their unit decides.
+
+Rosters are often stale and many civil servants study on their own. A claim carries what is
+claimed and the Telegram file id of its evidence (a photo or a PDF); an organizer whose scope
+covers the person's unit approves it (the record changes, audited) or rejects it with a
+reason. Either way the person is told by a notification row.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain import reminders, roles
+from domain.completion import grant_qualification
+from domain.errors import DomainError, Refusal
+from domain.importing import parse_when
+from domain.vocab import level_vocab
+from storage.models import Claim, ClaimState, Person, Role, TrainingRecord, Unit
+
+CORRECTION, QUALIFICATION, TRAINING = "correction", "qualification", "training"
+KINDS = (CORRECTION, QUALIFICATION, TRAINING)
+QUALIFICATION_KINDS = (
+    "education",
+    "political_theory",
+    "state_management",
+    "it",
+    "foreign_language",
+    "digital_skills",
+)
+EVIDENCE_KINDS = ("photo", "document")
+NOTE_MAX = 1000
+# "Kỹ năng số cho công chức; 16; 05/12/2026" (title; hours; end date), ";" or newlines.
+_TRAINING_SPLIT = re.compile(r"\s*[;\n]\s*")
+
+
+@dataclass(frozen=True)
+class ClaimView:
+    claim: Claim
+    person: Person
+    unit_name: str
+
+
+@dataclass(frozen=True)
+class Review:
+    view: ClaimView
+    done: bool  # False: somebody had already decided it; nothing changed
+
+
+def levels(kind: str) -> list[str]:
+    """Level codes to choose from for a ranked qualification kind; none for certificates."""
+    vocab = level_vocab(kind)
+    return vocab.codes if vocab is not None else []
+
+
+def parse_training(text: str) -> dict[str, Any] | None:
+    """Title, hours and end date of outside training, or None when it is not in that shape."""
+    parts = [p for p in _TRAINING_SPLIT.split(text.strip()) if p]
+    if len(parts) != 3 or not parts[1].isdigit() or not 0 < int(parts[1]) <= 2000:
+        return None
+    when = parse_when(parts[2])
+    if when is None or len(parts[0]) > 300:
+        return None
+    return {"title": parts[0], "hours": int(parts[1]), "ends_on": when[0].isoformat()}
+
+
+async def submit(
+    session: AsyncSession,
+    *,
+    person_id: int,
+    kind: str,
+    details: dict[str, Any],
+    note: str,
+    evidence_file_id: str,
+    evidence_kind: str,
+    now: datetime,
+) -> Claim:
+    """File a claim with its evidence for the organizers of the person's unit."""
+    if kind not in KINDS or evidence_kind not in EVIDENCE_KINDS:
+        raise ValueError(f"claim kind {kind} / evidence {evidence_kind}")
+    if kind == QUALIFICATION and details.get("kind") not in QUALIFICATION_KINDS:
+        raise ValueError(f"qualification kind {details.get('kind')}")
+    claim = Claim(
+        person_id=person_id,
+        kind=kind,
+        details=details,
+        note=note[:NOTE_MAX],
+        evidence_file_id=evidence_file_id,
+        evidence_kind=evidence_kind,
+        state=ClaimState.PENDING,
+        created_at=now,
+    )
+    session.add(claim)
+    await session.flush()
+    return claim
+
+
+async def queue(session: AsyncSession, *, actor_id: int | None, limit: int = 20) -> list[ClaimView]:
+    """Pending claims of people in the organizer's scope, oldest first."""
+    scope = await roles.require(session, person_id=actor_id, role=Role.ORGANIZER)
+    stmt = (
+        select(Claim, Person, Unit.name)
+        .join(Person, Person.id == Claim.person_id)
+        .join(Unit, Unit.id == Person.unit_id)
+        .where(Claim.state == ClaimState.PENDING)
+        .order_by(Claim.created_at, Claim.id)
+        .limit(limit)
+    )
+    if not scope.everywhere:
+        stmt = stmt.where(Person.unit_id.in_(scope.unit_ids))
+    return [ClaimView(c, p, u) for c, p, u in await session.execute(stmt)]
+
+
+async def for_review(session: AsyncSession, *, actor_id: int | None, claim_id: int) -> ClaimView:
+    """One claim, when the actor organizes for the claimant's unit (and is not the claimant)."""
+    claim = await session.get(Claim, claim_id)
+    if claim is None:
+        raise DomainError(Refusal.NOT_FOUND)
+    person = await session.get(Person, claim.person_id)
+    assert person is not None
+    await roles.require(session, person_id=actor_id, role=Role.ORGANIZER, unit_id=person.unit_id)
+    if claim.person_id == actor_id:  # nobody approves their own record
+        raise DomainError(Refusal.FORBIDDEN, role=Role.ORGANIZER.value)
+    unit = await session.get(Unit, person.unit_id)
+    return ClaimView(claim, person, unit.name if unit else "")
+
+
+async def approve(
+    session: AsyncSession, *, actor_id: int | None, claim_id: int, now: datetime
+) -> Review:
+    """Apply the claim to the record (a qualification, or a training record), audited; a
+    correction is marked approved for the roster keeper to apply. The person is told."""
+    view = await for_review(session, actor_id=actor_id, claim_id=claim_id)
+    claim = view.claim
+    if claim.state != ClaimState.PENDING:
+        return Review(view, done=False)
+    d = claim.details
+    changed = False
+    if claim.kind == QUALIFICATION:
+        changed = await grant_qualification(
+            session,
+            person_id=claim.person_id,
+            kind=str(d["kind"]),
+            level=d.get("level"),
+            field=str(d.get("field") or claim.note or ""),
+            obtained_on=None,
+            source="claim",
+        )
+    elif claim.kind == TRAINING:
+        session.add(
+            TrainingRecord(
+                person_id=claim.person_id,
+                course_id=None,
+                title=str(d["title"])[:300],
+                hours=int(d["hours"]),
+                ends_on=date.fromisoformat(str(d["ends_on"])),
+                certificate_no=(str(d["certificate_no"])[:60] if d.get("certificate_no") else None),
+            )
+        )
+        changed = True
+    await _decide(session, view, actor_id, ClaimState.APPROVED, None, now, changed=changed)
+    return Review(view, done=True)
+
+
+async def reject(
+    session: AsyncSession, *, actor_id: int | None, claim_id: int, reason: str, now: datetime
+) -> Review:
+    """Reject with a reason the person will read; the record does not change."""
+    view = await for_review(session, actor_id=actor_id, claim_id=claim_id)
+    if view.claim.state != ClaimState.PENDING:
+        return Review(view, done=False)
+    await _decide(session, view, actor_id, ClaimState.REJECTED, reason[:NOTE_MAX], now)
+    return Review(view, done=True)
+
+
+async def _decide(
+    session: AsyncSession,
+    view: ClaimView,
+    actor_id: int | None,
+    state: ClaimState,
+    reason: str | None,
+    now: datetime,
+    *,
+    changed: bool = False,
+) -> None:
+    claim = view.claim
+    claim.state, claim.reviewer_id, claim.reviewed_at, claim.reason = state, actor_id, now, reason
+    await session.flush()
+    await roles.audit(
+        session,
+        actor_person_id=actor_id,
+        actor=await roles.actor_label(session, actor_id),
+        action=f"claim_{'approve' if state == ClaimState.APPROVED else 'reject'}",
+        target=f"claim {claim.id} ({claim.kind}): {view.person.full_name} "
+        f"({view.person.personal_id})",
+        now=now,
+        details=claim.details,
+        record_changed=changed,
+    )
+    await reminders.notify_now(
+        session,
+        key=f"{reminders.CLAIM_RESULT}:{claim.id}",
+        person_id=claim.person_id,
+        kind=reminders.CLAIM_RESULT,
+        now=now,
+        params={
+            "claim_id": claim.id,
+            "kind": claim.kind,
+            "approved": state == "approved",
+            "reason": reason or "",
+        },
+    )

@@ -1,0 +1,595 @@
+"""Attendance to completion to status: sessions marked by the organizer, by check-in code or
+by an uploaded sheet; finishing the course records the training, grants the qualification,
+and /status turns from missing to met. Organizers act only on their units' courses."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from openpyxl import Workbook
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from telegram import Update
+
+from bot.app import OFFLINE_TOKEN, build_application
+from bot.offline import OfflineBotAPI, OfflineRequest
+from bot.settings import Settings
+from domain import attendance as att
+from domain import completion, registration, roles
+from domain.attendance import CheckinStatus
+from domain.errors import DomainError, Refusal
+from domain.standards import State, status_of
+from schedules.notifications import Pacer, drain_once
+from storage.models import (
+    Attendance,
+    AuditEntry,
+    ChatAccount,
+    Course,
+    Notification,
+    Qualification,
+    Registration,
+    RegistrationStatus,
+    Role,
+    TrainingRecord,
+)
+from tests.botapi.validator import SpecValidator
+from tests.factories import make_course, make_person, make_position, make_unit
+
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+RULE = "leader-political-theory"
+# Telegram does not run conversation timeouts without a running JobQueue, as in these tests.
+pytestmark = pytest.mark.filterwarnings("ignore:Ignoring `conversation_timeout`")
+
+
+def at(day: str, clock: str) -> datetime:
+    d = datetime.strptime(f"{day} {clock}", "%d/%m/%Y %H:%M")
+    return d.replace(tzinfo=TZ).astimezone(UTC)
+
+
+BEFORE = at("20/11/2026", "09:00")
+SESSIONS = [(at(f"0{d}/12/2026", "07:30"), at(f"0{d}/12/2026", "11:30")) for d in range(1, 6)]
+AFTER = at("06/12/2026", "09:00")
+
+
+@dataclass
+class Course5:
+    """A 5-session intermediate political theory course of commune A, and its people."""
+
+    course_id: int
+    code: str
+    organizer: int  # organizer of commune A
+    outsider: int  # organizer of commune B
+    head: int  # unit head of commune A
+    people: dict[str, int]  # name -> person id (An, Binh, Chi in A; Dung in B)
+    regs: dict[str, int]  # name -> registration id
+
+
+async def course5(db: async_sessionmaker[AsyncSession], *, participants: int = 0) -> Course5:
+    async with db.begin() as s:
+        province = await make_unit(s, kind="province")
+        a = await make_unit(s, parent=province)
+        b = await make_unit(s, parent=province)
+        leader = await make_position(s, group="leader")
+        course = await make_course(
+            s,
+            title="Trung cấp lý luận chính trị",
+            category="political_theory",
+            starts_at=SESSIONS[0][0],
+            ends_at=SESSIONS[-1][1],
+            sessions=SESSIONS,
+            organizer=a,
+            capacity=50,
+            hours=40,
+            grants_kind="political_theory",
+            grants_level="trung_cap",
+        )
+        staff = {}
+        for name, unit, role in (("Org", a, Role.ORGANIZER), ("Out", b, Role.ORGANIZER),
+                                 ("Head", a, Role.UNIT_HEAD)):  # fmt: skip
+            p = await make_person(s, unit=unit, full_name=f"Cán bộ {name}")
+            await roles.grant(s, person_id=p.id, role=role, unit_id=unit.id, by="test")
+            staff[name] = p.id
+        people = {}
+        names = ["An", "Binh", "Chi", "Dung"] + [f"Học viên {i:02d}" for i in range(participants)]
+        for name in names:
+            unit = b if name == "Dung" else a
+            people[name] = (
+                await make_person(s, unit=unit, position=leader, full_name=f"Nguyễn Văn {name}")
+            ).id
+    regs = {}
+    for name, pid in people.items():
+        async with db.begin() as s:
+            await registration.register(s, person_id=pid, course_id=course.id, now=BEFORE)
+            reg = await s.scalar(select(Registration).where(Registration.person_id == pid))
+            assert reg is not None and reg.status == RegistrationStatus.REGISTERED
+            regs[name] = reg.id
+    return Course5(course.id, course.code, staff["Org"], staff["Out"], staff["Head"], people, regs)
+
+
+async def rule_state(db: async_sessionmaker[AsyncSession], person_id: int, now: datetime) -> State:
+    async with db() as s:
+        statuses = await status_of(
+            s, person_id=person_id, now=now, today=now.astimezone(TZ).date(), hours_target=40
+        )
+    return next(x.state for x in statuses if x.rule.code == RULE)
+
+
+async def mark(
+    db: async_sessionmaker[AsyncSession], c: Course5, name: str, sessions: range
+) -> None:
+    async with db.begin() as s:
+        for i in sessions:
+            assert await att.toggle(
+                s,
+                actor_id=c.organizer,
+                course_id=c.course_id,
+                registration_id=c.regs[name],
+                session_no=i,
+                now=SESSIONS[i][0],
+            )
+
+
+# -- the domain, on both databases ----------------------------------------------------------------
+
+
+async def test_attendance_then_finishing_completes_records_grants_and_changes_status(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    c = await course5(db)
+    assert await rule_state(db, c.people["An"], BEFORE) == State.IN_PROGRESS
+    await mark(db, c, "An", range(4))  # 4 of 5 = 80 %: enough
+    await mark(db, c, "Binh", range(1))  # came once
+    assert await rule_state(db, c.people["An"], AFTER) == State.MISSING  # ended, not completed
+
+    async with db.begin() as s:
+        report = await completion.finish(
+            s, actor_id=c.organizer, course_id=c.course_id, now=AFTER, min_share=0.8, tz=TZ
+        )
+    assert (report.completed, report.attended, report.no_show) == (1, 1, 2)
+    assert await rule_state(db, c.people["An"], AFTER) == State.MET
+    assert await rule_state(db, c.people["Binh"], AFTER) == State.MISSING
+    async with db() as s:
+        statuses = {
+            r.person_id: r.status for r in (await s.execute(select(Registration))).scalars()
+        }
+        record = (await s.execute(select(TrainingRecord))).scalar_one()
+        qual = (await s.execute(select(Qualification))).scalar_one()
+        notes = list((await s.execute(select(Notification.kind, Notification.person_id))).all())
+        course = await s.get(Course, c.course_id)
+    assert statuses[c.people["An"]] == RegistrationStatus.COMPLETED
+    assert statuses[c.people["Binh"]] == RegistrationStatus.ATTENDED
+    assert statuses[c.people["Chi"]] == statuses[c.people["Dung"]] == RegistrationStatus.NO_SHOW
+    assert (record.person_id, record.hours, record.certificate_no) == (
+        c.people["An"],
+        40,
+        f"{c.code}-001",
+    )
+    assert (record.starts_on.isoformat(), record.ends_on.isoformat()) == (
+        "2026-12-01",
+        "2026-12-05",
+    )
+    assert (qual.person_id, qual.kind, qual.level, qual.source) == (
+        c.people["An"],
+        "political_theory",
+        "trung_cap",
+        "course",
+    )
+    assert ("course_completed", c.people["An"]) in notes
+    assert course is not None and course.status == "finished"
+
+    # A late correction, then finishing again: Binh now completes, An keeps one record.
+    await mark(db, c, "Binh", range(1, 4))
+    async with db.begin() as s:
+        again = await completion.finish(
+            s, actor_id=c.organizer, course_id=c.course_id, now=AFTER, min_share=0.8, tz=TZ
+        )
+    assert (again.completed, again.kept, again.no_show) == (1, 1, 2)
+    async with db() as s:
+        certs = sorted((await s.execute(select(TrainingRecord.certificate_no))).scalars())
+    assert certs == [f"{c.code}-001", f"{c.code}-002"]
+
+
+async def test_no_shows_are_visible_to_the_unit_head_of_their_unit_only(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    c = await course5(db)
+    async with db.begin() as s:
+        await completion.finish(
+            s, actor_id=c.organizer, course_id=c.course_id, now=AFTER, min_share=0.8, tz=TZ
+        )
+    async with db() as s:
+        seen = [p.full_name for p, _c in await completion.no_shows(s, actor_id=c.head)]
+        with pytest.raises(DomainError):
+            await completion.no_shows(s, actor_id=c.people["An"])
+    assert sorted(seen) == ["Nguyễn Văn An", "Nguyễn Văn Binh", "Nguyễn Văn Chi"]  # not Dung (B)
+
+
+async def test_an_organizer_of_another_unit_cannot_mark_or_finish(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    c = await course5(db)
+    async with db() as s:
+        with pytest.raises(DomainError) as refused:
+            await att.toggle(
+                s,
+                actor_id=c.outsider,
+                course_id=c.course_id,
+                registration_id=c.regs["An"],
+                session_no=0,
+                now=AFTER,
+            )
+        assert refused.value.code == Refusal.FORBIDDEN
+        with pytest.raises(DomainError):
+            await completion.finish(
+                s, actor_id=c.outsider, course_id=c.course_id, now=AFTER, min_share=0.8, tz=TZ
+            )
+        assert await att.courses_for(s, actor_id=c.outsider, now=AFTER) == []
+        assert [x.id for x in await att.courses_for(s, actor_id=c.organizer, now=AFTER)] == [
+            c.course_id
+        ]
+
+
+async def test_finishing_before_the_last_session_starts_changes_nothing(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    c = await course5(db)
+    async with db.begin() as s:
+        report = await completion.finish(
+            s,
+            actor_id=c.organizer,
+            course_id=c.course_id,
+            now=SESSIONS[3][1],
+            min_share=0.8,
+            tz=TZ,
+        )
+    assert report.not_before == SESSIONS[4][0]
+    async with db() as s:
+        assert (await s.execute(select(TrainingRecord))).first() is None
+
+
+async def test_a_checkin_code_works_in_its_session_window_for_participants_only(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    c = await course5(db)
+    async with db.begin() as s:
+        outsider = (await make_person(s, full_name="Người ngoài")).id
+        code = await att.new_checkin_code(
+            s, actor_id=c.organizer, course_id=c.course_id, session_no=2, now=BEFORE
+        )
+        stored = (await s.execute(select(att.CheckinCode.code_hash))).scalar_one()
+    assert code.code not in stored and len(code.code) == att.CHECKIN_CODE_LENGTH
+    start, end = SESSIONS[2]
+
+    async def check(pid: int, text: str, now: datetime) -> CheckinStatus:
+        async with db.begin() as s:
+            return (await att.checkin(s, person_id=pid, code=text, now=now)).status
+
+    an = c.people["An"]
+    assert await check(an, code.code, start - timedelta(hours=1)) == CheckinStatus.NOT_YET
+    assert await check(an, "WRONG1", start) == CheckinStatus.BAD_CODE
+    assert await check(outsider, code.code, start) == CheckinStatus.NOT_REGISTERED
+    assert await check(an, code.code.lower(), start + timedelta(minutes=5)) == (
+        CheckinStatus.CHECKED_IN
+    )
+    assert await check(an, code.code, start + timedelta(minutes=6)) == CheckinStatus.ALREADY
+    assert await check(c.people["Binh"], code.code, end + timedelta(hours=1)) == (
+        CheckinStatus.EXPIRED
+    )
+    async with db() as s:
+        row = (await s.execute(select(Attendance))).scalar_one()
+    assert (row.registration_id, row.session_no, row.present, row.source) == (
+        c.regs["An"],
+        2,
+        True,
+        "checkin",
+    )
+    async with db.begin() as s:  # a session that is over gets no new code
+        with pytest.raises(DomainError):
+            await att.new_checkin_code(
+                s, actor_id=c.organizer, course_id=c.course_id, session_no=0, now=AFTER
+            )
+
+
+def write_xlsx(path: Path, rows: list[list[Any]]) -> Path:
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    for row in rows:
+        ws.append(row)
+    wb.save(path)
+    return path
+
+
+async def personal_ids(db: async_sessionmaker[AsyncSession], c: Course5) -> dict[str, str]:
+    async with db() as s:
+        sheet = await att.sheet(s, actor_id=c.organizer, course_id=c.course_id)
+    return {p.name.split()[-1]: p.personal_id for p in sheet.participants}
+
+
+async def test_an_uploaded_sheet_is_all_or_nothing_with_every_bad_row_listed(
+    db: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    c = await course5(db)
+    ids = await personal_ids(db, c)
+    header = ["STT", "Số CCCD", "Họ và tên", "Buổi 1", "Buổi 2", "Buổi 3", "Buổi 4", "Buổi 5"]
+    bad = write_xlsx(
+        tmp_path / "bad.xlsx",
+        [
+            header,
+            [1, ids["An"], "An", "x", "x", "x", "x", ""],
+            [2, "123", "Sai", "x", "", "", "", ""],
+            [3, "020999999999", "Lạ", "x", "", "", "", ""],
+            [4, ids["Binh"], "Binh", "có", "?", "", "", ""],
+            [5, ids["An"], "An lần hai", "", "", "", "", ""],
+        ],
+    )
+    async with db.begin() as s:
+        report = await att.upload(
+            s, actor_id=c.organizer, course_id=c.course_id, path=bad, now=AFTER, tz=TZ
+        )
+    assert [(e.row, e.code) for e in report.errors] == [
+        (3, "bad_personal_id"),
+        (4, "not_registered"),
+        (5, "bad_mark"),
+        (6, "duplicate_in_file"),
+    ]
+    async with db() as s:
+        assert (await s.execute(select(Attendance))).first() is None
+
+    good = write_xlsx(
+        tmp_path / "good.xlsx",
+        [
+            header,
+            [1, ids["An"], "An", "x", "X", "1", "có", ""],
+            [2, ids["Binh"], "Binh", "x", "vắng", "0", "", "không"],
+        ],
+    )
+    async with db.begin() as s:
+        report = await att.upload(
+            s, actor_id=c.organizer, course_id=c.course_id, path=good, now=AFTER, tz=TZ
+        )
+    assert report.ok and (report.rows, report.marks) == (2, 10)
+    async with db() as s:
+        sheet = await att.sheet(s, actor_id=c.organizer, course_id=c.course_id)
+        audit = (await s.execute(select(AuditEntry.action))).scalars().all()
+    present = {p.name.split()[-1]: sorted(p.present) for p in sheet.participants}
+    assert present == {"An": [0, 1, 2, 3], "Binh": [0], "Chi": [], "Dung": []}
+    assert "attendance_upload" in audit
+
+
+async def test_the_organizer_marks_one_person_complete_with_a_certificate_number(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    c = await course5(db)
+    ids = await personal_ids(db, c)
+    async with db.begin() as s:
+        done = await completion.complete_one(
+            s,
+            actor_id=c.organizer,
+            course_code=c.code,
+            personal_id=ids["Chi"],
+            certificate_no="LLCT-2026/117",
+            now=AFTER,
+            tz=TZ,
+        )
+    assert (done.certificate_no, done.already) == ("LLCT-2026/117", False)
+    assert await rule_state(db, c.people["Chi"], AFTER) == State.MET
+    async with db() as s:
+        with pytest.raises(DomainError) as missing:
+            await completion.complete_one(
+                s,
+                actor_id=c.organizer,
+                course_code="NOPE",
+                personal_id=ids["Chi"],
+                certificate_no=None,
+                now=AFTER,
+                tz=TZ,
+            )
+    assert missing.value.details == {"what": "course"}
+
+
+# -- in chat -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Chat:
+    app: Any
+    api: OfflineBotAPI
+    db: async_sessionmaker[AsyncSession]
+
+    async def link(self, person_id: int, uid: int, lang: str) -> dict[str, Any]:
+        async with self.db.begin() as s:
+            s.add(
+                ChatAccount(
+                    channel="telegram",
+                    chat_user_id=str(uid),
+                    chat_id=str(uid),
+                    person_id=person_id,
+                    language=lang,
+                    linked_at=datetime.now(UTC),
+                )
+            )
+        user = {"id": uid, "is_bot": False, "first_name": "U", "language_code": lang}
+        self.api.add_user(user)
+        return user
+
+    async def say(self, user: dict[str, Any], text: str) -> dict[str, Any]:
+        await self.app.process_update(
+            Update.de_json(self.api.message_update(user, text), self.app.bot)
+        )
+        return self.api.last_message(user["id"])
+
+    async def press(
+        self, user: dict[str, Any], message: dict[str, Any], data: str
+    ) -> dict[str, Any]:
+        update = self.api.callback_update(user, message["message_id"], data)
+        await self.app.process_update(Update.de_json(update, self.app.bot))
+        return self.api.last_message(user["id"])
+
+    async def send_file(self, user: dict[str, Any], name: str, content: bytes) -> dict[str, Any]:
+        update = self.api.document_update(user, name, content)
+        await self.app.process_update(Update.de_json(update, self.app.bot))
+        return self.api.last_message(user["id"])
+
+    async def drain(self) -> int:
+        return await drain_once(self.app.bot, self.app.bot_data["resources"], Pacer(1000))
+
+
+def buttons(message: dict[str, Any]) -> list[tuple[str, str]]:
+    rows = message.get("reply_markup", {}).get("inline_keyboard", [])
+    return [(b["text"], b["callback_data"]) for row in rows for b in row]
+
+
+def button(message: dict[str, Any], text: str) -> str:
+    found = [data for label, data in buttons(message) if text in label]
+    assert found, f"no button {text!r} in {buttons(message)}"
+    return found[0]
+
+
+@pytest.fixture
+async def chat(db_engine: AsyncEngine, db: async_sessionmaker[AsyncSession]) -> AsyncIterator[Chat]:
+    api = OfflineBotAPI(token=OFFLINE_TOKEN, validator=SpecValidator())
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    app = build_application(settings, db_engine, request=OfflineRequest(api), rate_limit=False)
+    async with app:
+        yield Chat(app, api, db)
+
+
+def status_line(text: str) -> str:
+    return next(line for line in text.splitlines() if "Lý luận chính trị trung cấp" in line)
+
+
+@pytest.mark.databases("sqlite")
+async def test_in_chat_participants_are_checked_in_completed_and_their_status_changes(
+    chat: Chat,
+) -> None:
+    c = await course5(chat.db, participants=10)  # 14 participants: two pages
+    org = await chat.link(c.organizer, 900, "en")
+    an = await chat.link(c.people["An"], 901, "vi")
+    binh = await chat.link(c.people["Binh"], 902, "vi")
+    with time_machine.travel(SESSIONS[0][0] + timedelta(minutes=10), tick=True):
+        listing = await chat.say(org, "/attendance")
+        screen = await chat.press(org, listing, f"at:{c.course_id}")
+        assert "Session 1 · 01/12/2026 07:30 · present 0 of 14" in screen["text"]
+        page = await chat.press(org, screen, button(screen, "🗓 1"))
+        assert "Page 1 of 2" in page["text"]
+        names = [label for label, _d in buttons(page) if label.startswith("⬜")]
+        assert len(names) == att_page() and names[0] == "⬜ Nguyễn Văn An"
+        page2 = await chat.press(org, page, button(page, "▶️"))
+        assert "Page 2 of 2" in page2["text"]
+        page = await chat.press(org, page2, button(page2, "◀️"))
+        page = await chat.press(org, page, button(page, "Nguyễn Văn An"))
+        assert "✅ Nguyễn Văn An" in [label for label, _d in buttons(page)]
+        assert "Present: 1 of 14" in page["text"]
+
+        shown = await chat.press(org, page, button(page, "Check-in code"))
+        code = re.search(r"/checkin (\w+)", shown["text"])
+        assert code is not None
+        assert (await chat.say(binh, f"/checkin {code[1]}"))["text"] == (
+            "✅ Đã điểm danh: Trung cấp lý luận chính trị, buổi 1."
+        )
+        assert "không hợp lệ" in (await chat.say(binh, "/checkin ZZZZZZ"))["text"]
+    await mark(chat.db, c, "An", range(1, 4))
+
+    with time_machine.travel(AFTER, tick=True):
+        assert status_line((await chat.say(an, "/status"))["text"]).startswith("⚠️")
+        screen = await chat.press(org, await chat.say(org, "/attendance"), f"at:{c.course_id}")
+        assert "Session 1 · 01/12/2026 07:30 · present 2 of 14" in screen["text"]
+        ask = await chat.press(org, screen, button(screen, "Finish"))
+        assert "present at 80% of the sessions completes it" in ask["text"]
+        done = await chat.press(org, ask, button(ask, "Yes, finish"))
+        assert done["text"] == (
+            "🏁 Trung cấp lý luận chính trị is finished: 1 completed, 1 attended too few "
+            "sessions, 12 no-shows."
+        )
+        assert await chat.drain() == 1
+        told = chat.api.last_message(901)["text"]
+        assert told.startswith("🎓 Bạn đã hoàn thành Trung cấp lý luận chính trị")
+        assert f"{c.code}-001" in told
+        assert status_line((await chat.say(an, "/status"))["text"]).startswith("✅")
+    async with chat.db() as s:
+        actions = (await s.execute(select(AuditEntry.action))).scalars().all()
+    assert {"attendance", "checkin_code", "course_finish"} <= set(actions)
+
+
+def att_page() -> int:
+    from handlers.attendance import PAGE
+
+    return PAGE
+
+
+@pytest.mark.databases("sqlite")
+async def test_in_chat_the_sheet_goes_out_and_comes_back_all_or_nothing(
+    chat: Chat, tmp_path: Path
+) -> None:
+    c = await course5(chat.db)
+    org = await chat.link(c.organizer, 910, "en")
+    with time_machine.travel(AFTER, tick=True):
+        screen = await chat.press(org, await chat.say(org, "/attendance"), f"at:{c.course_id}")
+        sent = await chat.press(org, screen, button(screen, "Sheet"))
+        assert sent["document"]["file_name"] == f"diem-danh-{c.code}.xlsx"
+        blank = tmp_path / "blank.xlsx"
+        blank.write_bytes(chat.api.file_content(sent["document"]["file_id"]))
+        from openpyxl import load_workbook
+
+        ws = load_workbook(blank).active
+        assert ws is not None
+        grid = [[cell.value for cell in row] for row in ws.iter_rows()]
+        assert grid[0][:3] == ["Số CCCD", "Họ và tên", "Buổi 1 01/12 07:30"]
+        assert len(grid) == 5
+        for row in grid[1:]:
+            row[2:] = (
+                ["x", "x", "x", "x", ""] if row[1] == "Nguyễn Văn An" else ["", "", "", "", "?"]
+            )
+        asked = await chat.press(org, screen, button(screen, "Upload"))
+        assert asked["text"].startswith("Send the filled attendance sheet")
+        bad = write_xlsx(tmp_path / "bad.xlsx", grid)
+        answer = await chat.send_file(org, "bad.xlsx", bad.read_bytes())
+        assert answer["text"].startswith("❌ Nothing was saved: 3 problems.")
+        assert (
+            "Row 3, Buổi 5 05/12 07:30: write x for present, leave blank for absent (“?”)"
+            in (answer["text"])
+        )
+        for row in grid[1:]:
+            row[6] = ""
+        good = write_xlsx(tmp_path / "good.xlsx", grid)
+        answer = await chat.send_file(org, "good.xlsx", good.read_bytes())
+        assert answer["text"] == "✅ Attendance saved: 20 marks from 4 rows."
+        # Outside the conversation a sheet is not taken as attendance.
+        after = await chat.send_file(org, "again.xlsx", good.read_bytes())
+        assert "Attendance saved" not in after["text"]
+
+
+@pytest.mark.databases("sqlite")
+async def test_in_chat_only_organizers_of_the_unit_see_its_courses_and_heads_see_no_shows(
+    chat: Chat,
+) -> None:
+    c = await course5(chat.db)
+    outsider = await chat.link(c.outsider, 920, "en")
+    head = await chat.link(c.head, 921, "en")
+    an = await chat.link(c.people["An"], 922, "en")
+    with time_machine.travel(AFTER, tick=True):
+        assert (await chat.say(outsider, "/attendance"))["text"] == (
+            "No running or recent courses of your units."
+        )
+        assert (await chat.say(an, "/attendance"))["text"].startswith("Only organizers can")
+        assert (await chat.say(head, "/noshows"))["text"] == "No no-shows recorded in your units."
+        async with chat.db.begin() as s:
+            await completion.finish(
+                s, actor_id=c.organizer, course_id=c.course_id, now=AFTER, min_share=0.8, tz=TZ
+            )
+        shown = (await chat.say(head, "/noshows"))["text"]
+        assert "Nguyễn Văn Chi" in shown and "Nguyễn Văn Dung" not in shown
+    async with chat.db() as s:
+        refused = (
+            await s.execute(select(AuditEntry).where(AuditEntry.result == "refused"))
+        ).scalar_one()
+    assert refused.action == "attendance"

@@ -1,0 +1,309 @@
+"""Record claims: a person reports a qualification or outside training with a photo or PDF
+from /status; an organizer of their unit approves (the record and /status change) or
+rejects with a reason; the person is told either way; organizers see only their units."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from telegram import Update
+
+from bot.app import OFFLINE_TOKEN, build_application
+from bot.offline import OfflineBotAPI, OfflineRequest
+from bot.settings import Settings
+from domain import claims, roles
+from domain.errors import DomainError, Refusal
+from domain.standards import status_of
+from schedules.notifications import Pacer, drain_once
+from storage.models import (
+    AuditEntry,
+    ChatAccount,
+    Claim,
+    ClaimState,
+    Notification,
+    Qualification,
+    Role,
+    TrainingRecord,
+)
+from tests.botapi.validator import SpecValidator
+from tests.factories import make_person, make_position, make_unit
+
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+DAYTIME = datetime(2026, 12, 1, 10, 0, tzinfo=TZ).astimezone(UTC)
+RULE_TITLE = "Lý luận chính trị trung cấp"
+# Telegram does not run conversation timeouts without a running JobQueue, as in these tests.
+pytestmark = pytest.mark.filterwarnings("ignore:Ignoring `conversation_timeout`")
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000")
+
+
+@dataclass
+class People:
+    organizer: int  # of commune A
+    outsider: int  # organizer of commune B
+    person: int  # a commune leader in A, without political theory
+
+
+async def people(db: async_sessionmaker[AsyncSession]) -> People:
+    async with db.begin() as s:
+        province = await make_unit(s, kind="province")
+        a = await make_unit(s, parent=province, name="Xã Hữu Lũng")
+        b = await make_unit(s, parent=province)
+        leader = await make_position(s, group="leader")
+        org = await make_person(s, unit=a, full_name="Cán bộ Tổ chức")
+        out = await make_person(s, unit=b, full_name="Cán bộ Xã Khác")
+        await roles.grant(s, person_id=org.id, role=Role.ORGANIZER, unit_id=a.id, by="test")
+        await roles.grant(s, person_id=out.id, role=Role.ORGANIZER, unit_id=b.id, by="test")
+        person = await make_person(s, unit=a, position=leader, full_name="Lương Thị Hoa")
+    return People(org.id, out.id, person.id)
+
+
+# -- the domain, on both databases ----------------------------------------------------------------
+
+
+async def file_claim(
+    db: async_sessionmaker[AsyncSession], person_id: int, kind: str, details: dict[str, Any]
+) -> int:
+    async with db.begin() as s:
+        claim = await claims.submit(
+            s,
+            person_id=person_id,
+            kind=kind,
+            details=details,
+            note="Giấy chứng nhận kèm theo",
+            evidence_file_id="FILE-1",
+            evidence_kind="document",
+            now=DAYTIME,
+        )
+    return claim.id
+
+
+async def test_the_queue_and_every_decision_are_scoped_to_the_organizers_units(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    p = await people(db)
+    claim_id = await file_claim(
+        db, p.person, claims.QUALIFICATION, {"kind": "political_theory", "level": "trung_cap"}
+    )
+    own = await file_claim(db, p.organizer, claims.CORRECTION, {})
+    async with db() as s:
+        assert [v.claim.id for v in await claims.queue(s, actor_id=p.organizer)] == [claim_id, own]
+        assert await claims.queue(s, actor_id=p.outsider) == []
+        with pytest.raises(DomainError) as refused:
+            await claims.queue(s, actor_id=p.person)
+        assert refused.value.code == Refusal.FORBIDDEN
+        for actor, target in ((p.outsider, claim_id), (p.organizer, own)):
+            with pytest.raises(DomainError) as refused:
+                await claims.approve(s, actor_id=actor, claim_id=target, now=DAYTIME)
+            assert refused.value.code == Refusal.FORBIDDEN  # elsewhere, or their own record
+    async with db() as s:
+        claim = await s.get(Claim, claim_id)
+        assert claim is not None and claim.state == ClaimState.PENDING
+
+
+async def test_approving_outside_training_adds_its_hours_and_deciding_twice_changes_nothing(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    p = await people(db)
+    details = claims.parse_training("Kỹ năng số cho công chức; 16; 05/11/2026")
+    assert details == {"title": "Kỹ năng số cho công chức", "hours": 16, "ends_on": "2026-11-05"}
+    assert claims.parse_training("Kỹ năng số; mười sáu; 05/11/2026") is None
+    claim_id = await file_claim(db, p.person, claims.TRAINING, details)
+    async with db.begin() as s:
+        review = await claims.approve(s, actor_id=p.organizer, claim_id=claim_id, now=DAYTIME)
+    assert review.done
+    async with db.begin() as s:
+        again = await claims.reject(
+            s, actor_id=p.organizer, claim_id=claim_id, reason="nhầm", now=DAYTIME
+        )
+        assert not again.done
+        record = (await s.execute(select(TrainingRecord))).scalar_one()
+        note = (await s.execute(select(Notification))).scalar_one()
+    async with db() as s:
+        statuses = await status_of(
+            s, person_id=p.person, now=DAYTIME, today=date(2026, 12, 1), hours_target=40
+        )
+    assert (record.title, record.hours, record.ends_on, record.course_id) == (
+        "Kỹ năng số cho công chức",
+        16,
+        date(2026, 11, 5),
+        None,
+    )
+    assert (note.kind, note.params["approved"]) == ("claim_result", True)
+    hours = next(x for x in statuses if x.rule.requires_kind == "refresher_hours")
+    assert hours.hours_done == 16
+
+
+# -- in chat -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Chat:
+    app: Any
+    api: OfflineBotAPI
+    db: async_sessionmaker[AsyncSession]
+
+    async def link(self, person_id: int, uid: int, lang: str) -> dict[str, Any]:
+        async with self.db.begin() as s:
+            s.add(
+                ChatAccount(
+                    channel="telegram",
+                    chat_user_id=str(uid),
+                    chat_id=str(uid),
+                    person_id=person_id,
+                    language=lang,
+                    linked_at=datetime.now(UTC),
+                )
+            )
+        user = {"id": uid, "is_bot": False, "first_name": "U", "language_code": lang}
+        self.api.add_user(user)
+        return user
+
+    async def send(self, user: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+        await self.app.process_update(Update.de_json(update, self.app.bot))
+        return self.api.last_message(user["id"])
+
+    async def say(self, user: dict[str, Any], text: str) -> dict[str, Any]:
+        return await self.send(user, self.api.message_update(user, text))
+
+    async def press(
+        self, user: dict[str, Any], message: dict[str, Any], text: str
+    ) -> dict[str, Any]:
+        rows = message.get("reply_markup", {}).get("inline_keyboard", [])
+        found = [b["callback_data"] for row in rows for b in row if text in b["text"]]
+        assert found, f"no button {text!r} in {rows}"
+        return await self.send(
+            user, self.api.callback_update(user, message["message_id"], found[0])
+        )
+
+    async def drain(self) -> int:
+        return await drain_once(self.app.bot, self.app.bot_data["resources"], Pacer(1000))
+
+
+@pytest.fixture
+async def chat(db_engine: AsyncEngine, db: async_sessionmaker[AsyncSession]) -> AsyncIterator[Chat]:
+    api = OfflineBotAPI(token=OFFLINE_TOKEN, validator=SpecValidator())
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    app = build_application(settings, db_engine, request=OfflineRequest(api), rate_limit=False)
+    async with app:
+        yield Chat(app, api, db)
+
+
+def rule_line(text: str) -> str:
+    return next(line for line in text.splitlines() if RULE_TITLE in line)
+
+
+@pytest.mark.databases("sqlite")
+async def test_a_qualification_claimed_with_a_photo_is_approved_from_the_queue(chat: Chat) -> None:
+    p = await people(chat.db)
+    hoa = await chat.link(p.person, 700, "vi")
+    org = await chat.link(p.organizer, 701, "en")
+    out = await chat.link(p.outsider, 702, "en")
+    with time_machine.travel(DAYTIME, tick=True):
+        status = await chat.say(hoa, "/status")
+        assert rule_line(status["text"]).startswith("⚠️")
+        asked = await chat.press(hoa, status, "Báo sai sót hoặc bổ sung")
+        asked = await chat.press(hoa, asked, "Văn bằng, chứng chỉ")
+        assert asked["text"] == "Văn bằng, chứng chỉ nào?"
+        asked = await chat.press(hoa, asked, "Lý luận chính trị")
+        asked = await chat.press(hoa, asked, "trung cấp")
+        assert asked["text"].startswith("Hãy nhập chuyên ngành")
+        asked = await chat.say(hoa, "Trường Chính trị tỉnh Lạng Sơn, 2024")
+        assert asked["text"].startswith("Bây giờ hãy gửi ảnh chụp hoặc tệp PDF")
+        assert (await chat.say(hoa, "ảnh đây"))["text"].startswith("Hãy gửi ảnh chụp hoặc tệp PDF")
+        photo = chat.api.photo_update(hoa, PNG)
+        sent = await chat.send(hoa, photo)
+        assert sent["text"].startswith("📨 Đã gửi (số ")
+
+        assert (await chat.say(out, "/claims"))["text"] == "No claims are waiting for you."
+        queue = await chat.say(org, "/claims")
+        assert queue["text"] == "1 claim waiting, oldest first."
+        shown = await chat.press(org, queue, "Lương Thị Hoa")
+        method, params = chat.api.calls[-1]
+        # The evidence goes back by the file id Telegram gave the person's photo.
+        assert (method, params["photo"]) == ("sendPhoto", photo["message"]["photo"][-1]["file_id"])
+        head, who, what = shown["caption"].splitlines()[:3]
+        assert re.fullmatch(r"Claim \d+ · Qualification", head)
+        assert who.startswith("Lương Thị Hoa (") and who.endswith(") · Xã Hữu Lũng")
+        assert what == "🎓 Political theory: intermediate"
+        done = await chat.press(org, shown, "Approve")
+        assert done["text"].endswith("approved; the record of Lương Thị Hoa is updated.")
+        assert "reply_markup" not in chat.api.sent_to(701)[-2]  # the buttons are gone
+        assert await chat.drain() == 1
+        assert chat.api.last_message(700)["text"].startswith(
+            "✅ Đề nghị về hồ sơ của bạn đã được duyệt"
+        )
+        assert rule_line((await chat.say(hoa, "/status"))["text"]).startswith("✅")
+    async with chat.db() as s:
+        qual = (await s.execute(select(Qualification))).scalar_one()
+        claim = (await s.execute(select(Claim))).scalar_one()
+        entry = (
+            await s.execute(select(AuditEntry).where(AuditEntry.action == "claim_approve"))
+        ).scalar_one()
+    assert (qual.kind, qual.level, qual.source) == ("political_theory", "trung_cap", "claim")
+    assert (claim.state, claim.reviewer_id, claim.evidence_kind) == (
+        ClaimState.APPROVED,
+        p.organizer,
+        "photo",
+    )
+    assert entry.actor.startswith("Cán bộ Tổ chức") and "Lương Thị Hoa" in entry.target
+
+
+@pytest.mark.databases("sqlite")
+async def test_outside_training_with_a_pdf_is_rejected_with_a_reason_the_person_reads(
+    chat: Chat,
+) -> None:
+    p = await people(chat.db)
+    hoa = await chat.link(p.person, 710, "vi")
+    org = await chat.link(p.organizer, 711, "en")
+    with time_machine.travel(DAYTIME, tick=True):
+        asked = await chat.press(hoa, await chat.say(hoa, "/status"), "Báo sai sót")
+        asked = await chat.press(hoa, asked, "Bồi dưỡng ở nơi khác")
+        assert (await chat.say(hoa, "Kỹ năng số 16 giờ"))["text"].startswith("Chưa đọc được")
+        await chat.say(hoa, "Kỹ năng số cho công chức; 16; 05/11/2026")
+        pdf = chat.api.document_update(hoa, "chung-nhan.pdf", b"%PDF-1.4 chung nhan")
+        assert (await chat.send(hoa, pdf))["text"].startswith("📨 Đã gửi")
+
+        shown = await chat.press(org, await chat.say(org, "/claims"), "Lương Thị Hoa")
+        assert shown["document"]["file_name"] == "chung-nhan.pdf"
+        assert "📚 Kỹ năng số cho công chức · 16 hours · ended 05/11/2026" in shown["caption"]
+        asked = await chat.press(org, shown, "Reject")
+        assert asked["text"].startswith("Why is claim")
+        done = await chat.say(org, "Giấy chứng nhận không có dấu, xin gửi lại bản có dấu.")
+        assert done["text"].endswith("rejected; Lương Thị Hoa will be told why.")
+        assert await chat.drain() == 1
+        assert chat.api.last_message(710)["text"] == (
+            "❌ Đề nghị về hồ sơ của bạn không được duyệt. Lý do: Giấy chứng nhận không có dấu, "
+            "xin gửi lại bản có dấu."
+        )
+        assert (await chat.say(org, "/claims"))["text"] == "No claims are waiting for you."
+    async with chat.db() as s:
+        assert (await s.execute(select(TrainingRecord))).first() is None
+        claim = (await s.execute(select(Claim))).scalar_one()
+    assert (claim.state, claim.evidence_kind) == (ClaimState.REJECTED, "document")
+
+
+@pytest.mark.databases("sqlite")
+async def test_a_civil_servant_cannot_open_the_queue_and_cancel_drops_a_draft(chat: Chat) -> None:
+    p = await people(chat.db)
+    hoa = await chat.link(p.person, 720, "en")
+    with time_machine.travel(DAYTIME, tick=True):
+        assert (await chat.say(hoa, "/claims"))["text"].startswith("Only organizers can")
+        asked = await chat.press(hoa, await chat.say(hoa, "/status"), "Report a mistake")
+        await chat.press(hoa, asked, "Mistake in my record")
+        assert (await chat.say(hoa, "/cancel"))["text"] == "Cancelled."
+        # After /cancel a photo is not evidence any more.
+        after = await chat.send(hoa, chat.api.photo_update(hoa, PNG))
+        assert not after["text"].startswith("📨")
+    async with chat.db() as s:
+        assert (await s.execute(select(Claim))).first() is None
+        refused = (await s.execute(select(AuditEntry.action, AuditEntry.result))).all()
+    assert ("claims", "refused") in refused
