@@ -6,13 +6,15 @@ import logging
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+from telegram.ext import Application, ApplicationBuilder, ContextTypes
 from telegram.request import BaseRequest
 
 from bot.context import BotContext, Resources
+from bot.limiter import PacedLimiter, PriorityPacer
 from bot.settings import Settings
 from handlers import register_all
 from handlers.help import set_commands
+from schedules.broadcasts import start_broadcasts
 from schedules.notifications import start_drainer
 from storage.db import make_sessionmaker, upgrade
 
@@ -42,9 +44,12 @@ def build_application(
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
+    # One pace for replies, reminders and broadcasts together (bot/limiter.py).
+    pacer = PriorityPacer(settings.send_rate_per_second)
     if rate_limit:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
+        builder = builder.rate_limiter(PacedLimiter(pacer))
     app = builder.build()
+    app.bot_data["pacer"] = pacer
     app.bot_data["resources"] = Resources(settings=settings, db=make_sessionmaker(engine))
     app.bot_data["engine"] = engine
     register_all(app)
@@ -56,6 +61,7 @@ async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     await upgrade(app.bot_data["engine"])
     await set_commands(app)
     start_drainer(app)
+    start_broadcasts(app)
     log.info("bot @%s is ready", app.bot.username)
 
 

@@ -21,7 +21,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--env-file", type=Path, help="read settings from this .env file")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="run the Telegram bot (long polling; needs BOT_TOKEN)")
+    run = sub.add_parser(
+        "run", help="run the bot on every channel whose token is set (BOT_TOKEN, ZALO_BOT_TOKEN)"
+    )
+    run.add_argument("--channel", choices=["telegram", "zalo"], help="run only this channel")
     demo = sub.add_parser("demo", help="offline console chat on a demo database (no token)")
     demo.add_argument("--db", type=Path, default=Path("demo.db"), help="demo database file")
     demo.add_argument("--fresh", action="store_true", help="rebuild the demo database")
@@ -55,6 +58,27 @@ def _parser() -> argparse.ArgumentParser:
         role.add_argument("--unit", help="code of the unit (and its subtree) the role covers")
     audit = sub.add_parser("audit", help="show the newest entries of the audit log")
     audit.add_argument("--limit", type=int, default=50)
+    rep = sub.add_parser("report", help="write the yearly report (XLSX and PNG) of a unit")
+    rep.add_argument("--unit", help="code of the unit (and its subtree); default: everything")
+    rep.add_argument("--year", type=int, help="the year reported on; default: this year")
+    rep.add_argument("--out", type=Path, required=True, help="folder to write the files into")
+    export = sub.add_parser("export", help="export data as XLSX")
+    export_sub = export.add_subparsers(dest="what", required=True)
+    regs = export_sub.add_parser("registrants", help="the registrants of a course")
+    regs.add_argument("code", help="the course code, as in the courses file")
+    regs.add_argument("out", type=Path, help="the XLSX file to write")
+    bc = sub.add_parser("broadcast", help="send a message to an audience (the bot sends it)")
+    bc.add_argument("--text", required=True, help="the message; Telegram HTML (<b>, <i>, <a>)")
+    bc.add_argument("--unit", action="append", default=[], help="unit code (subtree included)")
+    bc.add_argument("--position", action="append", default=[], help="position code")
+    bc.add_argument("--missing", metavar="RULE_CODE", help="people missing this standard")
+    bc.add_argument("--course", metavar="CODE", help="registrants of this course")
+    bc.add_argument("--waitlist", action="store_true", help="the course's waitlist instead")
+    bc.add_argument("--everyone", action="store_true", help="everyone, when no filter is given")
+    bc.add_argument("--ack", action="store_true", help="add a 'received' button")
+    bc.add_argument("--at", metavar="'dd/mm/yyyy HH:MM'", help="send later (local time)")
+    bc.add_argument("--report-to", metavar="PERSONAL_ID", help="progress and report to this chat")
+    bc.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     sub.add_parser("migrate", help="bring the database schema up to date")
     return parser
 
@@ -79,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "run":
-        return _run(settings)
+        return _run(settings, args.channel)
     if args.command == "demo":
         from bot.console import run_demo
 
@@ -119,12 +143,31 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         from bot.cli_admin import cmd_audit
 
         return asyncio.run(cmd_audit(settings, args.limit))
+    if args.command == "report":
+        from bot.cli_report import cmd_report
+
+        return asyncio.run(cmd_report(settings, args.unit, args.year, args.out))
+    if args.command == "export":
+        from bot.cli_export import cmd_export_registrants
+
+        return asyncio.run(cmd_export_registrants(settings, args.code, args.out))
+    if args.command == "broadcast":
+        from bot.cli_broadcast import cmd_broadcast
+
+        return asyncio.run(cmd_broadcast(
+            settings, text=args.text, units=args.unit, positions=args.position,
+            missing=args.missing, course=args.course, waitlist=args.waitlist, ack=args.ack,
+            at=args.at, everyone=args.everyone, yes=args.yes, report_to=args.report_to,
+        ))  # fmt: skip
     if args.command == "migrate":
         return asyncio.run(_migrate(settings))
     raise AssertionError(args.command)
 
 
-def _run(settings: Settings) -> int:
+def _run(settings: Settings, channel: str | None = None) -> int:
+    zalo = channel != "telegram" and settings.zalo_token is not None
+    if channel == "zalo" or (zalo and channel is None):
+        return _run_channels(settings, telegram=channel is None and bool(settings.token))
     if not settings.token:
         # Checked before the heavy imports below: importing them already logs (alembic).
         print(
@@ -140,6 +183,21 @@ def _run(settings: Settings) -> int:
     app = build_application(settings, engine)
     app.run_polling(drop_pending_updates=False)
     return 0
+
+
+def _run_channels(settings: Settings, *, telegram: bool) -> int:
+    """Zalo, alone or beside Telegram, in one asyncio process (bot/serve.py)."""
+    if not settings.zalo_token:
+        print("ZALO_BOT_TOKEN is not set (see README, section Zalo).", file=sys.stderr)
+        return 2
+    if settings.zalo_webhook_url and not settings.zalo_webhook_secret:
+        print("ZALO_WEBHOOK_URL needs ZALO_WEBHOOK_SECRET (8–256 characters).", file=sys.stderr)
+        return 2
+    from bot.serve import serve
+    from storage.db import create_engine
+
+    engine = create_engine(settings.database_url)
+    return asyncio.run(serve(settings, engine, telegram=telegram, zalo=True))
 
 
 async def _link_code(settings: Settings, personal_id: str) -> int:
@@ -169,6 +227,8 @@ async def _link_code(settings: Settings, personal_id: str) -> int:
     local = expires.astimezone(settings.tz).strftime("%d/%m/%Y %H:%M")
     print(f"Mã liên kết (link code): {code}")
     print(f"Người dùng gõ (the user types): /start {code}")
+    if settings.zalo_token:
+        print(f"Trên Zalo, gõ mã (on Zalo, type the code): {code}")
     print(f"Hết hạn (expires): {local} — dùng một lần (single use)")
     return 0
 

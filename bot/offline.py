@@ -474,6 +474,16 @@ class OfflineBotAPI:
         stored = self._store_file({"filename": file_name, "content": content}, "documents")
         return self._user_message(user, {"document": _document(stored)})
 
+    def photo_update(self, user: Params, content: bytes, caption: str = "") -> Params:
+        """The user sends a photo (one size; PNG bytes give it a width and height)."""
+        stored = self._store_file({"filename": "photo.jpg", "content": content}, "photos")
+        width, height = _png_size(stored["content"])
+        size = {k: stored[k] for k in ("file_id", "file_unique_id", "file_size")}
+        content_: Params = {"photo": [{**size, "width": width, "height": height}]}
+        if caption:
+            content_["caption"] = caption
+        return self._user_message(user, content_)
+
     def callback_update(self, user: Params, message_id: int, data: str) -> Params:
         msg = self._messages.get((int(user["id"]), message_id))
         if msg is None or msg["from"]["id"] != BOT_ID:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -46,7 +47,10 @@ class Settings(BaseSettings):
     page_size: int = Field(default=5, ge=1, le=20)
     # How often the notification drainer looks for due rows.
     drain_interval_seconds: float = Field(default=1.0, gt=0, le=60)
-    send_rate_per_second: float = Field(default=25.0, gt=0, le=1000)
+    # Every Telegram send (replies, reminders, broadcasts) shares this pace, evenly spaced
+    # (bot/limiter.py): 29 a second keeps a 34 ms margin per slot under Telegram's 30 and lets
+    # a broadcast reach 0.95 of the cap (bench/broadcast.py: no 429 at 29).
+    send_rate_per_second: float = Field(default=29.0, gt=0, le=1000)
     # Reminders. Course starts: "days before@local time", comma-separated.
     course_reminders: str = "3@08:00,1@16:00"
     # Nothing but urgent notices is sent in this local window (it may cross midnight).
@@ -60,6 +64,20 @@ class Settings(BaseSettings):
     hours_reminder_date: str = "01/10"
     # Reminders and standards deadlines are planned this often (rows are deduplicated).
     plan_interval_minutes: int = Field(default=360, ge=1, le=24 * 60)
+    # A self-registration awaiting its unit head's approval is let go (and the seat freed for
+    # the waitlist) this many hours before registration closes.
+    approval_expires_hours_before_deadline: int = Field(default=24, ge=0, le=24 * 30)
+    # A participant present at this share of a course's sessions completes it when it finishes.
+    completion_min_share: float = Field(default=0.8, gt=0, le=1)
+    # Zalo Bot Platform: the second channel, served when its token is set.
+    zalo_bot_token: SecretStr | None = None
+    zalo_base_url: str = "https://bot-api.zaloplatforms.com/bot"
+    # Webhook mode when a public https URL is set; long polling otherwise.
+    zalo_webhook_url: str | None = None
+    zalo_webhook_secret: SecretStr | None = Field(default=None, min_length=8, max_length=256)
+    zalo_webhook_listen: str = "0.0.0.0:8080"
+    # Zalo publishes no rate figures; stay modest.
+    zalo_send_rate_per_second: float = Field(default=10.0, gt=0, le=1000)
 
     @field_validator("timezone")
     @classmethod
@@ -101,6 +119,7 @@ class Settings(BaseSettings):
             deadline_days=self.deadline_reminder_days,
             review_days=self.review_reminder_days,
             hours_day=parse_day_month(self.hours_reminder_date),
+            approval_margin=timedelta(hours=self.approval_expires_hours_before_deadline),
         )
 
     @property
@@ -110,6 +129,18 @@ class Settings(BaseSettings):
     @property
     def token(self) -> str | None:
         return self.bot_token.get_secret_value() if self.bot_token else None
+
+    @property
+    def zalo_token(self) -> str | None:
+        return self.zalo_bot_token.get_secret_value() if self.zalo_bot_token else None
+
+    @field_validator("zalo_webhook_listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("use HOST:PORT, e.g. 0.0.0.0:8080")
+        return value
 
 
 def load_settings(env_file: Path | None = None, **overrides: object) -> Settings:

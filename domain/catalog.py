@@ -15,6 +15,8 @@ from storage.models import Course, RegistrationStatus, Unit
 from storage.repos.courses import CourseRepo, RegistrationRepo
 from storage.repos.people import PeopleRepo
 
+HELD = (RegistrationStatus.NOMINATED, RegistrationStatus.PENDING_APPROVAL)
+
 
 @dataclass(frozen=True)
 class CourseView:
@@ -26,10 +28,12 @@ class CourseView:
     waitlisted: int
     my_status: RegistrationStatus | None = None
     my_waitlist_position: int | None = None
+    held: int = 0  # seats held for nominees and for registrations awaiting approval
+    my_hold_until: datetime | None = None  # when the viewer's nomination or request lapses
 
     @property
     def seats_left(self) -> int:
-        return max(self.course.capacity - self.registered, 0)
+        return max(self.course.capacity - self.registered - self.held, 0)
 
 
 @dataclass(frozen=True)
@@ -64,11 +68,11 @@ async def views(
         if course.organizer_unit_id is not None:
             unit = await session.get(Unit, course.organizer_unit_id)
             organizer = unit.name if unit else None
-        mine, position = None, None
+        mine, position, hold = None, None, None
         if person_id is not None:
             reg = await regs.get(course_id=course.id, person_id=person_id)
             if reg is not None:
-                mine = reg.status
+                mine, hold = reg.status, reg.hold_until
                 if reg.status == RegistrationStatus.WAITLISTED:
                     position = await regs.waitlist_position(reg)
         result.append(
@@ -79,6 +83,8 @@ async def views(
                 waitlisted=counts.get((course.id, RegistrationStatus.WAITLISTED.value), 0),
                 my_status=mine,
                 my_waitlist_position=position,
+                held=sum(counts.get((course.id, s.value), 0) for s in HELD),
+                my_hold_until=hold,
             )
         )
     return result

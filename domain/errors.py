@@ -15,6 +15,7 @@ class Refusal(enum.StrEnum):
     NOT_REGISTERED = "not_registered"
     TOO_LATE_TO_CANCEL = "too_late_to_cancel"
     FORBIDDEN = "forbidden"  # the person lacks the role (or the scope) for this action
+    NOT_PENDING = "not_pending"  # a nomination or approval already answered or expired
 
 
 class DomainError(Exception):

@@ -10,8 +10,9 @@ import enum
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.phones import normalize_phone
@@ -33,6 +34,7 @@ class LinkStatus(enum.StrEnum):
     LINKED_ELSEWHERE = "linked_elsewhere"  # the person has another chat; needs a code
     BAD_CODE = "bad_code"
     LOCKED = "locked"  # too many failed codes from this chat
+    BAD_DETAILS = "bad_details"  # phone number and date of birth match no roster row
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,11 @@ def hash_code(code: str) -> str:
     return hashlib.sha256(cleaned.encode()).hexdigest()
 
 
+# A linked account's `linked_at` moves forward when the person uses it (at most this often), so
+# it also says which channel they used last: reminders go there unless they chose another.
+TOUCH_EVERY = timedelta(minutes=10)
+
+
 async def account_for(
     session: AsyncSession,
     *,
@@ -58,8 +65,9 @@ async def account_for(
     chat_user_id: str,
     chat_id: str,
     language: str | None = None,
+    now: datetime | None = None,
 ) -> ChatAccount:
-    """The chat's account, created on first contact."""
+    """The chat's account, created on first contact; `now` marks a linked one as just used."""
     repo = AccountRepo(session)
     account = await repo.find(channel, chat_user_id)
     if account is None:
@@ -71,6 +79,12 @@ async def account_for(
     elif account.chat_id != chat_id or not account.active:
         account.chat_id = chat_id
         account.active = True
+    if (
+        now is not None
+        and account.person_id is not None
+        and (account.linked_at is None or now - account.linked_at >= TOUCH_EVERY)
+    ):
+        account.linked_at = now
     return account
 
 
@@ -146,6 +160,65 @@ async def link_by_code(
         previous_chat_id=previous_chat,
         previous_language=previous_language,
     )
+
+
+async def link_by_birth(
+    session: AsyncSession,
+    *,
+    account_id: int,
+    phone: str,
+    date_of_birth: date,
+    now: datetime,
+    max_failures: int,
+    lockout: timedelta,
+) -> LinkResult:
+    """Link with the phone number and date of birth on the roster (channels without a
+    verified contact, e.g. Zalo). Both must match one active person; a wrong pair counts as a
+    failed attempt with the same counter and lockout as codes, and says nothing about which
+    half was wrong, so the roster cannot be probed for phone numbers."""
+    account = await _account(session, account_id)
+    if account.locked_until is not None and account.locked_until > now:
+        return LinkResult(LinkStatus.LOCKED, locked_until=account.locked_until)
+    normalized = normalize_phone(phone)
+    matches: list[Person] = []
+    if normalized:
+        stmt = select(Person).where(
+            Person.phone == normalized,
+            Person.date_of_birth == date_of_birth,
+            Person.active.is_(True),
+        )
+        matches = list((await session.execute(stmt.limit(2))).scalars())
+    if len(matches) != 1:
+        account.failed_attempts += 1
+        if account.failed_attempts >= max_failures:
+            account.failed_attempts = 0
+            account.locked_until = now + lockout
+            return LinkResult(LinkStatus.LOCKED, locked_until=account.locked_until)
+        status = LinkStatus.AMBIGUOUS if matches else LinkStatus.BAD_DETAILS
+        return LinkResult(status, attempts_left=max_failures - account.failed_attempts)
+    person = matches[0]
+    account.failed_attempts = 0
+    account.locked_until = None
+    if account.person_id == person.id:
+        return LinkResult(LinkStatus.ALREADY_LINKED, person.id, person.full_name)
+    other = await AccountRepo(session).linked_to(account.channel, person.id)
+    if other is not None:
+        return LinkResult(LinkStatus.LINKED_ELSEWHERE, person.id)
+    if account.person_id is not None:
+        account.person_id = None
+        await session.flush()
+    _link(account, person, now)
+    return LinkResult(LinkStatus.LINKED, person.id, person.full_name)
+
+
+async def code_for_person(
+    session: AsyncSession, *, person_id: int, now: datetime, ttl: timedelta
+) -> tuple[str, datetime] | None:
+    """A one-time code a linked person uses to link their other chat app."""
+    person = await session.get(Person, person_id)
+    if person is None:
+        return None
+    return await create_code(session, personal_id=person.personal_id, now=now, ttl=ttl)
 
 
 async def create_code(

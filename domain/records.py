@@ -48,7 +48,12 @@ async def overview(
 ) -> Overview:
     regs = RegistrationRepo(session)
     upcoming = []
-    active = [RegistrationStatus.REGISTERED, RegistrationStatus.WAITLISTED]
+    active = [
+        RegistrationStatus.REGISTERED,
+        RegistrationStatus.WAITLISTED,
+        RegistrationStatus.NOMINATED,
+        RegistrationStatus.PENDING_APPROVAL,
+    ]
     for reg, course in await regs.of_person(person_id, active):
         if course.ends_at < now:
             continue

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.approvers import approval_hold, ask_approval
 from domain.audience import in_audience
 from domain.errors import DomainError, Refusal
 from domain.reminders import (
@@ -36,6 +37,17 @@ from storage.repos.people import PeopleRepo
 class Outcome(enum.StrEnum):
     REGISTERED = "registered"
     WAITLISTED = "waitlisted"
+    PENDING_APPROVAL = "pending_approval"  # a seat is held until the unit head decides
+    NOMINATED = "nominated"  # the person's unit already holds a seat: confirm or decline
+
+
+# A registration in one of these is left alone by another press of Register.
+WAITING = (
+    RegistrationStatus.REGISTERED,
+    RegistrationStatus.WAITLISTED,
+    RegistrationStatus.PENDING_APPROVAL,
+    RegistrationStatus.NOMINATED,
+)
 
 
 @dataclass(frozen=True)
@@ -78,17 +90,15 @@ async def register(
 ) -> RegistrationResult:
     """Register, or waitlist when full. Pressing twice changes nothing the second time.
 
-    A registered person's start reminders are planned in the same transaction.
+    A registered person's start reminders are planned in the same transaction. For a course
+    that requires approval a free seat is held (PENDING_APPROVAL) and the unit head is asked.
     """
     courses, regs = CourseRepo(session), RegistrationRepo(session)
     course = await courses.lock(course_id)
     if course is None:
         raise DomainError(Refusal.NOT_FOUND)
     existing = await regs.get(course_id=course_id, person_id=person_id)
-    if existing is not None and existing.status in (
-        RegistrationStatus.REGISTERED,
-        RegistrationStatus.WAITLISTED,
-    ):
+    if existing is not None and existing.status in WAITING:
         return await _result(regs, existing, already=True)
     if course.status != CourseStatus.OPEN:
         raise DomainError(Refusal.CLOSED)
@@ -101,7 +111,7 @@ async def register(
         if other.id != course.id and clashes(course, other):
             raise DomainError(Refusal.CLASH, course_id=other.id, title=other.title)
 
-    taken = await regs.count(course_id, RegistrationStatus.REGISTERED)
+    taken = await regs.held(course_id)
     if taken < course.capacity and await regs.first_waitlisted(course_id) is not None:
         # Seats added while people wait (a re-imported course with a larger capacity) go to
         # the queue first, not to whoever presses next.
@@ -109,24 +119,34 @@ async def register(
             session, course=course, now=now, policy=policy or Policy()
         )
         taken += len(promoted)
-    status = (
-        RegistrationStatus.REGISTERED if taken < course.capacity else RegistrationStatus.WAITLISTED
-    )
+    if taken >= course.capacity:
+        status = RegistrationStatus.WAITLISTED
+    elif course.requires_approval:
+        status = RegistrationStatus.PENDING_APPROVAL
+    else:
+        status = RegistrationStatus.REGISTERED
     course.queue_seq += 1
     if existing is None:
         existing = Registration(
             course_id=course_id, person_id=person_id, status=status, queue_seq=course.queue_seq
         )
         regs.add(existing)
-    else:  # coming back after a cancellation: to the back of the queue
+    else:  # coming back after a cancellation or a refusal: to the back of the queue
         existing.status = status
         existing.queue_seq = course.queue_seq
         existing.cancelled_at = None
         existing.created_at = now
+        existing.nominated_by_id = existing.decided_by_id = None
+        existing.decided_at = existing.hold_until = None
+        existing.reason = None
+    policy = policy or Policy()
+    if status == RegistrationStatus.PENDING_APPROVAL:
+        existing.hold_until = approval_hold(course, now, policy)
     await session.flush()
     if status == RegistrationStatus.REGISTERED:
-        policy = policy or Policy()
         await schedule_course(session, reg=existing, course=course, policy=policy, now=now)
+    elif status == RegistrationStatus.PENDING_APPROVAL:
+        await ask_approval(session, reg=existing, course=course, now=now)
     return await _result(regs, existing, already=False)
 
 
@@ -139,7 +159,8 @@ async def cancel(
     cutoff: timedelta,
     policy: Policy | None = None,
 ) -> CancelResult:
-    """Cancel a registration or leave the waitlist; a freed seat goes to the first in line."""
+    """Cancel a registration, a request for approval, or leave the waitlist; a freed seat
+    goes to the first in line. (A nomination is declined instead: domain/nominations.py.)"""
     courses, regs = CourseRepo(session), RegistrationRepo(session)
     course = await courses.lock(course_id)
     if course is None:
@@ -148,10 +169,11 @@ async def cancel(
     if reg is None or reg.status not in (
         RegistrationStatus.REGISTERED,
         RegistrationStatus.WAITLISTED,
+        RegistrationStatus.PENDING_APPROVAL,
     ):
         raise DomainError(Refusal.NOT_REGISTERED)
-    freed_seat = reg.status == RegistrationStatus.REGISTERED
-    if freed_seat and now > course.starts_at - cutoff:
+    freed_seat = reg.status != RegistrationStatus.WAITLISTED
+    if reg.status == RegistrationStatus.REGISTERED and now > course.starts_at - cutoff:
         raise DomainError(Refusal.TOO_LATE_TO_CANCEL, cutoff=course.starts_at - cutoff)
     reg.status = RegistrationStatus.CANCELLED
     reg.cancelled_at = now
@@ -169,6 +191,7 @@ async def promote_waitlist(
     session: AsyncSession, *, course: Course, now: datetime, policy: Policy
 ) -> list[int]:
     """Fill free seats from the waitlist in arrival order; each promoted person is notified.
+    On a course that requires approval the seat is held for them and their unit head asked.
 
     The caller must hold the course lock (register/cancel take it).
     """
@@ -176,14 +199,20 @@ async def promote_waitlist(
     promoted: list[int] = []
     if course.status != CourseStatus.OPEN and course.status != CourseStatus.CLOSED:
         return promoted
-    while await regs.count(course.id, RegistrationStatus.REGISTERED) < course.capacity:
+    while await regs.held(course.id) < course.capacity:
         first = await regs.first_waitlisted(course.id)
         if first is None:
             break
-        first.status = RegistrationStatus.REGISTERED
         first.promoted_at = now
-        await session.flush()
         promoted.append(first.person_id)
+        if course.requires_approval:
+            first.status = RegistrationStatus.PENDING_APPROVAL
+            first.hold_until = approval_hold(course, now, policy)
+            await session.flush()
+            await ask_approval(session, reg=first, course=course, now=now)
+            continue
+        first.status = RegistrationStatus.REGISTERED
+        await session.flush()
         await notify_promoted(session, reg=first, course=course, policy=policy, now=now)
     return promoted
 
@@ -194,7 +223,7 @@ async def _result(
     if reg.status == RegistrationStatus.WAITLISTED:
         position = await regs.waitlist_position(reg)
         return RegistrationResult(Outcome.WAITLISTED, reg.course_id, already, position)
-    return RegistrationResult(Outcome.REGISTERED, reg.course_id, already)
+    return RegistrationResult(Outcome(reg.status.value), reg.course_id, already)
 
 
 async def cancel_course(

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.standards import REFRESHER, State, status_of
+from domain.standards import REFRESHER, RuleStatus, State, status_of
 from storage.models import (
     ChatAccount,
     Course,
@@ -34,6 +34,7 @@ from storage.models import (
     Unit,
 )
 from storage.repos.notifications import NotificationRepo
+from storage.repos.people import PeopleRepo
 
 COURSE_START = "course_start"
 COURSE_CHANGED = "course_changed"
@@ -43,6 +44,15 @@ REGISTRATION_DEADLINE = "registration_deadline"
 STANDARD_DEADLINE = "standard_deadline"
 HOURS_BEHIND = "hours_behind"
 REVIEW_MEETING = "review_meeting"
+# Nomination and approval (domain/nominations.py): each needs an answer, none can be turned off.
+NOMINATED = "nominated"  # to the nominee: confirm or decline
+NOMINATION_EXPIRED = "nomination_expired"  # to the nominee: the held seat was let go
+NOMINATION_ANSWER = "nomination_answer"  # to the nominator: declined (with why) or expired
+APPROVAL_REQUEST = "approval_request"  # to each approver: approve or decline
+APPROVAL_RESULT = "approval_result"  # to the person: approved, declined or expired
+# Attendance and claims (domain/attendance.py, domain/claims.py): mandatory results.
+COURSE_COMPLETED = "course_completed"  # to the person: the training is on their record
+CLAIM_RESULT = "claim_result"  # to the person: their claim approved or rejected (with why)
 
 
 class Kind(NamedTuple):
@@ -59,11 +69,24 @@ KINDS: dict[str, Kind] = {
     PROMOTED: Kind(None),
     COURSE_CHANGED: Kind(None),
     COURSE_CANCELLED: Kind(None),
+    NOMINATED: Kind(None),
+    NOMINATION_EXPIRED: Kind(None),
+    NOMINATION_ANSWER: Kind(None),
+    APPROVAL_REQUEST: Kind(None),
+    APPROVAL_RESULT: Kind(None),
+    COURSE_COMPLETED: Kind(None),
+    CLAIM_RESULT: Kind(None),
 }
 CATEGORIES = ("course", "deadline", "standard", "hours", "review")
 # A change to a course this close to its start is worth waking someone for.
 URGENT_WITHIN = timedelta(hours=36)
-ACTIVE = (RegistrationStatus.REGISTERED, RegistrationStatus.WAITLISTED)
+# Everyone with a place, a queue number or a held seat: told of changes, not of deadlines.
+ACTIVE = (
+    RegistrationStatus.REGISTERED,
+    RegistrationStatus.WAITLISTED,
+    RegistrationStatus.NOMINATED,
+    RegistrationStatus.PENDING_APPROVAL,
+)
 
 
 @dataclass(frozen=True)
@@ -91,6 +114,8 @@ class Policy:
     review_days: int = 7
     hours_day: tuple[int, int] = (1, 10)  # (day, month): once a year, in the fourth quarter
     morning: time = time(8)
+    # A self-registration waiting for approval is let go this long before registration closes.
+    approval_margin: timedelta = timedelta(hours=24)
 
 
 # -- parsing the settings ---------------------------------------------------------------------
@@ -190,6 +215,28 @@ async def _add(
             due_at=due_at,
             urgent=urgent,
         )
+    )
+
+
+async def notify_now(
+    session: AsyncSession,
+    *,
+    key: str,
+    person_id: int,
+    kind: str,
+    now: datetime,
+    course_id: int | None = None,
+    params: dict[str, object] | None = None,
+) -> bool:
+    """A mandatory notice due at once (outside quiet hours); False when `key` exists."""
+    return await _add(
+        session,
+        key=key,
+        person_id=person_id,
+        kind=kind,
+        due_at=now,
+        course_id=course_id,
+        params=params,
     )
 
 
@@ -428,6 +475,11 @@ class Ready:
     hours_target: int | None = None
     review_on: date | None = None
     unit_name: str | None = None
+    # Nomination and approval: the registration, the other person involved (nominator,
+    # applicant or nominee) and, for an approval request, the applicant's gaps.
+    registration: Registration | None = None
+    subject: str | None = None
+    gaps: tuple[RuleStatus, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -469,6 +521,10 @@ async def prepare(
         return await _standard_still_missing(session, note, course, now, policy, hours_target)
     if note.kind == REVIEW_MEETING:
         return await _review(session, note, now, policy)
+    if note.kind in (NOMINATED, APPROVAL_REQUEST, NOMINATION_ANSWER):
+        return await _nomination(session, note, course, now, policy, hours_target)
+    if note.kind in (NOMINATION_EXPIRED, APPROVAL_RESULT) and course is None:
+        return Skip("the course was deleted")
     return Ready(note, course=course)
 
 
@@ -527,6 +583,60 @@ async def _standard_still_missing(
         deadline=status.deadline,
         hours_done=status.hours_done,
         hours_target=status.hours_target,
+    )
+
+
+async def _nomination(
+    session: AsyncSession,
+    note: Notification,
+    course: Course | None,
+    now: datetime,
+    policy: Policy,
+    hours_target: int,
+) -> Ready | Skip:
+    """A nomination or approval request still waiting for its answer, with who is involved."""
+    if course is None or course.starts_at <= now:
+        return Skip("the course has already started")
+    if note.kind == NOMINATION_ANSWER:
+        nominee = await session.get(Person, note.params.get("nominee_id"))
+        return Ready(note, course=course, subject=nominee.full_name if nominee else None)
+    reg = (
+        await _registration(session, note.person_id, course)
+        if note.kind == NOMINATED
+        else await session.get(Registration, note.params.get("reg_id"))
+    )
+    waiting = RegistrationStatus.NOMINATED if note.kind == NOMINATED else (
+        RegistrationStatus.PENDING_APPROVAL
+    )
+    if reg is None or reg.status != waiting or reg.hold_until is None or reg.hold_until <= now:
+        return Skip("already answered or expired")
+    if course.status not in (CourseStatus.OPEN, CourseStatus.CLOSED):
+        return Skip("the course is not running")
+    if note.kind == NOMINATED:
+        nominator = await session.get(Person, reg.nominated_by_id) if reg.nominated_by_id else None
+        return Ready(
+            note,
+            course=course,
+            registration=reg,
+            subject=nominator.full_name if nominator else None,
+        )
+    applicant = await PeopleRepo(session).get(reg.person_id)  # with its position, for status_of
+    unit = await session.get(Unit, applicant.unit_id) if applicant else None
+    statuses = await status_of(
+        session,
+        person_id=reg.person_id,
+        now=now,
+        today=now.astimezone(policy.tz).date(),
+        hours_target=hours_target,
+        max_courses=1,
+    )
+    return Ready(
+        note,
+        course=course,
+        registration=reg,
+        subject=applicant.full_name if applicant else None,
+        unit_name=unit.name if unit else None,
+        gaps=tuple(s for s in statuses if s.state in (State.MISSING, State.OVERDUE)),
     )
 
 

@@ -14,7 +14,9 @@ from handlers.menus import contact_menu, main_menu, menu_pattern
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("start", "status", "courses", "my", "reminders", "language", "privacy", "help")
+COMMANDS = (
+    "start", "status", "courses", "my", "checkin", "reminders", "language", "privacy", "help",
+)  # fmt: skip
 
 
 def command_menu(t: Translator) -> list[BotCommand]:
@@ -24,6 +26,7 @@ def command_menu(t: Translator) -> list[BotCommand]:
         "status": _("Standards of my position"),
         "courses": _("Open training courses"),
         "my": _("My registrations and hours"),
+        "checkin": _("Check in at a course session with its code"),
         "reminders": _("Which reminders I get"),
         "language": _("Tiếng Việt / English"),
         "privacy": _("What is stored about me"),

@@ -23,6 +23,7 @@ async def identify(update: Update, context: BotContext) -> None:
             channel=CHANNEL,
             chat_user_id=str(user.id),
             chat_id=str(chat.id if chat else user.id),
+            now=context.now(),
         )
         context.account_id, context.person_id = account.id, account.person_id
         stored = account.language

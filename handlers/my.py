@@ -32,11 +32,14 @@ async def my(update: Update, context: BotContext) -> None:
     _ = t.gettext
     lines = [_("<b>Your registrations</b>")]
     for item in view.upcoming:
-        state = (
-            _("registered")
-            if item.status == RegistrationStatus.REGISTERED
-            else _("waitlist no. %(n)d") % {"n": item.waitlist_position or 0}
-        )
+        if item.status == RegistrationStatus.REGISTERED:
+            state = _("registered")
+        elif item.status == RegistrationStatus.NOMINATED:
+            state = _("nominated — please confirm")
+        elif item.status == RegistrationStatus.PENDING_APPROVAL:
+            state = _("awaiting approval")
+        else:
+            state = _("waitlist no. %(n)d") % {"n": item.waitlist_position or 0}
         lines.append(
             f"• {escape(item.course.title)}\n  {t.datetime(item.course.starts_at)} · {state}"
         )

@@ -16,7 +16,7 @@ from domain.ics import course_ics
 from domain.registration import Outcome
 from handlers import callbacks as cb
 from handlers.common import reply, require_person
-from handlers.render import refusal, refusal_alert
+from handlers.render import course_buttons, course_card, refusal, refusal_alert
 from schedules.notifications import kick_drainer
 
 log = logging.getLogger(__name__)
@@ -87,6 +87,13 @@ async def confirm_register(update: Update, context: BotContext) -> None:
             "I will tell you at once if a seat frees up."
         ) % {"n": result.waitlist_position or 0, "title": title}
         await reply(update, text, edit=True)
+        return
+    if result.outcome in (Outcome.PENDING_APPROVAL, Outcome.NOMINATED):
+        card, markup = course_card(context.t, view), course_buttons(context.t, view)
+        if result.outcome == Outcome.PENDING_APPROVAL and not result.already:
+            card = _("📨 Your request was sent to your unit head for approval.") + "\n\n" + card
+            kick_drainer(context.application)
+        await reply(update, card, markup, edit=True)
         return
     text = _("✅ You are registered for <b>%(title)s</b>, starting %(when)s.") % {
         "title": title,

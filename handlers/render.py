@@ -111,13 +111,30 @@ def course_card(t: Translator, view: CourseView) -> str:
         lines.append(
             _("⏳ You are number %(n)d on the waitlist.") % {"n": view.my_waitlist_position or 0}
         )
+    elif view.my_status == RegistrationStatus.NOMINATED:
+        lines.append(
+            _("📨 Your unit nominated you: a seat is held until %(until)s. Please confirm.")
+            % {"until": t.datetime(view.my_hold_until)}
+        )
+    elif view.my_status == RegistrationStatus.PENDING_APPROVAL:
+        lines.append(
+            _("⏳ Awaiting your unit head's approval (until %(until)s); your seat is held.")
+            % {"until": t.datetime(view.my_hold_until)}
+        )
     return "\n".join(lines)
 
 
 def course_buttons(t: Translator, view: CourseView) -> InlineKeyboardMarkup:
     _ = t.gettext
     cid = view.course.id
-    if view.my_status in (RegistrationStatus.REGISTERED, RegistrationStatus.WAITLISTED):
+    back = InlineKeyboardButton(_("« All courses"), callback_data=cb.build(cb.PAGE, 0))
+    if view.my_status == RegistrationStatus.NOMINATED:
+        yes = InlineKeyboardButton(_("✅ Confirm"), callback_data=cb.build(cb.NOM_ACCEPT, cid))
+        no = InlineKeyboardButton(_("✖️ Decline"), callback_data=cb.build(cb.NOM_DECLINE, cid))
+        return InlineKeyboardMarkup([[yes, no], [back]])
+    if view.my_status == RegistrationStatus.PENDING_APPROVAL:
+        first = InlineKeyboardButton(_("Withdraw request"), callback_data=cb.build(cb.CANCEL, cid))
+    elif view.my_status in (RegistrationStatus.REGISTERED, RegistrationStatus.WAITLISTED):
         first = InlineKeyboardButton(
             _("Cancel registration"), callback_data=cb.build(cb.CANCEL, cid)
         )
@@ -127,7 +144,6 @@ def course_buttons(t: Translator, view: CourseView) -> InlineKeyboardMarkup:
         first = InlineKeyboardButton(
             _("✍️ Join the waitlist"), callback_data=cb.build(cb.REGISTER, cid)
         )
-    back = InlineKeyboardButton(_("« All courses"), callback_data=cb.build(cb.PAGE, 0))
     return InlineKeyboardMarkup([[first], [back]])
 
 
@@ -246,6 +262,9 @@ def refusal(t: Translator, error: DomainError) -> str:
         Refusal.FORBIDDEN: lambda: _(
             "Only organizers can do this. If you should be one, ask your Department of "
             "Home Affairs."
+        ),
+        Refusal.NOT_PENDING: lambda: _(
+            "This has already been answered, or the time to answer has passed."
         ),
     }
     return texts[error.code]()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
 from bot.context import BotContext
 from domain.standards import status_of
+from handlers import callbacks as cb
 from handlers.common import reply, require_person
 from handlers.menus import menu_pattern
 from handlers.render import status_text
@@ -27,7 +28,10 @@ async def status(update: Update, context: BotContext) -> None:
             hours_target=context.settings.annual_hours_target,
         )
     text, markup = status_text(context.t, statuses)
-    await reply(update, text, markup)
+    rows = list(markup.inline_keyboard) if markup else []
+    claim = context.t.gettext("✏️ Report a mistake or claim a qualification")
+    rows.append((InlineKeyboardButton(claim, callback_data=cb.build(cb.CLAIM_START)),))
+    await reply(update, text, InlineKeyboardMarkup(rows))
 
 
 def register(app: Application) -> None:

@@ -9,6 +9,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.i18n import Translator
 from domain import reminders as r
+from domain.standards import RuleStatus, State, grants
 from handlers import callbacks as cb
 from handlers.render import rule_title
 from storage.models import Course
@@ -94,15 +95,49 @@ def render(t: Translator, ready: r.Ready) -> str:
         return _(
             "🗓 The periodic review meeting of your secondment to %(unit)s is due on %(date)s."
         ) % {"unit": escape(ready.unit_name or "—"), "date": t.date(ready.review_on)}
+    if kind in (r.COURSE_COMPLETED, r.CLAIM_RESULT):
+        return _record_change(t, ready)
+    if kind in NOMINATION_KINDS and course is not None:
+        return _nomination(t, ready, course_args)
     raise ValueError(f"cannot word a {kind} notification")
+
+
+def _record_change(t: Translator, ready: r.Ready) -> str:
+    """A completed course, or the organizer's decision on a claim."""
+    _ = t.gettext
+    note, params = ready.note, ready.note.params
+    if note.kind == r.COURSE_COMPLETED and ready.course is not None:
+        text = _(
+            "🎓 You completed <b>%(title)s</b>. It is now on your training record "
+            "(%(hours)d hours)."
+        ) % {"title": escape(ready.course.title), "hours": ready.course.hours}
+        if params.get("certificate_no"):
+            text += "\n" + _("Certificate number: %(number)s") % {
+                "number": escape(str(params["certificate_no"]))
+            }
+        return text + "\n" + _("/status shows your standards now.")
+    if params.get("approved") and params.get("kind") == "correction":
+        return _(
+            "✅ Your report of a mistake in your record was accepted; the roster will be "
+            "corrected."
+        )
+    if params.get("approved"):
+        return _(
+            "✅ Your request about your record was approved and your record has been "
+            "updated. /status shows your standards now."
+        )
+    return _("❌ Your request about your record was not approved. Reason: %(reason)s") % {
+        "reason": escape(str(params.get("reason") or "—"))
+    }
 
 
 def buttons(t: Translator, ready: r.Ready) -> InlineKeyboardMarkup | None:
     """View the course, cancel a registration, and turn this category of reminders off."""
     _ = t.gettext
     note = ready.note
-    rows = []
-    if note.course_id is not None and note.kind != r.COURSE_CANCELLED:
+    rows = _answer_buttons(t, ready)
+    no_course_button = (r.COURSE_CANCELLED, r.COURSE_COMPLETED)
+    if note.course_id is not None and note.kind not in no_course_button:
         row = [
             InlineKeyboardButton(
                 _("View course"), callback_data=cb.build(cb.COURSE, note.course_id)
@@ -126,3 +161,102 @@ def buttons(t: Translator, ready: r.Ready) -> InlineKeyboardMarkup | None:
             ]
         )
     return InlineKeyboardMarkup(rows) if rows else None
+
+
+# -- nomination and approval (domain/nominations.py) --------------------------------------------
+
+NOMINATION_KINDS = (
+    r.NOMINATED,
+    r.NOMINATION_EXPIRED,
+    r.NOMINATION_ANSWER,
+    r.APPROVAL_REQUEST,
+    r.APPROVAL_RESULT,
+)
+
+
+def _gap_line(t: Translator, gap: RuleStatus, course: Course) -> str:
+    _ = t.gettext
+    if gap.state == State.OVERDUE:
+        state = _("overdue since %(date)s") % {"date": t.date(gap.deadline)}
+    elif gap.deadline:
+        state = _("missing, due by %(date)s") % {"date": t.date(gap.deadline)}
+    else:
+        state = _("missing")
+    mark = "🎯" if grants(gap.rule, course) else "•"
+    return f"{mark} {escape(rule_title(t, gap.rule))}: {state}"
+
+
+def _nomination(t: Translator, ready: r.Ready, args: dict[str, str]) -> str:
+    _ = t.gettext
+    note, course, params = ready.note, ready.course, ready.note.params
+    assert course is not None
+    until = t.datetime(ready.registration.hold_until if ready.registration else None)
+    who = escape(ready.subject or "—")
+    if note.kind == r.NOMINATED:
+        return _(
+            "📨 %(who)s has nominated you for <b>%(title)s</b>, starting %(when)s at "
+            "%(where)s. A seat is held for you until %(until)s: please confirm or decline."
+        ) % {**args, "who": who, "until": until}
+    if note.kind == r.NOMINATION_EXPIRED:
+        return _(
+            "⌛ You did not answer the nomination for <b>%(title)s</b> in time, so the seat "
+            "held for you has been given up."
+        ) % args
+    if note.kind == r.NOMINATION_ANSWER and params.get("outcome") == "declined":
+        return _(
+            "✖️ %(who)s declined the nomination for <b>%(title)s</b>. Reason: %(reason)s"
+        ) % {**args, "who": who, "reason": escape(str(params.get("reason") or "—"))}
+    if note.kind == r.NOMINATION_ANSWER:
+        return _(
+            "⌛ %(who)s did not answer the nomination for <b>%(title)s</b> in time; the seat "
+            "was given up."
+        ) % {**args, "who": who}
+    if note.kind == r.APPROVAL_REQUEST:
+        lines = [
+            _(
+                "🙋 %(who)s (%(unit)s) asks to join <b>%(title)s</b>, starting %(when)s. "
+                "Please approve or decline by %(until)s; the seat is held until then."
+            )
+            % {**args, "who": who, "unit": escape(ready.unit_name or "—"), "until": until}
+        ]
+        if ready.gaps:
+            lines.append(_("Standards not yet met (🎯 = this course meets it):"))
+            lines += [_gap_line(t, gap, course) for gap in ready.gaps]
+        else:
+            lines.append(_("This person meets every standard of their position."))
+        return "\n".join(lines)
+    outcome = params.get("outcome")
+    if outcome == "approved":
+        return _(
+            "✅ Your unit head approved your registration: you are registered for "
+            "<b>%(title)s</b>, starting %(when)s at %(where)s."
+        ) % args
+    if outcome == "declined":
+        return _(
+            "❌ Your unit head declined your registration for <b>%(title)s</b>. Reason: "
+            "%(reason)s"
+        ) % {**args, "reason": escape(str(params.get("reason") or "—"))}
+    return _(
+        "⌛ Your request to join <b>%(title)s</b> was not decided in time, so the seat held "
+        "for you has been given up. Please contact your unit head."
+    ) % args
+
+
+def _answer_buttons(t: Translator, ready: r.Ready) -> list[list[InlineKeyboardButton]]:
+    """Confirm/Decline under a nomination, Approve/Decline under an approval request."""
+    _ = t.gettext
+    note = ready.note
+    if note.kind == r.NOMINATED and note.course_id is not None:
+        yes, no = (cb.NOM_ACCEPT, _("✅ Confirm")), (cb.NOM_DECLINE, _("✖️ Decline"))
+        value = note.course_id
+    elif note.kind == r.APPROVAL_REQUEST and ready.registration is not None:
+        yes, no = (cb.APPROVE, _("✅ Approve")), (cb.APPROVE_DECLINE, _("✖️ Decline"))
+        value = ready.registration.id
+    else:
+        return []
+    return [
+        [
+            InlineKeyboardButton(text, callback_data=cb.build(action, value))
+            for action, text in (yes, no)
+        ]
+    ]

@@ -13,54 +13,52 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot
-from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import Application
 
 from bot.context import Resources
 from bot.i18n import Translator, pick_language
-from domain import reminders
-from schedules.notices import buttons, render
+from domain import channels, nominations, reminders
+from schedules.channels import Blocked, NoticeSender, Outcome, Refused, Retry, TelegramNotices
+from schedules.pacing import Pacer
 from storage.models import NotificationState
 from storage.repos.accounts import AccountRepo
 from storage.repos.notifications import NotificationRepo
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "telegram"
+TELEGRAM = "telegram"
+__all__ = ["Pacer", "drain_once", "kick_drainer", "plan_all", "run_schedules", "start_drainer"]
 LEASE = timedelta(minutes=2)
 BATCH = 50
 MAX_ATTEMPTS = 5
 JOB_NAME = "notification-drainer"
 PLAN_JOB_NAME = "reminder-planner"
+EXPIRE_JOB_NAME = "hold-expirer"
+EXPIRE_INTERVAL = timedelta(minutes=1)  # held seats are let go within a minute of their time
 PLAN_CHUNK = 50  # people per transaction: SQLite has one writer, users must not wait long
 
 
-class Pacer:
-    """Spaces sends evenly at `rate` per second, so the bot stays under Telegram's limit by
-    itself instead of waiting for 429s. One per application; every sender shares it."""
+async def drain_once(
+    bot: Bot | None,
+    res: Resources,
+    pacer: Pacer,
+    *,
+    others: Sequence[NoticeSender] = (),
+) -> int:
+    """Deliver every row due now, batch after batch; returns how many were sent.
 
-    def __init__(self, rate: float) -> None:
-        self.interval = 1.0 / rate
-        self._next = 0.0
-        self._lock = asyncio.Lock()
-
-    async def wait(self) -> None:
-        async with self._lock:
-            now = time.monotonic()
-            if self._next > now:
-                await asyncio.sleep(self._next - now)
-            self._next = max(self._next, now) + self.interval
-
-
-async def drain_once(bot: Bot, res: Resources, pacer: Pacer) -> int:
-    """Deliver every row due now, batch after batch; returns how many were sent."""
+    `bot` sends on Telegram (None when this process serves no Telegram bot); `others` are the
+    senders of the other channels this process serves (Zalo).
+    """
+    senders: dict[str, NoticeSender] = {s.channel: s for s in others}
+    if bot is not None:
+        senders[TELEGRAM] = TelegramNotices(bot, pacer)
     policy = res.settings.reminder_policy()
     sent = 0
     while True:
@@ -76,20 +74,23 @@ async def drain_once(bot: Bot, res: Resources, pacer: Pacer) -> int:
                 )
             ]
         for note_id in claimed:
-            sent += await _deliver(bot, res, pacer, note_id)
+            sent += await _deliver(senders, res, note_id)
         if len(claimed) < BATCH:
             return sent
 
 
-async def _deliver(bot: Bot, res: Resources, pacer: Pacer, note_id: int) -> int:
+async def _deliver(senders: dict[str, NoticeSender], res: Resources, note_id: int) -> int:
     db, settings = res.db, res.settings
     now = datetime.now(UTC)
     async with db.begin() as session:
         note = await NotificationRepo(session).get(note_id)
         if note is None or note.state != NotificationState.SENDING:
             return 0
-        account = await AccountRepo(session).linked_to(CHANNEL, note.person_id)
-        if account is None or not account.active:
+        # The person's preferred channel, else the one they used last, among those served here.
+        account = await channels.reachable_account(
+            session, person_id=note.person_id, channels=list(senders)
+        )
+        if account is None:
             _finish(note, NotificationState.SKIPPED, "not linked to the bot")
             return 0
         ready = await reminders.prepare(
@@ -105,40 +106,51 @@ async def _deliver(bot: Bot, res: Resources, pacer: Pacer, note_id: int) -> int:
         t = Translator(
             pick_language(account.language, None, settings.default_language), settings.tz
         )
-        text, markup = render(t, ready), buttons(t, ready)
-        chat_id, person_id, account_id = int(account.chat_id), note.person_id, account.id
-    await pacer.wait()
-    try:
-        message = await bot.send_message(
-            chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
-        )
-    except Forbidden as exc:
-        log.info("person %s blocked the bot: %s", person_id, exc)
+        chat_id, person_id, account_id = account.chat_id, note.person_id, account.id
+        sender = senders[account.channel]
+        message = sender.word(t, ready)
+    # Sent outside the transaction: a slow API must not hold the database's write lock.
+    outcome = await sender.send(chat_id, message)
+    return await _record(res, note_id, person_id, account_id, sender.channel, outcome)
+
+
+async def _record(
+    res: Resources, note_id: int, person_id: int, account_id: int, channel: str, outcome: Outcome
+) -> int:
+    db = res.db
+    if isinstance(outcome, Blocked):
+        log.info("person %s blocked the bot on %s: %s", person_id, channel, outcome.reason)
         async with db.begin() as session:
-            await _mark(session, note_id, NotificationState.SKIPPED, f"blocked: {exc}")
             account = await AccountRepo(session).get(account_id)
             if account is not None:
                 account.active = False
+            await session.flush()
+            others = await AccountRepo(session).of_person(person_id)
+            if others:  # still reachable on another channel: send it there next
+                note = await _mark(session, note_id, NotificationState.PENDING, outcome.reason)
+                if note is not None:
+                    note.due_at = datetime.now(UTC)
+                    note.attempts -= 1
+                return 0
+            await _mark(session, note_id, NotificationState.SKIPPED, f"blocked: {outcome.reason}")
             await reminders.skip_pending(session, person_ids=[person_id], reason="blocked the bot")
         return 0
-    except RetryAfter as exc:
-        wait = exc.retry_after
-        delay = wait if isinstance(wait, timedelta) else timedelta(seconds=float(wait))
-        log.warning("flood limit: notification %s retries in %s", note_id, delay)
+    if isinstance(outcome, Retry) and outcome.after is not None:
+        log.warning("flood limit: notification %s retries in %s", note_id, outcome.after)
         async with db.begin() as session:
-            note = await _mark(session, note_id, NotificationState.PENDING, str(exc))
+            note = await _mark(session, note_id, NotificationState.PENDING, outcome.reason)
             if note is not None:
-                note.due_at = datetime.now(UTC) + delay
-                note.attempts -= 1  # Telegram's pace, not a failure of this row
+                note.due_at = datetime.now(UTC) + outcome.after
+                note.attempts -= 1  # the channel's pace, not a failure of this row
         return 0
-    except BadRequest as exc:  # e.g. chat not found: sending again would fail the same way
-        log.warning("notification %s refused: %s", note_id, exc)
+    if isinstance(outcome, Refused):
+        log.warning("notification %s refused: %s", note_id, outcome.reason)
         async with db.begin() as session:
-            await _mark(session, note_id, NotificationState.FAILED, str(exc))
+            await _mark(session, note_id, NotificationState.FAILED, outcome.reason)
         return 0
-    except TelegramError as exc:  # network trouble: retry with backoff, then give up
+    if isinstance(outcome, Retry):  # network trouble: retry with backoff, then give up
         async with db.begin() as session:
-            note = await _mark(session, note_id, NotificationState.PENDING, str(exc))
+            note = await _mark(session, note_id, NotificationState.PENDING, outcome.reason)
             if note is not None:
                 if note.attempts >= MAX_ATTEMPTS:
                     note.state = NotificationState.FAILED
@@ -147,7 +159,7 @@ async def _deliver(bot: Bot, res: Resources, pacer: Pacer, note_id: int) -> int:
     async with db.begin() as session:
         note = await _mark(session, note_id, NotificationState.SENT, None)
         if note is not None:
-            note.sent_message_id = message.message_id
+            note.sent_message_id = outcome.message_id
             note.sent_at = datetime.now(UTC)
     return 1
 
@@ -195,7 +207,12 @@ async def _drain_job(context: Any) -> None:
         return
     app.bot_data["draining"] = True
     try:
-        await drain_once(context.bot, app.bot_data["resources"], app.bot_data["pacer"])
+        await drain_once(
+            context.bot,
+            app.bot_data["resources"],
+            app.bot_data["pacer"],
+            others=app.bot_data.get("notice_senders", ()),
+        )
     finally:
         app.bot_data["draining"] = False
 
@@ -203,6 +220,22 @@ async def _drain_job(context: Any) -> None:
 async def _plan_job(context: Any) -> None:
     res: Resources = context.application.bot_data["resources"]
     await plan_all(res)
+
+
+async def expire_all(res: Resources) -> int:
+    """Let go of nominations and approval requests not answered in time (they are told)."""
+    async with res.db.begin() as session:
+        expired = await nominations.expire_due(
+            session, now=datetime.now(UTC), policy=res.settings.reminder_policy()
+        )
+    if expired:
+        log.info("%d nominations or approval requests expired", expired)
+    return expired
+
+
+async def _expire_job(context: Any) -> None:
+    if await expire_all(context.application.bot_data["resources"]):
+        await _drain_job(context)
 
 
 def start_drainer(app: Application) -> None:
@@ -223,9 +256,38 @@ def start_drainer(app: Application) -> None:
         name=PLAN_JOB_NAME,
         job_kwargs={"max_instances": 1, "coalesce": True},
     )
+    app.job_queue.run_repeating(
+        _expire_job,
+        interval=EXPIRE_INTERVAL,
+        first=timedelta(seconds=10),
+        name=EXPIRE_JOB_NAME,
+        job_kwargs={"max_instances": 1, "coalesce": True},
+    )
 
 
 def kick_drainer(app: Application) -> None:
     """Deliver now rather than at the next tick (e.g. a waitlist promotion)."""
     if app.job_queue is not None and app.job_queue.scheduler.running:
         app.job_queue.run_once(_drain_job, when=0)
+
+
+async def run_schedules(
+    res: Resources, senders: Sequence[NoticeSender], stop: asyncio.Event
+) -> None:
+    """The drainer and planner without Telegram's JobQueue (a process serving only Zalo)."""
+    interval = res.settings.drain_interval_seconds
+    plan_every = res.settings.plan_interval_minutes * 60
+    next_plan = asyncio.get_running_loop().time() + 5
+    pacer = Pacer(res.settings.send_rate_per_second)  # unused: no Telegram sender here
+    while not stop.is_set():
+        try:
+            await drain_once(None, res, pacer, others=senders)
+            if asyncio.get_running_loop().time() >= next_plan:
+                next_plan += plan_every
+                await plan_all(res)
+        except Exception:  # a bad tick must not end the loop; the rows stay the truth
+            log.exception("notification drain failed")
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=interval)
+        except TimeoutError:
+            pass

@@ -13,7 +13,7 @@ from babel.messages.pofile import read_po
 from bot.i18n import LANGUAGES, LOCALES
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("bot", "handlers", "domain", "schedules", "storage")
+PACKAGES = ("bot", "handlers", "domain", "schedules", "storage", "zalo")
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sdf]")
 
 

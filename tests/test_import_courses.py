@@ -212,20 +212,22 @@ async def test_a_new_time_or_place_tells_registrants_and_replaces_their_reminder
     from storage.models import Notification
 
     await _units(db)
-    path = _xlsx(tmp_path / "v1.xlsx", [_row("LLCT-01", **{"Đơn vị được tham gia": "",
-                                                            "Đối tượng": ""})])  # fmt: skip
+    # No approval needed, so registering takes a seat and plans the start reminders at once.
+    path = _xlsx(tmp_path / "v1.xlsx", [_row("LLCT-01", **{
+        "Đơn vị được tham gia": "", "Đối tượng": "", "Cần duyệt": "Không"})])  # fmt: skip
     assert (await _run(db, path)).ok
     async with db.begin() as s:
         course_id = (await s.execute(select(Course.id))).scalar_one()
         person = await make_person(s)
         await register(s, person_id=person.id, course_id=course_id, now=NOW)
     renamed = _xlsx(tmp_path / "v2.xlsx", [_row("LLCT-01", **{
-        "Đơn vị được tham gia": "", "Đối tượng": "", "Tên khóa học": "Tên mới"})])  # fmt: skip
+        "Đơn vị được tham gia": "", "Đối tượng": "", "Tên khóa học": "Tên mới",
+        "Cần duyệt": "Không"})])  # fmt: skip
     assert (await _run(db, renamed)).notified == 0  # a new title is no news to registrants
     moved = _xlsx(tmp_path / "v3.xlsx", [_row("LLCT-01", **{
         "Đơn vị được tham gia": "", "Đối tượng": "", "Tên khóa học": "Tên mới",
         "Bắt đầu": "12/12/2026 07:30", "Kết thúc": "13/12/2026",
-        "Các buổi học": "", "Địa điểm": "Hội trường mới"})])  # fmt: skip
+        "Các buổi học": "", "Địa điểm": "Hội trường mới", "Cần duyệt": "Không"})])  # fmt: skip
     report = await _run(db, moved)
     assert report.ok and report.notified == 1
     async with db() as s:

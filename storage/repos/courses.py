@@ -12,6 +12,12 @@ from sqlalchemy.orm import selectinload
 from storage.models import Course, CourseStatus, Registration, RegistrationStatus
 
 ACTIVE = (RegistrationStatus.REGISTERED, RegistrationStatus.WAITLISTED)
+# Rows that occupy a seat: registered, and seats held for a nominee or an approval.
+HOLDING = (
+    RegistrationStatus.REGISTERED,
+    RegistrationStatus.NOMINATED,
+    RegistrationStatus.PENDING_APPROVAL,
+)
 
 
 class CourseRepo:
@@ -80,13 +86,23 @@ class RegistrationRepo:
         )
         return int((await self.session.execute(stmt)).scalar_one())
 
+    async def held(self, course_id: int) -> int:
+        """Seats taken: registered, or held for a nominee or an approval."""
+        stmt = select(func.count()).where(
+            Registration.course_id == course_id, Registration.status.in_(HOLDING)
+        )
+        return int((await self.session.execute(stmt)).scalar_one())
+
     async def counts(self, course_ids: Sequence[int]) -> dict[tuple[int, str], int]:
-        """Registered and waitlisted counts for many courses in one query."""
+        """Counts by status (registered, waitlisted, held) for many courses in one query."""
         if not course_ids:
             return {}
         stmt = (
             select(Registration.course_id, Registration.status, func.count())
-            .where(Registration.course_id.in_(course_ids), Registration.status.in_(ACTIVE))
+            .where(
+                Registration.course_id.in_(course_ids),
+                Registration.status.in_((*ACTIVE, *HOLDING)),
+            )
             .group_by(Registration.course_id, Registration.status)
         )
         return {(cid, str(st)): int(n) for cid, st, n in await self.session.execute(stmt)}

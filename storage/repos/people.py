@@ -16,9 +16,15 @@ class PeopleRepo:
         self.session = session
 
     async def get(self, person_id: int) -> Person | None:
-        return await self.session.get(
-            Person, person_id, options=[joinedload(Person.unit), joinedload(Person.position)]
+        """The person with unit and position loaded, even if the session already holds them
+        without (session.get would hand back that copy, and lazy="raise" would then fail)."""
+        stmt = (
+            select(Person)
+            .where(Person.id == person_id)
+            .options(joinedload(Person.unit), joinedload(Person.position))
+            .execution_options(populate_existing=True)
         )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def by_personal_id(self, personal_id: str) -> Person | None:
         stmt = select(Person).where(Person.personal_id == personal_id)

@@ -1,0 +1,698 @@
+"""Organizers manage courses: create in chat, edit, close, reopen, cancel, import a file, list
+and export registrants; civil servants are refused at every step, buttons included."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from openpyxl import Workbook, load_workbook
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from telegram import Update
+
+from bot.app import OFFLINE_TOKEN, build_application
+from bot.cli_export import cmd_export_registrants
+from bot.offline import OfflineBotAPI, OfflineRequest
+from bot.settings import Settings
+from domain import course_admin, registration, roles
+from domain.course_admin import Edit, Field
+from domain.course_draft import Invalid, Problem, Where, parse_audience, parse_sessions
+from domain.errors import DomainError, Refusal
+from domain.importing import COURSE_COLUMNS
+from domain.reminders import COURSE_CANCELLED, COURSE_CHANGED, COURSE_START, Policy
+from storage.models import (
+    AuditEntry,
+    ChatAccount,
+    Course,
+    CourseStatus,
+    Notification,
+    Registration,
+    RegistrationStatus,
+    Role,
+    Unit,
+)
+from tests.botapi.validator import SpecValidator
+from tests.factories import make_course, make_person, make_position, make_unit
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+POLICY = Policy()
+
+
+def local(text: str) -> datetime:
+    return datetime.strptime(text, "%d/%m/%Y %H:%M").replace(tzinfo=VN).astimezone(UTC)
+
+
+def future(days: int) -> str:
+    """A local dd/mm/yyyy date `days` from now."""
+    return (datetime.now(VN) + timedelta(days=days)).strftime("%d/%m/%Y")
+
+
+async def _units(s: AsyncSession) -> dict[str, Unit]:
+    province = await make_unit(s, code="LS", kind="province", name="Tỉnh Lạng Sơn")
+    mine = await make_unit(s, code="LS-X1", name="Xã Tân Thanh", parent=province)
+    other = await make_unit(s, code="LS-X2", name="Xã Hoàng Văn Thụ", parent=province)
+    return {"LS": province, "LS-X1": mine, "LS-X2": other}
+
+
+async def _organizer(s: AsyncSession, unit: Unit, **extra: Any) -> int:
+    person = await make_person(s, unit=unit, full_name="Lý Thị Tổ Chức", **extra)
+    await roles.grant(s, person_id=person.id, role=Role.ORGANIZER, unit_id=unit.id, by="test")
+    return person.id
+
+
+# -- domain ---------------------------------------------------------------------------------------
+
+
+async def test_registrants_are_in_vietnamese_name_order_and_the_xlsx_keeps_vietnamese(
+    db: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    async with db.begin() as s:
+        units = await _units(s)
+        org = await _organizer(s, units["LS-X1"])
+        position = await make_position(s, name_vi="Công chức Văn hóa - Xã hội")
+        course = await make_course(s, organizer=units["LS-X1"], capacity=4, title="Kỹ năng số")
+        names = [
+            "Đỗ Văn Đức",
+            "Trần Thị Ân",
+            "Nguyễn Văn An",
+            "Lê Văn Bình",
+            "Phạm Thị Ánh",
+            "Hoàng Văn Dũng",
+        ]
+        for i, name in enumerate(names):
+            p = await make_person(
+                s, unit=units["LS-X1"], position=position, full_name=name, phone=f"09120000{i:02d}"
+            )
+            await registration.register(
+                s, person_id=p.id, course_id=course.id, now=datetime.now(UTC), policy=POLICY
+            )
+    async with db.begin() as s:
+        found, rows = await course_admin.registrants(s, person_id=org, course_id=course.id)
+    assert [r.full_name for r in rows] == [
+        "Nguyễn Văn An",
+        "Phạm Thị Ánh",
+        "Trần Thị Ân",
+        "Lê Văn Bình",
+        "Hoàng Văn Dũng",
+        "Đỗ Văn Đức",
+    ]
+    # The first four registered; the last two wait in the order they came.
+    waiting = {r.full_name: r.waitlist_no for r in rows if r.waitlist_no}
+    assert waiting == {"Phạm Thị Ánh": 1, "Hoàng Văn Dũng": 2}
+    out = tmp_path / "dang-ky.xlsx"
+    course_admin.write_registrants(
+        out,
+        rows,
+        headers=[
+            "STT",
+            "Họ và tên",
+            "Đơn vị",
+            "Chức vụ",
+            "Số điện thoại",
+            "Trạng thái",
+            "Thứ tự chờ",
+        ],
+        status_labels={"registered": "Đã đăng ký", "waitlisted": "Danh sách chờ"},
+        sheet_title=found.code,
+    )
+    sheet = load_workbook(out).active
+    assert sheet is not None
+    values = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert values[0] == [
+        "STT",
+        "Họ và tên",
+        "Đơn vị",
+        "Chức vụ",
+        "Số điện thoại",
+        "Trạng thái",
+        "Thứ tự chờ",
+    ]
+    assert values[1] == [
+        1,
+        "Nguyễn Văn An",
+        "Xã Tân Thanh",
+        "Công chức Văn hóa - Xã hội",
+        "0912000002",
+        "Đã đăng ký",
+        None,
+    ]
+    assert values[2][1:] == [
+        "Phạm Thị Ánh",
+        "Xã Tân Thanh",
+        "Công chức Văn hóa - Xã hội",
+        "0912000004",
+        "Danh sách chờ",
+        1,
+    ]
+    async with db() as s:
+        audit = (await s.execute(select(AuditEntry.action, AuditEntry.result))).all()
+    assert ("registrants_view", "ok") in audit
+
+
+async def test_an_organizer_manages_only_courses_of_their_units(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    async with db.begin() as s:
+        units = await _units(s)
+        org = await _organizer(s, units["LS-X1"])
+        theirs = await make_course(s, organizer=units["LS-X2"])
+        admin = await make_person(s)
+        await roles.grant(s, person_id=admin.id, role=Role.ADMIN, unit_id=None, by="test")
+        clerk = await make_person(s, unit=units["LS-X1"])
+    now = datetime.now(UTC)
+    for who in (org, clerk.id):
+        with pytest.raises(DomainError) as refused:
+            async with db.begin() as s:
+                await course_admin.set_registration(
+                    s, person_id=who, course_id=theirs.id, open_=False, now=now
+                )
+        assert refused.value.code == Refusal.FORBIDDEN
+    async with db.begin() as s:
+        view = await course_admin.set_registration(
+            s, person_id=admin.id, course_id=theirs.id, open_=False, now=now
+        )
+    assert view.course.status == CourseStatus.CLOSED
+    async with db.begin() as s:
+        page = await course_admin.my_courses(s, person_id=org, now=now, page=0, page_size=5)
+    assert page.total == 0
+
+
+async def test_a_new_time_or_place_reaches_everyone_and_replaces_their_reminders(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    now = datetime.now(UTC)
+    async with db.begin() as s:
+        units = await _units(s)
+        org = await _organizer(s, units["LS-X1"])
+        course = await make_course(
+            s, organizer=units["LS-X1"], capacity=1, starts_at=now + timedelta(days=10)
+        )
+        a = await make_person(s, unit=units["LS-X1"])
+        b = await make_person(s, unit=units["LS-X1"])
+        for p in (a, b):
+            await registration.register(
+                s, person_id=p.id, course_id=course.id, now=now, policy=POLICY
+            )
+    new_start = course.starts_at + timedelta(days=2)
+    async with db.begin() as s:
+        done = await course_admin.edit_course(
+            s,
+            person_id=org,
+            course_id=course.id,
+            now=now,
+            policy=POLICY,
+            edit=Edit(Field.WHEN, when=(new_start, new_start + timedelta(hours=4), [])),
+        )
+    assert done.notified == 2
+    async with db.begin() as s:
+        title = await course_admin.edit_course(
+            s,
+            person_id=org,
+            course_id=course.id,
+            now=now,
+            policy=POLICY,
+            edit=Edit(Field.TITLE, title="Chuyển đổi số cấp xã"),
+        )
+        where = await course_admin.edit_course(
+            s,
+            person_id=org,
+            course_id=course.id,
+            now=now + timedelta(seconds=1),
+            policy=POLICY,
+            edit=Edit(Field.WHERE, where=Where(None, "https://meet.example.vn/kns")),
+        )
+    assert title.notified == 0 and where.notified == 2
+    assert where.course.mode == "online" and "chuyen doi so" in where.course.search_text
+    async with db() as s:
+        notes = list((await s.execute(select(Notification))).scalars())
+    changed = [n for n in notes if n.kind == COURSE_CHANGED]
+    assert sorted(n.person_id for n in changed) == sorted([a.id, b.id, a.id, b.id])
+    starts = [n for n in notes if n.kind == COURSE_START and n.state == "pending"]
+    # Only the registered person has start reminders, all planned for the new start.
+    assert {n.person_id for n in starts} == {a.id}
+    stamp = str(int(new_start.timestamp()))
+    assert all(stamp in n.dedupe_key for n in starts)
+
+    async with db.begin() as s:
+        with pytest.raises(Invalid) as smaller:
+            await course_admin.edit_course(
+                s,
+                person_id=org,
+                course_id=course.id,
+                now=now,
+                policy=POLICY,
+                edit=Edit(Field.CAPACITY, capacity=0),
+            )
+        assert smaller.value.code == Problem.BELOW_REGISTERED
+        bigger = await course_admin.edit_course(
+            s,
+            person_id=org,
+            course_id=course.id,
+            now=now,
+            policy=POLICY,
+            edit=Edit(Field.CAPACITY, capacity=2),
+        )
+    assert bigger.promoted == 1
+    async with db() as s:
+        actions = [a for (a,) in await s.execute(select(AuditEntry.action))]
+    assert actions == [
+        "course_edit_when",
+        "course_edit_title",
+        "course_edit_where",
+        "course_edit_capacity",
+    ]
+
+
+async def test_closing_reopening_and_cancelling(db: async_sessionmaker[AsyncSession]) -> None:
+    now = datetime.now(UTC)
+    async with db.begin() as s:
+        units = await _units(s)
+        org = await _organizer(s, units["LS-X1"])
+        course = await make_course(s, organizer=units["LS-X1"])
+        late = await make_course(
+            s,
+            organizer=units["LS-X1"],
+            status=CourseStatus.CLOSED,
+            registration_deadline=now - timedelta(hours=1),
+        )
+        person = await make_person(s, unit=units["LS-X1"])
+        early = await make_person(s, unit=units["LS-X1"])
+        await registration.register(s, person_id=early.id, course_id=course.id, now=now)
+        await course_admin.set_registration(
+            s, person_id=org, course_id=course.id, open_=False, now=now
+        )
+    with pytest.raises(DomainError) as closed:
+        async with db.begin() as s:
+            await registration.register(s, person_id=person.id, course_id=course.id, now=now)
+    assert closed.value.code == Refusal.CLOSED
+    with pytest.raises(DomainError) as past:
+        async with db.begin() as s:
+            await course_admin.set_registration(
+                s, person_id=org, course_id=late.id, open_=True, now=now
+            )
+    assert past.value.code == Refusal.DEADLINE_PASSED
+    async with db.begin() as s:
+        await course_admin.set_registration(
+            s, person_id=org, course_id=course.id, open_=True, now=now
+        )
+        await registration.register(s, person_id=person.id, course_id=course.id, now=now)
+        done = await course_admin.cancel_course(
+            s, person_id=org, course_id=course.id, now=now, policy=POLICY
+        )
+    assert done.notified == 2
+    async with db() as s:
+        kinds = [
+            n.kind
+            for n in (await s.execute(select(Notification))).scalars()
+            if n.state == "pending"
+        ]
+    assert sorted(kinds) == [COURSE_CANCELLED, COURSE_CANCELLED]
+    with pytest.raises(DomainError) as again:
+        async with db.begin() as s:
+            await course_admin.edit_course(
+                s,
+                person_id=org,
+                course_id=course.id,
+                now=now,
+                policy=POLICY,
+                edit=Edit(Field.TITLE, title="X"),
+            )
+    assert again.value.code == Refusal.CLOSED
+
+
+async def test_typed_sessions_and_audience_are_checked(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    starts, ends = local("05/12/2030 07:30"), local("06/12/2030 17:00")
+    spans = parse_sessions("05/12/2030 07:30-11:30\n06/12/2030 13h30-17h", starts=starts, ends=ends)
+    assert spans == [
+        (local("05/12/2030 07:30"), local("05/12/2030 11:30")),
+        (local("06/12/2030 13:30"), local("06/12/2030 17:00")),
+    ]
+    with pytest.raises(Invalid) as outside:
+        parse_sessions("07/12/2030 07:30-11:30", starts=starts, ends=ends)
+    assert outside.value.code == Problem.SESSION_OUTSIDE
+    async with db.begin() as s:
+        await _units(s)
+        await make_position(s, code="cc_thu", name_vi="Cán bộ thử nghiệm")
+        assert await parse_audience(s, "tất cả") == {}
+        found = await parse_audience(s, "ls-x1, Can bo thu nghiem, lãnh đạo")
+        assert found == {"units": ["LS-X1"], "positions": ["cc_thu"], "groups": ["leader"]}
+        with pytest.raises(Invalid) as unknown:
+            await parse_audience(s, "LS-X1, Ban Tuyên giáo")
+    assert unknown.value.value == "Ban Tuyên giáo"
+
+
+def _courses_file(path: Path, rows: list[dict[str, str]]) -> Path:
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    keys = ["code", "title", "category", "organizer", "place", "starts", "ends", "capacity"]
+    by_key = {c.key: c for c in COURSE_COLUMNS}
+    ws.append([by_key[k].vi for k in keys])
+    for row in rows:
+        ws.append([row.get(k, "") for k in keys])
+    wb.save(path)
+    return path
+
+
+def _row(code: str, organizer: str) -> dict[str, str]:
+    return {
+        "code": code,
+        "title": "Bồi dưỡng quản lý nhà nước",
+        "category": "QLNN",
+        "organizer": organizer,
+        "place": "Hội trường xã",
+        "starts": f"{future(20)} 07:30",
+        "ends": f"{future(21)} 17:00",
+        "capacity": "30",
+    }
+
+
+async def test_an_organizer_imports_only_courses_of_their_units(
+    db: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    now = datetime.now(UTC)
+    async with db.begin() as s:
+        units = await _units(s)
+        org = await _organizer(s, units["LS-X1"])
+    mixed = _courses_file(tmp_path / "mixed.xlsx", [_row("QL-1", "LS-X1"), _row("QL-2", "LS-X2")])
+    async with db.begin() as s:
+        outcome = await course_admin.import_file(
+            s, person_id=org, path=mixed, dry_run=False, now=now, policy=POLICY
+        )
+    assert outcome.forbidden_rows == [3] and not outcome.report.written
+    own = _courses_file(tmp_path / "own.xlsx", [_row("QL-1", "LS-X1")])
+    async with db.begin() as s:
+        outcome = await course_admin.import_file(
+            s, person_id=org, path=own, dry_run=False, now=now, policy=POLICY
+        )
+    assert outcome.ok and outcome.report.written and outcome.report.created == 1
+    async with db() as s:
+        codes = list((await s.execute(select(Course.code))).scalars())
+        audit = (await s.execute(select(AuditEntry.action, AuditEntry.result))).all()
+    assert codes == ["QL-1"]
+    assert audit == [("course_import", "refused"), ("course_import", "ok")]
+
+
+@pytest.mark.databases("sqlite")
+async def test_the_command_line_exports_registrants(
+    db: async_sessionmaker[AsyncSession],
+    db_engine: AsyncEngine,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    settings = Settings(_env_file=None, database_url=db_engine.url.render_as_string(False))  # type: ignore[call-arg]
+    async with db.begin() as s:
+        units = await _units(s)
+        course = await make_course(s, code="KNS-01", organizer=units["LS-X1"])
+        person = await make_person(
+            s, unit=units["LS-X1"], full_name="Vũ Thị Hằng", phone="0987654321"
+        )
+        await registration.register(
+            s, person_id=person.id, course_id=course.id, now=datetime.now(UTC)
+        )
+    out = tmp_path / "kns.xlsx"
+    assert await cmd_export_registrants(settings, "NOPE", out) == 1
+    assert await cmd_export_registrants(settings, "KNS-01", out) == 0
+    assert "Đã xuất 1 người đăng ký khóa KNS-01" in capsys.readouterr().out
+    sheet = load_workbook(out).active
+    assert sheet is not None
+    assert [c.value for c in sheet[2]] == [
+        1,
+        "Vũ Thị Hằng",
+        "Xã Tân Thanh",
+        None,
+        "0987654321",
+        "Đã đăng ký",
+        None,
+    ]
+    async with db() as s:
+        entry = (await s.execute(select(AuditEntry))).scalar_one()
+    assert entry.action == "registrants_export" and entry.actor.startswith("cli")
+
+
+# -- in chat ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def chat(
+    db_engine: AsyncEngine, db: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[tuple[Any, OfflineBotAPI]]:
+    api = OfflineBotAPI(token=OFFLINE_TOKEN, validator=SpecValidator())
+    app = build_application(
+        Settings(_env_file=None),  # type: ignore[call-arg]
+        db_engine,
+        request=OfflineRequest(api),
+        rate_limit=False,
+    )
+    async with app:
+        yield app, api
+
+
+def _user(uid: int) -> dict[str, Any]:
+    return {"id": uid, "is_bot": False, "first_name": "U", "language_code": "vi"}
+
+
+async def _link(s: AsyncSession, api: OfflineBotAPI, uid: int, person_id: int) -> dict[str, Any]:
+    s.add(
+        ChatAccount(
+            channel="telegram",
+            chat_user_id=str(uid),
+            chat_id=str(uid),
+            person_id=person_id,
+            linked_at=datetime.now(UTC),
+        )
+    )
+    await s.flush()
+    api.add_user(_user(uid))
+    return _user(uid)
+
+
+async def say(app: Any, api: OfflineBotAPI, user: dict[str, Any], text: str) -> str:
+    await app.process_update(Update.de_json(api.message_update(user, text), app.bot))
+    return str(api.last_message(user["id"]).get("text", ""))
+
+
+async def press(app: Any, api: OfflineBotAPI, user: dict[str, Any], data: str) -> None:
+    """Press the newest button with this data in the user's chat."""
+    for msg in reversed(api.sent_to(user["id"])):
+        rows = (msg.get("reply_markup") or {}).get("inline_keyboard", [])
+        if any(b.get("callback_data") == data for row in rows for b in row):
+            update = api.callback_update(user, msg["message_id"], data)
+            await app.process_update(Update.de_json(update, app.bot))
+            return
+    raise AssertionError(f"no button {data!r} in chat {user['id']}")
+
+
+async def replay(
+    app: Any, api: OfflineBotAPI, owner: dict[str, Any], intruder: dict[str, Any], data: str
+) -> None:
+    """Send the press of a button of `owner`'s message as if `intruder` had pressed it."""
+    for msg in reversed(api.sent_to(owner["id"])):
+        rows = (msg.get("reply_markup") or {}).get("inline_keyboard", [])
+        if any(b.get("callback_data") == data for row in rows for b in row):
+            update = api.callback_update(owner, msg["message_id"], data)
+            update["callback_query"]["from"] = intruder
+            await app.process_update(Update.de_json(update, app.bot))
+            return
+    raise AssertionError(f"no button {data!r} in chat {owner['id']}")
+
+
+def _alerts(api: OfflineBotAPI) -> list[str]:
+    return [str(p.get("text", "")) for m, p in api.calls if m == "answerCallbackQuery"]
+
+
+@pytest.mark.databases("sqlite")
+async def test_an_organizer_creates_a_course_step_by_step(
+    chat: tuple[Any, OfflineBotAPI], db: async_sessionmaker[AsyncSession]
+) -> None:
+    app, api = chat
+    async with db.begin() as s:
+        units = await _units(s)
+        org = await _link(s, api, 601, await _organizer(s, units["LS-X1"]))
+    assert "bước 1/13" in await say(app, api, org, "/newcourse")
+    assert "Khóa học thuộc loại nào" in await say(app, api, org, "Bồi dưỡng   kỹ năng số")
+    await press(app, api, org, "on:cat:digital_skills")
+    assert "không phải ngày giờ" in await say(app, api, org, "mai 7h")
+    assert "đã qua" in await say(app, api, org, "01/01/2020 07:30")
+    await say(app, api, org, f"{future(10)} 07:30")
+    assert "phải sau" in await say(app, api, org, f"{future(9)} 17:00")
+    await say(app, api, org, f"{future(11)} 17:00")
+    assert "nằm ngoài" in await say(app, api, org, f"{future(12)} 07:30-11:30")
+    await say(app, api, org, f"{future(10)} 07:30-11:30; {future(11)} 13:30-17:00")
+    await say(app, api, org, "Hội trường UBND xã https://meet.example.vn/kns")
+    assert "số nguyên" in await say(app, api, org, "ba mươi")
+    await say(app, api, org, "30")
+    await say(app, api, org, f"{future(8)}")
+    assert "Ban Tuyên giáo" in await say(app, api, org, "LS-X1, Ban Tuyên giáo")
+    await say(app, api, org, "LS-X1, công chức")
+    assert "công nhận gì" in await say(app, api, org, "16")
+    await press(app, api, org, "on:g:digital_skills")
+    await press(app, api, org, "on:a:yes")
+    preview = api.last_message(601)["text"]
+    assert "Bồi dưỡng kỹ năng số" in preview and "Số chỗ: 30" in preview
+    assert "LS-X1, Công chức" in preview and "cần thủ trưởng đơn vị duyệt" in preview
+    async with db() as s:
+        assert (await s.execute(select(Course))).first() is None  # nothing before the confirm
+    await press(app, api, org, "onc")
+    assert "Đã tạo khóa học" in api.last_message(601)["text"]
+    async with db() as s:
+        course = (await s.execute(select(Course))).scalar_one()
+        audit = (await s.execute(select(AuditEntry.action, AuditEntry.result))).all()
+    assert course.title == "Bồi dưỡng kỹ năng số" and course.code.startswith("KNS-")
+    assert (course.mode, course.place, course.link) == (
+        "blended",
+        "Hội trường UBND xã",
+        "https://meet.example.vn/kns",
+    )
+    assert course.capacity == 30 and course.hours == 16 and course.requires_approval
+    assert course.audience == {"units": ["LS-X1"], "groups": ["civil_servant"]}
+    assert course.organizer_unit_id == units["LS-X1"].id and course.status == CourseStatus.OPEN
+    assert course.registration_deadline == local(f"{future(8)} 23:59")
+    assert ("course_create", "ok") in audit
+
+
+@pytest.mark.databases("sqlite")
+async def test_civil_servants_are_refused_for_commands_and_replayed_buttons(
+    chat: tuple[Any, OfflineBotAPI], db: async_sessionmaker[AsyncSession]
+) -> None:
+    app, api = chat
+    async with db.begin() as s:
+        units = await _units(s)
+        org = await _link(s, api, 611, await _organizer(s, units["LS-X1"]))
+        clerk = await _link(s, api, 612, (await make_person(s, unit=units["LS-X1"])).id)
+        course = await make_course(s, organizer=units["LS-X1"], title="Lớp quản lý nhà nước")
+    for command in ("/newcourse", "/organize"):
+        assert (await say(app, api, clerk, command)).startswith("Chỉ cán bộ tổ chức")
+    await say(app, api, org, "/organize")
+    await press(app, api, org, f"oc:{course.id}")
+    assert "Lớp quản lý nhà nước" in api.last_message(611)["text"]
+    # The civil servant replays the organizer's buttons: same data, their own user id.
+    for data in (f"ox:{course.id}", f"or:{course.id}:0", f"ov:{course.id}", f"ok:{course.id}"):
+        await replay(app, api, org, _user(612), data)
+        assert _alerts(api)[-1].startswith("Chỉ cán bộ tổ chức")
+    await press(app, api, org, f"ok:{course.id}")
+    await replay(app, api, org, _user(612), f"okc:{course.id}")
+    assert _alerts(api)[-1].startswith("Chỉ cán bộ tổ chức")
+    async with db() as s:
+        still = await s.get(Course, course.id)
+        refused = (
+            (await s.execute(select(AuditEntry.action).where(AuditEntry.result == "refused")))
+            .scalars()
+            .all()
+        )
+    assert still is not None and still.status == CourseStatus.OPEN
+    assert sorted(refused) == sorted(
+        [
+            "course_create",
+            "organize",
+            "course_close",
+            "registrants_view",
+            "registrants_export",
+            "course_cancel",
+            "course_cancel",
+        ]
+    )
+    assert not any(m == "sendDocument" for m, _p in api.calls)
+
+
+@pytest.mark.databases("sqlite")
+async def test_an_organizer_edits_cancels_and_exports_in_chat(
+    chat: tuple[Any, OfflineBotAPI], db: async_sessionmaker[AsyncSession]
+) -> None:
+    app, api = chat
+    now = datetime.now(UTC)
+    async with db.begin() as s:
+        units = await _units(s)
+        org = await _link(s, api, 621, await _organizer(s, units["LS-X1"]))
+        course = await make_course(s, organizer=units["LS-X1"], title="Kỹ năng số", capacity=1)
+        for name in ("Trần Văn Bảo", "Đặng Thị Ánh"):
+            p = await make_person(s, unit=units["LS-X1"], full_name=name)
+            await registration.register(s, person_id=p.id, course_id=course.id, now=now)
+        other = await make_course(s, organizer=units["LS-X2"], title="Lớp xã khác")
+    await say(app, api, org, "/organize")
+    assert "Kỹ năng số" in api.last_message(621)["text"]
+    assert "Lớp xã khác" not in api.last_message(621)["text"]
+    await press(app, api, org, f"oc:{course.id}")
+    await press(app, api, org, f"oe:{course.id}")
+    await press(app, api, org, f"of:{course.id}:where")
+    await say(app, api, org, "Nhà văn hóa thôn Nà Làng")
+    assert "2 người đã đăng ký hoặc đang chờ sẽ được thông báo" in api.last_message(621)["text"]
+    await press(app, api, org, f"of:{course.id}:when")
+    assert "đã qua" in await say(app, api, org, "01/01/2020 07:30")
+    await say(app, api, org, f"{future(15)} 07:30")
+    await say(app, api, org, f"{future(15)} 17:00")
+    await say(app, api, org, f"{future(15)} 07:30-11:30; {future(15)} 13:30-17:00")
+    assert "2 người đã đăng ký hoặc đang chờ sẽ được thông báo" in api.last_message(621)["text"]
+    assert "2 buổi học" in api.last_message(621)["text"]
+    await press(app, api, org, f"or:{course.id}:0")
+    listing = api.last_message(621)["text"]
+    assert listing.index("Đặng Thị Ánh") < listing.index("Trần Văn Bảo")
+    assert "đang chờ #1" in listing
+    await press(app, api, org, f"ov:{course.id}")
+    sent = [p for m, p in api.calls if m == "sendDocument"][-1]
+    sheet = load_workbook(
+        io.BytesIO(api.file_content(api.last_message(621)["document"]["file_id"]))
+    ).active
+    assert sheet is not None and sheet["B2"].value == "Đặng Thị Ánh" and sheet["A1"].value == "STT"
+    assert "Người đăng ký Kỹ năng số: 2" in str(sent.get("caption"))
+    await press(app, api, org, f"oc:{course.id}")
+    await press(app, api, org, f"ok:{course.id}")
+    await press(app, api, org, f"okc:{course.id}")
+    assert any("Đã hủy Kỹ năng số" in m.get("text", "") for m in api.sent_to(621))
+    # A forged button for another unit's course is refused and audited.
+    await say(app, api, org, "/organize")
+    update = api.callback_update(org, api.last_message(621)["message_id"], f"oc:{course.id}")
+    update["callback_query"]["data"] = f"ox:{other.id}"
+    await app.process_update(Update.de_json(update, app.bot))
+    assert _alerts(api)[-1].startswith("Chỉ cán bộ tổ chức")
+    async with db() as s:
+        kinds = sorted(n.kind for n in (await s.execute(select(Notification))).scalars())
+        audit = (await s.execute(select(AuditEntry.action, AuditEntry.result))).all()
+        regs = list((await s.execute(select(Registration.status))).scalars())
+    assert kinds.count(COURSE_CHANGED) == 4 and kinds.count(COURSE_CANCELLED) == 2
+    assert set(regs) == {RegistrationStatus.REGISTERED, RegistrationStatus.WAITLISTED}
+    assert ("course_edit_where", "ok") in audit and ("course_edit_when", "ok") in audit
+    assert ("course_cancel", "ok") in audit
+    assert ("course_close", "refused") in audit
+
+
+@pytest.mark.databases("sqlite")
+async def test_an_organizer_sends_a_courses_file(
+    chat: tuple[Any, OfflineBotAPI], db: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    app, api = chat
+    async with db.begin() as s:
+        units = await _units(s)
+        org = await _link(s, api, 631, await _organizer(s, units["LS-X1"]))
+    bad = _courses_file(
+        tmp_path / "bad.xlsx",
+        [_row("QL-1", "LS-X1"), {**_row("QL-2", "LS-X1"), "capacity": "nhiều"}],
+    )
+    await app.process_update(
+        Update.de_json(api.document_update(org, "bad.xlsx", bad.read_bytes()), app.bot)
+    )
+    text = api.last_message(631)["text"]
+    assert "Chưa nhập gì" in text and "Dòng 3, cột Số chỗ" in text
+    good = _courses_file(tmp_path / "khoa-hoc.xlsx", [_row("QL-1", "LS-X1"), _row("QL-2", "LS-X1")])
+    await app.process_update(
+        Update.de_json(api.document_update(org, "khoa-hoc.xlsx", good.read_bytes()), app.bot)
+    )
+    assert "2 khóa học mới" in api.last_message(631)["text"]
+    async with db() as s:
+        assert (await s.execute(select(Course))).first() is None  # a dry run so far
+    token = api.last_message(631)["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    await press(app, api, org, token)
+    assert "Đã nhập" in api.last_message(631)["text"]
+    async with db() as s:
+        codes = sorted((await s.execute(select(Course.code))).scalars())
+    assert codes == ["QL-1", "QL-2"]
+    with pytest.raises(AssertionError):  # the button is gone once used
+        await press(app, api, org, token)
