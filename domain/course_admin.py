@@ -343,7 +343,8 @@ async def edit_course(
         moved = (edit.where.place, edit.where.link) != (course.place, course.link)
         course.place, course.link, course.mode = edit.where.place, edit.where.link, edit.where.mode
     elif edit.capacity is not None:
-        taken = await RegistrationRepo(session).count(course.id, RegistrationStatus.REGISTERED)
+        # Seats held for nominees and pending approvals are taken too.
+        taken = await RegistrationRepo(session).held(course.id)
         if edit.capacity < taken:
             raise Invalid(Problem.BELOW_REGISTERED, str(edit.capacity), taken=taken)
         course.capacity = edit.capacity

@@ -62,6 +62,7 @@ class RegistrationResult:
 class CancelResult:
     course_id: int
     promoted_person_id: int | None
+    already: bool = False  # cancelled before (a double tap): nothing changed
 
 
 def intervals(course: Course) -> list[tuple[datetime, datetime]]:
@@ -166,6 +167,8 @@ async def cancel(
     if course is None:
         raise DomainError(Refusal.NOT_FOUND)
     reg = await regs.get(course_id=course_id, person_id=person_id)
+    if reg is not None and reg.status == RegistrationStatus.CANCELLED:
+        return CancelResult(course_id=course_id, promoted_person_id=None, already=True)
     if reg is None or reg.status not in (
         RegistrationStatus.REGISTERED,
         RegistrationStatus.WAITLISTED,

@@ -647,6 +647,7 @@ async def test_pressing_cancel_twice_cancels_once(tg: Telegram) -> None:
     await chat.press(f"c:{course}")
     await chat.press(f"u:{course}")
     await chat.press(f"uc:{course}", times=2)
+    assert chat.last_text == said("Your registration is cancelled.")
     assert await registrations(tg.db) == [
         (course, me.id, "cancelled"),
         (course, waiting.id, "registered"),

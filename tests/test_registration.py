@@ -361,11 +361,22 @@ async def test_cancelling_without_a_registration_is_refused(db: Db) -> None:
     a, b = await _people(db, 2)
     course = await _course(db)
     await _register(db, a, course)
-    await _cancel(db, a, course)
+    assert not (await _cancel(db, a, course)).already
 
     await _refused(db, Refusal.NOT_REGISTERED, "cancel", b, course)
-    await _refused(db, Refusal.NOT_REGISTERED, "cancel", a, course)
     await _refused(db, Refusal.NOT_FOUND, "cancel", a, 987_654)
+
+
+async def test_cancelling_twice_cancels_once(db: Db) -> None:
+    a, b = await _people(db, 2)
+    course = await _course(db, capacity=1)
+    await _register(db, a, course)
+    await _register(db, b, course)
+    assert (await _cancel(db, a, course)).promoted_person_id == b
+    again = await _cancel(db, a, course)
+    assert again.already and again.promoted_person_id is None
+    assert await _queue(db, course) == [(a, CANCELLED), (b, REGISTERED)]
+    assert len(await _promotions(db)) == 1
 
 
 async def test_registering_again_after_cancelling_goes_to_the_back_of_the_queue(db: Db) -> None:
