@@ -9,8 +9,10 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 
 from bot.context import BotContext
 from bot.i18n import LANGUAGES, Translator
+from domain import roles
 from handlers.common import reply
 from handlers.menus import contact_menu, main_menu, menu_pattern
+from storage.models import Role
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +60,20 @@ async def help_(update: Update, context: BotContext) -> None:
         "/language: Tiếng Việt / English. /privacy: what we store about you."
     )
     text += "\n" + _("🔔 /reminders: choose which reminders you get (never at night).")
+    text += "\n" + _("📱 /zalo: a code to use this bot on Zalo too.")
     text += "\n\n" + _("Problems with your record? Contact your unit's personnel officer.")
+    async with context.db.begin() as session:
+        grants = await roles.grants_of(session, context.person_id) if context.person_id else []
+    if grants:  # only people with a role see what organizers can do
+        text += "\n\n" + _(
+            "<b>For organizers</b>\n"
+            "/organize: your courses (edit, close, cancel, registrants) · /newcourse · "
+            "/nominate: send people to a course · /broadcast: message an audience · "
+            "/attendance and /complete · /noshows · /claims: record claims to review · "
+            "/report: figures for your units"
+        )
+        if any(g.role == Role.ADMIN for g in grants):
+            text += "\n" + _("/grant, /revoke: roles · /audit: the audit log")
     menu = main_menu(context.t) if context.person_id is not None else contact_menu(context.t)
     await reply(update, text, menu)
 

@@ -177,3 +177,26 @@ async def test_an_administrator_grants_in_chat_and_reads_the_audit_log(
     log = await say("/audit")
     assert log.startswith("Nhật ký thao tác, mới nhất trước")
     assert "unchanged · grant" in log and "ok · grant" in log
+
+
+@pytest.mark.databases("sqlite")
+async def test_help_shows_organizer_commands_only_to_people_with_a_role(
+    chat: tuple[Any, OfflineBotAPI], db: async_sessionmaker[AsyncSession]
+) -> None:
+    app, api = chat
+    organizer = await _linked(db, api, 701)
+    await _linked(db, api, 702)
+    async with db.begin() as s:
+        unit = await make_unit(s)
+        await roles.grant(s, person_id=organizer, role=Role.ORGANIZER, unit_id=unit.id, by="t")
+
+    async def help_for(uid: int) -> str:
+        user = {"id": uid, "is_bot": False, "first_name": "U", "language_code": "vi"}
+        await app.process_update(Update.de_json(api.message_update(user, "/help"), app.bot))
+        return str(api.last_message(uid)["text"])
+
+    assert "Dành cho cán bộ tổ chức" in await help_for(701)
+    assert "/audit" not in await help_for(701)  # organizers are no administrators
+    civil_servant = await help_for(702)
+    assert civil_servant.startswith("Hướng dẫn sử dụng")
+    assert "Dành cho cán bộ tổ chức" not in civil_servant
