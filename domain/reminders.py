@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -194,8 +194,7 @@ def add_months(day: date, months: int) -> date:
 # -- keeping rows in step with registrations and courses --------------------------------------
 
 
-async def _add(
-    session: AsyncSession,
+def _note(
     *,
     key: str,
     person_id: int,
@@ -204,18 +203,20 @@ async def _add(
     course_id: int | None = None,
     params: dict[str, object] | None = None,
     urgent: bool = False,
-) -> bool:
-    return await NotificationRepo(session).add_once(
-        Notification(
-            dedupe_key=key[:120],
-            person_id=person_id,
-            kind=kind,
-            course_id=course_id,
-            params=params or {},
-            due_at=due_at,
-            urgent=urgent,
-        )
+) -> Notification:
+    return Notification(
+        dedupe_key=key[:120],
+        person_id=person_id,
+        kind=kind,
+        course_id=course_id,
+        params=params or {},
+        due_at=due_at,
+        urgent=urgent,
     )
+
+
+async def _add(session: AsyncSession, **fields: Any) -> bool:
+    return await NotificationRepo(session).add_once(_note(**fields))
 
 
 async def notify_now(
@@ -385,8 +386,25 @@ async def plan_person(
     session: AsyncSession, *, person_id: int, now: datetime, policy: Policy, hours_target: int
 ) -> int:
     """Create the standards, hours and review reminders owed to one person (idempotent)."""
+    owed = await owed_to(
+        session, person_id=person_id, now=now, policy=policy, hours_target=hours_target
+    )
+    return await add_new(session, owed)
+
+
+async def add_new(session: AsyncSession, notes: Sequence[Notification]) -> int:
+    """Add the rows whose dedupe key is not taken yet; returns how many were added."""
+    repo = NotificationRepo(session)
+    return sum([await repo.add_once(n) for n in notes])
+
+
+async def owed_to(
+    session: AsyncSession, *, person_id: int, now: datetime, policy: Policy, hours_target: int
+) -> list[Notification]:
+    """The standards, hours and review reminders one person is owed; only reads, so the
+    planner can work out many people without holding SQLite's write lock."""
     today = now.astimezone(policy.tz).date()
-    added = 0
+    owed: list[Notification] = []
     statuses = await status_of(
         session, person_id=person_id, now=now, today=today, hours_target=hours_target
     )
@@ -397,48 +415,51 @@ async def plan_person(
             day, month = policy.hours_day
             if today >= date(today.year, month, day):
                 due = _plan_due(date(today.year, month, day), now, policy)
-                added += await _add(
-                    session,
-                    key=f"{HOURS_BEHIND}:{person_id}:{s.rule.id}:{today.year}",
-                    person_id=person_id,
-                    kind=HOURS_BEHIND,
-                    due_at=due,
-                    params={"rule_id": s.rule.id, "year": today.year},
+                owed.append(
+                    _note(
+                        key=f"{HOURS_BEHIND}:{person_id}:{s.rule.id}:{today.year}",
+                        person_id=person_id,
+                        kind=HOURS_BEHIND,
+                        due_at=due,
+                        params={"rule_id": s.rule.id, "year": today.year},
+                    )
                 )
         elif s.state == State.MISSING and s.deadline is not None:
             for days in _grace_offsets(s.deadline, today, policy.grace_days):
                 due = _plan_due(s.deadline - timedelta(days=days), now, policy)
-                added += await _add(
-                    session,
-                    key=f"{STANDARD_DEADLINE}:{person_id}:{s.rule.id}:{s.deadline}:{days}",
-                    person_id=person_id,
-                    kind=STANDARD_DEADLINE,
-                    due_at=due,
-                    params={"rule_id": s.rule.id, "days": days},
+                owed.append(
+                    _note(
+                        key=f"{STANDARD_DEADLINE}:{person_id}:{s.rule.id}:{s.deadline}:{days}",
+                        person_id=person_id,
+                        kind=STANDARD_DEADLINE,
+                        due_at=due,
+                        params={"rule_id": s.rule.id, "days": days},
+                    )
                 )
         for course in s.closing:
             closes = course.registration_deadline.astimezone(policy.tz).date()
             due = _plan_due(closes - timedelta(days=policy.deadline_days), now, policy)
             if due >= course.registration_deadline:
                 continue
-            added += await _add(
-                session,
-                key=f"{REGISTRATION_DEADLINE}:{person_id}:{course.id}",
-                person_id=person_id,
-                kind=REGISTRATION_DEADLINE,
-                course_id=course.id,
-                due_at=due,
-                params={"rule_id": s.rule.id},
+            owed.append(
+                _note(
+                    key=f"{REGISTRATION_DEADLINE}:{person_id}:{course.id}",
+                    person_id=person_id,
+                    kind=REGISTRATION_DEADLINE,
+                    course_id=course.id,
+                    due_at=due,
+                    params={"rule_id": s.rule.id},
+                )
             )
-    added += await _plan_reviews(session, person_id=person_id, today=today, now=now, policy=policy)
-    return added
+    owed += await _plan_reviews(session, person_id=person_id, today=today, now=now, policy=policy)
+    return owed
 
 
 async def _plan_reviews(
     session: AsyncSession, *, person_id: int, today: date, now: datetime, policy: Policy
-) -> int:
+) -> list[Notification]:
     stmt = select(Secondment).where(Secondment.person_id == person_id)
-    added = 0
+    owed: list[Notification] = []
     for sec in (await session.execute(stmt)).scalars():
         if sec.ends_on is not None and sec.ends_on < today:
             continue
@@ -449,15 +470,16 @@ async def _plan_reviews(
         if sec.ends_on is not None and review > sec.ends_on:
             continue
         due = _plan_due(review - timedelta(days=policy.review_days), now, policy)
-        added += await _add(
-            session,
-            key=f"{REVIEW_MEETING}:{sec.id}:{n}",
-            person_id=person_id,
-            kind=REVIEW_MEETING,
-            due_at=due,
-            params={"secondment_id": sec.id, "review_on": review.isoformat()},
+        owed.append(
+            _note(
+                key=f"{REVIEW_MEETING}:{sec.id}:{n}",
+                person_id=person_id,
+                kind=REVIEW_MEETING,
+                due_at=due,
+                params={"secondment_id": sec.id, "review_on": review.isoformat()},
+            )
         )
-    return added
+    return owed
 
 
 # -- at send time: does the row still make sense, and with what data --------------------------
@@ -605,8 +627,10 @@ async def _nomination(
         if note.kind == NOMINATED
         else await session.get(Registration, note.params.get("reg_id"))
     )
-    waiting = RegistrationStatus.NOMINATED if note.kind == NOMINATED else (
-        RegistrationStatus.PENDING_APPROVAL
+    waiting = (
+        RegistrationStatus.NOMINATED
+        if note.kind == NOMINATED
+        else (RegistrationStatus.PENDING_APPROVAL)
     )
     if reg is None or reg.status != waiting or reg.hold_until is None or reg.hold_until <= now:
         return Skip("already answered or expired")

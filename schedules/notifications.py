@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot
 from telegram.ext import Application
@@ -26,7 +27,8 @@ from bot.i18n import Translator, pick_language
 from domain import channels, nominations, reminders
 from schedules.channels import Blocked, NoticeSender, Outcome, Refused, Retry, TelegramNotices
 from schedules.pacing import Pacer
-from storage.models import NotificationState
+from storage.db import reading
+from storage.models import Notification, NotificationState
 from storage.repos.accounts import AccountRepo
 from storage.repos.notifications import NotificationRepo
 
@@ -36,6 +38,7 @@ TELEGRAM = "telegram"
 __all__ = ["Pacer", "drain_once", "kick_drainer", "plan_all", "run_schedules", "start_drainer"]
 LEASE = timedelta(minutes=2)
 BATCH = 50
+RECORD_TRIES = 5  # writes of a send's outcome, 0.5 s apart and doubling
 MAX_ATTEMPTS = 5
 JOB_NAME = "notification-drainer"
 PLAN_JOB_NAME = "reminder-planner"
@@ -74,7 +77,10 @@ async def drain_once(
                 )
             ]
         for note_id in claimed:
-            sent += await _deliver(senders, res, note_id)
+            try:
+                sent += await _deliver(senders, res, note_id)
+            except Exception:  # one row's trouble must not strand the rest of the batch
+                log.exception("notification %s could not be delivered", note_id)
         if len(claimed) < BATCH:
             return sent
 
@@ -85,6 +91,13 @@ async def _deliver(senders: dict[str, NoticeSender], res: Resources, note_id: in
     async with db.begin() as session:
         note = await NotificationRepo(session).get(note_id)
         if note is None or note.state != NotificationState.SENDING:
+            return 0
+        policy = settings.reminder_policy()
+        if not note.urgent and reminders.in_quiet_hours(now, policy):
+            # Claimed just before the quiet hours began: back to the queue until morning.
+            _finish(note, NotificationState.PENDING, None)
+            note.due_at = reminders.out_of_quiet_hours(now, policy)
+            note.attempts -= 1
             return 0
         # The person's preferred channel, else the one they used last, among those served here.
         account = await channels.reachable_account(
@@ -97,7 +110,7 @@ async def _deliver(senders: dict[str, NoticeSender], res: Resources, note_id: in
             session,
             note,
             now=now,
-            policy=settings.reminder_policy(),
+            policy=policy,
             hours_target=settings.annual_hours_target,
         )
         if isinstance(ready, reminders.Skip):
@@ -111,7 +124,17 @@ async def _deliver(senders: dict[str, NoticeSender], res: Resources, note_id: in
         message = sender.word(t, ready)
     # Sent outside the transaction: a slow API must not hold the database's write lock.
     outcome = await sender.send(chat_id, message)
-    return await _record(res, note_id, person_id, account_id, sender.channel, outcome)
+    # Once the channel accepted it, recording that must not give up on a busy database: a
+    # row left "sending" would be sent again when its lease runs out.
+    for attempt in range(RECORD_TRIES):
+        try:
+            return await _record(res, note_id, person_id, account_id, sender.channel, outcome)
+        except OperationalError as exc:
+            if attempt == RECORD_TRIES - 1:
+                raise
+            log.warning("recording notification %s failed (%s); trying again", note_id, exc)
+            await asyncio.sleep(0.5 * 2**attempt)
+    raise AssertionError("unreachable")
 
 
 async def _record(
@@ -182,19 +205,23 @@ async def _mark(
 async def plan_all(res: Resources) -> int:
     """Create the standards, hours and review reminders every linked person is owed."""
     db, settings, now = res.db, res.settings, datetime.now(UTC)
-    async with db.begin() as session:
+    async with reading(db) as session:
         people = await reminders.linked_people(session)
     added = 0
     for start in range(0, len(people), PLAN_CHUNK):
-        async with db.begin() as session:
+        # Work out what is owed while only reading; then add it in one short write.
+        owed: list[Notification] = []
+        async with reading(db) as session:
             for person_id in people[start : start + PLAN_CHUNK]:
-                added += await reminders.plan_person(
+                owed += await reminders.owed_to(
                     session,
                     person_id=person_id,
                     now=now,
                     policy=settings.reminder_policy(),
                     hours_target=settings.annual_hours_target,
                 )
+        async with db.begin() as session:
+            added += await reminders.add_new(session, owed)
     log.info("planned %d reminders for %d linked people", added, len(people))
     return added
 

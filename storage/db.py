@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+READ_ONLY = "boiduong_read_only"  # execution option: begin this transaction deferred
 
 
 def is_sqlite(engine: AsyncEngine) -> bool:
@@ -56,11 +59,25 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         # BEGIN IMMEDIATE takes the write lock up front. A deferred transaction that reads and
         # then writes can fail with "database is locked" without waiting; this one queues on
         # the busy timeout instead, which is how a course's seats stay exact on SQLite.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Long read-only work (see `reading`) begins deferred and holds no lock in WAL mode.
+        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def reading(db: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A transaction that only reads: on SQLite it does not take the write lock, so a long
+    job (the reminder planner, a report) never makes users' writes wait. Nothing is saved."""
+    async with db() as session:
+        await session.connection(execution_options={READ_ONLY: True})
+        try:
+            yield session
+        finally:
+            await session.rollback()
 
 
 def alembic_config() -> Config:

@@ -578,3 +578,15 @@ async def test_cancelling_a_course_from_the_command_line_asks_and_tells_everyone
     assert world.texts(101)[0].startswith("❌ Khóa Bồi dưỡng kỹ năng số")
     assert world.texts(102)[0].startswith("❌")
     assert [n.kind for n in await rows(world.db, kind=reminders.COURSE_START)] == []
+
+
+@pytest.mark.databases("sqlite")
+async def test_the_planners_reading_does_not_hold_up_writers_on_sqlite(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    from storage.db import reading
+
+    async with reading(db) as planner:
+        await planner.execute(text("SELECT count(*) FROM people"))
+        async with db.begin() as writer:  # would wait 30 s for the lock if reading held it
+            await asyncio.wait_for(make_unit(writer), timeout=5)
