@@ -7,6 +7,7 @@ its API's errors into one of the outcomes below, so the drainer's bookkeeping is
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
@@ -51,6 +52,10 @@ class Refused:
 Outcome = Sent | Blocked | Retry | Refused
 
 
+# Asked right before a send: None to go ahead, or the outcome to record instead.
+Hold = Callable[[], "Retry | None"]
+
+
 class NoticeSender(Protocol):
     channel: str
 
@@ -58,8 +63,9 @@ class NoticeSender(Protocol):
         """The message for this channel, built while the notice's rows are loaded."""
         ...
 
-    async def send(self, chat_id: str, message: Any) -> Outcome:
-        """Send a worded message; never raises for the API's own refusals."""
+    async def send(self, chat_id: str, message: Any, hold: Hold | None = None) -> Outcome:
+        """Send a worded message; never raises for the API's own refusals. `hold`, asked
+        once the pace allows the send, may put it off (e.g. quiet hours have begun)."""
         ...
 
 
@@ -80,9 +86,11 @@ class TelegramNotices:
 
         return render(t, ready), buttons(t, ready)
 
-    async def send(self, chat_id: str, message: Any) -> Outcome:
+    async def send(self, chat_id: str, message: Any, hold: Hold | None = None) -> Outcome:
         text, markup = message
         await self.pacer.wait()
+        if hold is not None and (put_off := hold()) is not None:
+            return put_off
         try:
             message = await self.bot.send_message(
                 int(chat_id), text, parse_mode=ParseMode.HTML, reply_markup=markup

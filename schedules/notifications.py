@@ -25,7 +25,15 @@ from telegram.ext import Application
 from bot.context import Resources
 from bot.i18n import Translator, pick_language
 from domain import channels, nominations, reminders
-from schedules.channels import Blocked, NoticeSender, Outcome, Refused, Retry, TelegramNotices
+from schedules.channels import (
+    Blocked,
+    Hold,
+    NoticeSender,
+    Outcome,
+    Refused,
+    Retry,
+    TelegramNotices,
+)
 from schedules.pacing import Pacer
 from storage.db import reading
 from storage.models import Notification, NotificationState
@@ -120,10 +128,11 @@ async def _deliver(senders: dict[str, NoticeSender], res: Resources, note_id: in
             pick_language(account.language, None, settings.default_language), settings.tz
         )
         chat_id, person_id, account_id = account.chat_id, note.person_id, account.id
+        urgent = note.urgent
         sender = senders[account.channel]
         message = sender.word(t, ready)
     # Sent outside the transaction: a slow API must not hold the database's write lock.
-    outcome = await sender.send(chat_id, message)
+    outcome = await sender.send(chat_id, message, None if urgent else _quiet_hold(policy))
     # Once the channel accepted it, recording that must not give up on a busy database: a
     # row left "sending" would be sent again when its lease runs out.
     for attempt in range(RECORD_TRIES):
@@ -159,7 +168,7 @@ async def _record(
             await reminders.skip_pending(session, person_ids=[person_id], reason="blocked the bot")
         return 0
     if isinstance(outcome, Retry) and outcome.after is not None:
-        log.warning("flood limit: notification %s retries in %s", note_id, outcome.after)
+        log.warning("notification %s put off for %s: %s", note_id, outcome.after, outcome.reason)
         async with db.begin() as session:
             note = await _mark(session, note_id, NotificationState.PENDING, outcome.reason)
             if note is not None:
@@ -185,6 +194,18 @@ async def _record(
             note.sent_message_id = outcome.message_id
             note.sent_at = datetime.now(UTC)
     return 1
+
+
+def _quiet_hold(policy: reminders.Policy) -> Hold:
+    """Put a send off until the morning if quiet hours began while it waited its turn."""
+
+    def hold() -> Retry | None:
+        now = datetime.now(UTC)
+        if not reminders.in_quiet_hours(now, policy):
+            return None
+        return Retry("quiet hours", after=reminders.out_of_quiet_hours(now, policy) - now)
+
+    return hold
 
 
 def _finish(note: Any, state: NotificationState, error: str | None) -> None:

@@ -590,3 +590,28 @@ async def test_the_planners_reading_does_not_hold_up_writers_on_sqlite(
         await planner.execute(text("SELECT count(*) FROM people"))
         async with db.begin() as writer:  # would wait 30 s for the lock if reading held it
             await asyncio.wait_for(make_unit(writer), timeout=5)
+
+
+async def test_a_send_waiting_its_turn_when_quiet_hours_begin_waits_for_the_morning(
+    world: World,
+) -> None:
+    with time_machine.travel(at("09/12/2026", "20:30"), tick=True) as clock:
+        async with world.db.begin() as s:
+            course = await make_course(s, starts_at=at("20/12/2026", "08:00"), capacity=5)
+            first, second = await linked(s, world.api, 101), await linked(s, world.api, 102)
+        for person in (first, second):
+            await register(world.db, person, course.id, world.settings.reminder_policy())
+        async with world.db.begin() as s:
+            for person in (first, second):  # two ordinary notices due just before 21:00
+                await reminders.notify_now(
+                    s, key=f"t:{person}", person_id=person, kind=reminders.PROMOTED,
+                    now=at("09/12/2026", "20:59"), course_id=course.id,
+                )  # fmt: skip
+        clock.move_to(at("09/12/2026", "20:59") + timedelta(seconds=58))
+        # One send every 4 s: the second one's turn comes after 21:00.
+        sent = await drain_once(world.app.bot, world.app.bot_data["resources"], Pacer(0.25))
+    assert sent == 1
+    held = [n for n in await rows(world.db, kind=reminders.PROMOTED) if n.state != "sent"]
+    assert [n.state for n in held] == [NotificationState.PENDING]
+    assert abs(held[0].due_at - at("10/12/2026", "07:00")) < timedelta(seconds=1)
+    assert len(world.texts(101)) + len(world.texts(102)) == 1

@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.i18n import Translator
 from domain import reminders as r
-from schedules.channels import Blocked, Outcome, Refused, Retry, Sent
+from schedules.channels import Blocked, Hold, Outcome, Refused, Retry, Sent
 from schedules.pacing import Pacer
 from zalo.client import (
     ZaloClient,
@@ -72,10 +72,10 @@ class ZaloSender:
         hint = t.gettext("Reply with a number, or type the name of your choice.")
         return Worded(render(t, ready), notice_choices(t, ready), hint)
 
-    async def send(self, chat_id: str, message: Any) -> Outcome:
+    async def send(self, chat_id: str, message: Any, hold: Hold | None = None) -> Outcome:
         assert isinstance(message, Worded)
         outcome = await self.send_text(
-            chat_id, compose(message.text, message.choices, message.hint)
+            chat_id, compose(message.text, message.choices, message.hint), hold=hold
         )
         if isinstance(outcome, Sent) and message.choices:
             self.dialogs.offer(chat_id, message.choices, datetime.now(UTC))
@@ -83,15 +83,17 @@ class ZaloSender:
 
     # -- any text, e.g. a broadcast ----------------------------------------------------------
 
-    async def send_text(self, chat_id: str, text: str) -> Outcome:
+    async def send_text(self, chat_id: str, text: str, hold: Hold | None = None) -> Outcome:
         """Send plain text (our HTML is made plain), split at line breaks into ≤ 2,000
         characters. Never raises for Zalo's refusals: the outcome says what happened."""
         pieces = split(compose(text, [], ""))
         if not pieces:
             return Refused("empty message")
         try:
-            for piece in pieces:
+            for n, piece in enumerate(pieces):
                 await self.pacer.wait()
+                if n == 0 and hold is not None and (put_off := hold()) is not None:
+                    return put_off
                 await self.client.send_message(chat_id, piece)
         except ZaloForbidden as exc:
             return Blocked(str(exc))
