@@ -48,7 +48,7 @@ class PriorityPacer(Pacer):
     def __init__(self, rate: float) -> None:
         super().__init__(rate)
         self.per_window = max(1, int(rate))
-        self.gap = self.interval / 2
+        self.gap = self.interval * 0.8
         self._slots: collections.deque[float] = collections.deque(maxlen=self.per_window)
         self._hold_until = 0.0
 

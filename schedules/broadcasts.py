@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 JOB_NAME = "broadcast-drainer"
 LEASE = timedelta(minutes=2)
-WORKERS = 3
+WORKERS = 4
 PROGRESS_EVERY = 3.0  # seconds between edits of the progress message
 MAX_ATTEMPTS = 5
 UNCERTAIN = "the bot stopped while sending: it may or may not have arrived"
