@@ -35,10 +35,11 @@ from telegram.ext import Application
 
 from bot.context import Resources
 from bot.i18n import Translator, pick_language
-from domain import broadcasts
+from domain import broadcasts, channels
 from domain.broadcasts import Progress
 from domain.reminders import in_quiet_hours, out_of_quiet_hours
 from handlers import callbacks as cb
+from schedules.channels import Blocked, Outcome, Retry, Sent, TextSender
 from schedules.pacing import Pacer
 from storage.models import BroadcastDelivery, ChatAccount, DeliveryState
 from storage.repos.broadcasts import BroadcastRepo, Claimed
@@ -162,10 +163,11 @@ def refresh_markup(t: Translator, broadcast_id: int) -> InlineKeyboardMarkup:
 @dataclass
 class _Target:
     delivery_id: int
-    chat_id: int
+    chat_id: str
     account_id: int
     content: Content
     t: Translator
+    channel: str = "telegram"
 
 
 @dataclass
@@ -179,6 +181,7 @@ class _Outcome:
     retry: timedelta | None = None
     account_id: int | None = None
     uncount: bool = False  # our own stop or Telegram's pace: not a failed attempt
+    sent_on: str | None = None  # a channel without message ids (Zalo): still record the time
 
     async def record(self, repo: BroadcastRepo, session: Any) -> None:
         now = datetime.now(UTC)
@@ -189,7 +192,8 @@ class _Outcome:
             if not self.uncount and attempts >= MAX_ATTEMPTS:
                 state = DeliveryState.FAILED
         await repo.mark(self.delivery_id, state, self.error, message_id=self.message_id,
-                        sent_at=now if self.message_id is not None else None, due_at=due_at,
+                        sent_at=now if self.message_id is not None or self.sent_on else None,
+                        due_at=due_at,
                         uncount=self.uncount)  # fmt: skip
         if self.account_id is not None:
             await session.execute(
@@ -219,6 +223,9 @@ class _Drain:
     shown: dict[int, _Shown]
     contents: dict[int, Content] = field(default_factory=dict)
     sent: int = 0
+    # The Zalo sender when this process serves Zalo too: people are reached on the channel
+    # they chose, else the one they used last (domain.channels), each exactly once.
+    zalo: TextSender | None = None
 
     @property
     def policy(self) -> Any:
@@ -255,6 +262,14 @@ class _Drain:
 
     async def _target(self, repo: BroadcastRepo, row: Claimed) -> _Target | None:
         """Where to send the row, or None after marking it not linked / blocked."""
+        if self.zalo is not None:
+            account = await channels.reachable_account(
+                repo.session, person_id=row.person_id, channels=("telegram", "zalo")
+            )
+            if account is not None:
+                row = Claimed(row.delivery_id, row.broadcast_id, row.person_id, account.id,
+                              account.chat_id, account.active, account.language,
+                              account.channel)  # fmt: skip
         if row.chat_id is None:
             await repo.mark(row.delivery_id, DeliveryState.NOT_LINKED, None)
             return None
@@ -267,13 +282,16 @@ class _Drain:
             assert broadcast is not None
             content = self.contents[row.broadcast_id] = content_of(broadcast)
         assert row.account_id is not None
-        return _Target(row.delivery_id, int(row.chat_id), row.account_id, content,
-                       self.translator(row.language))  # fmt: skip
+        return _Target(row.delivery_id, row.chat_id, row.account_id, content,
+                       self.translator(row.language), row.channel)  # fmt: skip
 
     async def _send(self, target: _Target) -> _Outcome:
         row = target.delivery_id
+        if target.channel == "zalo" and self.zalo is not None:
+            sent = await self.zalo.send_text(target.chat_id, target.content.text)
+            return self._zalo_outcome(target, sent)
         try:
-            message = await send_content(self.bot, target.chat_id, target.content, target.t)
+            message = await send_content(self.bot, int(target.chat_id), target.content, target.t)
         except Forbidden as exc:
             return _Outcome(row, DeliveryState.BLOCKED, str(exc), account_id=target.account_id)
         except RetryAfter as exc:
@@ -296,6 +314,24 @@ class _Drain:
             return _Outcome(row, DeliveryState.FAILED, str(exc))
         self.sent += 1
         return _Outcome(row, DeliveryState.SENT, None, message_id=message.message_id)
+
+    def _zalo_outcome(self, target: _Target, outcome: Outcome) -> _Outcome:
+        """Zalo has no buttons or Telegram files: the text (or caption) goes, the rest not."""
+        row = target.delivery_id
+        if isinstance(outcome, Sent):
+            self.sent += 1
+            return _Outcome(row, DeliveryState.SENT, None, sent_on="zalo")
+        if isinstance(outcome, Blocked):
+            return _Outcome(row, DeliveryState.BLOCKED, outcome.reason,
+                            account_id=target.account_id)  # fmt: skip
+        if isinstance(outcome, Retry) and outcome.after is not None:
+            return _Outcome(row, DeliveryState.PENDING, outcome.reason, retry=outcome.after,
+                            uncount=True)  # fmt: skip
+        if isinstance(outcome, Retry) and outcome.reason.startswith("ConnectError"):
+            return _Outcome(row, DeliveryState.PENDING, outcome.reason, retry=timedelta(seconds=10))
+        if isinstance(outcome, Retry):  # after a timeout Zalo may have delivered it
+            return _Outcome(row, DeliveryState.FAILED, f"{UNCERTAIN}: {outcome.reason}")
+        return _Outcome(row, DeliveryState.FAILED, getattr(outcome, "reason", "refused"))
 
     # -- progress and the end --
 
@@ -410,6 +446,7 @@ async def drain_broadcasts(
     running: Callable[[], bool] = lambda: True,
     workers: int = WORKERS,
     shown: dict[int, _Shown] | None = None,
+    zalo: TextSender | None = None,
 ) -> int:
     """Start what is due, deliver every due row, report; returns how many were sent.
 
@@ -426,7 +463,7 @@ async def drain_broadcasts(
         log.warning("%d broadcast rows were in flight when the bot stopped; not resent", uncertain)
     if not active:
         return 0
-    drain = _Drain(bot, res, pacer, running, shown if shown is not None else {})
+    drain = _Drain(bot, res, pacer, running, shown if shown is not None else {}, zalo=zalo)
     await drain.show_progress(final=False)
 
     async def tick() -> None:
@@ -457,6 +494,9 @@ async def _drain_job(context: Any) -> None:
             app.bot_data["pacer"],
             running=lambda: bool(app.running),
             shown=app.bot_data.setdefault("broadcast_progress", {}),
+            zalo=next(
+                (s for s in app.bot_data.get("notice_senders", ()) if s.channel == "zalo"), None
+            ),
         )
     finally:
         app.bot_data["broadcasting"] = False

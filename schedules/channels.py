@@ -69,6 +69,14 @@ class NoticeSender(Protocol):
         ...
 
 
+class TextSender(Protocol):
+    """A channel that can send a plain text to a chat (a broadcast on Zalo)."""
+
+    channel: str
+
+    async def send_text(self, chat_id: str, text: str, hold: Hold | None = None) -> Outcome: ...
+
+
 class TelegramNotices:
     """Notices on Telegram: HTML with inline buttons, paced by the application's Pacer."""
 

@@ -502,3 +502,52 @@ async def test_boiduong_run_serves_zalo_alone_and_sends_reminders(
     assert "Quản lý nhà nước" in reminder
     stop.set()
     assert await asyncio.wait_for(task, 5) == 0
+
+
+async def test_a_broadcast_reaches_a_mixed_audience_once_each_on_their_channel(
+    zalo: Zalo, db_engine: AsyncEngine
+) -> None:
+    from schedules.broadcasts import drain_broadcasts
+    from storage.models import Broadcast, BroadcastDelivery, BroadcastStatus
+
+    api = OfflineBotAPI(token=OFFLINE_TOKEN, validator=SpecValidator())
+    app = build_application(
+        Settings(_env_file=None),  # type: ignore[call-arg]
+        db_engine,
+        request=OfflineRequest(api),
+        rate_limit=False,
+    )
+    now = datetime.now(UTC)
+    async with zalo.db.begin() as s:
+        broadcast = Broadcast(text="<b>Họp giao ban</b> lúc 08:00", status=BroadcastStatus.SENDING)
+        s.add(broadcast)
+        await s.flush()
+        for name, tg, za, tg_used, za_used in (
+            ("telegram only", 601, None, 1, 0),
+            ("zalo only", None, "y2", 0, 1),
+            ("both, zalo last", 603, "y3", 2, 1),
+            ("both, telegram last", 604, "y4", 1, 2),
+            ("nowhere", None, None, 0, 0),
+        ):
+            p = await make_person(s, full_name=name)
+            if tg is not None:
+                api.add_user({"id": tg, "is_bot": False, "first_name": "X", "language_code": "vi"})
+                s.add(_account("telegram", str(tg), p.id, now - timedelta(hours=tg_used)))
+            if za is not None:
+                s.add(_account("zalo", za, p.id, now - timedelta(hours=za_used)))
+            s.add(BroadcastDelivery(broadcast_id=broadcast.id, person_id=p.id))
+    async with app:
+        res = app.bot_data["resources"]
+        sent = await drain_broadcasts(app.bot, res, Pacer(1000), zalo=zalo.sender())
+        assert sent == 4
+        assert await drain_broadcasts(app.bot, res, Pacer(1000), zalo=zalo.sender()) == 0
+    telegram = {chat: len(api.sent_to(chat)) for chat in (601, 603, 604)}
+    on_zalo = {chat: len(zalo.srv.sent_to(chat)) for chat in ("y2", "y3", "y4")}
+    assert telegram == {601: 1, 603: 0, 604: 1}
+    assert on_zalo == {"y2": 1, "y3": 1, "y4": 0}
+    assert zalo.srv.sent_to("y2") == ["Họp giao ban lúc 08:00"]  # plain text on Zalo
+    async with zalo.db() as s:
+        states = sorted(
+            str(d.state) for d in (await s.execute(select(BroadcastDelivery))).scalars()
+        )
+    assert states == ["not_linked", "sent", "sent", "sent", "sent"]

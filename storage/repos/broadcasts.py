@@ -33,6 +33,7 @@ class Claimed:
     chat_id: str | None
     active: bool
     language: str | None
+    channel: str = "telegram"
 
 
 class BroadcastRepo:
