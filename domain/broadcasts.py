@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -118,6 +118,7 @@ class Progress:
     waiting: int  # pending or being sent
     acked: int
     ask_ack: bool
+    by_channel: dict[str, int] = field(default_factory=dict)  # delivered per channel
 
     @property
     def done(self) -> int:
@@ -407,6 +408,7 @@ async def progress(session: AsyncSession, *, broadcast_id: int) -> Progress:
         waiting=counts.get(DeliveryState.PENDING, 0) + counts.get(DeliveryState.SENDING, 0),
         acked=acked,
         ask_ack=broadcast.ask_ack,
+        by_channel=await repo.sent_by_channel(broadcast_id),
     )
 
 

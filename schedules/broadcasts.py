@@ -134,6 +134,11 @@ def report_text(t: Translator, p: Progress) -> str:
         _("🔗 Not linked to the bot: %(n)d") % {"n": p.not_linked},
         _("⚠️ Failed: %(n)d") % {"n": p.failed},
     ]
+    if set(p.by_channel) - {"telegram"}:  # people reached on Zalo too: say how many where
+        lines.append(
+            _("By app: Telegram %(telegram)d, Zalo %(zalo)d")
+            % {"telegram": p.by_channel.get("telegram", 0), "zalo": p.by_channel.get("zalo", 0)}
+        )
     if p.cancelled:
         lines.append(_("✖️ Not sent (cancelled): %(n)d") % {"n": p.cancelled})
     if p.ask_ack:
@@ -181,7 +186,7 @@ class _Outcome:
     retry: timedelta | None = None
     account_id: int | None = None
     uncount: bool = False  # our own stop or Telegram's pace: not a failed attempt
-    sent_on: str | None = None  # a channel without message ids (Zalo): still record the time
+    channel: str | None = None  # where it was delivered
 
     async def record(self, repo: BroadcastRepo, session: Any) -> None:
         now = datetime.now(UTC)
@@ -192,7 +197,8 @@ class _Outcome:
             if not self.uncount and attempts >= MAX_ATTEMPTS:
                 state = DeliveryState.FAILED
         await repo.mark(self.delivery_id, state, self.error, message_id=self.message_id,
-                        sent_at=now if self.message_id is not None or self.sent_on else None,
+                        sent_at=now if self.channel is not None else None,
+                        channel=self.channel,
                         due_at=due_at,
                         uncount=self.uncount)  # fmt: skip
         if self.account_id is not None:
@@ -313,14 +319,15 @@ class _Drain:
         except TelegramError as exc:
             return _Outcome(row, DeliveryState.FAILED, str(exc))
         self.sent += 1
-        return _Outcome(row, DeliveryState.SENT, None, message_id=message.message_id)
+        return _Outcome(row, DeliveryState.SENT, None, message_id=message.message_id,
+                        channel="telegram")  # fmt: skip
 
     def _zalo_outcome(self, target: _Target, outcome: Outcome) -> _Outcome:
         """Zalo has no buttons or Telegram files: the text (or caption) goes, the rest not."""
         row = target.delivery_id
         if isinstance(outcome, Sent):
             self.sent += 1
-            return _Outcome(row, DeliveryState.SENT, None, sent_on="zalo")
+            return _Outcome(row, DeliveryState.SENT, None, channel="zalo")
         if isinstance(outcome, Blocked):
             return _Outcome(row, DeliveryState.BLOCKED, outcome.reason,
                             account_id=target.account_id)  # fmt: skip

@@ -473,6 +473,7 @@ class BroadcastDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_message_id: Mapped[int | None] = mapped_column(BigInteger)
     sent_at: Mapped[datetime | None]
+    channel: Mapped[str | None] = mapped_column(String(20))  # where it was delivered
     acked_at: Mapped[datetime | None]
 
 

@@ -23,6 +23,7 @@ from telegram import Update
 
 from bot.app import OFFLINE_TOKEN, build_application
 from bot.context import Resources
+from bot.i18n import Translator
 from bot.offline import OfflineBotAPI, OfflineRequest
 from bot.serve import serve
 from bot.settings import Settings
@@ -551,3 +552,11 @@ async def test_a_broadcast_reaches_a_mixed_audience_once_each_on_their_channel(
             str(d.state) for d in (await s.execute(select(BroadcastDelivery))).scalars()
         )
     assert states == ["not_linked", "sent", "sent", "sent", "sent"]
+    from domain.broadcasts import progress
+    from schedules.broadcasts import report_text
+
+    async with zalo.db() as s:
+        done = await progress(s, broadcast_id=broadcast.id)
+    assert done.by_channel == {"telegram": 2, "zalo": 2}
+    report = report_text(Translator("vi", TZ), done)
+    assert "Theo ứng dụng: Telegram 2, Zalo 2" in report

@@ -157,11 +157,14 @@ class BroadcastRepo:
         sent_at: datetime | None = None,
         due_at: datetime | None = None,
         uncount: bool = False,
+        channel: str | None = None,
     ) -> None:
         """Record how a claimed row ended (one UPDATE, no load)."""
         values: dict[str, Any] = {"state": state, "last_error": error, "claimed_until": None}
         if message_id is not None:
-            values.update(sent_message_id=message_id, sent_at=sent_at)
+            values["sent_message_id"] = message_id
+        if sent_at is not None:
+            values.update(sent_at=sent_at, channel=channel)
         if due_at is not None:
             values["due_at"] = due_at
         if uncount:
@@ -196,6 +199,18 @@ class BroadcastRepo:
             by_state[DeliveryState(state)] = int(n)
             acked += int(n_acked)
         return by_state, acked
+
+    async def sent_by_channel(self, broadcast_id: int) -> dict[str, int]:
+        """Delivered rows per channel (Telegram, Zalo), for the report."""
+        stmt = (
+            select(BroadcastDelivery.channel, func.count())
+            .where(
+                BroadcastDelivery.broadcast_id == broadcast_id,
+                BroadcastDelivery.state == DeliveryState.SENT,
+            )
+            .group_by(BroadcastDelivery.channel)
+        )
+        return {str(ch or "telegram"): int(n) for ch, n in (await self.session.execute(stmt)).all()}
 
     async def in_progress(self) -> list[Broadcast]:
         """Broadcasts being sent, and stopped ones whose report is still owed."""
