@@ -4,69 +4,30 @@ Runs the same race as tests/test_registration.py on SQLite (a temp file, WAL) an
 PostgreSQL (a throw-away schema), checks that seats were not oversold, and prints
 registrations per second for each. Not a test: numbers depend on the machine.
 
-    .venv/bin/python bench/race.py                      # 500 people, 50 seats, 3 rounds
-    .venv/bin/python bench/race.py --people 2000 --seats 100 --rounds 5
-    .venv/bin/python bench/race.py --postgres-url ''    # SQLite only
+    .venv/bin/python -m bench.race                      # 500 people, 50 seats, 3 rounds
+    .venv/bin/python -m bench.race --people 2000 --seats 100 --rounds 5
+    .venv/bin/python -m bench.race --postgres-url ''    # SQLite only
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import sys
-import tempfile
 import time
-import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bench.engines import POSTGRES_URL, postgres_engine, sqlite_engine
 from domain.registration import register
-from storage.db import create_engine, make_sessionmaker, upgrade
+from storage.db import make_sessionmaker, upgrade
 from storage.models import Course, CourseStatus, Person, Registration, RegistrationStatus, Unit
 
-POSTGRES_URL = os.environ.get(
-    "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-)
 NOW = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
-
-
-@asynccontextmanager
-async def sqlite_engine() -> AsyncIterator[AsyncEngine]:
-    with tempfile.TemporaryDirectory() as tmp:
-        engine = create_engine(f"sqlite+aiosqlite:///{Path(tmp) / 'race.db'}")
-        try:
-            yield engine
-        finally:
-            await engine.dispose()
-
-
-async def _admin(url: str, sql: str) -> None:
-    admin = create_engine(url, connect_args={"timeout": 5})
-    try:
-        async with admin.begin() as conn:
-            await conn.execute(text(sql))
-    finally:
-        await admin.dispose()
-
-
-@asynccontextmanager
-async def postgres_engine(url: str) -> AsyncIterator[AsyncEngine]:
-    schema = f"bench_{uuid.uuid4().hex}"
-    await _admin(url, f'CREATE SCHEMA "{schema}"')
-    engine = create_engine(url, connect_args={"server_settings": {"search_path": schema}})
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
-        await _admin(url, f'DROP SCHEMA "{schema}" CASCADE')
 
 
 async def _people(db: async_sessionmaker[AsyncSession], n: int) -> list[int]:
@@ -156,7 +117,7 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgres-url", default=POSTGRES_URL, help="empty to skip PostgreSQL")
     args = parser.parse_args(argv)
     sizes = {"people": args.people, "seats": args.seats, "rounds": args.rounds}
-    async with sqlite_engine() as engine:
+    async with sqlite_engine("race.db") as engine:
         await bench("sqlite", engine, **sizes)
     if args.postgres_url:
         try:

@@ -7,25 +7,20 @@ recursive CTE on SQLite, generate_series on PostgreSQL): qualifications of every
 training records, one registration and the odd secondment per person. Each figure is the
 median of a few warm runs. Not a test: numbers depend on the machine.
 
-    .venv/bin/python bench/report.py
-    .venv/bin/python bench/report.py --sqlite-people 25000 --postgres-people 200000
-    .venv/bin/python bench/report.py --postgres-url ''        # SQLite only
+    .venv/bin/python -m bench.report
+    .venv/bin/python -m bench.report --sqlite-people 25000 --postgres-people 200000
+    .venv/bin/python -m bench.report --postgres-url ''        # SQLite only
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import sys
-import tempfile
 import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -33,14 +28,12 @@ from sqlalchemy import insert, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bench.engines import POSTGRES_URL, postgres_engine, sqlite_engine
 from domain import report_files, reports
 from domain.text import fold
-from storage.db import create_engine, make_sessionmaker, upgrade
+from storage.db import make_sessionmaker, upgrade
 from storage.models import Course, CourseStatus, TrainingPlan, Unit
 
-POSTGRES_URL = os.environ.get(
-    "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-)
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 YEAR = 2025
 AS_OF = date(2025, 10, 1)
@@ -90,8 +83,10 @@ def _statements(d: Dialect, communes: int) -> list[tuple[str, str]]:
     """(what, SQL) pairs that fill the roster from a series of person numbers i = 1..n."""
     first_commune = 2 + DISTRICTS
     field = d.pick(FIELDS, "i * 7")
-    edu = ("CASE WHEN i % 20 = 0 THEN 'thac_si' WHEN i % 20 = 19 THEN 'tien_si' "
-           "WHEN i % 20 < 14 THEN 'dai_hoc' WHEN i % 20 < 17 THEN 'cao_dang' ELSE 'trung_cap' END")
+    edu = (
+        "CASE WHEN i % 20 = 0 THEN 'thac_si' WHEN i % 20 = 19 THEN 'tien_si' "
+        "WHEN i % 20 < 14 THEN 'dai_hoc' WHEN i % 20 < 17 THEN 'cao_dang' ELSE 'trung_cap' END"
+    )
     theory = d.pick(("so_cap", "trung_cap", "trung_cap", "cao_cap", "cu_nhan"), "i * 3")
     state = d.pick(("chuyen_vien", "chuyen_vien", "chuyen_vien_chinh"), "i")
     qual = "INSERT INTO qualifications (person_id, kind, level, field, source) {w} SELECT i, {k}, {lv}, {f}, 'roster' FROM {s} WHERE {c}"  # noqa: E501
@@ -229,37 +224,6 @@ def _files(report: reports.Report) -> int:
     return len(report_files.workbook(report)) + len(report_files.chart(report))
 
 
-@asynccontextmanager
-async def sqlite_engine() -> AsyncIterator[AsyncEngine]:
-    with tempfile.TemporaryDirectory() as tmp:
-        engine = create_engine(f"sqlite+aiosqlite:///{Path(tmp) / 'report.db'}")
-        try:
-            yield engine
-        finally:
-            await engine.dispose()
-
-
-async def _admin(url: str, sql: str) -> None:
-    admin = create_engine(url, connect_args={"timeout": 5})
-    try:
-        async with admin.begin() as conn:
-            await conn.execute(text(sql))
-    finally:
-        await admin.dispose()
-
-
-@asynccontextmanager
-async def postgres_engine(url: str) -> AsyncIterator[AsyncEngine]:
-    schema = f"bench_{uuid.uuid4().hex}"
-    await _admin(url, f'CREATE SCHEMA "{schema}"')
-    engine = create_engine(url, connect_args={"server_settings": {"search_path": schema}})
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
-        await _admin(url, f'DROP SCHEMA "{schema}" CASCADE')
-
-
 async def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--sqlite-people", type=int, default=25_000)
@@ -268,7 +232,7 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgres-url", default=POSTGRES_URL, help="empty to skip PostgreSQL")
     args = parser.parse_args(argv)
     if args.sqlite_people:
-        async with sqlite_engine() as engine:
+        async with sqlite_engine("report.db") as engine:
             await bench("sqlite", engine, args.sqlite_people, args.runs)
     if args.postgres_url and args.postgres_people:
         try:
