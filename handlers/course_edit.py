@@ -28,7 +28,14 @@ from domain.course_admin import Edit, Field
 from domain.course_draft import Invalid
 from handlers import callbacks as cb
 from handlers.common import reply
-from handlers.organizer_common import act, admin_buttons, admin_card, allowed, invalid_text
+from handlers.organizer_common import (
+    act,
+    admin_buttons,
+    admin_card,
+    allowed,
+    invalid_text,
+    load_view,
+)
 from schedules.notifications import kick_drainer
 
 EDITING = "course_edit"
@@ -53,17 +60,8 @@ async def start(update: Update, context: BotContext) -> int:
     """Ask for the new value of the chosen field, showing the current one."""
     query = update.callback_query
     assert query is not None
-    if not await allowed(update, context, ACTION):
-        return ConversationHandler.END
     course_id, field = int(cb.parts(query.data)[0]), Field(cb.parts(query.data)[1])
-    person_id = context.person_id
-    assert person_id is not None
-    view = await act(
-        update,
-        context,
-        ACTION,
-        lambda s: course_admin.admin_view(s, person_id=person_id, course_id=course_id),
-    )
+    view = await load_view(update, context, ACTION, course_id)
     if view is None:
         return ConversationHandler.END
     await query.answer()

@@ -12,7 +12,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.context import BotContext
 from bot.i18n import Translator
-from domain import roles
+from domain import course_admin, roles
 from domain.course_admin import AdminPage, AdminView
 from domain.course_draft import Invalid, Problem
 from domain.errors import DomainError, Refusal
@@ -61,6 +61,23 @@ async def act(
     else:
         await reply(update, text)
     return None
+
+
+async def load_view(
+    update: Update, context: BotContext, action: str, course_id: int
+) -> AdminView | None:
+    """Pass the organizer gate, then load the course's admin view (scope re-checked);
+    None after a refusal has been answered."""
+    if not await allowed(update, context, action):
+        return None
+    person_id = context.person_id
+    assert person_id is not None
+    return await act(
+        update,
+        context,
+        action,
+        lambda s: course_admin.admin_view(s, person_id=person_id, course_id=course_id),
+    )
 
 
 def organizer_refusal(t: Translator, error: DomainError) -> str:

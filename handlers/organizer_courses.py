@@ -20,7 +20,14 @@ from domain import course_admin
 from domain.course_admin import Registrant
 from handlers import callbacks as cb
 from handlers.common import reply
-from handlers.organizer_common import act, admin_buttons, admin_card, allowed, my_courses_page
+from handlers.organizer_common import (
+    act,
+    admin_buttons,
+    admin_card,
+    allowed,
+    load_view,
+    my_courses_page,
+)
 from schedules.notifications import kick_drainer
 from storage.models import Course
 
@@ -57,16 +64,7 @@ async def show(update: Update, context: BotContext) -> None:
     """Show a course's admin card with its management buttons."""
     query = update.callback_query
     assert query is not None
-    if not await allowed(update, context, "course_view"):
-        return
-    person_id, course_id = context.person_id, cb.number(query.data)
-    assert person_id is not None
-    view = await act(
-        update,
-        context,
-        "course_view",
-        lambda s: course_admin.admin_view(s, person_id=person_id, course_id=course_id),
-    )
+    view = await load_view(update, context, "course_view", cb.number(query.data))
     if view is not None:
         await query.answer()
         await reply(
@@ -78,16 +76,7 @@ async def edit_menu(update: Update, context: BotContext) -> None:
     """Offer the fields an organizer can change."""
     query = update.callback_query
     assert query is not None
-    if not await allowed(update, context, "course_edit"):
-        return
-    person_id, course_id = context.person_id, cb.number(query.data)
-    assert person_id is not None
-    view = await act(
-        update,
-        context,
-        "course_edit",
-        lambda s: course_admin.admin_view(s, person_id=person_id, course_id=course_id),
-    )
+    view = await load_view(update, context, "course_edit", cb.number(query.data))
     if view is None:
         return
     await query.answer()
@@ -102,13 +91,13 @@ async def edit_menu(update: Update, context: BotContext) -> None:
     rows = [
         [
             InlineKeyboardButton(
-                text, callback_data=cb.build(cb.ORG_EDIT_FIELD, f"{course_id}:{key}")
+                text, callback_data=cb.build(cb.ORG_EDIT_FIELD, f"{view.course.id}:{key}")
             )
         ]
         for key, text in fields
     ]
     rows.append(
-        [InlineKeyboardButton(_("« Back"), callback_data=cb.build(cb.ORG_COURSE, course_id))]
+        [InlineKeyboardButton(_("« Back"), callback_data=cb.build(cb.ORG_COURSE, view.course.id))]
     )
     text = _("What do you want to change in <b>%(title)s</b>?") % {
         "title": escape(view.course.title)
@@ -146,16 +135,7 @@ async def ask_cancel(update: Update, context: BotContext) -> None:
     """Ask to confirm cancelling a course, saying how many people will be told."""
     query = update.callback_query
     assert query is not None
-    if not await allowed(update, context, "course_cancel"):
-        return
-    person_id, course_id = context.person_id, cb.number(query.data)
-    assert person_id is not None
-    view = await act(
-        update,
-        context,
-        "course_cancel",
-        lambda s: course_admin.admin_view(s, person_id=person_id, course_id=course_id),
-    )
+    view = await load_view(update, context, "course_cancel", cb.number(query.data))
     if view is None:
         return
     await query.answer()
@@ -169,10 +149,10 @@ async def ask_cancel(update: Update, context: BotContext) -> None:
             [
                 InlineKeyboardButton(
                     _("Yes, cancel the course"),
-                    callback_data=cb.build(cb.ORG_CANCEL_CONFIRM, course_id),
+                    callback_data=cb.build(cb.ORG_CANCEL_CONFIRM, view.course.id),
                 ),
                 InlineKeyboardButton(
-                    _("No, keep it"), callback_data=cb.build(cb.ORG_COURSE, course_id)
+                    _("No, keep it"), callback_data=cb.build(cb.ORG_COURSE, view.course.id)
                 ),
             ]
         ]
