@@ -24,7 +24,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.app import OFFLINE_TOKEN, build_application
 from bot.cli_broadcast import cmd_broadcast
-from bot.limiter import PriorityPacer
+from bot.limiter import PacedLimiter, PriorityPacer
 from bot.offline import OfflineBotAPI, OfflineRequest
 from bot.settings import Settings
 from domain import broadcasts, roles
@@ -637,6 +637,35 @@ async def test_an_urgent_wait_takes_the_next_slot_ahead_of_the_queue() -> None:
     await asyncio.gather(*(background(i) for i in range(6)), urgent())
     assert order.index("u") <= 3  # not after the whole queue
     assert len(order) == 7
+
+
+async def test_sends_counted_as_late_as_their_answers_never_crowd_a_second() -> None:
+    """Telegram counts a send somewhere between its departure and its answer: a stalled
+    event loop on either side moves that moment. Counted at the worst moment, the answer, a
+    mix of drainer sends and replies still never puts more than the cap in any one second."""
+    random = __import__("random").Random(7)
+    limiter = PacedLimiter(PriorityPacer(5))
+    counted: list[float] = []
+
+    async def network() -> dict[str, Any]:
+        await asyncio.sleep(random.choice((0.0, 0.0, 0.05, 0.25)))  # some answers come late
+        counted.append(time.monotonic())
+        return {}
+
+    async def send(urgent: bool) -> None:
+        if not urgent:
+            await limiter.pacer.wait()
+        await limiter.process_request(network, (), {}, "sendMessage", {}, None)
+
+    async def sender(urgent: bool) -> None:
+        for _ in range(8):
+            await send(urgent)
+
+    await asyncio.gather(sender(False), sender(False), sender(True))
+    assert len(counted) == 24
+    counted.sort()
+    busiest = max(sum(1 for t in counted if start <= t < start + 1.0) for start in counted)
+    assert busiest <= 5
 
 
 def test_a_local_time_is_parsed_the_vietnamese_way() -> None:
