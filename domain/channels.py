@@ -1,9 +1,8 @@
 """Which chat account a message to a person goes to, when they linked more than one channel.
 
 A person may link one account per channel (Telegram, Zalo). Notices go to the channel they
-chose, else to the one they used last (`ChatAccount.linked_at` moves forward on use), among
-the channels the sending process serves. The choice is kept as a row "prefer:<channel>" in
-`reminder_opt_outs` (whose category column is free text), so no schema change is needed.
+chose (`Person.preferred_channel`), else to the one they used last (`ChatAccount.last_used_at`,
+set on use by domain.linking), among the channels the sending process serves.
 """
 
 from __future__ import annotations
@@ -11,40 +10,37 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import ChatAccount, ReminderOptOut
+from storage.models import ChatAccount, Person
 from storage.repos.accounts import AccountRepo
 
-PREFIX = "prefer:"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 async def preferred_channel(session: AsyncSession, person_id: int) -> str | None:
-    stmt = select(ReminderOptOut.category).where(
-        ReminderOptOut.person_id == person_id, ReminderOptOut.category.startswith(PREFIX)
-    )
-    found = (await session.execute(stmt)).scalars().first()
-    return found[len(PREFIX) :] if found else None
+    person = await session.get(Person, person_id)
+    return person.preferred_channel if person is not None else None
 
 
 async def set_preferred_channel(
     session: AsyncSession, *, person_id: int, channel: str | None
 ) -> None:
     """Send notices to `channel` from now on; None: to whichever was used last."""
-    await session.execute(
-        delete(ReminderOptOut).where(
-            ReminderOptOut.person_id == person_id, ReminderOptOut.category.startswith(PREFIX)
-        )
-    )
-    if channel is not None:
-        session.add(ReminderOptOut(person_id=person_id, category=PREFIX + channel))
+    person = await session.get(Person, person_id)
+    if person is None:
+        raise LookupError(f"person {person_id} does not exist")
+    person.preferred_channel = channel
     await session.flush()
 
 
 async def linked_channels(session: AsyncSession, person_id: int) -> list[str]:
     return sorted({a.channel for a in await AccountRepo(session).of_person(person_id)})
+
+
+def _last_used(account: ChatAccount) -> tuple[datetime, int]:
+    # An account linked but never used since counts as used when it was linked.
+    return (account.last_used_at or account.linked_at or _EPOCH, account.id)
 
 
 async def reachable_account(
@@ -58,4 +54,4 @@ async def reachable_account(
     for account in accounts:
         if account.channel == preferred:
             return account
-    return max(accounts, key=lambda a: (a.linked_at or _EPOCH, a.id))
+    return max(accounts, key=_last_used)

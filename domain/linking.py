@@ -53,8 +53,8 @@ def hash_code(code: str) -> str:
     return hashlib.sha256(cleaned.encode()).hexdigest()
 
 
-# A linked account's `linked_at` moves forward when the person uses it (at most this often), so
-# it also says which channel they used last: reminders go there unless they chose another.
+# A linked account's `last_used_at` moves forward when the person uses it (at most this often,
+# to spare a write per message): reminders go to the channel used last unless they chose one.
 TOUCH_EVERY = timedelta(minutes=10)
 
 
@@ -82,9 +82,9 @@ async def account_for(
     if (
         now is not None
         and account.person_id is not None
-        and (account.linked_at is None or now - account.linked_at >= TOUCH_EVERY)
+        and (account.last_used_at is None or now - account.last_used_at >= TOUCH_EVERY)
     ):
-        account.linked_at = now
+        account.last_used_at = now
     return account
 
 
@@ -144,7 +144,7 @@ async def link_by_code(
     previous_chat = previous_language = None
     if previous is not None and previous.id != account.id:
         previous.person_id = None
-        previous.linked_at = None
+        previous.linked_at = previous.last_used_at = None
         previous_chat, previous_language = previous.chat_id, previous.language
         await session.flush()  # free the (channel, person) slot before taking it
     if account.person_id != person.id:
@@ -242,7 +242,7 @@ async def unlink(session: AsyncSession, *, account_id: int) -> bool:
     if account.person_id is None:
         return False
     account.person_id = None
-    account.linked_at = None
+    account.linked_at = account.last_used_at = None
     return True
 
 
@@ -252,7 +252,7 @@ async def set_language(session: AsyncSession, *, account_id: int, language: str)
 
 def _link(account: ChatAccount, person: Person, now: datetime) -> None:
     account.person_id = person.id
-    account.linked_at = now
+    account.linked_at = account.last_used_at = now  # linking from a chat is using it
 
 
 async def _account(session: AsyncSession, account_id: int) -> ChatAccount:

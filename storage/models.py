@@ -118,6 +118,8 @@ class Person(Base):
     general_education: Mapped[str | None] = mapped_column(String(20))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # The channel notices go to ("telegram", "zalo"); None: the one the person used last.
+    preferred_channel: Mapped[str | None] = mapped_column(String(16))
 
     unit: Mapped[Unit] = relationship(lazy="raise")
     position: Mapped[Position | None] = relationship(lazy="raise")
@@ -301,6 +303,8 @@ class ChatAccount(Base):
     language: Mapped[str | None] = mapped_column(String(5))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     linked_at: Mapped[datetime | None]
+    # When the linked person last wrote from this account (see domain.linking.TOUCH_EVERY).
+    last_used_at: Mapped[datetime | None]
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,10 +1,11 @@
 """Shared fixtures: a fresh, migrated database per test, on SQLite and on PostgreSQL.
 
-`db` (an async_sessionmaker) and `db_engine` run each test twice: on a temp-file SQLite
-database and in a throw-away schema of the PostgreSQL server at TEST_POSTGRES_URL (default
-postgresql+asyncpg://postgres@127.0.0.1:5432/test). The PostgreSQL half is skipped, with the
-reason, when the server cannot be reached. `@pytest.mark.databases("sqlite")` keeps a test to
-the named databases (the others are deselected, not skipped).
+`db` (an async_sessionmaker), `db_engine` and `blank_engine` (not migrated) run each test twice:
+on a temp-file SQLite database and in a throw-away schema of the PostgreSQL server at
+TEST_POSTGRES_URL (default postgresql+asyncpg://postgres@127.0.0.1:5432/test). The PostgreSQL
+half is skipped, with the reason, when the server cannot be reached.
+`@pytest.mark.databases("sqlite")` keeps a test to the named databases (the others are
+deselected, not skipped).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -43,7 +45,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         marker = item.get_closest_marker("databases")
         callspec = getattr(item, "callspec", None)
-        param = callspec.params.get("db_engine") if callspec is not None else None
+        params = callspec.params if callspec is not None else {}
+        param = params.get("db_engine", params.get("blank_engine"))
         if marker is not None and param is not None and param not in marker.args:
             dropped.append(item)
         else:
@@ -76,22 +79,37 @@ async def _postgres_engine(schema: str) -> AsyncEngine:
     return create_engine(POSTGRES_URL, connect_args={"server_settings": {"search_path": schema}})
 
 
-@pytest.fixture(params=DATABASES)
-async def db_engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    """A migrated, empty database of its own for this test."""
+@asynccontextmanager
+async def _blank_engine(database: str, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
     schema = None
-    if request.param == "sqlite":
+    if database == "sqlite":
         engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'test.db'}")
     else:
         schema = f"t_{uuid.uuid4().hex}"
         engine = await _postgres_engine(schema)
     try:
-        await upgrade(engine)
         yield engine
     finally:
         await engine.dispose()
         if schema is not None:
             await _admin(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(params=DATABASES)
+async def db_engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    """A migrated, empty database of its own for this test."""
+    async with _blank_engine(request.param, tmp_path) as engine:
+        await upgrade(engine)
+        yield engine
+
+
+@pytest.fixture(params=DATABASES)
+async def blank_engine(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[AsyncEngine]:
+    """A database of its own with no tables yet, for tests that run migrations themselves."""
+    async with _blank_engine(request.param, tmp_path) as engine:
+        yield engine
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.linking import (
     CODE_ALPHABET,
+    TOUCH_EVERY,
     LinkResult,
     LinkStatus,
     account_for,
@@ -409,3 +410,19 @@ async def test_a_returning_chat_keeps_its_account_and_link(db: Db) -> None:
         again = (first.id, first.person_id, first.chat_id, first.language)
 
     assert again == (first_id, person, "43", "vi")
+
+
+async def test_using_a_linked_chat_marks_it_used_and_keeps_when_it_was_linked(db: Db) -> None:
+    """Use is recorded in last_used_at (at most every TOUCH_EVERY); linked_at never moves."""
+    await _person(db, phone=PHONE)
+    account, user_id = await _account(db)
+    await _contact(db, account, int(user_id))  # linked at NOW
+    seen = []
+    for later in (TOUCH_EVERY / 2, TOUCH_EVERY, TOUCH_EVERY * 3 / 2):
+        async with db.begin() as s:
+            used = await account_for(
+                s, channel="telegram", chat_user_id=user_id, chat_id=user_id, now=NOW + later
+            )
+            seen.append((used.linked_at, used.last_used_at))
+
+    assert seen == [(NOW, NOW), (NOW, NOW + TOUCH_EVERY), (NOW, NOW + TOUCH_EVERY)]

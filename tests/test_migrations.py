@@ -1,18 +1,21 @@
-"""Migrations build exactly the models' schema, seed the default rules, and are idempotent."""
+"""Migrations build exactly the models' schema, seed the default rules, are idempotent, and
+move existing data when a representation changes."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection, func, inspect, select
+from sqlalchemy import Boolean, Connection, Integer, String, column, func, inspect, select, table
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from storage.db import upgrade
-from storage.models import Base, Position, StandardRule
+from storage.db import alembic_config, upgrade
+from storage.models import Base, Position, StandardRule, UTCDateTime
 
 SEED = Path(__file__).resolve().parents[1] / "storage" / "seed" / "standards.yaml"
 
@@ -64,3 +67,119 @@ async def test_models_and_migrations_agree(db_engine: AsyncEngine) -> None:
     async with db_engine.connect() as conn:
         diff = await conn.run_sync(_diff)
     assert diff == []
+
+
+# -- data moved by a migration ------------------------------------------------------------
+# Tables as the migrations see them (the models describe only the newest schema).
+
+units = table("units", column("id", Integer), column("code", String), column("name", String),
+              column("kind", String), column("active", Boolean))  # fmt: skip
+people = table("people", column("id", Integer), column("personal_id", String),
+               column("full_name", String), column("unit_id", Integer), column("active", Boolean),
+               column("updated_at", UTCDateTime), column("preferred_channel", String))  # fmt: skip
+accounts = table("chat_accounts", column("id", Integer), column("channel", String),
+                 column("chat_user_id", String), column("chat_id", String),
+                 column("person_id", Integer), column("active", Boolean),
+                 column("failed_attempts", Integer), column("created_at", UTCDateTime),
+                 column("linked_at", UTCDateTime), column("last_used_at", UTCDateTime))  # fmt: skip
+opt_outs = table("reminder_opt_outs", column("person_id", Integer), column("category", String),
+                 column("created_at", UTCDateTime))  # fmt: skip
+LINKED = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+USED = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
+
+
+async def _migrate(engine: AsyncEngine, revision: str, *, down: bool = False) -> None:
+    def _run(conn: Connection) -> None:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = conn
+        (command.downgrade if down else command.upgrade)(cfg, revision)
+
+    async with engine.begin() as conn:
+        await conn.run_sync(_run)
+
+
+async def _two_people_one_linked(engine: AsyncEngine, **extra: Any) -> None:
+    """Person 1 has a Zalo account linked at LINKED; person 2 has none."""
+    async with engine.begin() as conn:
+        unit = (await conn.execute(
+            units.insert().values(code="test-commune", name="Xã Thử", kind="commune", active=True)
+            .returning(units.c.id)
+        )).scalar_one()  # fmt: skip
+        await conn.execute(
+            people.insert(),
+            [
+                {"id": pid, "personal_id": f"02000000000{pid}", "full_name": f"Người {pid}",
+                 "unit_id": unit, "active": True, "updated_at": LINKED}
+                for pid in (1, 2)
+            ],
+        )  # fmt: skip
+        await conn.execute(
+            accounts.insert().values(
+                channel="zalo", chat_user_id="z1", chat_id="z1", person_id=1, active=True,
+                failed_attempts=0, created_at=LINKED, linked_at=LINKED, **extra,
+            )
+        )  # fmt: skip
+
+
+async def _read(engine: AsyncEngine, *columns: Any) -> list[Any]:
+    async with engine.connect() as conn:
+        return [tuple(r) for r in await conn.execute(select(*columns).order_by(*columns))]
+
+
+async def test_channel_columns_take_over_prefer_rows_and_linked_at(
+    blank_engine: AsyncEngine,
+) -> None:
+    """0007: a "prefer:zalo" opt-out row becomes people.preferred_channel, and linked_at
+    (which moved forward on use) seeds chat_accounts.last_used_at."""
+    await _migrate(blank_engine, "0006")
+    await _two_people_one_linked(blank_engine)
+    async with blank_engine.begin() as conn:
+        await conn.execute(
+            opt_outs.insert(),
+            [
+                {"person_id": 1, "category": "prefer:zalo", "created_at": LINKED},
+                {"person_id": 1, "category": "course", "created_at": LINKED},
+                {"person_id": 2, "category": "hours", "created_at": LINKED},
+            ],
+        )
+
+    await upgrade(blank_engine)
+
+    assert await _read(blank_engine, people.c.id, people.c.preferred_channel) == [
+        (1, "zalo"),
+        (2, None),
+    ]
+    assert await _read(blank_engine, opt_outs.c.person_id, opt_outs.c.category) == [
+        (1, "course"),
+        (2, "hours"),
+    ]
+    assert await _read(blank_engine, accounts.c.linked_at, accounts.c.last_used_at) == [
+        (LINKED, LINKED)
+    ]
+
+
+async def test_channel_columns_downgrade_to_prefer_rows_and_linked_at(
+    blank_engine: AsyncEngine,
+) -> None:
+    """Back to 0006: the preference is a "prefer:" row again and linked_at the last use."""
+    await upgrade(blank_engine)
+    await _two_people_one_linked(blank_engine, last_used_at=USED)
+    async with blank_engine.begin() as conn:
+        await conn.execute(people.update().where(people.c.id == 1).values(preferred_channel="zalo"))
+
+    await _migrate(blank_engine, "0006", down=True)
+
+    assert await _read(blank_engine, opt_outs.c.person_id, opt_outs.c.category) == [
+        (1, "prefer:zalo")
+    ]
+    assert await _read(blank_engine, accounts.c.linked_at) == [(USED,)]
+    async with blank_engine.connect() as conn:
+        names = await conn.run_sync(
+            lambda c: {t: {col["name"] for col in inspect(c).get_columns(t)}
+                       for t in ("people", "chat_accounts")}
+        )  # fmt: skip
+    assert "preferred_channel" not in names["people"]
+    assert "last_used_at" not in names["chat_accounts"]
+    # Nothing referring to people was lost on the way (a table copy would cascade deletes).
+    assert await _read(blank_engine, people.c.id) == [(1,), (2,)]
+    assert await _read(blank_engine, accounts.c.person_id) == [(1,)]

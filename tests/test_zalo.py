@@ -439,7 +439,9 @@ def _account(channel: str, user: str, person_id: int, used: datetime) -> ChatAcc
         chat_id=user,
         person_id=person_id,
         language="vi",
-        linked_at=used,
+        # The longer ago it was used, the later it was linked: only use may decide the channel.
+        linked_at=datetime(2026, 1, 1, tzinfo=UTC) + (datetime.now(UTC) - used),
+        last_used_at=used,
     )
 
 
@@ -560,3 +562,4 @@ async def test_a_broadcast_reaches_a_mixed_audience_once_each_on_their_channel(
     assert done.by_channel == {"telegram": 2, "zalo": 2}
     report = report_text(Translator("vi", TZ), done)
     assert "Theo ứng dụng: Telegram 2, Zalo 2" in report
+
