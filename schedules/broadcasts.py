@@ -222,7 +222,7 @@ class _Shown:
 
 @dataclass
 class _Drain:
-    bot: Bot
+    bot: Bot | None  # None in a process that serves only Zalo
     res: Resources
     pacer: Pacer
     running: Callable[[], bool]
@@ -232,6 +232,18 @@ class _Drain:
     # The Zalo sender when this process serves Zalo too: people are reached on the channel
     # they chose, else the one they used last (domain.channels), each exactly once.
     zalo: TextSender | None = None
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        """The channels this process can reach people on."""
+        return (("telegram",) if self.bot is not None else ()) + (
+            ("zalo",) if self.zalo is not None else ()
+        )
+
+    @property
+    def telegram(self) -> Bot:
+        assert self.bot is not None
+        return self.bot
 
     @property
     def policy(self) -> Any:
@@ -260,7 +272,8 @@ class _Drain:
                 return
             if target is None:
                 continue
-            await self.pacer.wait()
+            if target.channel == "telegram":  # Zalo's sender keeps its own pace
+                await self.pacer.wait()
             if not self.running():  # stopping: give the row back untouched
                 outcome = _Outcome(target.delivery_id, DeliveryState.PENDING, None, uncount=True)
                 continue
@@ -268,14 +281,17 @@ class _Drain:
 
     async def _target(self, repo: BroadcastRepo, row: Claimed) -> _Target | None:
         """Where to send the row, or None after marking it not linked / blocked."""
-        if self.zalo is not None:
+        if self.channels != ("telegram",):  # the claim carries the Telegram account only
             account = await channels.reachable_account(
-                repo.session, person_id=row.person_id, channels=("telegram", "zalo")
+                repo.session, person_id=row.person_id, channels=self.channels
             )
             if account is not None:
                 row = Claimed(row.delivery_id, row.broadcast_id, row.person_id, account.id,
                               account.chat_id, account.active, account.language,
                               account.channel)  # fmt: skip
+            elif self.bot is None:  # a Telegram account is no way to reach them from here
+                row = Claimed(row.delivery_id, row.broadcast_id, row.person_id, None, None,
+                              False, None)  # fmt: skip
         if row.chat_id is None:
             await repo.mark(row.delivery_id, DeliveryState.NOT_LINKED, None)
             return None
@@ -296,8 +312,10 @@ class _Drain:
         if target.channel == "zalo" and self.zalo is not None:
             sent = await self.zalo.send_text(target.chat_id, target.content.text)
             return self._zalo_outcome(target, sent)
-        try:
-            message = await send_content(self.bot, int(target.chat_id), target.content, target.t)
+        try:  # _target picks Telegram only when this process serves it
+            message = await send_content(
+                self.telegram, int(target.chat_id), target.content, target.t
+            )
         except Forbidden as exc:
             return _Outcome(row, DeliveryState.BLOCKED, str(exc), account_id=target.account_id)
         except RetryAfter as exc:
@@ -366,7 +384,11 @@ class _Drain:
             if done:
                 progress = await broadcasts.progress(session, broadcast_id=broadcast_id)
                 missed = await broadcasts.not_reached(session, broadcast_id=broadcast_id)
-        if chat_id is None:
+        if done:
+            log.info("broadcast %s finished: %d sent of %d, %d blocked, %d not linked, %d failed",
+                     broadcast_id, progress.sent, progress.total, progress.blocked,
+                     progress.not_linked, progress.failed)  # fmt: skip
+        if chat_id is None or self.bot is None:  # no organizer's chat, or no Telegram here
             return
         t = self.translator(language)
         if done:
@@ -384,7 +406,7 @@ class _Drain:
         shown.text, shown.at = text, time.monotonic()
         if message_id is None:
             await self.pacer.wait()
-            sent = await self.bot.send_message(
+            sent = await self.telegram.send_message(
                 chat_id, text, parse_mode=ParseMode.HTML,
                 reply_markup=cancel_markup(t, broadcast_id),
             )  # fmt: skip
@@ -399,7 +421,7 @@ class _Drain:
         self, chat_id: str, message_id: int, text: str, markup: InlineKeyboardMarkup | None
     ) -> None:
         try:
-            await self.bot.edit_message_text(
+            await self.telegram.edit_message_text(
                 text, chat_id=chat_id, message_id=message_id, parse_mode=ParseMode.HTML,
                 reply_markup=markup,
             )  # fmt: skip
@@ -419,7 +441,7 @@ class _Drain:
         if message_id is not None:  # the progress message shows the end, without its button
             await self._edit(chat_id, message_id, text, None)
         await self.pacer.wait()
-        await self.bot.send_message(
+        await self.telegram.send_message(
             chat_id, text, parse_mode=ParseMode.HTML,
             reply_markup=refresh_markup(t, progress.broadcast_id) if progress.ask_ack else None,
         )  # fmt: skip
@@ -429,7 +451,7 @@ class _Drain:
             path = Path(tmp) / f"chua-nhan-thong-bao-{progress.broadcast_id}.xlsx"
             broadcasts.write_not_reached(path, missed)
             await self.pacer.wait()
-            await self.bot.send_document(
+            await self.telegram.send_document(
                 chat_id, path.read_bytes(), filename=path.name,
                 caption=t.gettext("People not reached by broadcast #%(id)d")
                 % {"id": progress.broadcast_id},
@@ -446,7 +468,7 @@ async def _language_of(session: Any, chat_id: str | None) -> str | None:
 
 
 async def drain_broadcasts(
-    bot: Bot,
+    bot: Bot | None,
     res: Resources,
     pacer: Pacer,
     *,
@@ -458,6 +480,8 @@ async def drain_broadcasts(
     """Start what is due, deliver every due row, report; returns how many were sent.
 
     `running` turning False (the application stopping) ends the drain after the sends in flight.
+    `bot` is None in a process that serves only Zalo: people are reached there, and the
+    organizer's progress and report are only logged (organizers work on Telegram).
     """
     now = datetime.now(UTC)
     async with res.db.begin() as session:

@@ -77,6 +77,10 @@ class TextSender(Protocol):
     async def send_text(self, chat_id: str, text: str, hold: Hold | None = None) -> Outcome: ...
 
 
+class ChannelSender(NoticeSender, TextSender, Protocol):
+    """A channel other than Telegram: reminders and broadcasts both (Zalo)."""
+
+
 class TelegramNotices:
     """Notices on Telegram: HTML with inline buttons, paced by the application's Pacer."""
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,6 +27,7 @@ from bot.i18n import Translator, pick_language
 from domain import channels, nominations, reminders
 from schedules.channels import (
     Blocked,
+    ChannelSender,
     Hold,
     NoticeSender,
     Outcome,
@@ -320,22 +321,43 @@ def kick_drainer(app: Application) -> None:
 
 
 async def run_schedules(
-    res: Resources, senders: Sequence[NoticeSender], stop: asyncio.Event
+    res: Resources, senders: Sequence[ChannelSender], stop: asyncio.Event
 ) -> None:
-    """The drainer and planner without Telegram's JobQueue (a process serving only Zalo)."""
-    interval = res.settings.drain_interval_seconds
-    plan_every = res.settings.plan_interval_minutes * 60
-    next_plan = asyncio.get_running_loop().time() + 5
-    pacer = Pacer(res.settings.send_rate_per_second)  # unused: no Telegram sender here
-    while not stop.is_set():
+    """What PTB's JobQueue runs, for a process without Telegram (one serving only Zalo): the
+    notification drainer, the broadcast drainer, the reminder planner and the expiry of held
+    seats, each in its own loop so that a long broadcast does not hold reminders up."""
+    from schedules.broadcasts import drain_broadcasts  # it imports this module
+
+    settings = res.settings
+    pacer = Pacer(settings.send_rate_per_second)  # unused: no Telegram sender here
+    zalo = next((s for s in senders if s.channel == "zalo"), None)
+    drain = settings.drain_interval_seconds
+
+    def broadcasts() -> Awaitable[int]:
+        return drain_broadcasts(None, res, pacer, running=lambda: not stop.is_set(), zalo=zalo)
+
+    expire = EXPIRE_INTERVAL.total_seconds()
+    await asyncio.gather(
+        _every(stop, lambda: drain_once(None, res, pacer, others=senders), drain, first=0),
+        _every(stop, broadcasts, drain, first=0),
+        _every(stop, lambda: plan_all(res), settings.plan_interval_minutes * 60, first=5),
+        _every(stop, lambda: expire_all(res), expire, first=drain),
+    )
+
+
+async def _every(
+    stop: asyncio.Event, work: Callable[[], Awaitable[Any]], seconds: float, *, first: float
+) -> None:
+    """Run `work` after `first` seconds, then `seconds` after each run ends, until `stop`."""
+    delay = first
+    while True:
         try:
-            await drain_once(None, res, pacer, others=senders)
-            if asyncio.get_running_loop().time() >= next_plan:
-                next_plan += plan_every
-                await plan_all(res)
-        except Exception:  # a bad tick must not end the loop; the rows stay the truth
-            log.exception("notification drain failed")
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=interval)
+            await asyncio.wait_for(stop.wait(), timeout=delay)
+            return
         except TimeoutError:
             pass
+        try:
+            await work()
+        except Exception:  # a bad tick must not end the loop; the rows stay the truth
+            log.exception("scheduled work failed")
+        delay = seconds

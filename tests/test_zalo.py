@@ -563,3 +563,54 @@ async def test_a_broadcast_reaches_a_mixed_audience_once_each_on_their_channel(
     report = report_text(Translator("vi", TZ), done)
     assert "Theo ứng dụng: Telegram 2, Zalo 2" in report
 
+
+async def test_a_zalo_only_process_sends_broadcasts_and_lets_held_seats_go(
+    zalo: Zalo, db_engine: AsyncEngine
+) -> None:
+    """`run --channel zalo` also drains broadcasts and expires nominations not answered."""
+    from storage.models import (
+        Broadcast,
+        BroadcastDelivery,
+        BroadcastStatus,
+        RegistrationStatus,
+    )
+
+    srv, now = zalo.srv, datetime.now(UTC)
+    async with zalo.db.begin() as s:
+        course = await make_course(s, title="Kỹ năng số", starts_at=now + timedelta(days=9))
+        on_zalo = await make_person(s, full_name="Lục Văn Zalo")
+        s.add(_account("zalo", "q1", on_zalo.id, now))
+        on_telegram = await make_person(s, full_name="Hà Thị Telegram")
+        s.add(_account("telegram", "701", on_telegram.id, now))
+        broadcast = Broadcast(text="<b>Họp</b> lúc 08:00", status=BroadcastStatus.SENDING)
+        s.add(broadcast)
+        await s.flush()
+        for person in (on_zalo, on_telegram):
+            s.add(BroadcastDelivery(broadcast_id=broadcast.id, person_id=person.id))
+        s.add(Registration(course_id=course.id, person_id=on_zalo.id, queue_seq=1,
+                           status=RegistrationStatus.NOMINATED,
+                           hold_until=now - timedelta(minutes=1)))  # fmt: skip
+    settings = zalo.settings.model_copy(
+        update={"drain_interval_seconds": 0.05, "quiet_hours": "00:00-00:00"}
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(settings, db_engine, telegram=False, zalo=True, stop=stop))
+    try:
+        first, second = await srv.reply_to("q1", timeout=10), await srv.reply_to("q1", timeout=10)
+    finally:
+        stop.set()
+        assert await asyncio.wait_for(task, 5) == 0
+    said = sorted([first, second], key=lambda text: "Họp" not in text)
+    assert said[0] == "Họp lúc 08:00"
+    assert "Kỹ năng số" in said[1]  # the nomination's hold ran out: they are told
+    async with zalo.db() as s:
+        states = {
+            d.person_id: str(d.state)
+            for d in (await s.execute(select(BroadcastDelivery))).scalars()
+        }
+        held = (await s.execute(select(Registration.status))).scalar_one()
+        status = (await s.execute(select(Broadcast.status))).scalar_one()
+    # Telegram is not served by this process: the Telegram-only person is "not linked" here.
+    assert states == {on_zalo.id: "sent", on_telegram.id: "not_linked"}
+    assert held == RegistrationStatus.EXPIRED
+    assert str(status) == "done"
