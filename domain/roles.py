@@ -56,6 +56,12 @@ async def grants_of(session: AsyncSession, person_id: int) -> list[RoleGrant]:
     return list((await session.execute(stmt)).scalars())
 
 
+async def holders(session: AsyncSession) -> list[int]:
+    """Everyone who holds a role, by person id."""
+    stmt = select(RoleGrant.person_id).distinct().order_by(RoleGrant.person_id)
+    return list((await session.execute(stmt)).scalars())
+
+
 async def scope(session: AsyncSession, *, person_id: int | None, role: Role) -> Scope | None:
     """The person's scope for `role`, or None when they do not hold it (or a higher one)."""
     if person_id is None:

@@ -11,7 +11,9 @@ from bot.context import BotContext
 from domain import roles
 from domain.errors import DomainError
 from handlers.common import reply, require_role
+from handlers.help import sync_role_menu
 from storage.models import Role
+from storage.repos.people import PeopleRepo
 
 ROLES = {r.value: r for r in Role}
 
@@ -24,8 +26,10 @@ async def change_role(update: Update, context: BotContext) -> None:
         return
     _ = context.t.gettext
     args = context.args or []
-    if len(args) not in (2, 3) or args[1] not in ROLES or (
-        give and args[1] != Role.ADMIN and len(args) != 3
+    if (
+        len(args) not in (2, 3)
+        or args[1] not in ROLES
+        or (give and args[1] != Role.ADMIN and len(args) != 3)
     ):
         await reply(update, _("Usage: /grant PERSONAL_ID admin|organizer|unit_head UNIT_CODE"))
         return
@@ -46,6 +50,11 @@ async def change_role(update: Update, context: BotContext) -> None:
         await reply(update, _("No such person.") if what == "person" else _("No such unit."))
         return
     await reply(update, _("Done.") if changed else _("Nothing changed."))
+    if changed:
+        async with context.db() as session:
+            person = await PeopleRepo(session).by_personal_id(args[0])
+        assert person is not None
+        await sync_role_menu(context.bot, context.resources, person.id)
 
 
 async def audit(update: Update, context: BotContext) -> None:

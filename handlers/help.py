@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 
-from telegram import BotCommand, Update
+from telegram import Bot, BotCommand, BotCommandScopeChat, Update
+from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.context import BotContext
-from bot.i18n import LANGUAGES, Translator
+from bot.context import BotContext, Resources
+from bot.i18n import LANGUAGES, Translator, pick_language
 from domain import roles
 from handlers.common import reply
 from handlers.menus import contact_menu, main_menu, menu_pattern
 from storage.models import Role
+from storage.repos.accounts import AccountRepo
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +24,18 @@ COMMANDS = (
 )  # fmt: skip
 
 
-def command_menu(t: Translator) -> list[BotCommand]:
+# What each role adds to the menu of its holder's own chat (the checks are in the handlers).
+ROLE_COMMANDS: dict[Role, tuple[str, ...]] = {
+    Role.UNIT_HEAD: ("nominate", "noshows"),
+    Role.ORGANIZER: ("organize", "newcourse", "nominate", "broadcast", "attendance", "complete",
+                     "noshows", "claims", "report"),
+    Role.ADMIN: ("grant", "revoke", "audit"),
+}  # fmt: skip
+
+
+def command_menu(t: Translator, held: Collection[Role] = ()) -> list[BotCommand]:
+    """Everyone's commands, then those of the roles held (an administrator's include the
+    organizer's, as the role does)."""
     _ = t.gettext
     descriptions = {
         "start": _("Start and link your account"),
@@ -33,18 +47,60 @@ def command_menu(t: Translator) -> list[BotCommand]:
         "language": _("Tiếng Việt / English"),
         "privacy": _("What is stored about me"),
         "help": _("How to use this bot"),
+        "organize": _("Organizer: my courses"),
+        "newcourse": _("Organizer: create a course"),
+        "nominate": _("Nominate people for a course"),
+        "broadcast": _("Organizer: message an audience"),
+        "attendance": _("Organizer: attendance"),
+        "complete": _("Organizer: finish a course, record completion"),
+        "noshows": _("Registered people who did not attend"),
+        "claims": _("Organizer: training claims to review"),
+        "report": _("Organizer: figures for my units"),
+        "grant": _("Administrator: give a role"),
+        "revoke": _("Administrator: take a role back"),
+        "audit": _("Administrator: the audit log"),
     }
-    return [BotCommand(name, descriptions[name]) for name in COMMANDS]
+    names = list(COMMANDS)
+    for role in (Role.UNIT_HEAD, Role.ORGANIZER, Role.ADMIN):
+        if any(role in roles.IMPLIES[h] for h in held):
+            names += [n for n in ROLE_COMMANDS[role] if n not in names]
+    return [BotCommand(name, descriptions[name]) for name in names]
 
 
 async def set_commands(app: Application) -> None:
-    """Localized command menus; users without a matching app language get Vietnamese."""
+    """Localized command menus; users without a matching app language get Vietnamese. People
+    who hold a role get their commands in their own chat's menu."""
     settings = app.bot_data["resources"].settings
     for lang in LANGUAGES:
         commands = command_menu(Translator(lang, settings.tz))
         await app.bot.set_my_commands(commands, language_code=lang)
         if lang == settings.default_language:
             await app.bot.set_my_commands(commands)
+    async with app.bot_data["resources"].db() as session:
+        holders = await roles.holders(session)
+    for person_id in holders:
+        await sync_role_menu(app.bot, app.bot_data["resources"], person_id)
+
+
+async def sync_role_menu(bot: Bot, res: Resources, person_id: int) -> None:
+    """Give the person's Telegram chat the menu of the roles they hold now (or the common
+    one back). Done at start-up, on /grant and /revoke in chat, and on the person's /help, so
+    a change made on the command line shows at the latest when they next ask for help."""
+    async with res.db() as session:
+        account = await AccountRepo(session).linked_to("telegram", person_id)
+        held = [g.role for g in await roles.grants_of(session, person_id)]
+    if account is None or not account.active:
+        return
+    scope = BotCommandScopeChat(int(account.chat_id))
+    try:
+        if held:
+            t = Translator(pick_language(account.language, None, res.settings.default_language),
+                           res.settings.tz)  # fmt: skip
+            await bot.set_my_commands(command_menu(t, held), scope=scope)
+        else:
+            await bot.delete_my_commands(scope=scope)
+    except TelegramError as error:  # e.g. the person blocked the bot: the menu can wait
+        log.warning("could not set the command menu of person %s: %s", person_id, error)
 
 
 async def help_(update: Update, context: BotContext) -> None:
@@ -76,6 +132,8 @@ async def help_(update: Update, context: BotContext) -> None:
             text += "\n" + _("/grant, /revoke: roles · /audit: the audit log")
     menu = main_menu(context.t) if context.person_id is not None else contact_menu(context.t)
     await reply(update, text, menu)
+    if context.person_id is not None:  # after the answer: nobody waits for it
+        await sync_role_menu(context.bot, context.resources, context.person_id)
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:

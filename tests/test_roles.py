@@ -3,6 +3,7 @@ refusals are answered, audited and logged."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from bot.offline import OfflineBotAPI, OfflineRequest
 from bot.settings import Settings
 from domain import roles
 from domain.errors import DomainError, Refusal
+from handlers.help import COMMANDS, set_commands
 from storage.models import AuditEntry, ChatAccount, Role, RoleGrant
 from tests.botapi.validator import SpecValidator
 from tests.factories import make_person, make_unit
@@ -200,3 +202,46 @@ async def test_help_shows_organizer_commands_only_to_people_with_a_role(
     civil_servant = await help_for(702)
     assert civil_servant.startswith("Hướng dẫn sử dụng")
     assert "Dành cho cán bộ tổ chức" not in civil_servant
+
+
+def _menu(api: OfflineBotAPI, chat_id: int) -> list[str] | None:
+    key = (json.dumps({"type": "chat", "chat_id": chat_id}, sort_keys=True), "")
+    commands = api.commands.get(key)
+    return None if commands is None else [c["command"] for c in commands]
+
+
+@pytest.mark.databases("sqlite")
+async def test_a_role_brings_its_commands_into_the_holders_own_menu(
+    chat: tuple[Any, OfflineBotAPI], db: async_sessionmaker[AsyncSession]
+) -> None:
+    """Granted in chat: the organizer's menu has /organize at once; revoked: the common menu
+    is back; granted on the command line: the menu follows at start-up or on their /help."""
+    app, api = chat
+    admin = await _linked(db, api, 801)
+    await _linked(db, api, 802)
+    head = await _linked(db, api, 803)
+    async with db.begin() as s:
+        unit = await make_unit(s, code="LS-M1")
+        await roles.grant(s, person_id=admin, role=Role.ADMIN, unit_id=None, by="test")
+
+    async def say(uid: int, text: str) -> None:
+        user = {"id": uid, "is_bot": False, "first_name": "A", "language_code": "vi"}
+        await app.process_update(Update.de_json(api.message_update(user, text), app.bot))
+
+    await say(801, "/grant 020000000802 organizer LS-M1")
+    organizer_menu = _menu(api, 802)
+    assert organizer_menu is not None
+    assert {"organize", "newcourse", "broadcast", "nominate", "report"} <= set(organizer_menu)
+    assert "grant" not in organizer_menu and organizer_menu[0] == "start"
+    await say(801, "/revoke 020000000802 organizer LS-M1")
+    assert _menu(api, 802) is None  # the common menu again
+    async with db.begin() as s:  # as `boiduong grant` does, without the bot knowing
+        await roles.grant(s, person_id=head, role=Role.UNIT_HEAD, unit_id=unit.id, by="cli")
+    assert _menu(api, 803) is None
+    await say(803, "/help")
+    assert set(_menu(api, 803) or ()) - set(COMMANDS) == {"nominate", "noshows"}
+    await set_commands(app)  # start-up gives every holder their menu
+    admin_menu = _menu(api, 801) or []
+    assert {"grant", "revoke", "audit", "organize"} <= set(admin_menu)
+    commands = api.commands[(json.dumps({"type": "chat", "chat_id": 801}, sort_keys=True), "")]
+    assert commands[admin_menu.index("audit")]["description"] == "Quản trị: nhật ký thao tác"
