@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from html import escape
-
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
@@ -13,13 +11,7 @@ from domain import linking, records
 from handlers import callbacks as cb
 from handlers.common import reply, require_person
 from handlers.menus import main_menu
-from handlers.render import label
-
-
-def _mask(value: str | None, keep: int = 3) -> str:
-    if not value:
-        return "—"
-    return "•" * max(len(value) - keep, 0) + value[-keep:]
+from handlers.render import privacy_lines
 
 
 async def privacy(update: Update, context: BotContext) -> None:
@@ -30,23 +22,10 @@ async def privacy(update: Update, context: BotContext) -> None:
     async with context.db.begin() as session:
         view = await records.privacy(session, person_id=person_id)
     assert view is not None
-    t = context.t
-    _ = t.gettext
-    p = view.person
-    quals = ", ".join(f"{label(t, q.kind)}: {label(t, q.level)}" for q in view.qualifications)
+    _ = context.t.gettext
     text = "\n".join(
         [
-            _("<b>What we store about you</b>"),
-            _("Name: %(v)s") % {"v": escape(p.full_name)},
-            _("Personal ID: %(v)s") % {"v": _mask(p.personal_id)},
-            _("Date of birth: %(v)s") % {"v": t.date(p.date_of_birth)},
-            _("Phone: %(v)s") % {"v": _mask(p.phone)},
-            _("Unit: %(v)s") % {"v": escape(p.unit.name)},
-            _("Position: %(v)s") % {"v": escape(_position(t, p.position))},
-            _("Qualifications: %(v)s") % {"v": escape(quals or "—")},
-            _("Registrations: %(n)d; training records: %(m)d")
-            % {"n": view.registrations, "m": view.trainings},
-            "",
+            *privacy_lines(context.t, view),
             _(
                 "This comes from your unit's roster, kept by the Department of Home Affairs. "
                 "We use it only to check standards and manage training. Unlinking removes the link "
@@ -64,12 +43,6 @@ async def privacy(update: Update, context: BotContext) -> None:
         ]
     )
     await reply(update, text, markup)
-
-
-def _position(t: Translator, position: object) -> str:
-    if position is None:
-        return "—"
-    return str(getattr(position, "name_en" if t.lang == "en" else "name_vi"))
 
 
 async def ask_unlink(update: Update, context: BotContext) -> None:

@@ -10,6 +10,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.i18n import Translator
 from domain.catalog import CourseView, Page
 from domain.errors import DomainError, Refusal
+from domain.records import PrivacyView
 from domain.standards import RuleStatus, State
 from handlers import callbacks as cb
 from storage.models import Course, RegistrationStatus, StandardRule
@@ -273,3 +274,32 @@ def refusal(t: Translator, error: DomainError) -> str:
 def refusal_alert(t: Translator, error: DomainError) -> str:
     """The refusal for a callback answer: plain text (no HTML entities), at most 200 characters."""
     return unescape(refusal(t, error))[:200]
+
+
+def _mask(value: str | None, keep: int = 3) -> str:
+    if not value:
+        return "—"
+    return "•" * max(len(value) - keep, 0) + value[-keep:]
+
+
+def privacy_lines(t: Translator, view: PrivacyView) -> list[str]:
+    """What we store about the person (identifiers masked); each channel adds its ending."""
+    _ = t.gettext
+    p = view.person
+    quals = ", ".join(f"{label(t, q.kind)}: {label(t, q.level)}" for q in view.qualifications)
+    position = "—"
+    if p.position is not None:
+        position = p.position.name_en if t.lang == "en" else p.position.name_vi
+    return [
+        _("<b>What we store about you</b>"),
+        _("Name: %(v)s") % {"v": escape(p.full_name)},
+        _("Personal ID: %(v)s") % {"v": _mask(p.personal_id)},
+        _("Date of birth: %(v)s") % {"v": t.date(p.date_of_birth)},
+        _("Phone: %(v)s") % {"v": _mask(p.phone)},
+        _("Unit: %(v)s") % {"v": escape(p.unit.name)},
+        _("Position: %(v)s") % {"v": escape(position)},
+        _("Qualifications: %(v)s") % {"v": escape(quals or "—")},
+        _("Registrations: %(n)d; training records: %(m)d")
+        % {"n": view.registrations, "m": view.trainings},
+        "",
+    ]

@@ -2,7 +2,8 @@
 
 The counterpart of handlers/middleware.py and handlers/__init__.py for Telegram: the account
 and language are settled first, then a typed number or label picks the current choice, a
-command word runs its flow, and other text links (unlinked chats) or searches courses.
+command word runs its flow, and other text is a reason the chat owes (declining a nomination),
+links (unlinked chats) or searches courses.
 Updates of one chat are handled one at a time, in order; repeated deliveries are dropped.
 """
 
@@ -21,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.i18n import LANGUAGES, Translator, pick_language
 from bot.settings import Settings
 from domain.linking import account_for
-from zalo import flows, link
+from zalo import account, flows, link, nominations
 from zalo.client import ZaloClient, ZaloError, ZaloRateLimited
 from zalo.dialog import Dialogs, OutOfRange, Picked, Stale, compose, key, split
 from zalo.flows import Ctx, Flow, Say
@@ -44,6 +45,9 @@ ACTIONS: dict[str, Flow] = {
     "unreg": flows.ask_cancel,
     "unregok": flows.confirm_cancel,
     "no": flows.dismiss,
+    "nomyes": nominations.accept_nomination,
+    "nomno": nominations.ask_decline_reason,
+    "nomskip": nominations.decline_without_reason,
     "my": flows.my,
     "reminders": flows.show_reminders,
     "rem": flows.toggle_reminder,
@@ -51,10 +55,23 @@ ACTIONS: dict[str, Flow] = {
     "via": flows.choose_channel,
     "language": flows.language,
     "lang": flows.set_language,
+    "privacy": account.privacy,
+    "unlink": account.ask_unlink,
+    "unlinkok": account.unlink,
     "help": flows.help_,
     "telegram": flows.telegram_code,
 }
-COMMANDS = ("start", "status", "courses", "my", "reminders", "language", "help", "telegram")
+COMMANDS = (
+    "start",
+    "status",
+    "courses",
+    "my",
+    "reminders",
+    "language",
+    "privacy",
+    "help",
+    "telegram",
+)
 # Words people type instead of a command (folded: accents and case do not matter).
 _WORDS = {
     "start": ("bat dau", "lien ket", "link"),
@@ -63,6 +80,7 @@ _WORDS = {
     "my": ("dang ky cua toi", "cua toi"),
     "reminders": ("nhac nho", "nhac"),
     "language": ("ngon ngu",),
+    "privacy": ("rieng tu", "quyen rieng tu"),
     "help": ("tro giup", "huong dan", "menu"),
     "telegram": ("ma telegram", "lien ket telegram"),
 }
@@ -206,6 +224,7 @@ class ZaloBot:
     async def respond(self, ctx: Ctx, text: str) -> list[Say]:
         """Which flow answers this text."""
         _ = ctx._
+        owed = self._owed_reason(ctx)
         picked = self.dialogs.pick(ctx.chat_id, text, ctx.now)
         if isinstance(picked, Picked):
             name, _sep, arg = picked.action.partition(":")
@@ -217,6 +236,8 @@ class ZaloBot:
             menu = flows.main_menu(ctx.t) if ctx.person_id is not None else []
             return [Say(_("That list has expired. Please choose again:"), menu)]
         if isinstance(picked, OutOfRange):
+            if owed is not None:  # still owed: the prompt's choices are offered again
+                self.dialogs.expect(ctx.chat_id, nominations.REASON, ctx.now, course=owed)
             state = self.dialogs.state(ctx.chat_id, ctx.now)
             # Answered with the same choices again, so the numbers stay valid.
             return [
@@ -234,9 +255,21 @@ class ZaloBot:
         command = self._words.get(key(text))
         if command is not None:
             return await ACTIONS[command](ctx, "")
+        if owed is not None:
+            return await nominations.decline_nomination(ctx, owed, text)
         if ctx.person_id is None:
             return await link.unlinked_text(ctx, text)
         return await flows.search(ctx, text)
+
+    def _owed_reason(self, ctx: Ctx) -> str | None:
+        """The course whose nomination this chat is declining, when its next message is the
+        reason. Used up by this message whatever it is: a choice, a command or the reason."""
+        state = self.dialogs.state(ctx.chat_id, ctx.now)
+        if state.expect != nominations.REASON:
+            return None
+        course = state.data.get("course")
+        self.dialogs.expect(ctx.chat_id, None, ctx.now)
+        return course
 
     async def deliver(self, ctx: Ctx, says: list[Say]) -> None:
         """Send the replies; the last list of choices becomes the chat's current one."""

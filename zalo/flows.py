@@ -18,13 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.i18n import Translator
 from bot.settings import Settings
 from domain import catalog, channels, linking, registration, reminders
+from domain.catalog import CourseView
 from domain.errors import DomainError
 from domain.records import overview
 from domain.registration import Outcome
 from domain.standards import status_of
-from handlers.render import course_card, refusal, short, status_text
+from handlers.render import course_card, label, refusal, short, status_text
 from schedules.notices import category_label
-from storage.models import RegistrationStatus
+from storage.models import Course, RegistrationStatus
 from zalo.dialog import Choice, Dialogs
 
 CHANNEL = "zalo"
@@ -66,6 +67,7 @@ def main_menu(t: Translator) -> list[Choice]:
         Choice(_("🗓 My registrations"), "my"),
         Choice(_("Which reminders I get"), "reminders"),
         Choice(_("Tiếng Việt / English"), "language"),
+        Choice(_("What is stored about me"), "privacy"),
         Choice(_("❓ Help"), "help"),
     ]
 
@@ -170,15 +172,61 @@ async def show_course(ctx: Ctx, arg: str) -> list[Say]:
             view = await catalog.card(session, course_id=int(arg), person_id=ctx.person_id)
     except DomainError as error:
         return [Say(refusal(ctx.t, error))]
-    _ = ctx._
+    return [_card(ctx.t, view)]
+
+
+def _card(t: Translator, view: CourseView) -> Say:
+    """handlers/render.py's course_card, its buttons as numbered choices."""
+    text = course_card(t, view)
+    if len(view.course.sessions) > 1 or _one_day(t, view.course):
+        # The card shows neither each session nor when a one-day course ends.
+        text += "\n\n" + schedule(t, view.course)
+    return Say(text, course_choices(t, view))
+
+
+def course_choices(t: Translator, view: CourseView) -> list[Choice]:
+    """handlers/render.py's course_buttons: what the person may do with the course."""
+    _ = t.gettext
     cid = view.course.id
-    if view.my_status in (RegistrationStatus.REGISTERED, RegistrationStatus.WAITLISTED):
+    back = Choice(_("« All courses"), "page:0")
+    if view.my_status == RegistrationStatus.NOMINATED:
+        return [
+            Choice(_("✅ Confirm"), f"nomyes:{cid}"),
+            Choice(_("✖️ Decline"), f"nomno:{cid}"),
+            back,
+        ]
+    if view.my_status == RegistrationStatus.PENDING_APPROVAL:
+        first = Choice(_("Withdraw request"), f"unreg:{cid}")
+    elif view.my_status in (RegistrationStatus.REGISTERED, RegistrationStatus.WAITLISTED):
         first = Choice(_("Cancel registration"), f"unreg:{cid}")
     elif view.seats_left:
         first = Choice(_("✍️ Register"), f"reg:{cid}")
     else:
         first = Choice(_("✍️ Join the waitlist"), f"reg:{cid}")
-    return [Say(course_card(ctx.t, view), [first, Choice(_("« All courses"), "page:0")])]
+    return [first, back]
+
+
+def _one_day(t: Translator, course: Course) -> bool:
+    return t.local_date(course.starts_at) == t.local_date(course.ends_at)
+
+
+def schedule(t: Translator, course: Course, *, place: bool = False) -> str:
+    """Each session's date and hours in local time: what the .ics file on Telegram holds,
+    as Zalo cannot send files."""
+    spans = [(s.starts_at, s.ends_at) for s in course.sessions]
+    lines = [t.gettext("🗓 Schedule:")]
+    for start, end in spans or [(course.starts_at, course.ends_at)]:
+        if t.local_date(start) == t.local_date(end):
+            lines.append(f"• {t.local_date(start)}, {t.time(start)}–{t.time(end)}")
+        else:
+            lines.append(f"• {t.datetime(start)} – {t.datetime(end)}")
+    if place:
+        where = course.place or course.link or "—"
+        lines.append(
+            t.gettext("📍 Where: %(where)s (%(mode)s)")
+            % {"where": escape(where), "mode": label(t, course.mode)}
+        )
+    return "\n".join(lines)
 
 
 async def ask(ctx: Ctx, arg: str, *, cancelling: bool) -> list[Say]:
@@ -221,21 +269,32 @@ async def confirm_register(ctx: Ctx, arg: str) -> list[Say]:
                 now=ctx.now,
                 policy=ctx.settings.reminder_policy(),
             )
-            view = await catalog.card(session, course_id=result.course_id, person_id=None)
+            view = await catalog.card(session, course_id=result.course_id, person_id=ctx.person_id)
     except DomainError as error:
         return [Say(refusal(ctx.t, error))]
-    title = escape(view.course.title)
     if result.outcome == Outcome.WAITLISTED:
         text = _(
             "⏳ The course is full. You are number %(n)d on the waitlist for <b>%(title)s</b>; "
             "I will tell you at once if a seat frees up."
-        ) % {"n": result.waitlist_position or 0, "title": title}
-    else:
-        text = _("✅ You are registered for <b>%(title)s</b>, starting %(when)s.") % {
-            "title": title,
-            "when": ctx.t.datetime(view.course.starts_at),
-        }
-    return [Say(text, main_menu(ctx.t))]
+        ) % {"n": result.waitlist_position or 0, "title": escape(view.course.title)}
+        return [Say(text, main_menu(ctx.t))]
+    if result.outcome in (Outcome.PENDING_APPROVAL, Outcome.NOMINATED):
+        # The card says the seat is held and what happens next; its choices answer it.
+        card = _card(ctx.t, view)
+        if result.outcome == Outcome.PENDING_APPROVAL and not result.already:
+            sent = _("📨 Your request was sent to your unit head for approval.")
+            card.text = f"{sent}\n\n{card.text}"
+        return [card]
+    return [Say(registered(ctx.t, view.course), main_menu(ctx.t))]
+
+
+def registered(t: Translator, course: Course) -> str:
+    """Registered, with the schedule and place Telegram's .ics file carries."""
+    text = t.gettext("✅ You are registered for <b>%(title)s</b>, starting %(when)s.") % {
+        "title": escape(course.title),
+        "when": t.datetime(course.starts_at),
+    }
+    return text + "\n\n" + schedule(t, course, place=True)
 
 
 async def confirm_cancel(ctx: Ctx, arg: str) -> list[Say]:
@@ -273,11 +332,14 @@ async def my(ctx: Ctx, arg: str) -> list[Say]:
     t, _ = ctx.t, ctx._
     lines = [_("<b>Your registrations</b>")]
     for item in view.upcoming:
-        state = (
-            _("registered")
-            if item.status == RegistrationStatus.REGISTERED
-            else _("waitlist no. %(n)d") % {"n": item.waitlist_position or 0}
-        )
+        if item.status == RegistrationStatus.REGISTERED:
+            state = _("registered")
+        elif item.status == RegistrationStatus.NOMINATED:
+            state = _("nominated — please confirm")
+        elif item.status == RegistrationStatus.PENDING_APPROVAL:
+            state = _("awaiting approval")
+        else:
+            state = _("waitlist no. %(n)d") % {"n": item.waitlist_position or 0}
         lines.append(
             f"• {escape(item.course.title)}\n  {t.datetime(item.course.starts_at)} · {state}"
         )
@@ -392,6 +454,7 @@ async def help_(ctx: Ctx, arg: str) -> list[Say]:
         "• <b>my</b>: your courses, waitlist places and yearly hours;\n"
         "• <b>reminders</b>: which reminders you get (never at night);\n"
         "• <b>language</b>: Tiếng Việt / English;\n"
+        "• <b>privacy</b>: what is stored about you, and unlinking this Zalo account;\n"
         "• <b>help</b>: this message."
     )
     text += "\n\n" + _("Problems with your record? Contact your unit's personnel officer.")

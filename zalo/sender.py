@@ -43,6 +43,9 @@ def notice_choices(t: Translator, ready: r.Ready) -> list[Choice]:
     _ = t.gettext
     note = ready.note
     choices = []
+    if note.kind == r.NOMINATED and note.course_id is not None:
+        choices.append(Choice(_("✅ Confirm"), f"nomyes:{note.course_id}"))
+        choices.append(Choice(_("✖️ Decline"), f"nomno:{note.course_id}"))
     if note.course_id is not None and note.kind != r.COURSE_CANCELLED:
         choices.append(Choice(_("View course"), f"course:{note.course_id}"))
         if note.kind in (r.COURSE_START, r.PROMOTED, r.COURSE_CHANGED):
