@@ -10,7 +10,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.i18n import Translator
 from domain.catalog import CourseView, Page
 from domain.errors import DomainError, Refusal
-from domain.records import PrivacyView
+from domain.records import Overview, PrivacyView
 from domain.standards import RuleStatus, State
 from handlers import callbacks as cb
 from storage.models import Course, RegistrationStatus, StandardRule
@@ -303,3 +303,31 @@ def privacy_lines(t: Translator, view: PrivacyView) -> list[str]:
         % {"n": view.registrations, "m": view.trainings},
         "",
     ]
+
+
+def my_text(t: Translator, view: Overview) -> str:
+    """My registrations: upcoming courses and their state, training done, hours this year."""
+    _ = t.gettext
+    lines = [_("<b>Your registrations</b>")]
+    for item in view.upcoming:
+        if item.status == RegistrationStatus.REGISTERED:
+            state = _("registered")
+        elif item.status == RegistrationStatus.NOMINATED:
+            state = _("nominated — please confirm")
+        elif item.status == RegistrationStatus.PENDING_APPROVAL:
+            state = _("awaiting approval")
+        else:
+            state = _("waitlist no. %(n)d") % {"n": item.waitlist_position or 0}
+        lines.append(
+            f"• {escape(item.course.title)}\n  {t.datetime(item.course.starts_at)} · {state}"
+        )
+    if not view.upcoming:
+        lines.append(_("You have no upcoming courses. Tap 📚 Courses to find one."))
+    lines.append("\n" + _("<b>Training completed this year</b>"))
+    for record in view.completed:
+        lines.append(f"• {escape(record.title)} ({t.date(record.ends_on)}, {record.hours}h)")
+    lines.append(
+        _("Hours: %(done)d of the %(target)d-hour yearly target.")
+        % {"done": view.hours_done, "target": view.hours_target}
+    )
+    return "\n".join(lines)

@@ -23,7 +23,7 @@ from domain.errors import DomainError
 from domain.records import overview
 from domain.registration import Outcome
 from domain.standards import status_of
-from handlers.render import course_card, label, refusal, short, status_text
+from handlers.render import course_card, label, my_text, refusal, short, status_text
 from schedules.notices import category_label
 from storage.models import Course, RegistrationStatus
 from zalo.dialog import Choice, Dialogs
@@ -329,31 +329,10 @@ async def my(ctx: Ctx, arg: str) -> list[Say]:
             now=ctx.now,
             hours_target=ctx.settings.annual_hours_target,
         )
-    t, _ = ctx.t, ctx._
-    lines = [_("<b>Your registrations</b>")]
-    for item in view.upcoming:
-        if item.status == RegistrationStatus.REGISTERED:
-            state = _("registered")
-        elif item.status == RegistrationStatus.NOMINATED:
-            state = _("nominated — please confirm")
-        elif item.status == RegistrationStatus.PENDING_APPROVAL:
-            state = _("awaiting approval")
-        else:
-            state = _("waitlist no. %(n)d") % {"n": item.waitlist_position or 0}
-        lines.append(
-            f"• {escape(item.course.title)}\n  {t.datetime(item.course.starts_at)} · {state}"
-        )
-    if not view.upcoming:
-        lines.append(_("You have no upcoming courses. Tap 📚 Courses to find one."))
-    lines.append("\n" + _("<b>Training completed this year</b>"))
-    for record in view.completed:
-        lines.append(f"• {escape(record.title)} ({t.date(record.ends_on)}, {record.hours}h)")
-    lines.append(
-        _("Hours: %(done)d of the %(target)d-hour yearly target.")
-        % {"done": view.hours_done, "target": view.hours_target}
-    )
+    t = ctx.t
+    text = my_text(t, view)
     choices = [_course_choice(i.course.id, i.course.title) for i in view.upcoming]
-    return [Say("\n".join(lines), choices or main_menu(t))]
+    return [Say(text, choices or main_menu(t))]
 
 
 # -- reminders, where they go, language, help ------------------------------------------------
