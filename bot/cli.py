@@ -78,6 +78,12 @@ def _parser() -> argparse.ArgumentParser:
     bc.add_argument("--ack", action="store_true", help="add a 'received' button")
     bc.add_argument("--at", metavar="'dd/mm/yyyy HH:MM'", help="send later (local time)")
     bc.add_argument("--report-to", metavar="PERSONAL_ID", help="progress and report to this chat")
+    media = bc.add_mutually_exclusive_group()
+    media.add_argument("--photo", metavar="FILE", type=Path,
+                       help="send this photo (≤ 10 MB) with the text as its caption; needs "
+                       "--report-to, whose preview uploads it")  # fmt: skip
+    media.add_argument("--document", metavar="FILE", type=Path,
+                       help="send this file (≤ 50 MB) the same way")  # fmt: skip
     bc.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     sub.add_parser("migrate", help="bring the database schema up to date")
     return parser
@@ -158,6 +164,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             settings, text=args.text, units=args.unit, positions=args.position,
             missing=args.missing, course=args.course, waitlist=args.waitlist, ack=args.ack,
             at=args.at, everyone=args.everyone, yes=args.yes, report_to=args.report_to,
+            photo=args.photo, document=args.document,
         ))  # fmt: skip
     if args.command == "migrate":
         return asyncio.run(_migrate(settings))

@@ -220,6 +220,31 @@ async def create_draft(
     return broadcast.id
 
 
+async def attach_file(
+    session: AsyncSession,
+    *,
+    actor_person_id: int | None,
+    broadcast_id: int,
+    media_file_id: str,
+    operator: bool = False,
+) -> None:
+    """Give a draft created with a `media_kind` the chat app's id of its file: the command
+    line uploads the file with the organizer's preview, which needs the draft to exist."""
+    scope = await _scope(session, actor_person_id, operator)
+    broadcast = await _draft(session, broadcast_id, scope)
+    broadcast.media_file_id = media_file_id
+    await session.flush()
+
+
+async def discard_draft(
+    session: AsyncSession, *, actor_person_id: int | None, broadcast_id: int, operator: bool = False
+) -> None:
+    """Delete a draft that will not be sent; a draft has no delivery rows and no audit yet."""
+    scope = await _scope(session, actor_person_id, operator)
+    await session.delete(await _draft(session, broadcast_id, scope))
+    await session.flush()
+
+
 async def choose_audience(
     session: AsyncSession,
     *,
