@@ -4,7 +4,9 @@ import a courses file, and list or export who registered.
 Every service first checks the actor's role and that the course's organizer unit is in their
 scope (administrators act everywhere), and every change leaves an audit row. A change of time
 or place, or a cancellation, tells everyone registered or waitlisted (notification rows) and
-replaces their reminders, in the same transaction.
+replaces their reminders, in the same transaction. A change of category, audience, hours, what
+completing grants or the approval rule tells nobody and leaves existing registrations and
+training records as they are: it applies to what happens next.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import registration, reminders, roles
-from domain.course_draft import Draft, Invalid, Problem, Span, Where
+from domain.course_draft import Draft, Invalid, Problem, Span, Where, check_hours, parse_grants
 from domain.errors import DomainError, Refusal
 from domain.importing import COURSE_COLUMNS, ImportReport, course_search_text, import_courses
 from domain.reminders import Policy
@@ -66,6 +68,16 @@ class Field(enum.StrEnum):
     WHERE = "where"
     CAPACITY = "capacity"
     DEADLINE = "deadline"
+    CATEGORY = "category"
+    AUDIENCE = "audience"
+    HOURS = "hours"
+    GRANTS = "grants"
+    APPROVAL = "approval"
+
+
+# Fields that describe the course rather than when or where it is: nobody is told of a
+# change, and registrations and training records already written stay as they were.
+DETAILS = frozenset({Field.CATEGORY, Field.AUDIENCE, Field.HOURS, Field.GRANTS, Field.APPROVAL})
 
 
 @dataclass(frozen=True)
@@ -302,11 +314,52 @@ class Edit:
     where: Where | None = None
     capacity: int | None = None
     deadline: datetime | None = None
+    category: str | None = None
+    audience: dict[str, list[str]] | None = None  # {} means everyone
+    hours: int | None = None
+    grants: tuple[str | None, str | None] | None = None  # (kind, level); (None, None): hours only
+    approval: bool | None = None
 
 
 def _editable(course: Course) -> None:
     if course.status in (CourseStatus.CANCELLED, CourseStatus.FINISHED):
         raise DomainError(Refusal.CLOSED)
+
+
+def _detail(course: Course, field: Field) -> Any:
+    """A detail's stored value, for the audit row (JSON)."""
+    values = {
+        Field.CATEGORY: course.category,
+        Field.AUDIENCE: course.audience,
+        Field.HOURS: course.hours,
+        Field.GRANTS: [course.grants_kind, course.grants_level],
+        Field.APPROVAL: course.requires_approval,
+    }
+    return values[field]
+
+
+def _set_detail(course: Course, edit: Edit) -> None:
+    """Check a detail's new value once more (it may come from any channel) and store it."""
+    if edit.field == Field.CATEGORY:
+        if edit.category is None or edit.category not in COURSE_CATEGORY:
+            raise Invalid(Problem.UNKNOWN_CATEGORY, edit.category or "")
+        course.category = edit.category
+    elif edit.field == Field.AUDIENCE:
+        if edit.audience is None:
+            raise Invalid(Problem.EMPTY)
+        course.audience = {k: list(v) for k, v in edit.audience.items() if v}
+    elif edit.field == Field.HOURS:
+        if edit.hours is None:
+            raise Invalid(Problem.EMPTY)
+        course.hours = check_hours(edit.hours)
+    elif edit.field == Field.GRANTS:
+        if edit.grants is None:
+            raise Invalid(Problem.EMPTY)
+        course.grants_kind, course.grants_level = parse_grants(*edit.grants)
+    elif edit.field == Field.APPROVAL:
+        if edit.approval is None:
+            raise Invalid(Problem.EMPTY)
+        course.requires_approval = edit.approval
 
 
 async def edit_course(
@@ -319,12 +372,18 @@ async def edit_course(
     policy: Policy,
 ) -> Changed:
     """Apply one edit. A new time or place is told to everyone registered or waitlisted and
-    their reminders are replaced; a larger capacity gives seats to the waitlist in order."""
+    their reminders are replaced; a larger capacity gives seats to the waitlist in order.
+    A detail (DETAILS) is stored for what comes next: nobody is told, nothing else moves."""
     course = await managed(session, person_id=person_id, course_id=course_id, lock=True)
     _editable(course)
     before = {"starts_at": course.starts_at.isoformat(), "place": course.place or course.link}
     moved = False
-    if edit.title is not None:
+    values: dict[str, Any] = {}  # a detail's value before and after, for the audit row
+    if edit.field in DETAILS:
+        values["before"] = _detail(course, edit.field)
+        _set_detail(course, edit)
+        values["after"] = _detail(course, edit.field)
+    elif edit.title is not None:
         course.title = edit.title
     elif edit.when is not None:
         starts, ends, spans = edit.when
@@ -369,7 +428,7 @@ async def edit_course(
         else 0
     )
     await _audit(session, person_id, f"course_edit_{edit.field.value}", course,
-                 notified=notified, promoted=len(promoted))  # fmt: skip
+                 notified=notified, promoted=len(promoted), **values)  # fmt: skip
     return Changed(course, notified, len(promoted))
 
 

@@ -17,12 +17,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.importing import POSITION_GROUP, local_to_utc, parse_when
 from domain.text import fold
-from domain.vocab import COURSE_CATEGORY, VocabError
+from domain.vocab import COURSE_CATEGORY, QUALIFICATION_KIND, VocabError, level_vocab
 from storage.repos.roster import PositionRepo, UnitRepo
 
 Span = tuple[datetime, datetime]
 
 TITLE_MAX, PLACE_MAX, LINK_MAX = 300, 300, 500
+HOURS_MIN, HOURS_MAX = 0, 5000  # training hours a course counts for (0: none)
+# What completing a course may grant; refresher hours are counted by the hours themselves.
+GRANTABLE = frozenset(k.code for k in QUALIFICATION_KIND if k.code != "refresher_hours")
 NOTHING = frozenset({"-", "0", "khong", "no", "none", "khong co"})  # folded "nothing" answers
 EVERYONE = frozenset({"all", "tat ca", "moi nguoi", "everyone", "-"})
 
@@ -44,6 +47,7 @@ class Problem(enum.StrEnum):
     DEADLINE_AFTER_END = "deadline_after_end"
     UNKNOWN_CATEGORY = "unknown_category"
     UNKNOWN_AUDIENCE = "unknown_audience"
+    UNKNOWN_GRANT = "unknown_grant"  # a qualification (or level) a course cannot grant
     BELOW_REGISTERED = "below_registered"  # capacity smaller than the seats already taken
 
 
@@ -168,6 +172,33 @@ def parse_count(text: str, *, minimum: int, maximum: int = 100_000) -> int:
     if not cleaned.isdigit() or not minimum <= int(cleaned) <= maximum:
         raise Invalid(Problem.BAD_NUMBER, text.strip(), minimum=minimum)
     return int(cleaned)
+
+
+def parse_hours(text: str) -> int:
+    """The training hours a course counts for: a whole number, 0 for none."""
+    return parse_count(text, minimum=HOURS_MIN, maximum=HOURS_MAX)
+
+
+def check_hours(hours: int) -> int:
+    """Hours given as a number (a chosen value, not typed) within the same bounds."""
+    if not HOURS_MIN <= hours <= HOURS_MAX:
+        raise Invalid(Problem.BAD_NUMBER, str(hours), minimum=HOURS_MIN)
+    return hours
+
+
+def parse_grants(kind: str | None, level: str | None) -> tuple[str | None, str | None]:
+    """What completing grants: None (the hours only), or a grantable qualification kind with
+    one of its levels where the kind has ranked levels (and no level where it has none)."""
+    if kind is None:
+        if level is not None:
+            raise Invalid(Problem.UNKNOWN_GRANT, level)
+        return None, None
+    if kind not in GRANTABLE:
+        raise Invalid(Problem.UNKNOWN_GRANT, kind)
+    levels = level_vocab(kind)
+    if (levels is None) != (level is None) or (levels is not None and level not in levels):
+        raise Invalid(Problem.UNKNOWN_GRANT, level or kind)
+    return kind, level
 
 
 def parse_deadline(text: str, *, starts: datetime, ends: datetime, now: datetime) -> datetime:

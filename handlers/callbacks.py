@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from domain.course_admin import Field
 from domain.reminders import CATEGORIES
 
 COURSE = "c"  # show a course card
@@ -27,6 +28,7 @@ ORG_LIST = "ol"  # page of the organizer's courses
 ORG_COURSE = "oc"  # a course's admin card
 ORG_EDIT = "oe"  # the menu of fields to edit
 ORG_EDIT_FIELD = "of"  # of:<course id>:<field>
+ORG_EDIT_CHOICE = "og"  # og:<course id>:<cat|g|l|a>:<code> a choice while editing a field
 ORG_CLOSE = "ox"
 ORG_REOPEN = "oo"
 ORG_CANCEL = "ok"  # ask to confirm cancelling the course
@@ -112,7 +114,9 @@ def pattern(action: str) -> re.Pattern[str]:
     if action in (REMINDER_TOGGLE, REMINDER_OFF):
         return re.compile(rf"^{action}:({'|'.join(CATEGORIES)})$")
     if action == ORG_EDIT_FIELD:
-        return re.compile(rf"^{action}:(\d{{1,9}}):(title|when|where|capacity|deadline)$")
+        return re.compile(rf"^{action}:(\d{{1,9}}):({'|'.join(Field)})$")
+    if action == ORG_EDIT_CHOICE:
+        return re.compile(rf"^{action}:(\d{{1,9}}):(cat|g|l|a):([a-z_\-]{{1,30}})$")
     if action == ORG_PEOPLE:
         return re.compile(rf"^{action}:(\d{{1,9}}):(\d{{1,4}})$")
     if action == NEW_CHOICE:

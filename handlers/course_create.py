@@ -29,7 +29,7 @@ from bot.i18n import Translator
 from domain import course_admin
 from domain import course_draft as d
 from domain.course_draft import Draft, Invalid
-from domain.vocab import COURSE_CATEGORY, QUALIFICATION_KIND, level_vocab
+from domain.vocab import COURSE_CATEGORY, level_vocab
 from handlers import callbacks as cb
 from handlers.common import reply
 from handlers.organizer_common import (
@@ -37,14 +37,13 @@ from handlers.organizer_common import (
     admin_buttons,
     admin_card,
     allowed,
+    choice_options,
     course_facts,
     invalid_text,
 )
-from handlers.render import label
 
 DRAFT = "new_course"
 ACTION = "course_create"
-GRANTABLE = frozenset(k.code for k in QUALIFICATION_KIND if k.code != "refresher_hours")
 
 
 class Step(enum.IntEnum):
@@ -65,6 +64,8 @@ class Step(enum.IntEnum):
 
 
 Markup = InlineKeyboardMarkup | None
+# The steps answered with buttons, and their kind of choice (organizer_common.choice_options).
+_CHOICES = {Step.CATEGORY: "cat", Step.GRANTS: "g", Step.LEVEL: "l", Step.APPROVAL: "a"}
 
 
 def _choices(kind: str, options: list[tuple[str, str]]) -> InlineKeyboardMarkup:
@@ -102,16 +103,9 @@ def _prompt(t: Translator, step: Step, draft: Draft) -> tuple[str, Markup]:
         Step.APPROVAL: _("Does registration need the unit head's approval?"),
     }
     markup: Markup = None
-    if step == Step.CATEGORY:
-        markup = _choices("cat", [(c.code, label(t, c.code)) for c in COURSE_CATEGORY])
-    elif step == Step.GRANTS:
-        kinds = [(k.code, label(t, k.code)) for k in QUALIFICATION_KIND if k.code in GRANTABLE]
-        markup = _choices("g", [("-", _("Only the training hours")), *kinds])
-    elif step == Step.LEVEL:
-        vocab = level_vocab(draft.grants_kind or "")
-        markup = _choices("l", [(c.code, label(t, c.code)) for c in vocab or []])
-    elif step == Step.APPROVAL:
-        markup = _choices("a", [("yes", _("Yes, the unit head approves")), ("no", _("No"))])
+    if step in _CHOICES:
+        kind = _CHOICES[step]
+        markup = _choices(kind, choice_options(t, kind, draft.grants_kind))
     head = _("New course, step %(n)d of %(total)d") % {"n": step + 1, "total": len(Step) - 1}
     return f"<i>{head}</i>\n{texts[step]}", markup
 
@@ -179,7 +173,7 @@ PARSERS: dict[Step, Parser] = {
         "registration_deadline",
         d.parse_deadline(s, starts=_at(dr.starts_at), ends=_at(dr.ends_at), now=now),
     ),
-    Step.HOURS: lambda dr, s, now: setattr(dr, "hours", d.parse_count(s, minimum=0, maximum=5000)),
+    Step.HOURS: lambda dr, s, now: setattr(dr, "hours", d.parse_hours(s)),
 }
 
 
@@ -225,7 +219,7 @@ async def choose(update: Update, context: BotContext) -> int:
     if kind == "cat" and code in COURSE_CATEGORY:
         draft.category = code
         return await _ask(update, context, Step.STARTS)
-    if kind == "g" and (code == "-" or code in GRANTABLE):
+    if kind == "g" and (code == "-" or code in d.GRANTABLE):
         draft.grants_kind, draft.grants_level = (None if code == "-" else code), None
         return await _ask(update, context, Step.LEVEL if level_vocab(code) else Step.APPROVAL)
     if kind == "l" and code in (level_vocab(draft.grants_kind or "") or ()):

@@ -14,9 +14,10 @@ from bot.context import BotContext
 from bot.i18n import Translator
 from domain import course_admin, roles
 from domain.course_admin import AdminPage, AdminView
-from domain.course_draft import Invalid, Problem
+from domain.course_draft import GRANTABLE, Invalid, Problem
 from domain.errors import DomainError, Refusal
 from domain.importing import POSITION_GROUP
+from domain.vocab import COURSE_CATEGORY, QUALIFICATION_KIND, level_vocab
 from handlers import callbacks as cb
 from handlers.common import reply, require_role
 from handlers.render import grants_text, label, refusal, short
@@ -121,6 +122,9 @@ def invalid_text(t: Translator, error: Invalid) -> str:
         Problem.UNKNOWN_AUDIENCE: lambda: (
             _("“%(value)s” is not a unit code, position or group I know.") % v
         ),
+        Problem.UNKNOWN_GRANT: lambda: _(
+            "Please choose what completing it grants with the buttons."
+        ),
         Problem.BELOW_REGISTERED: lambda: (
             _("%(n)d people are registered already; the capacity cannot be smaller.")
             % {"n": error.details.get("taken", 0)}
@@ -177,6 +181,22 @@ def course_facts(t: Translator, c: Course, *, sessions: int) -> list[str]:
         else _("Registration needs no approval.")
     )
     return lines
+
+
+def choice_options(
+    t: Translator, kind: str, grants_kind: str | None = None
+) -> list[tuple[str, str]]:
+    """The (code, label) buttons of a choice a course is created or edited with: its category
+    ("cat"), what completing grants ("g"), the level of that ("l"), the approval rule ("a")."""
+    _ = t.gettext
+    if kind == "cat":
+        return [(c.code, label(t, c.code)) for c in COURSE_CATEGORY]
+    if kind == "g":
+        kinds = [(k.code, label(t, k.code)) for k in QUALIFICATION_KIND if k.code in GRANTABLE]
+        return [("-", _("Only the training hours")), *kinds]
+    if kind == "l":
+        return [(c.code, label(t, c.code)) for c in level_vocab(grants_kind or "") or []]
+    return [("yes", _("Yes, the unit head approves")), ("no", _("No"))]
 
 
 def admin_card(t: Translator, view: AdminView) -> str:

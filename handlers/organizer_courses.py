@@ -72,39 +72,6 @@ async def show(update: Update, context: BotContext) -> None:
         )
 
 
-async def edit_menu(update: Update, context: BotContext) -> None:
-    """Offer the fields an organizer can change."""
-    query = update.callback_query
-    assert query is not None
-    view = await load_view(update, context, "course_edit", cb.number(query.data))
-    if view is None:
-        return
-    await query.answer()
-    _ = context.t.gettext
-    fields = [
-        ("title", _("Title")),
-        ("when", _("Dates and sessions")),
-        ("where", _("Place or link")),
-        ("capacity", _("Capacity")),
-        ("deadline", _("Registration deadline")),
-    ]
-    rows = [
-        [
-            InlineKeyboardButton(
-                text, callback_data=cb.build(cb.ORG_EDIT_FIELD, f"{view.course.id}:{key}")
-            )
-        ]
-        for key, text in fields
-    ]
-    rows.append(
-        [InlineKeyboardButton(_("« Back"), callback_data=cb.build(cb.ORG_COURSE, view.course.id))]
-    )
-    text = _("What do you want to change in <b>%(title)s</b>?") % {
-        "title": escape(view.course.title)
-    }
-    await reply(update, text, InlineKeyboardMarkup(rows), edit=True)
-
-
 async def toggle(update: Update, context: BotContext) -> None:
     """Close registration, or reopen it."""
     query = update.callback_query
@@ -321,7 +288,6 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("organize", organize))
     app.add_handler(CallbackQueryHandler(organize, pattern=cb.pattern(cb.ORG_LIST)))
     app.add_handler(CallbackQueryHandler(show, pattern=cb.pattern(cb.ORG_COURSE)))
-    app.add_handler(CallbackQueryHandler(edit_menu, pattern=cb.pattern(cb.ORG_EDIT)))
     app.add_handler(CallbackQueryHandler(toggle, pattern=cb.pattern(cb.ORG_CLOSE)))
     app.add_handler(CallbackQueryHandler(toggle, pattern=cb.pattern(cb.ORG_REOPEN)))
     app.add_handler(CallbackQueryHandler(ask_cancel, pattern=cb.pattern(cb.ORG_CANCEL)))

@@ -18,20 +18,31 @@ from telegram import Update
 
 from bot.app import OFFLINE_TOKEN, build_application
 from bot.cli_export import cmd_export_registrants
+from bot.i18n import Translator
 from bot.offline import OfflineBotAPI, OfflineRequest
 from bot.settings import Settings
-from domain import course_admin, registration, roles
+from domain import completion, course_admin, registration, roles
 from domain.course_admin import Edit, Field
-from domain.course_draft import Invalid, Problem, Where, parse_audience, parse_sessions
+from domain.course_draft import (
+    Draft,
+    Invalid,
+    Problem,
+    Where,
+    parse_audience,
+    parse_sessions,
+)
 from domain.errors import DomainError, Refusal
 from domain.importing import COURSE_COLUMNS
 from domain.reminders import COURSE_CANCELLED, COURSE_CHANGED, COURSE_START, Policy
+from handlers import course_create
+from handlers.organizer_common import invalid_text
 from storage.models import (
     AuditEntry,
     ChatAccount,
     Course,
     CourseStatus,
     Notification,
+    Qualification,
     Registration,
     RegistrationStatus,
     Role,
@@ -401,6 +412,69 @@ async def test_an_organizer_imports_only_courses_of_their_units(
     assert audit == [("course_import", "refused"), ("course_import", "ok")]
 
 
+async def test_details_are_checked_again_and_later_completions_use_the_new_grant(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    now = datetime.now(UTC)
+    async with db.begin() as s:
+        units = await _units(s)
+        org = await _organizer(s, units["LS-X1"])
+        course = await make_course(s, organizer=units["LS-X1"], hours=8, grants_kind="it")
+        early = await make_person(s, unit=units["LS-X1"])
+        late = await make_person(s, unit=units["LS-X1"])
+        for p in (early, late):
+            await registration.register(s, person_id=p.id, course_id=course.id, now=now)
+        await completion.complete_one(s, actor_id=org, course_code=course.code,
+                                      personal_id=early.personal_id, certificate_no=None,
+                                      now=now, tz=VN)  # fmt: skip
+    forged = [
+        (Edit(Field.HOURS, hours=5001), Problem.BAD_NUMBER),
+        (Edit(Field.HOURS, hours=-1), Problem.BAD_NUMBER),
+        (Edit(Field.GRANTS, grants=("refresher_hours", None)), Problem.UNKNOWN_GRANT),
+        (Edit(Field.GRANTS, grants=("political_theory", None)), Problem.UNKNOWN_GRANT),
+        (Edit(Field.GRANTS, grants=("it", "cao_cap")), Problem.UNKNOWN_GRANT),
+        (Edit(Field.CATEGORY, category="cooking"), Problem.UNKNOWN_CATEGORY),
+        (Edit(Field.APPROVAL), Problem.EMPTY),
+    ]
+    for edit, problem in forged:
+        with pytest.raises(Invalid) as refused:
+            async with db.begin() as s:
+                await course_admin.edit_course(
+                    s, person_id=org, course_id=course.id, edit=edit, now=now, policy=POLICY
+                )
+        assert refused.value.code == problem, edit
+    async with db.begin() as s:
+        await course_admin.edit_course(
+            s,
+            person_id=org,
+            course_id=course.id,
+            edit=Edit(Field.GRANTS, grants=("political_theory", "trung_cap")),
+            now=now,
+            policy=POLICY,
+        )
+        await completion.complete_one(s, actor_id=org, course_code=course.code,
+                                      personal_id=late.personal_id, certificate_no=None,
+                                      now=now, tz=VN)  # fmt: skip
+    async with db() as s:
+        stored = await s.get(Course, course.id)
+        quals = {(q.person_id, q.kind) for q in (await s.execute(select(Qualification))).scalars()}
+        level = (
+            await s.execute(select(Qualification.level).where(Qualification.person_id == late.id))
+        ).scalar_one()
+        edits = (
+            (await s.execute(select(AuditEntry).where(AuditEntry.action.like("course_edit%"))))
+            .scalars()
+            .all()
+        )
+    assert stored is not None and stored.hours == 8 and stored.category == "digital_skills"
+    assert (stored.grants_kind, stored.grants_level) == ("political_theory", "trung_cap")
+    # Who completed before the change keeps what it granted then; later completions get the new.
+    assert quals == {(early.id, "it"), (late.id, "political_theory")} and level == "trung_cap"
+    assert [(e.action, e.details["before"], e.details["after"]) for e in edits] == [
+        ("course_edit_grants", ["it", None], ["political_theory", "trung_cap"])
+    ]
+
+
 @pytest.mark.databases("sqlite")
 async def test_the_command_line_exports_registrants(
     db: async_sessionmaker[AsyncSession],
@@ -696,3 +770,148 @@ async def test_an_organizer_sends_a_courses_file(
     assert codes == ["QL-1", "QL-2"]
     with pytest.raises(AssertionError):  # the button is gone once used
         await press(app, api, org, token)
+
+
+async def _edit_menu(app: Any, api: OfflineBotAPI, org: dict[str, Any], course_id: int) -> None:
+    await say(app, api, org, "/organize")
+    await press(app, api, org, f"oc:{course_id}")
+    await press(app, api, org, f"oe:{course_id}")
+
+
+@pytest.mark.databases("sqlite")
+async def test_an_organizer_changes_hours_and_approval_in_chat(
+    chat: tuple[Any, OfflineBotAPI], db: async_sessionmaker[AsyncSession]
+) -> None:
+    app, api = chat
+    async with db.begin() as s:
+        units = await _units(s)
+        org = await _link(s, api, 641, await _organizer(s, units["LS-X1"]))
+        course = await make_course(s, organizer=units["LS-X1"], title="Kỹ năng số", hours=8)
+        early = await make_person(s, unit=units["LS-X1"])
+        await registration.register(
+            s, person_id=early.id, course_id=course.id, now=datetime.now(UTC)
+        )
+    await _edit_menu(app, api, org, course.id)
+    await press(app, api, org, f"of:{course.id}:hours")
+    assert (
+        "Hiện tại: 8\nKhóa học được tính bao nhiêu giờ bồi dưỡng" in api.last_message(641)["text"]
+    )
+    card = await say(app, api, org, "16")
+    assert "Đã lưu. Hồ sơ bồi dưỡng đã ghi vẫn được giữ nguyên" in card
+    assert "Hoàn thành được: 16 giờ bồi dưỡng" in card
+    await press(app, api, org, f"oe:{course.id}")
+    await press(app, api, org, f"of:{course.id}:approval")
+    assert "Hiện tại: Đăng ký không cần duyệt." in api.last_message(641)["text"]
+    assert "vui lòng chọn bằng các nút" in (await say(app, api, org, "có")).lower()
+    await press(app, api, org, f"og:{course.id}:a:yes")
+    card = api.last_message(641)["text"]
+    assert "Các đăng ký đã có trước thay đổi này vẫn được giữ nguyên" in card
+    assert "✅ Đăng ký cần thủ trưởng đơn vị duyệt." in card
+    async with db() as s:
+        stored = await s.get(Course, course.id)
+        status = (await s.execute(select(Registration.status))).scalar_one()
+        notes = (await s.execute(select(Notification.kind))).scalars().all()
+        audit = (await s.execute(select(AuditEntry.action, AuditEntry.result))).all()
+    assert stored is not None and stored.hours == 16 and stored.requires_approval
+    assert status == RegistrationStatus.REGISTERED and COURSE_CHANGED not in notes
+    assert ("course_edit_hours", "ok") in audit and ("course_edit_approval", "ok") in audit
+
+
+@pytest.mark.databases("sqlite")
+async def test_a_bad_hours_answer_is_refused_as_at_creation_and_changes_nothing(
+    chat: tuple[Any, OfflineBotAPI], db: async_sessionmaker[AsyncSession]
+) -> None:
+    app, api = chat
+    async with db.begin() as s:
+        units = await _units(s)
+        org = await _link(s, api, 651, await _organizer(s, units["LS-X1"]))
+        course = await make_course(s, organizer=units["LS-X1"], hours=8)
+    await _edit_menu(app, api, org, course.id)
+    await press(app, api, org, f"of:{course.id}:hours")
+    for bad in ("mười sáu", "5001", "-4"):
+        with pytest.raises(Invalid) as creating:
+            course_create.PARSERS[course_create.Step.HOURS](Draft(), bad, datetime.now(UTC))
+        expected = invalid_text(Translator("vi", VN), creating.value)
+        assert await say(app, api, org, bad) == expected
+    assert expected == "Vui lòng nhập một số nguyên không nhỏ hơn 0."
+    assert "không có gì thay đổi" in await say(app, api, org, "/cancel")
+    async with db() as s:
+        stored = await s.get(Course, course.id)
+        actions = (await s.execute(select(AuditEntry.action))).scalars().all()
+    assert stored is not None and stored.hours == 8
+    assert not any(a.startswith("course_edit_") for a in actions)
+
+
+@pytest.mark.databases("sqlite")
+async def test_replayed_forged_and_stale_edit_buttons_are_refused(
+    chat: tuple[Any, OfflineBotAPI], db: async_sessionmaker[AsyncSession]
+) -> None:
+    app, api = chat
+    async with db.begin() as s:
+        units = await _units(s)
+        org = await _link(s, api, 661, await _organizer(s, units["LS-X1"]))
+        await _link(s, api, 662, (await make_person(s, unit=units["LS-X1"])).id)
+        course = await make_course(s, organizer=units["LS-X1"], hours=8)
+        other = await make_course(s, organizer=units["LS-X2"])
+    await say(app, api, org, "/organize")
+    await press(app, api, org, f"oc:{course.id}")
+    # The civil servant replays each of the organizer's edit buttons as it is shown.
+    steps = [
+        (f"oe:{course.id}", f"oe:{course.id}"),
+        (f"of:{course.id}:hours", f"of:{course.id}:approval"),
+        (f"og:{course.id}:a:yes", None),
+    ]
+    for replayed, pressed in steps:
+        await replay(app, api, org, _user(662), replayed)
+        assert _alerts(api)[-1].startswith("Chỉ cán bộ tổ chức")
+        if pressed:
+            await press(app, api, org, pressed)
+    # The organizer forges a choice for another unit's course: not the course being edited.
+    update = api.callback_update(org, api.last_message(661)["message_id"], f"og:{course.id}:a:yes")
+    update["callback_query"]["data"] = f"og:{other.id}:a:yes"
+    await app.process_update(Update.de_json(update, app.bot))
+    assert _alerts(api)[-1] == "Nút này không còn hiệu lực."
+    await press(app, api, org, f"og:{course.id}:a:yes")
+    await press(app, api, org, f"og:{course.id}:a:no")  # the edit is over: a stale button
+    assert _alerts(api)[-1] == "Nút này không còn hiệu lực."
+    async with db() as s:
+        mine, theirs = await s.get(Course, course.id), await s.get(Course, other.id)
+        audit = (await s.execute(select(AuditEntry.action, AuditEntry.result))).all()
+    assert mine is not None and mine.requires_approval and mine.hours == 8
+    assert theirs is not None and not theirs.requires_approval
+    assert sorted(audit) == [("course_edit", "refused")] * 3 + [("course_edit_approval", "ok")]
+
+
+@pytest.mark.databases("sqlite")
+async def test_completions_after_a_grants_change_in_chat_use_the_new_grant(
+    chat: tuple[Any, OfflineBotAPI], db: async_sessionmaker[AsyncSession]
+) -> None:
+    app, api = chat
+    now = datetime.now(UTC)
+    async with db.begin() as s:
+        units = await _units(s)
+        org_id = await _organizer(s, units["LS-X1"])
+        org = await _link(s, api, 671, org_id)
+        course = await make_course(s, organizer=units["LS-X1"], hours=8, grants_kind="it")
+        person = await make_person(s, unit=units["LS-X1"])
+        await registration.register(s, person_id=person.id, course_id=course.id, now=now)
+    await _edit_menu(app, api, org, course.id)
+    await press(app, api, org, f"of:{course.id}:grants")
+    assert (
+        "Hiện tại: Tin học\nHoàn thành khóa học được công nhận gì?" in api.last_message(671)["text"]
+    )
+    await press(app, api, org, f"og:{course.id}:g:political_theory")
+    assert "Trình độ nào?" in api.last_message(671)["text"]
+    assert "vui lòng chọn bằng các nút" in (await say(app, api, org, "trung cấp")).lower()
+    await press(app, api, org, f"og:{course.id}:l:trung_cap")
+    card = api.last_message(671)["text"]
+    assert "Hoàn thành được: Lý luận chính trị (trung cấp), 8 giờ bồi dưỡng" in card
+    async with db.begin() as s:
+        await completion.complete_one(s, actor_id=org_id, course_code=course.code,
+                                      personal_id=person.personal_id, certificate_no=None,
+                                      now=now, tz=VN)  # fmt: skip
+    async with db() as s:
+        quals = (await s.execute(select(Qualification.kind, Qualification.level))).all()
+        audit = (await s.execute(select(AuditEntry.action, AuditEntry.result))).all()
+    assert quals == [("political_theory", "trung_cap")]
+    assert ("course_edit_grants", "ok") in audit
