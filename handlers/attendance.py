@@ -25,13 +25,12 @@ from bot.context import BotContext
 from bot.i18n import Translator
 from domain import attendance as att
 from domain import completion, roles
-from domain.attendance import CheckinStatus
 from domain.errors import DomainError, Refusal
 from domain.importing import Problem, RowError
 from domain.sheets import SheetError
 from handlers import callbacks as cb
 from handlers.common import reply, require_person, require_role
-from handlers.render import refusal, short
+from handlers.render import checkin_text, refusal, short
 from schedules.notifications import kick_drainer
 from storage.models import Role
 
@@ -522,17 +521,7 @@ async def checkin(update: Update, context: BotContext) -> None:
         result = await att.checkin(
             session, person_id=person_id, code="".join(context.args), now=context.now()
         )
-    args = {"title": escape(result.title), "n": result.session_no + 1}
-    texts = {
-        CheckinStatus.CHECKED_IN: _("✅ Checked in: <b>%(title)s</b>, session %(n)d."),
-        CheckinStatus.ALREADY: _("You are already checked in for session %(n)d of %(title)s."),
-        CheckinStatus.BAD_CODE: _("This code is not valid. Check it on the screen and try again."),
-        CheckinStatus.NOT_YET: _("Check-in for session %(n)d of %(title)s opens %(when)s."),
-        CheckinStatus.EXPIRED: _("Check-in for session %(n)d of %(title)s has closed."),
-        CheckinStatus.NOT_REGISTERED: _("You are not registered for %(title)s."),
-    }
-    args["when"] = context.t.datetime(result.valid_from)
-    await reply(update, texts[result.status] % args)
+    await reply(update, checkin_text(context.t, result))
 
 
 async def noshows(update: Update, context: BotContext) -> None:

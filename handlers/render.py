@@ -8,6 +8,7 @@ from html import escape, unescape
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.i18n import Translator
+from domain.attendance import CheckinResult, CheckinStatus
 from domain.catalog import CourseView, Page
 from domain.errors import DomainError, Refusal
 from domain.records import Overview, PrivacyView
@@ -331,3 +332,19 @@ def my_text(t: Translator, view: Overview) -> str:
         % {"done": view.hours_done, "target": view.hours_target}
     )
     return "\n".join(lines)
+
+
+def checkin_text(t: Translator, result: CheckinResult) -> str:
+    """The answer to a check-in with a session's code."""
+    _ = t.gettext
+    texts = {
+        CheckinStatus.CHECKED_IN: _("✅ Checked in: <b>%(title)s</b>, session %(n)d."),
+        CheckinStatus.ALREADY: _("You are already checked in for session %(n)d of %(title)s."),
+        CheckinStatus.BAD_CODE: _("This code is not valid. Check it on the screen and try again."),
+        CheckinStatus.NOT_YET: _("Check-in for session %(n)d of %(title)s opens %(when)s."),
+        CheckinStatus.EXPIRED: _("Check-in for session %(n)d of %(title)s has closed."),
+        CheckinStatus.NOT_REGISTERED: _("You are not registered for %(title)s."),
+    }
+    args = {"title": escape(result.title), "n": result.session_no + 1,
+            "when": t.datetime(result.valid_from)}  # fmt: skip
+    return texts[result.status] % args

@@ -21,7 +21,11 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.settings import Settings
 from storage.db import create_engine, make_sessionmaker, upgrade
+from tests.zalo_standin import StandInZalo, Zalo
+from zalo.client import ZaloClient
+from zalo.conversation import ZaloBot
 
 # Opt in to timedelta durations as ./dev does; conftest loads before any test imports telegram.
 os.environ.setdefault("PTB_TIMEDELTA", "1")
@@ -116,3 +120,19 @@ async def blank_engine(
 async def db(db_engine: AsyncEngine) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     """The session factory of the test's database; use `async with db.begin() as s:`."""
     yield make_sessionmaker(db_engine)
+
+
+@pytest.fixture
+async def zalo(db: async_sessionmaker[AsyncSession]) -> AsyncIterator[Zalo]:
+    """Our Zalo bot on the database under test, talking to a fresh stand-in Zalo API."""
+    async with StandInZalo() as srv:
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            zalo_bot_token=srv.token,  # type: ignore[arg-type]
+            zalo_base_url=srv.base_url,
+        )
+        client = ZaloClient(srv.token, base_url=srv.base_url)
+        try:
+            yield Zalo(srv, client, ZaloBot(settings, db, client), db, settings)
+        finally:
+            await client.aclose()

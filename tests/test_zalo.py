@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,23 +20,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram import Update
 
 from bot.app import OFFLINE_TOKEN, build_application
-from bot.context import Resources
 from bot.i18n import Translator
 from bot.offline import OfflineBotAPI, OfflineRequest
 from bot.serve import serve
 from bot.settings import Settings
 from domain.channels import linked_channels, set_preferred_channel
 from domain.linking import create_code
-from schedules.notifications import Pacer, drain_once
+from schedules.notifications import Pacer
 from storage.models import ChatAccount, Notification, NotificationState, Registration
 from tests.botapi.validator import SpecValidator
 from tests.factories import make_course, make_person
-from tests.zalo_standin import StandInZalo
+from tests.zalo_standin import Zalo
 from zalo.client import ZaloClient, ZaloError, ZaloRateLimited, ZaloUnauthorized
-from zalo.conversation import ZaloBot
 from zalo.dialog import Choice, Dialogs, OutOfRange, Picked, Stale, split
 from zalo.polling import Poller
-from zalo.sender import ZaloSender
 from zalo.webhook import serve as serve_webhook
 
 pytestmark = pytest.mark.databases("sqlite")
@@ -48,43 +43,6 @@ TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 def at(day: str, clock: str) -> datetime:
     d = datetime.strptime(f"{day} {clock}", "%d/%m/%Y %H:%M")
     return d.replace(tzinfo=TZ).astimezone(UTC)
-
-
-@dataclass
-class Zalo:
-    srv: StandInZalo
-    client: ZaloClient
-    bot: ZaloBot
-    db: async_sessionmaker[AsyncSession]
-    settings: Settings
-
-    async def say(self, user: str, text: str) -> list[str]:
-        """Send `text` as `user` and return every message the bot answered with."""
-        before = len(self.srv.sent_to(user))
-        await self.bot.handle(self.srv.text_update(user, text))
-        return self.srv.sent_to(user)[before:]
-
-    def sender(self) -> ZaloSender:
-        return ZaloSender(self.client, self.bot.dialogs, Pacer(1000))
-
-    async def drain(self, bot: Any = None) -> int:
-        res = Resources(settings=self.settings, db=self.db)
-        return await drain_once(bot, res, Pacer(1000), others=[self.sender()])
-
-
-@pytest.fixture
-async def zalo(db: async_sessionmaker[AsyncSession]) -> AsyncIterator[Zalo]:
-    async with StandInZalo() as srv:
-        settings = Settings(
-            _env_file=None,  # type: ignore[call-arg]
-            zalo_bot_token=srv.token,  # type: ignore[arg-type]
-            zalo_base_url=srv.base_url,
-        )
-        client = ZaloClient(srv.token, base_url=srv.base_url)
-        try:
-            yield Zalo(srv, client, ZaloBot(settings, db, client), db, settings)
-        finally:
-            await client.aclose()
 
 
 async def person_on_zalo(db: async_sessionmaker[AsyncSession], user: str, **person: Any) -> int:

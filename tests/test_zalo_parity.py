@@ -7,42 +7,30 @@ databases, as unlinking writes the account row.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 import time_machine
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import Translator
-from bot.settings import Settings
-from domain import nominations
-from domain.reminders import APPROVAL_REQUEST, NOMINATION_ANSWER
-from storage.models import ChatAccount, Notification, Registration
+from domain import nominations, roles
+from domain.registration import Outcome, register
+from domain.reminders import APPROVAL_REQUEST, APPROVAL_RESULT, NOMINATION_ANSWER
+from storage.models import (
+    Attendance,
+    AuditEntry,
+    ChatAccount,
+    Notification,
+    Registration,
+    Role,
+)
 from tests.factories import make_course, make_person
 from tests.test_nominations import _course, _person, _world
-from tests.test_zalo import TZ, Zalo, at
-from tests.zalo_standin import StandInZalo
-from zalo.client import ZaloClient
-from zalo.conversation import ZaloBot
+from tests.test_zalo import TZ, at
+from tests.zalo_standin import Zalo
 from zalo.dialog import Dialogs, plain
-
-
-@pytest.fixture
-async def zalo(db: async_sessionmaker[AsyncSession]) -> AsyncIterator[Zalo]:
-    async with StandInZalo() as srv:
-        settings = Settings(
-            _env_file=None,  # type: ignore[call-arg]
-            zalo_bot_token=srv.token,  # type: ignore[arg-type]
-            zalo_base_url=srv.base_url,
-        )
-        client = ZaloClient(srv.token, base_url=srv.base_url)
-        try:
-            yield Zalo(srv, client, ZaloBot(settings, db, client), db, settings)
-        finally:
-            await client.aclose()
 
 
 async def linked(zalo: Zalo, user: str, lang: str = "vi", **person: Any) -> int:
@@ -359,3 +347,177 @@ async def test_answering_a_nomination_notice_after_it_expired_is_refused(
         late = await zalo.say("n3", "1")  # stale yet, the nomination is
     assert late == [said(lang, NOT_PENDING)]
     assert (await registration(zalo, person, course)).status == "nominated"
+
+
+# -- the unit head decides on a registration request ---------------------------------------
+
+FORBIDDEN = (
+    "Only organizers can do this. If you should be one, ask your Department of Home Affairs."
+)
+
+
+async def request(
+    zalo: Zalo, head_user: str, lang: str, deadline: datetime = NOW + timedelta(days=7)
+) -> Any:
+    """A unit head on Zalo, and a request of a civil servant of their commune (also on Zalo)
+    to join a course needing approval, its notice delivered to the head."""
+    w = await _world(zalo.db)
+    person = await _person(zalo.db, w["commune"], "Trần Bình")
+    await put_on_zalo(zalo, head_user, w["head"], lang)
+    await put_on_zalo(zalo, f"{head_user}-p", person, lang)
+    course = await _course(
+        zalo.db,
+        title="Kỹ năng số cơ bản",
+        requires_approval=True,
+        starts_at=NOW + timedelta(days=10),
+        registration_deadline=deadline,
+    )
+    async with zalo.db.begin() as s:
+        done = await register(
+            s, person_id=person, course_id=course, now=datetime.now(UTC),
+            policy=zalo.settings.reminder_policy(),
+        )  # fmt: skip
+    assert done.outcome == Outcome.PENDING_APPROVAL
+    assert await zalo.drain() == 1  # the notice, to the head
+    return w, person, course
+
+
+async def audited(zalo: Zalo) -> list[tuple[str, str, str, int | None]]:
+    async with zalo.db() as s:
+        rows = (await s.execute(select(AuditEntry).order_by(AuditEntry.id))).scalars()
+        return [(e.action, e.result, e.actor, e.actor_person_id) for e in rows]
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+async def test_a_unit_head_approves_by_typing_the_number_under_the_notice(
+    zalo: Zalo, lang: str
+) -> None:
+    with time_machine.travel(NOW, tick=True):
+        _w, person, course = await request(zalo, "h1", lang)
+        notice = zalo.srv.sent_to("h1")[-1]
+        assert "Trần Bình" in notice and "Kỹ năng số cơ bản" in notice
+        choices = [said(lang, "✅ Approve"), said(lang, "✖️ Decline"), said(lang, "View course")]
+        assert "\n".join(f"{n}. {c}" for n, c in enumerate(choices, 1)) in notice
+        done = await zalo.say("h1", "1")
+        assert done[0].startswith(
+            said(
+                lang,
+                "✅ Approved: %(who)s is registered for <b>%(title)s</b>.",
+                who="Trần Bình",
+                title="Kỹ năng số cơ bản",
+            )
+        )
+        assert (await registration(zalo, person, course)).status == "registered"
+        told = {"outcome": "approved", "reason": ""}
+        assert await notes(zalo, APPROVAL_RESULT) == [(person, told)]  # the domain tells them
+        assert await zalo.drain() == 1
+    approved = said(
+        lang,
+        "✅ Your unit head approved your registration: you are registered for "
+        "<b>%(title)s</b>, starting %(when)s at %(where)s.",
+    ).split("%(title)s")[0]
+    assert zalo.srv.sent_to("h1-p")[-1].startswith(approved + "Kỹ năng số cơ bản")
+    assert [a[:2] for a in await audited(zalo)] == [("approve", "ok")]
+
+
+async def test_a_unit_head_declines_with_a_typed_reason(zalo: Zalo) -> None:
+    with time_machine.travel(NOW, tick=True):
+        _w, person, course = await request(zalo, "h2", "vi")
+        asked = (await zalo.say("h2", "tu choi"))[0]  # the label, typed without accents
+        assert asked.startswith(
+            said(
+                "vi",
+                "Why decline <b>%(title)s</b> for %(who)s? Type the reason in one message, "
+                "or choose below.",
+                title="Kỹ năng số cơ bản",
+                who="Trần Bình",
+            )
+        )
+        assert "1. Từ chối, không nêu lý do\n2. Không, giữ lại" in asked
+        done = await zalo.say("h2", "Lớp đã đủ người của xã")
+    assert done[0].startswith(said("vi", "Declined: %(title)s.", title="Kỹ năng số cơ bản"))
+    reg = await registration(zalo, person, course)
+    assert (reg.status, reg.reason) == ("declined", "Lớp đã đủ người của xã")
+    told = {"outcome": "declined", "reason": "Lớp đã đủ người của xã"}
+    assert await notes(zalo, APPROVAL_RESULT) == [(person, told)]
+
+
+async def test_choices_of_a_request_are_refused_without_the_role_or_scope_and_audited(
+    zalo: Zalo,
+) -> None:
+    with time_machine.travel(NOW, tick=True):
+        w, person, course = await request(zalo, "h3", "vi")
+        forged = zalo.bot.dialogs.state("h3", datetime.now(UTC)).choices  # the head's choices
+        colleague = await _person(zalo.db, w["commune"], "Lê Văn Cường")
+        await put_on_zalo(zalo, "c3", colleague)
+        async with zalo.db.begin() as s:  # the head of another commune: not theirs to decide
+            other = (await make_person(s, full_name="Trưởng Xã Hai")).id
+            await roles.grant(s, person_id=other, role=Role.UNIT_HEAD, unit_id=w["other"], by="t")
+        await put_on_zalo(zalo, "o3", other)
+        for user, number in (("c3", "1"), ("c3", "2"), ("o3", "1"), ("o3", "2")):
+            zalo.bot.dialogs.offer(user, forged, datetime.now(UTC))
+            assert await zalo.say(user, number) == [said("vi", FORBIDDEN)]
+        asked = await zalo.say("h3", "2")  # the head starts declining, then loses the role
+        assert "1. Từ chối, không nêu lý do" in asked[0]
+        async with zalo.db.begin() as s:
+            await roles.revoke(s, person_id=w["head"], role=Role.UNIT_HEAD, unit_id=None)
+        assert await zalo.say("h3", "Không phù hợp") == [said("vi", FORBIDDEN)]
+    assert (await registration(zalo, person, course)).status == "pending_approval"
+    assert await notes(zalo, APPROVAL_RESULT) == []
+    # Refusals by role are audited as on Telegram; the domain refuses the wrong scope.
+    assert await audited(zalo) == [
+        ("approve", "refused", "zalo:c3", colleague),
+        ("decline", "refused", "zalo:c3", colleague),
+        ("decline", "refused", "zalo:h3", w["head"]),
+    ]
+
+
+@pytest.mark.parametrize(("lang", "number"), [("vi", "1"), ("en", "2")])
+async def test_deciding_on_a_request_after_it_expired_is_refused(
+    zalo: Zalo, lang: str, number: str
+) -> None:
+    deadline = NOW + zalo.settings.reminder_policy().approval_margin + timedelta(minutes=20)
+    with time_machine.travel(NOW, tick=True):
+        _w, person, course = await request(zalo, "h4", lang, deadline)
+    with time_machine.travel(NOW + timedelta(minutes=21), tick=True):  # the choices are not
+        late = await zalo.say("h4", number)  # stale yet, the request is
+    assert late == [said(lang, NOT_PENDING)]
+    assert (await registration(zalo, person, course)).status == "pending_approval"
+    assert await notes(zalo, APPROVAL_RESULT) == []
+
+
+# -- checking in at a session -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+async def test_a_participant_checks_in_by_typing_diem_danh_and_the_code(
+    zalo: Zalo, lang: str
+) -> None:
+    from domain import attendance
+    from tests.test_attendance import BEFORE, SESSIONS, course5
+
+    c = await course5(zalo.db)
+    async with zalo.db.begin() as s:
+        s.add(ChatAccount(channel="zalo", chat_user_id="k1", chat_id="k1", language=lang,
+                          person_id=c.people["An"], linked_at=BEFORE))  # fmt: skip
+        code = await attendance.new_checkin_code(
+            s, actor_id=c.organizer, course_id=c.course_id, session_no=1, now=BEFORE
+        )
+    spaced = f"{code.code[:3]} {code.code[3:]}"  # as read off the screen
+    title, n = "Trung cấp lý luận chính trị", 2
+    with time_machine.travel(SESSIONS[1][0], tick=False):
+        assert (await zalo.say("k1", "điểm danh"))[0] == said(
+            lang, "Type “điểm danh” followed by the code shown in the room."
+        )
+        wrong = "This code is not valid. Check it on the screen and try again."
+        assert (await zalo.say("k1", "diem danh ZZZZZZ"))[0].startswith(said(lang, wrong))
+        done = (await zalo.say("k1", f"Điểm danh {spaced}"))[0]
+        assert done.startswith(said(lang, "✅ Checked in: <b>%(title)s</b>, session %(n)d.",
+                                    title=title, n=n))  # fmt: skip
+        again = (await zalo.say("k1", f"/checkin {code.code}"))[0]
+        assert again.startswith(said(
+            lang, "You are already checked in for session %(n)d of %(title)s.", title=title, n=n
+        ))  # fmt: skip
+    async with zalo.db() as s:
+        marks = (await s.execute(select(Attendance.session_no, Attendance.source))).all()
+    assert [tuple(m) for m in marks] == [(1, "checkin")]

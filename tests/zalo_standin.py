@@ -22,10 +22,19 @@ import itertools
 import json
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.context import Resources
+from bot.settings import Settings
+from schedules.notifications import Pacer, drain_once
+from zalo.client import ZaloClient
+from zalo.conversation import ZaloBot
+from zalo.sender import ZaloSender
 
 Predicate = Callable[[str, dict[str, Any]], bool]
 MAX_TEXT = 2000
@@ -278,3 +287,27 @@ class StandInZalo:
 
     async def _m_sendChatAction(self, params: dict[str, Any]) -> Any:
         return {}
+
+
+@dataclass
+class Zalo:
+    """A Zalo bot of ours talking to a stand-in: what a test drives (fixture `zalo`)."""
+
+    srv: StandInZalo
+    client: ZaloClient
+    bot: ZaloBot
+    db: async_sessionmaker[AsyncSession]
+    settings: Settings
+
+    async def say(self, user: str, text: str) -> list[str]:
+        """Send `text` as `user` and return every message the bot answered with."""
+        before = len(self.srv.sent_to(user))
+        await self.bot.handle(self.srv.text_update(user, text))
+        return self.srv.sent_to(user)[before:]
+
+    def sender(self) -> ZaloSender:
+        return ZaloSender(self.client, self.bot.dialogs, Pacer(1000))
+
+    async def drain(self, bot: Any = None) -> int:
+        res = Resources(settings=self.settings, db=self.db)
+        return await drain_once(bot, res, Pacer(1000), others=[self.sender()])

@@ -2,8 +2,8 @@
 
 The counterpart of handlers/middleware.py and handlers/__init__.py for Telegram: the account
 and language are settled first, then a typed number or label picks the current choice, a
-command word runs its flow, and other text is a reason the chat owes (declining a nomination),
-links (unlinked chats) or searches courses.
+command word runs its flow, and other text is a reason the chat owes (declining a nomination
+or a registration request), links (unlinked chats) or searches courses.
 Updates of one chat are handled one at a time, in order; repeated deliveries are dropped.
 """
 
@@ -48,6 +48,9 @@ ACTIONS: dict[str, Flow] = {
     "nomyes": nominations.accept_nomination,
     "nomno": nominations.ask_decline_reason,
     "nomskip": nominations.decline_without_reason,
+    "appyes": nominations.approve_request,
+    "appno": nominations.ask_request_reason,
+    "appskip": nominations.decline_request_without_reason,
     "my": flows.my,
     "reminders": flows.show_reminders,
     "rem": flows.toggle_reminder,
@@ -60,6 +63,7 @@ ACTIONS: dict[str, Flow] = {
     "unlinkok": account.unlink,
     "help": flows.help_,
     "telegram": flows.telegram_code,
+    "checkin": flows.checkin,
 }
 COMMANDS = (
     "start",
@@ -71,6 +75,7 @@ COMMANDS = (
     "privacy",
     "help",
     "telegram",
+    "checkin",
 )
 # Words people type instead of a command (folded: accents and case do not matter).
 _WORDS = {
@@ -83,7 +88,10 @@ _WORDS = {
     "privacy": ("rieng tu", "quyen rieng tu"),
     "help": ("tro giup", "huong dan", "menu"),
     "telegram": ("ma telegram", "lien ket telegram"),
+    "checkin": ("diem danh", "check in"),
 }
+# Words that take what follows them, e.g. "điểm danh 482 913".
+_WITH_ARGUMENT = ("checkin",)
 
 
 def _command_words() -> dict[str, str]:
@@ -237,7 +245,7 @@ class ZaloBot:
             return [Say(_("That list has expired. Please choose again:"), menu)]
         if isinstance(picked, OutOfRange):
             if owed is not None:  # still owed: the prompt's choices are offered again
-                self.dialogs.expect(ctx.chat_id, nominations.REASON, ctx.now, course=owed)
+                self.dialogs.expect(ctx.chat_id, nominations.REASON, ctx.now, **owed)
             state = self.dialogs.state(ctx.chat_id, ctx.now)
             # Answered with the same choices again, so the numbers stay valid.
             return [
@@ -255,21 +263,26 @@ class ZaloBot:
         command = self._words.get(key(text))
         if command is not None:
             return await ACTIONS[command](ctx, "")
+        words = text.split()
+        for n in (2, 1):  # a command word of one or two words, then its argument
+            command = self._words.get(key(" ".join(words[:n])))
+            if command in _WITH_ARGUMENT and len(words) > n:
+                return await ACTIONS[command](ctx, " ".join(words[n:]))
         if owed is not None:
-            return await nominations.decline_nomination(ctx, owed, text)
+            return await nominations.decline_owed(ctx, owed, text)
         if ctx.person_id is None:
             return await link.unlinked_text(ctx, text)
         return await flows.search(ctx, text)
 
-    def _owed_reason(self, ctx: Ctx) -> str | None:
-        """The course whose nomination this chat is declining, when its next message is the
-        reason. Used up by this message whatever it is: a choice, a command or the reason."""
+    def _owed_reason(self, ctx: Ctx) -> dict[str, str] | None:
+        """What this chat is declining (a nomination or a request), when its next message is
+        the reason. Used up by this message whatever it is: a choice, a command or the reason."""
         state = self.dialogs.state(ctx.chat_id, ctx.now)
         if state.expect != nominations.REASON:
             return None
-        course = state.data.get("course")
+        owed = dict(state.data)
         self.dialogs.expect(ctx.chat_id, None, ctx.now)
-        return course
+        return owed
 
     async def deliver(self, ctx: Ctx, says: list[Say]) -> None:
         """Send the replies; the last list of choices becomes the chat's current one."""

@@ -17,13 +17,21 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import Translator
 from bot.settings import Settings
-from domain import catalog, channels, linking, registration, reminders
+from domain import attendance, catalog, channels, linking, registration, reminders
 from domain.catalog import CourseView
 from domain.errors import DomainError
 from domain.records import overview
 from domain.registration import Outcome
 from domain.standards import status_of
-from handlers.render import course_card, label, my_text, refusal, short, status_text
+from handlers.render import (
+    checkin_text,
+    course_card,
+    label,
+    my_text,
+    refusal,
+    short,
+    status_text,
+)
 from schedules.notices import category_label
 from storage.models import Course, RegistrationStatus
 from zalo.dialog import Choice, Dialogs
@@ -436,10 +444,25 @@ async def help_(ctx: Ctx, arg: str) -> list[Say]:
         "• <b>privacy</b>: what is stored about you, and unlinking this Zalo account;\n"
         "• <b>help</b>: this message."
     )
+    text += "\n" + _(
+        "• <b>diem danh</b> and the code shown in the room: check in at a course session."
+    )
     text += "\n\n" + _("Problems with your record? Contact your unit's personnel officer.")
     if ctx.person_id is None:
         return [Say(text), *not_linked(ctx)]
     return [Say(text, main_menu(ctx.t))]
+
+
+async def checkin(ctx: Ctx, arg: str) -> list[Say]:
+    """ "điểm danh CODE": present at the session whose code the organizer shows (/checkin)."""
+    if ctx.person_id is None:
+        return not_linked(ctx)
+    code = "".join(arg.split())
+    if not code:
+        return [Say(ctx._("Type “điểm danh” followed by the code shown in the room."))]
+    async with ctx.db.begin() as session:
+        result = await attendance.checkin(session, person_id=ctx.person_id, code=code, now=ctx.now)
+    return [Say(checkin_text(ctx.t, result), main_menu(ctx.t))]
 
 
 async def telegram_code(ctx: Ctx, arg: str) -> list[Say]:

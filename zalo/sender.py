@@ -1,8 +1,9 @@
 """Messages the bot starts on Zalo: reminders from the drainer, and (for broadcasts) plain text.
 
-Choices under a reminder (view the course, cancel, turn these reminders off) become the chat's
-current numbered list, so answering "1" works as a button press does on Telegram. Zalo's
-message ids are strings, so none is kept on the notification row.
+Choices under a notice (confirm or decline a nomination, approve or decline a registration
+request, view the course, cancel, turn these reminders off) become the chat's current numbered
+list, so answering "1" works as a button press does on Telegram. Zalo's message ids are
+strings, so none is kept on the notification row.
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ def notice_choices(t: Translator, ready: r.Ready) -> list[Choice]:
     if note.kind == r.NOMINATED and note.course_id is not None:
         choices.append(Choice(_("✅ Confirm"), f"nomyes:{note.course_id}"))
         choices.append(Choice(_("✖️ Decline"), f"nomno:{note.course_id}"))
+    elif note.kind == r.APPROVAL_REQUEST and ready.registration is not None:
+        choices.append(Choice(_("✅ Approve"), f"appyes:{ready.registration.id}"))
+        choices.append(Choice(_("✖️ Decline"), f"appno:{ready.registration.id}"))
     if note.course_id is not None and note.kind != r.COURSE_CANCELLED:
         choices.append(Choice(_("View course"), f"course:{note.course_id}"))
         if note.kind in (r.COURSE_START, r.PROMOTED, r.COURSE_CHANGED):
