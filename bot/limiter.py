@@ -55,7 +55,8 @@ class _Slot:
 class PriorityPacer(Pacer):
     """The shared pacer: at most `floor(rate)` sends in any one-second window as Telegram
     counts them, at least 0.8 of an interval apart, with a fast lane: `wait(urgent=True)`
-    takes the next free slot ahead of the background senders queued on the lock.
+    takes the next free slot ahead of the background senders, who give way while any urgent
+    sender waits.
 
     The window is kept on the answers, not on the departures: a send may go one second after
     the *answer* to the send `floor(rate)` places before it. Telegram counted that earlier
@@ -74,6 +75,7 @@ class PriorityPacer(Pacer):
         self.gap = self.interval * 0.8
         self._slots: collections.deque[_Slot] = collections.deque()
         self._hold_until = 0.0
+        self._urgent = 0  # urgent senders waiting for a slot
 
     def _free(self, now: float) -> float:
         """The earliest moment a send may go, given the slots already taken."""
@@ -91,23 +93,29 @@ class PriorityPacer(Pacer):
         if (previous := _turn.get()) is not None and not previous.sending:
             previous.end = previous.start  # this task gave its last turn up
         if urgent:
-            now = time.monotonic()
-            taken = _Slot(self._free(now))
-            self._slots.append(taken)
-            if taken.start > now:
-                await asyncio.sleep(taken.start - now)
+            self._urgent += 1
+            try:
+                taken = await self._take(give_way=False)
+            finally:
+                self._urgent -= 1
         else:
-            async with self._lock:
-                # Sleep until the slot is free; an urgent send may take it meanwhile.
-                now = time.monotonic()
-                slot = self._free(now)
-                while slot > now:  # a short nap at most: an answer may free it sooner
-                    await asyncio.sleep(min(slot - now, 0.1))
-                    now = time.monotonic()
-                    slot = self._free(now)
+            async with self._lock:  # background senders go one after another
+                taken = await self._take(give_way=True)
+        _turn.set(taken)
+
+    async def _take(self, *, give_way: bool) -> _Slot:
+        """Nap until a send may go (an answer may free a slot sooner than foreseen), then take
+        the slot at that very moment: a slot is only ever taken by a send that is leaving.
+        A background sender lets every urgent one waiting go first."""
+        while True:
+            now = time.monotonic()
+            slot = self._free(now)
+            if slot <= now and not (give_way and self._urgent):
                 taken = _Slot(now)
                 self._slots.append(taken)
-        _turn.set(taken)
+                return taken
+            delay = slot - now if slot > now else self.gap  # free, but urgent ones go first
+            await asyncio.sleep(min(delay, 0.1))
 
     def hold(self, seconds: float) -> None:
         """Send nothing for `seconds`: Telegram answered 429, so our pace was not enough."""
