@@ -134,6 +134,12 @@ class Settings(BaseSettings):
     def zalo_token(self) -> str | None:
         return self.zalo_bot_token.get_secret_value() if self.zalo_bot_token else None
 
+    @property
+    def channels(self) -> tuple[str, ...]:
+        """The chat apps this deployment uses: those whose token is set."""
+        used = {"telegram": self.bot_token, "zalo": self.zalo_bot_token}
+        return tuple(name for name, token in used.items() if token)
+
     @field_validator("zalo_webhook_listen")
     @classmethod
     def _host_port(cls, value: str) -> str:

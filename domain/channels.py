@@ -8,7 +8,7 @@ set on use by domain.linking), among the channels the sending process serves.
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -55,3 +55,19 @@ async def reachable_account(
         if account.channel == preferred:
             return account
     return max(accounts, key=_last_used)
+
+
+LEFT_FOR_OTHERS = timedelta(minutes=1)
+
+
+async def elsewhere(
+    session: AsyncSession, *, person_id: int, served: Collection[str], used: Collection[str]
+) -> bool:
+    """Whether the person can be reached on an app the deployment `used` that this process
+    does not serve: the process serving it will deliver, so the row is left for it (put off
+    by LEFT_FOR_OTHERS) rather than marked unreachable."""
+    others = [c for c in used if c not in served]
+    return (
+        bool(others)
+        and (await reachable_account(session, person_id=person_id, channels=others)) is not None
+    )

@@ -292,6 +292,14 @@ class _Drain:
             elif self.bot is None:  # a Telegram account is no way to reach them from here
                 row = Claimed(row.delivery_id, row.broadcast_id, row.person_id, None, None,
                               False, None)  # fmt: skip
+        if (row.chat_id is None or not row.active) and await channels.elsewhere(
+            repo.session, person_id=row.person_id, served=self.channels,
+            used=self.res.settings.channels,
+        ):  # fmt: skip
+            # Reachable on an app another process serves: left for that process.
+            await repo.mark(row.delivery_id, DeliveryState.PENDING, None, uncount=True,
+                            due_at=datetime.now(UTC) + channels.LEFT_FOR_OTHERS)  # fmt: skip
+            return None
         if row.chat_id is None:
             await repo.mark(row.delivery_id, DeliveryState.NOT_LINKED, None)
             return None
@@ -380,7 +388,10 @@ class _Drain:
             chat_id, message_id = broadcast.report_chat_id, broadcast.progress_message_id
             language = await _language_of(session, chat_id)
             missed: list[broadcasts.NotReached] = []
-            done = progress.waiting == 0 and await repo.finish(broadcast_id, now)
+            # The report goes to the organizer's Telegram chat: a process without Telegram
+            # leaves the end to the one with it, if the deployment has one.
+            reports = self.bot is not None or "telegram" not in self.res.settings.channels
+            done = progress.waiting == 0 and reports and await repo.finish(broadcast_id, now)
             if done:
                 progress = await broadcasts.progress(session, broadcast_id=broadcast_id)
                 missed = await broadcasts.not_reached(session, broadcast_id=broadcast_id)

@@ -15,18 +15,20 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram import Update
 
 from bot.app import OFFLINE_TOKEN, build_application
+from bot.context import Resources
 from bot.i18n import Translator
 from bot.offline import OfflineBotAPI, OfflineRequest
 from bot.serve import serve
 from bot.settings import Settings
 from domain.channels import linked_channels, set_preferred_channel
 from domain.linking import create_code
-from schedules.notifications import Pacer
+from schedules.notifications import Pacer, drain_once
 from storage.models import ChatAccount, Notification, NotificationState, Registration
 from tests.botapi.validator import SpecValidator
 from tests.factories import make_course, make_person
@@ -572,3 +574,57 @@ async def test_a_zalo_only_process_sends_broadcasts_and_lets_held_seats_go(
     assert states == {on_zalo.id: "sent", on_telegram.id: "not_linked"}
     assert held == RegistrationStatus.EXPIRED
     assert str(status) == "done"
+
+
+async def test_with_telegram_served_elsewhere_a_zalo_process_leaves_telegram_people_to_it(
+    zalo: Zalo, db_engine: AsyncEngine
+) -> None:
+    """Two processes on one database (`run --channel zalo` and `run --channel telegram`):
+    each reaches people on its own app and leaves the others, and their report, to the other."""
+    from domain.reminders import COURSE_CHANGED, notify_now
+    from schedules.broadcasts import drain_broadcasts
+    from storage.models import Broadcast, BroadcastDelivery, BroadcastStatus
+
+    api = OfflineBotAPI(token=OFFLINE_TOKEN, validator=SpecValidator())
+    both = zalo.settings.model_copy(update={"bot_token": SecretStr(OFFLINE_TOKEN),
+                                            "quiet_hours": "00:00-00:00"})  # fmt: skip
+    organizer = {"id": 720, "is_bot": False, "first_name": "O", "language_code": "vi"}
+    api.add_user(organizer)
+    api.add_user({"id": 701, "is_bot": False, "first_name": "T", "language_code": "vi"})
+    now = datetime.now(UTC)
+    async with zalo.db.begin() as s:
+        course = await make_course(s, title="Kỹ năng số", starts_at=now + timedelta(days=9))
+        on_zalo = await make_person(s, full_name="Lục Văn Zalo")
+        s.add(_account("zalo", "q1", on_zalo.id, now))
+        on_telegram = await make_person(s, full_name="Hà Thị Telegram")
+        s.add(_account("telegram", "701", on_telegram.id, now))
+        boss = await make_person(s, full_name="Cán bộ tổ chức")
+        s.add(_account("telegram", "720", boss.id, now))
+        broadcast = Broadcast(text="Họp lúc 08:00", status=BroadcastStatus.SENDING,
+                              report_chat_id="720")  # fmt: skip
+        s.add(broadcast)
+        await s.flush()
+        for person in (on_zalo, on_telegram):
+            s.add(BroadcastDelivery(broadcast_id=broadcast.id, person_id=person.id))
+        await notify_now(s, key="changed:1", person_id=on_telegram.id, kind=COURSE_CHANGED,
+                         now=now, course_id=course.id)  # fmt: skip
+    res = Resources(settings=both, db=zalo.db)
+    assert await drain_broadcasts(None, res, Pacer(1000), zalo=zalo.sender()) == 1
+    assert await drain_once(None, res, Pacer(1000), others=[zalo.sender()]) == 0
+    async with zalo.db() as s:
+        states = {d.person_id: str(d.state) for d in (await s.execute(
+            select(BroadcastDelivery))).scalars()}  # fmt: skip
+        status = (await s.execute(select(Broadcast.status))).scalar_one()
+        note = (await s.execute(select(Notification))).scalar_one()
+    assert states == {on_zalo.id: "sent", on_telegram.id: "pending"}  # not "not linked"
+    assert str(status) == "sending"  # the report is the Telegram process's to send
+    assert note.state == NotificationState.PENDING and note.due_at > now
+    app = build_application(both, db_engine, request=OfflineRequest(api), rate_limit=False)
+    async with app:
+        async with zalo.db.begin() as s:  # the minute it was left for has passed
+            for row in (await s.execute(select(BroadcastDelivery))).scalars():
+                row.due_at = now
+        sent = await drain_broadcasts(app.bot, app.bot_data["resources"], Pacer(1000))
+    assert sent == 1
+    assert [m["text"] for m in api.sent_to(701)] == ["Họp lúc 08:00"]
+    assert any("Thông báo #" in str(m.get("text")) for m in api.sent_to(720))  # the report
