@@ -10,6 +10,7 @@ from bot.i18n import Translator
 from domain import linking, records
 from handlers import callbacks as cb
 from handlers.common import reply, require_person
+from handlers.help import forget_role_menu, sync_role_menu
 from handlers.menus import main_menu
 from handlers.render import privacy_lines
 
@@ -69,6 +70,8 @@ async def unlink(update: Update, context: BotContext) -> None:
     await query.answer()
     async with context.db.begin() as session:
         done = await linking.unlink(session, account_id=context.account_id)
+    if done and update.effective_chat is not None:
+        await forget_role_menu(context.bot, str(update.effective_chat.id), context.bot_data)
     _ = context.t.gettext
     await reply(
         update,
@@ -103,6 +106,7 @@ async def set_language(update: Update, context: BotContext) -> None:
     await reply(update, context.t.gettext("Language set to English."), edit=True)
     if context.person_id is not None:
         await reply(update, context.t.gettext("Menu updated."), main_menu(context.t))
+        await sync_role_menu(context.bot, context.resources, context.person_id, context.bot_data)
 
 
 def register(app: Application) -> None:

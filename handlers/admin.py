@@ -54,7 +54,7 @@ async def change_role(update: Update, context: BotContext) -> None:
         async with context.db() as session:
             person = await PeopleRepo(session).by_personal_id(args[0])
         assert person is not None
-        await sync_role_menu(context.bot, context.resources, person.id)
+        await sync_role_menu(context.bot, context.resources, person.id, context.bot_data)
 
 
 async def audit(update: Update, context: BotContext) -> None:

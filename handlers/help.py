@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Collection
+from typing import Any
 
 from telegram import Bot, BotCommand, BotCommandScopeChat, Update
 from telegram.error import TelegramError
@@ -18,6 +20,7 @@ from storage.models import Role
 from storage.repos.accounts import AccountRepo
 
 log = logging.getLogger(__name__)
+MENUS = "role_menus"  # bot_data: person id -> (chat, language, roles) of the menu last set
 
 COMMANDS = (
     "start", "status", "courses", "my", "checkin", "reminders", "language", "privacy", "help",
@@ -69,38 +72,69 @@ def command_menu(t: Translator, held: Collection[Role] = ()) -> list[BotCommand]
 
 async def set_commands(app: Application) -> None:
     """Localized command menus; users without a matching app language get Vietnamese. People
-    who hold a role get their commands in their own chat's menu."""
+    who hold a role get their commands in their own chat's menu soon after (a job, so that a
+    province's hundreds of unit heads do not hold the start up)."""
     settings = app.bot_data["resources"].settings
     for lang in LANGUAGES:
         commands = command_menu(Translator(lang, settings.tz))
         await app.bot.set_my_commands(commands, language_code=lang)
         if lang == settings.default_language:
             await app.bot.set_my_commands(commands)
-    async with app.bot_data["resources"].db() as session:
+    if app.job_queue is not None:
+        app.job_queue.run_once(_sync_job, when=1, name="role-menus")
+
+
+async def _sync_job(context: BotContext) -> None:
+    await sync_role_menus(context.application)
+
+
+async def sync_role_menus(app: Application) -> None:
+    """Every role holder's menu, a few a second (Telegram publishes no limit for this)."""
+    res: Resources = app.bot_data["resources"]
+    async with res.db() as session:
         holders = await roles.holders(session)
     for person_id in holders:
-        await sync_role_menu(app.bot, app.bot_data["resources"], person_id)
+        await sync_role_menu(app.bot, res, person_id, app.bot_data)
+        await asyncio.sleep(0.05)
 
 
-async def sync_role_menu(bot: Bot, res: Resources, person_id: int) -> None:
+async def sync_role_menu(bot: Bot, res: Resources, person_id: int, bot_data: Any) -> None:
     """Give the person's Telegram chat the menu of the roles they hold now (or the common
-    one back). Done at start-up, on /grant and /revoke in chat, and on the person's /help, so
-    a change made on the command line shows at the latest when they next ask for help."""
+    one back), in their language. Done at start-up, on /grant and /revoke in chat, on the
+    person's /help (so a change made on the command line shows by then), on linking and on
+    a change of language; Telegram is asked only when what the chat shows changes."""
     async with res.db() as session:
         account = await AccountRepo(session).linked_to("telegram", person_id)
-        held = [g.role for g in await roles.grants_of(session, person_id)]
+        held = frozenset(g.role for g in await roles.grants_of(session, person_id))
     if account is None or not account.active:
         return
+    lang = pick_language(account.language, None, res.settings.default_language)
+    shown: dict[int, tuple[str, str, frozenset[Role]]] = bot_data.setdefault(MENUS, {})
+    if shown.get(person_id) == (account.chat_id, lang, held):
+        return  # the chat shows this already (after a restart, each chat is asked once)
     scope = BotCommandScopeChat(int(account.chat_id))
     try:
         if held:
-            t = Translator(pick_language(account.language, None, res.settings.default_language),
-                           res.settings.tz)  # fmt: skip
-            await bot.set_my_commands(command_menu(t, held), scope=scope)
+            await bot.set_my_commands(command_menu(Translator(lang, res.settings.tz), held),
+                                      scope=scope)  # fmt: skip
         else:
             await bot.delete_my_commands(scope=scope)
     except TelegramError as error:  # e.g. the person blocked the bot: the menu can wait
         log.warning("could not set the command menu of person %s: %s", person_id, error)
+        return
+    shown[person_id] = (account.chat_id, lang, held)
+
+
+async def forget_role_menu(bot: Bot, chat_id: str, bot_data: Any) -> None:
+    """The common menu back in a chat that no longer speaks for its person (unlinked)."""
+    shown: dict[int, tuple[str, str, frozenset[Role]]] = bot_data.setdefault(MENUS, {})
+    for person_id, (chat, _lang, _held) in list(shown.items()):
+        if chat == chat_id:
+            del shown[person_id]
+    try:
+        await bot.delete_my_commands(scope=BotCommandScopeChat(int(chat_id)))
+    except TelegramError as error:
+        log.warning("could not reset the command menu of chat %s: %s", chat_id, error)
 
 
 async def help_(update: Update, context: BotContext) -> None:
@@ -133,7 +167,7 @@ async def help_(update: Update, context: BotContext) -> None:
     menu = main_menu(context.t) if context.person_id is not None else contact_menu(context.t)
     await reply(update, text, menu)
     if context.person_id is not None:  # after the answer: nobody waits for it
-        await sync_role_menu(context.bot, context.resources, context.person_id)
+        await sync_role_menu(context.bot, context.resources, context.person_id, context.bot_data)
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:

@@ -15,6 +15,7 @@ from bot.context import BotContext
 from bot.i18n import Translator
 from domain.linking import LinkResult, LinkStatus, link_by_code, link_by_contact
 from handlers.common import reply
+from handlers.help import forget_role_menu, sync_role_menu
 from handlers.menus import contact_menu, main_menu
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ async def _link_with_code(update: Update, context: BotContext, code: str) -> Non
     await _answer(update, context, result)
     if result.previous_chat_id:
         await _tell_previous_chat(context, result.previous_chat_id, result.previous_language)
+        await forget_role_menu(context.bot, result.previous_chat_id, context.bot_data)
 
 
 async def _answer(update: Update, context: BotContext, result: LinkResult) -> None:
@@ -80,6 +82,9 @@ async def _answer(update: Update, context: BotContext, result: LinkResult) -> No
     _ = t.gettext
     if result.status in (LinkStatus.LINKED, LinkStatus.ALREADY_LINKED):
         context.person_id = result.person_id
+        if result.person_id is not None:  # an organizer linking a new phone gets their menu
+            await sync_role_menu(context.bot, context.resources, result.person_id,
+                                 context.bot_data)  # fmt: skip
         text = _(
             "✅ Linked. Hello, %(name)s! Use the menu below to check your standards "
             "and find courses."

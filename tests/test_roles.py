@@ -20,7 +20,7 @@ from bot.offline import OfflineBotAPI, OfflineRequest
 from bot.settings import Settings
 from domain import roles
 from domain.errors import DomainError, Refusal
-from handlers.help import COMMANDS, set_commands
+from handlers.help import COMMANDS, sync_role_menus
 from storage.models import AuditEntry, ChatAccount, Role, RoleGrant
 from tests.botapi.validator import SpecValidator
 from tests.factories import make_person, make_unit
@@ -240,8 +240,26 @@ async def test_a_role_brings_its_commands_into_the_holders_own_menu(
     assert _menu(api, 803) is None
     await say(803, "/help")
     assert set(_menu(api, 803) or ()) - set(COMMANDS) == {"nominate", "noshows"}
-    await set_commands(app)  # start-up gives every holder their menu
+    await sync_role_menus(app)  # soon after start-up every holder has their menu
     admin_menu = _menu(api, 801) or []
     assert {"grant", "revoke", "audit", "organize"} <= set(admin_menu)
     commands = api.commands[(json.dumps({"type": "chat", "chat_id": 801}, sort_keys=True), "")]
     assert commands[admin_menu.index("audit")]["description"] == "Quản trị: nhật ký thao tác"
+    await say(801, "/language")
+    user = {"id": 801, "is_bot": False, "first_name": "A", "language_code": "vi"}
+    shown = api.last_message(801)
+    press = api.callback_update(user, int(shown["message_id"]), "lang:en")
+    await app.process_update(Update.de_json(press, app.bot))
+    commands = api.commands[(json.dumps({"type": "chat", "chat_id": 801}, sort_keys=True), "")]
+    assert commands[admin_menu.index("audit")]["description"] == "Administrator: the audit log"
+    calls = len(api.calls)
+    await say(801, "/help")
+    assert not [m for m, _p in api.calls[calls:] if m.endswith("MyCommands")]  # nothing changed
+    head_user = {"id": 803, "is_bot": False, "first_name": "H", "language_code": "vi"}
+    for data in ("unlink", "unlinkc"):  # /privacy → unlink → confirm
+        if data == "unlink":
+            await say(803, "/privacy")
+        shown = api.last_message(803)
+        press = api.callback_update(head_user, int(shown["message_id"]), data)
+        await app.process_update(Update.de_json(press, app.bot))
+    assert _menu(api, 803) is None  # an unlinked chat speaks for nobody: the common menu
