@@ -1,7 +1,8 @@
 """Record corrections and outside training: a person claims, an organizer of their unit decides.
 
 Rosters are often stale and many civil servants study on their own. A claim carries what is
-claimed and the Telegram file id of its evidence (a photo or a PDF); an organizer whose scope
+claimed and its evidence: the Telegram file id of a photo or a PDF, or the bytes of a photo
+where no such id exists (sent on Zalo, kept in claim_files); an organizer whose scope
 covers the person's unit approves it (the record changes, audited) or rejects it with a
 reason. Either way the person is told by a notification row.
 """
@@ -21,7 +22,7 @@ from domain.completion import grant_qualification
 from domain.errors import DomainError, Refusal
 from domain.importing import parse_when
 from domain.vocab import level_vocab
-from storage.models import Claim, ClaimState, Person, Role, TrainingRecord, Unit
+from storage.models import Claim, ClaimFile, ClaimState, Person, Role, TrainingRecord, Unit
 
 CORRECTION, QUALIFICATION, TRAINING = "correction", "qualification", "training"
 KINDS = (CORRECTION, QUALIFICATION, TRAINING)
@@ -33,10 +34,19 @@ QUALIFICATION_KINDS = (
     "foreign_language",
     "digital_skills",
 )
-EVIDENCE_KINDS = ("photo", "document")
+STORED_PHOTO = "zalo_photo"  # a photo whose bytes are kept: Zalo has no reusable file ids
+EVIDENCE_KINDS = ("photo", "document", STORED_PHOTO)
+EVIDENCE_MAX_BYTES = 10 * 1024 * 1024  # Telegram's limit for a photo sent to an organizer
 NOTE_MAX = 1000
 # "Kỹ năng số cho công chức; 16; 05/12/2026" (title; hours; end date), ";" or newlines.
 _TRAINING_SPLIT = re.compile(r"\s*[;\n]\s*")
+
+
+@dataclass(frozen=True)
+class EvidenceFile:
+    content: bytes
+    filename: str
+    mime: str
 
 
 @dataclass(frozen=True)
@@ -44,6 +54,7 @@ class ClaimView:
     claim: Claim
     person: Person
     unit_name: str
+    file: EvidenceFile | None = None  # the stored bytes, when asked for and there are any
 
 
 @dataclass(frozen=True)
@@ -76,13 +87,21 @@ async def submit(
     kind: str,
     details: dict[str, Any],
     note: str,
-    evidence_file_id: str,
     evidence_kind: str,
+    evidence_file_id: str | None = None,
+    evidence: EvidenceFile | None = None,
     now: datetime,
 ) -> Claim:
-    """File a claim with its evidence for the organizers of the person's unit."""
+    """File a claim with its evidence for the organizers of the person's unit: a file id,
+    or (STORED_PHOTO) the photo's bytes, stored with the claim in the caller's transaction."""
     if kind not in KINDS or evidence_kind not in EVIDENCE_KINDS:
         raise ValueError(f"claim kind {kind} / evidence {evidence_kind}")
+    if (evidence_kind == STORED_PHOTO) != (evidence is not None) or (
+        evidence is None and not evidence_file_id
+    ):
+        raise ValueError(f"evidence {evidence_kind} needs bytes exactly when it is stored")
+    if evidence is not None and not 0 < len(evidence.content) <= EVIDENCE_MAX_BYTES:
+        raise ValueError(f"evidence of {len(evidence.content)} bytes")
     if kind == QUALIFICATION and details.get("kind") not in QUALIFICATION_KINDS:
         raise ValueError(f"qualification kind {details.get('kind')}")
     claim = Claim(
@@ -97,6 +116,16 @@ async def submit(
     )
     session.add(claim)
     await session.flush()
+    if evidence is not None:
+        session.add(
+            ClaimFile(
+                claim_id=claim.id,
+                content=evidence.content,
+                filename=evidence.filename[:200],
+                mime=evidence.mime[:100],
+            )
+        )
+        await session.flush()
     return claim
 
 
@@ -116,8 +145,11 @@ async def queue(session: AsyncSession, *, actor_id: int | None, limit: int = 20)
     return [ClaimView(c, p, u) for c, p, u in await session.execute(stmt)]
 
 
-async def for_review(session: AsyncSession, *, actor_id: int | None, claim_id: int) -> ClaimView:
-    """One claim, when the actor organizes for the claimant's unit (and is not the claimant)."""
+async def for_review(
+    session: AsyncSession, *, actor_id: int | None, claim_id: int, with_file: bool = False
+) -> ClaimView:
+    """One claim, when the actor organizes for the claimant's unit (and is not the claimant);
+    `with_file` also loads the evidence's stored bytes, if it has any."""
     claim = await session.get(Claim, claim_id)
     if claim is None:
         raise DomainError(Refusal.NOT_FOUND)
@@ -127,7 +159,13 @@ async def for_review(session: AsyncSession, *, actor_id: int | None, claim_id: i
     if claim.person_id == actor_id:  # nobody approves their own record
         raise DomainError(Refusal.FORBIDDEN, role=Role.ORGANIZER.value)
     unit = await session.get(Unit, person.unit_id)
-    return ClaimView(claim, person, unit.name if unit else "")
+    file = None
+    if with_file:
+        row = (
+            await session.execute(select(ClaimFile).where(ClaimFile.claim_id == claim.id))
+        ).scalar_one_or_none()
+        file = EvidenceFile(row.content, row.filename, row.mime) if row is not None else None
+    return ClaimView(claim, person, unit.name if unit else "", file)
 
 
 async def approve(

@@ -1,5 +1,6 @@
 """Record claims: from /status a person reports a mistake or claims a qualification or outside
-training with a photo or PDF; organizers of their unit decide from /claims."""
+training with a photo or PDF; organizers of their unit decide from /claims (a claim made on
+Zalo, see zalo/claims.py, brings its photo as stored bytes)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import date, timedelta
 from html import escape, unescape
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import (
     Application,
@@ -24,7 +25,7 @@ from telegram.warnings import PTBUserWarning
 from bot.context import BotContext
 from bot.i18n import Translator
 from domain import claims, roles
-from domain.claims import ClaimView
+from domain.claims import ClaimView, EvidenceFile
 from domain.errors import DomainError, Refusal
 from handlers import callbacks as cb
 from handlers.common import reply, require_person, require_role
@@ -308,7 +309,10 @@ async def view(update: Update, context: BotContext) -> None:
     try:
         async with context.db.begin() as session:
             found = await claims.for_review(
-                session, actor_id=context.person_id, claim_id=cb.number(query.data)
+                session,
+                actor_id=context.person_id,
+                claim_id=cb.number(query.data),
+                with_file=True,
             )
     except DomainError as error:
         await _refused(update, context, "claim_view", error)
@@ -322,12 +326,30 @@ async def view(update: Update, context: BotContext) -> None:
         ]
     )
     caption, file_id = card(context.t, found), found.claim.evidence_file_id
-    if found.claim.evidence_kind == "photo" and file_id:
+    if found.file is not None:
+        await _send_stored(chat, found.file, caption, markup)
+    elif found.claim.evidence_kind == "photo" and file_id:
         await chat.send_photo(file_id, caption=caption, parse_mode="HTML", reply_markup=markup)
     elif file_id:
         await chat.send_document(file_id, caption=caption, parse_mode="HTML", reply_markup=markup)
     else:
         await reply(update, caption, markup)
+
+
+async def _send_stored(
+    chat: Chat, file: EvidenceFile, caption: str, markup: InlineKeyboardMarkup
+) -> None:
+    """Upload a photo kept as bytes (sent on Zalo). Uploaded on every view rather than its
+    Telegram file id kept: views are few, the view stays read-only, and bytes outlive a
+    change of bot token. A photo Telegram will not take as a photo goes as a file."""
+    try:
+        await chat.send_photo(
+            file.content, caption, filename=file.filename, parse_mode="HTML", reply_markup=markup
+        )
+    except BadRequest:
+        await chat.send_document(
+            file.content, caption, filename=file.filename, parse_mode="HTML", reply_markup=markup
+        )
 
 
 async def approve(update: Update, context: BotContext) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -533,12 +534,25 @@ class Claim(Base):
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     note: Mapped[str] = mapped_column(Text, default="")
     evidence_file_id: Mapped[str | None] = mapped_column(String(200))
-    evidence_kind: Mapped[str | None] = mapped_column(String(10))  # photo | document
+    evidence_kind: Mapped[str | None] = mapped_column(String(10))  # photo|document|zalo_photo
     state: Mapped[ClaimState] = mapped_column(_enum(ClaimState), default=ClaimState.PENDING)
     reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     reviewed_at: Mapped[datetime | None]
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ClaimFile(Base):
+    """The evidence of a claim as bytes, where no Telegram file id exists (a photo sent on
+    Zalo). Its own table, so listing claims never loads the bytes."""
+
+    __tablename__ = "claim_files"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"), unique=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    filename: Mapped[str] = mapped_column(String(200))
+    mime: Mapped[str] = mapped_column(String(100))
 
 
 class TrainingPlan(Base):

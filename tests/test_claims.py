@@ -1,6 +1,7 @@
 """Record claims: a person reports a qualification or outside training with a photo or PDF
-from /status; an organizer of their unit approves (the record and /status change) or
-rejects with a reason; the person is told either way; organizers see only their units."""
+from /status (or on Zalo, with a photo); an organizer of their unit approves (the record and
+/status change) or rejects with a reason; the person is told either way; organizers see only
+their units."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ from storage.models import (
 )
 from tests.botapi.validator import SpecValidator
 from tests.factories import make_person, make_position, make_unit
+from tests.zalo_standin import PHOTO, Zalo
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 DAYTIME = datetime(2026, 12, 1, 10, 0, tzinfo=TZ).astimezone(UTC)
@@ -307,3 +309,57 @@ async def test_a_civil_servant_cannot_open_the_queue_and_cancel_drops_a_draft(ch
         assert (await s.execute(select(Claim))).first() is None
         refused = (await s.execute(select(AuditEntry.action, AuditEntry.result))).all()
     assert ("claims", "refused") in refused
+
+
+async def test_a_claim_made_on_zalo_is_shown_with_its_photo_and_approved_on_telegram(
+    chat: Chat, zalo: Zalo
+) -> None:
+    """The photo's stored bytes are uploaded to the organizer; the person hears on Zalo."""
+    p = await people(chat.db)
+    org = await chat.link(p.organizer, 730, "en")
+    async with chat.db.begin() as s:
+        s.add(
+            ChatAccount(
+                channel="zalo",
+                chat_user_id="z-hoa",
+                chat_id="z-hoa",
+                person_id=p.person,
+                language="vi",
+                linked_at=datetime.now(UTC),
+            )
+        )
+    with time_machine.travel(DAYTIME, tick=True):
+        assert rule_line((await zalo.say("z-hoa", "chuẩn"))[0]).startswith("⚠️")
+        # Typed labels pick as numbers do: the claim, qualification, political theory, level.
+        for text in (
+            "bao sai sot hoac bo sung van bang chung chi",
+            "van bang chung chi",
+            "ly luan chinh tri",
+            "trung cap",
+            "Trường Chính trị tỉnh Lạng Sơn, 2024",
+        ):
+            await zalo.say("z-hoa", text)
+        await zalo.bot.handle(zalo.srv.image_update("z-hoa"))
+        assert zalo.srv.sent_to("z-hoa")[-1].startswith("📨 Đã gửi (số ")
+
+        queue = await chat.say(org, "/claims")
+        shown = await chat.press(org, queue, "Lương Thị Hoa")
+        method, params = chat.api.calls[-1]
+        assert method == "sendPhoto" and params["photo"]["content"] == PHOTO  # uploaded
+        assert (shown["photo"][-1]["width"], shown["photo"][-1]["height"]) == (4, 3)
+        assert re.fullmatch(r"Claim \d+ · Qualification", shown["caption"].splitlines()[0])
+        assert "🎓 Political theory: intermediate" in shown["caption"]
+        done = await chat.press(org, shown, "Approve")
+        assert done["text"].endswith("approved; the record of Lương Thị Hoa is updated.")
+        assert await zalo.drain(chat.app.bot) == 1
+        assert zalo.srv.sent_to("z-hoa")[-1].startswith("✅ Đề nghị về hồ sơ của bạn đã được duyệt")
+        assert rule_line((await zalo.say("z-hoa", "chuẩn"))[0]).startswith("✅")
+    async with chat.db() as s:
+        qual = (await s.execute(select(Qualification))).scalar_one()
+        claim = (await s.execute(select(Claim))).scalar_one()
+    assert (qual.kind, qual.level, qual.source) == ("political_theory", "trung_cap", "claim")
+    assert (claim.state, claim.reviewer_id, claim.evidence_kind) == (
+        ClaimState.APPROVED,
+        p.organizer,
+        "zalo_photo",
+    )

@@ -1,5 +1,5 @@
 """Migrations build exactly the models' schema, seed the default rules, are idempotent, and
-move existing data when a representation changes."""
+move existing data when a representation changes (or keep it when a table goes)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,19 @@ import yaml
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Boolean, Connection, Integer, String, column, func, inspect, select, table
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Connection,
+    Integer,
+    LargeBinary,
+    String,
+    column,
+    func,
+    inspect,
+    select,
+    table,
+)
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from storage.db import alembic_config, upgrade
@@ -183,3 +195,45 @@ async def test_channel_columns_downgrade_to_prefer_rows_and_linked_at(
     # Nothing referring to people was lost on the way (a table copy would cascade deletes).
     assert await _read(blank_engine, people.c.id) == [(1,), (2,)]
     assert await _read(blank_engine, accounts.c.person_id) == [(1,)]
+
+
+claims_table = table("claims", column("id", Integer), column("person_id", Integer),
+                     column("kind", String), column("details", JSON), column("note", String),
+                     column("evidence_kind", String), column("state", String),
+                     column("created_at", UTCDateTime))  # fmt: skip
+claim_files = table("claim_files", column("claim_id", Integer), column("content", LargeBinary),
+                    column("filename", String), column("mime", String))  # fmt: skip
+BYTES = b"\x89PNG\r\n\x1a\n\x00\xff" * 100  # NUL and high bytes survive both databases
+
+
+async def test_claim_files_keep_photo_bytes_and_downgrade_leaves_the_claims(
+    blank_engine: AsyncEngine,
+) -> None:
+    """0008: a claim filed before it gains a table for its evidence's bytes; back to 0007 the
+    table goes and the claims stay."""
+    await _migrate(blank_engine, "0007")
+    await _two_people_one_linked(blank_engine)
+    async with blank_engine.begin() as conn:
+        await conn.execute(claims_table.insert().values(
+            id=1, person_id=1, kind="qualification", details={"kind": "it"}, note="",
+            evidence_kind="zalo_photo", state="pending", created_at=LINKED,
+        ))  # fmt: skip
+
+    await _migrate(blank_engine, "0008")
+    async with blank_engine.begin() as conn:
+        await conn.execute(
+            claim_files.insert().values(
+                claim_id=1, content=BYTES, filename="photo.jpg", mime="image/jpeg"
+            )
+        )
+    assert await _read(blank_engine, claim_files.c.claim_id, claim_files.c.content) == [(1, BYTES)]
+
+    await _migrate(blank_engine, "0007", down=True)
+    async with blank_engine.connect() as conn:
+        names = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
+    assert "claim_files" not in names
+    assert await _read(blank_engine, claims_table.c.id, claims_table.c.evidence_kind) == [
+        (1, "zalo_photo")
+    ]
+    await upgrade(blank_engine)  # and up again
+    assert await _read(blank_engine, claim_files.c.claim_id) == []

@@ -1,5 +1,6 @@
 """What Zalo gained to match Telegram: /privacy with unlinking, the course schedule in
-plain text where Telegram sends an .ics file, and answering a nomination or awaiting approval.
+plain text where Telegram sends an .ics file, answering a nomination or awaiting approval,
+and claims with a photo (downloaded from the stand-in over HTTP).
 
 Driven like tests/test_zalo.py (ZaloBot.handle against the stand-in Zalo server), on both
 databases, as unlinking writes the account row.
@@ -18,10 +19,13 @@ from bot.i18n import Translator
 from domain import nominations, roles
 from domain.registration import Outcome, register
 from domain.reminders import APPROVAL_REQUEST, APPROVAL_RESULT, NOMINATION_ANSWER
+from handlers.render import label
 from storage.models import (
     Attendance,
     AuditEntry,
     ChatAccount,
+    Claim,
+    ClaimFile,
     Notification,
     Registration,
     Role,
@@ -29,7 +33,7 @@ from storage.models import (
 from tests.factories import make_course, make_person
 from tests.test_nominations import _course, _person, _world
 from tests.test_zalo import TZ, at
-from tests.zalo_standin import Zalo
+from tests.zalo_standin import PHOTO, Zalo
 from zalo.dialog import Dialogs, plain
 
 
@@ -521,3 +525,125 @@ async def test_a_participant_checks_in_by_typing_diem_danh_and_the_code(
     async with zalo.db() as s:
         marks = (await s.execute(select(Attendance.session_no, Attendance.source))).all()
     assert [tuple(m) for m in marks] == [(1, "checkin")]
+
+
+# -- claims with a photo ------------------------------------------------------------------------
+
+CLAIM = "✏️ Report a mistake or claim a qualification"
+ASK_PHOTO = "Now send a photo of the certificate or document."
+SENT = (
+    "📨 Sent (number %(id)d). An organizer of your unit will check it; I will tell you the result."
+)
+ONLY_TEXT = "I can only read text. Please type your message."
+
+
+def choice(message: str, text: str) -> str:
+    """The number of the choice labelled `text` in a message of numbered choices."""
+    numbers = [
+        line.split(". ", 1)[0] for line in message.splitlines() if line.endswith(". " + text)
+    ]
+    assert len(numbers) == 1, f"no choice {text!r} in {message!r}"
+    return numbers[0]
+
+
+async def filed_claims(zalo: Zalo) -> list[tuple[Claim, ClaimFile | None]]:
+    async with zalo.db() as s:
+        query = select(Claim, ClaimFile).outerjoin(ClaimFile, ClaimFile.claim_id == Claim.id)
+        return [(c, f) for c, f in await s.execute(query)]
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+async def test_a_qualification_is_claimed_from_status_with_a_photo(zalo: Zalo, lang: str) -> None:
+    person_id = await linked(zalo, "c1", lang)
+    t = Translator(lang, TZ)
+    status = (await zalo.say("c1", "status"))[0]
+    asked = (await zalo.say("c1", choice(status, said(lang, CLAIM))))[0]
+    assert asked.startswith(
+        said(lang, "What would you like to tell your organizer? /cancel to stop.")
+    )
+    asked = (await zalo.say("c1", choice(asked, said(lang, "Qualification"))))[0]
+    assert asked.startswith(said(lang, "Which qualification?"))
+    asked = (await zalo.say("c1", choice(asked, label(t, "political_theory"))))[0]
+    assert asked.startswith(said(lang, "Which level?"))
+    asked = (await zalo.say("c1", choice(asked, label(t, "trung_cap"))))[0]
+    assert asked == said(
+        lang,
+        "Type the field of study, the school and the year (e.g. <i>Luật, Đại học Huế, 2019</i>).",
+    )
+    typed = await zalo.say("c1", "Trường Chính trị tỉnh Lạng Sơn, 2024")
+    assert typed == [said(lang, ASK_PHOTO)]
+    await zalo.bot.handle(zalo.srv.image_update("c1", caption="bằng trung cấp"))
+
+    [(claim, file)] = await filed_claims(zalo)
+    assert zalo.srv.sent_to("c1")[-1].startswith(said(lang, SENT, id=claim.id))
+    assert zalo.srv.downloads == ["photo.png"]
+    assert (claim.person_id, claim.kind, claim.state, claim.evidence_kind) == (
+        person_id,
+        "qualification",
+        "pending",
+        "zalo_photo",
+    )
+    assert claim.details == {
+        "kind": "political_theory",
+        "level": "trung_cap",
+        "field": "Trường Chính trị tỉnh Lạng Sơn, 2024",
+    }
+    assert file is not None
+    assert (file.content, file.filename, file.mime) == (PHOTO, "photo.png", "image/png")
+    # The claim is filed: another photo is only a photo again.
+    await zalo.bot.handle(zalo.srv.image_update("c1"))
+    assert zalo.srv.sent_to("c1")[-1] == said(lang, ONLY_TEXT)
+    assert len(await filed_claims(zalo)) == 1
+
+
+async def test_a_photo_that_cannot_be_fetched_is_asked_for_again_and_nothing_is_filed(
+    zalo: Zalo,
+) -> None:
+    await linked(zalo, "c2", "vi")
+    status = (await zalo.say("c2", "chuẩn"))[0]
+    asked = (await zalo.say("c2", choice(status, said("vi", CLAIM))))[0]
+    await zalo.say("c2", choice(asked, said("vi", "Outside training")))
+    unread = await zalo.say("c2", "Kỹ năng số 16 giờ")
+    assert unread == [
+        said("vi", "I could not read that. Please send: title; hours; end date (dd/mm/yyyy).")
+    ]
+    assert await zalo.say("c2", "Kỹ năng số cho công chức; 16; 05/11/2026") == [
+        said("vi", ASK_PHOTO)
+    ]
+    not_photo = await zalo.say("c2", "ảnh đây")
+    assert not_photo == [
+        said("vi", "Please send a photo of the certificate or document, or /cancel.")
+    ]
+    await zalo.bot.handle(zalo.srv.image_update("c2", "gone.jpg"))  # 404
+    assert zalo.srv.sent_to("c2")[-1] == said(
+        "vi", "I could not get that photo. Please send it again."
+    )
+    assert await filed_claims(zalo) == []
+    await zalo.bot.handle(zalo.srv.image_update("c2"))  # the step was kept
+    [(claim, file)] = await filed_claims(zalo)
+    assert zalo.srv.sent_to("c2")[-1].startswith(said("vi", SENT, id=claim.id))
+    assert zalo.srv.downloads == ["gone.jpg", "photo.png"]
+    assert (claim.kind, claim.note, claim.details) == (
+        "training",
+        "",
+        {"title": "Kỹ năng số cho công chức", "hours": 16, "ends_on": "2026-11-05"},
+    )
+    assert file is not None and file.content == PHOTO
+
+
+async def test_a_photo_with_no_claim_waiting_gets_the_polite_answer(zalo: Zalo) -> None:
+    await linked(zalo, "c3", "en")
+    status = (await zalo.say("c3", "/status"))[0]
+    asked = (await zalo.say("c3", choice(status, said("en", CLAIM))))[0]
+    await zalo.say("c3", choice(asked, said("en", "Mistake in my record")))
+    assert await zalo.say("c3", "My birth date is 02/03/1985, not 03/02/1985.") == [
+        said("en", ASK_PHOTO)
+    ]
+    cancelled = (await zalo.say("c3", "/cancel"))[0]
+    assert cancelled.startswith(said("en", "Cancelled."))
+    await zalo.bot.handle(zalo.srv.image_update("c3"))
+    await zalo.bot.handle(zalo.srv.image_update("c4"))  # not linked
+    assert zalo.srv.sent_to("c3")[-1] == said("en", ONLY_TEXT)
+    assert zalo.srv.sent_to("c4") == [said("vi", ONLY_TEXT)]
+    assert zalo.srv.downloads == []  # nothing waited for a photo, so nothing was fetched
+    assert await filed_claims(zalo) == []

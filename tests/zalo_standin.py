@@ -12,6 +12,8 @@ rate limit answered with 429 "Quota exceeded", and injected failures.
         await zalo.wait_for(lambda m, p: m == "sendMessage")
 
 `post_webhook` plays Zalo delivering an update to the bot's webhook, wrapped or flat.
+`image_update` carries the URL of a photo the stand-in itself serves (`files`, under
+`/files/<name>`; a name not there answers 404), as Zalo's CDN serves a user's photo.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import collections
 import itertools
 import json
 import secrets
+import struct
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +43,26 @@ from zalo.sender import ZaloSender
 Predicate = Callable[[str, dict[str, Any]], bool]
 MAX_TEXT = 2000
 _ids = itertools.count(1)
+
+
+def png(width: int = 4, height: int = 3) -> bytes:
+    """A real PNG, all red: what a phone's photo of a certificate stands in for."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = (b"\x00" + b"\xff\x00\x00" * width) * height
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+PHOTO = png()
 
 
 def _answer(status: int, body: dict[str, Any]) -> web.Response:
@@ -61,6 +85,9 @@ class StandInZalo:
         self.rate_limit_per_second = rate_limit_per_second
         self.poll_cap = poll_cap  # a test need not wait Zalo's full long-poll timeout
         self.base_url = ""
+        self.files_url = ""
+        self.files: dict[str, bytes] = {"photo.png": PHOTO}
+        self.downloads: list[str] = []  # names of files fetched, found or not
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.rejected: list[tuple[str, dict[str, Any], str]] = []
         self.webhook: dict[str, str] | None = None
@@ -79,11 +106,13 @@ class StandInZalo:
     async def __aenter__(self) -> StandInZalo:
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/files/{name}", self._file)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", 0).start()
         port = self._runner.addresses[0][1]
         self.base_url = f"http://127.0.0.1:{port}/bot"
+        self.files_url = f"http://127.0.0.1:{port}/files/"
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -105,10 +134,14 @@ class StandInZalo:
     ) -> dict[str, Any]:
         return StandInZalo._update("message.text.received", user_id, chat_type, message_id, text)
 
-    @staticmethod
-    def image_update(user_id: str) -> dict[str, Any]:
+    def image_update(
+        self, user_id: str, name: str = "photo.png", caption: str | None = None
+    ) -> dict[str, Any]:
+        """The user sends a photo; its URL is that of `files[name]` here."""
         update = StandInZalo._update("message.image.received", user_id, "PRIVATE", None, None)
-        update["message"]["photo"] = "https://example.invalid/p.jpg"
+        update["message"]["photo"] = self.files_url + name
+        if caption is not None:
+            update["message"]["caption"] = caption
         return update
 
     @staticmethod
@@ -181,6 +214,13 @@ class StandInZalo:
         return response.status_code
 
     # -- the API -----------------------------------------------------------------------------
+
+    async def _file(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        self.downloads.append(name)
+        if name not in self.files:
+            return web.Response(status=404, text="Not Found")
+        return web.Response(body=self.files[name], content_type="image/png")
 
     async def _handle(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:

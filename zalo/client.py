@@ -6,8 +6,13 @@ figures; owning these few lines is safer than depending on an unmaintained fork.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import mimetypes
+import posixpath
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -15,6 +20,7 @@ log = logging.getLogger(__name__)
 
 MAX_TEXT = 2000  # sendMessage text and sendPhoto caption, in characters
 NOTHING_NEW = 408  # getUpdates: the long poll ended without an update
+DOWNLOAD_TIMEOUT = 30.0  # seconds for a whole download, however slowly it trickles
 
 
 class ZaloError(Exception):
@@ -40,6 +46,17 @@ class ZaloUnauthorized(ZaloError):
 
 class ZaloNetworkError(ZaloError):
     """No answer from the API (connection refused, timeout, reset)."""
+
+
+class DownloadFailed(Exception):
+    """A file in an update could not be fetched: gone, too large, not an image, or too slow."""
+
+
+@dataclass(frozen=True)
+class Downloaded:
+    content: bytes
+    filename: str
+    mime: str
 
 
 _BY_CODE: dict[int, type[ZaloError]] = {
@@ -130,6 +147,41 @@ class ZaloClient:
         if caption is not None and len(caption) > MAX_TEXT:
             raise ValueError(f"caption must be at most {MAX_TEXT} characters")
         return await self.call("sendPhoto", chat_id=chat_id, photo=photo, caption=caption)
+
+    async def download_image(self, url: str, *, max_bytes: int) -> Downloaded:
+        """The image at `url` (the photo of a `message.image.received` update), at most
+        `max_bytes` long; read in pieces so a larger one is dropped without being held."""
+        if urlsplit(url).scheme not in ("http", "https"):
+            raise DownloadFailed(f"not an http(s) URL: {url[:100]}")
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            async with asyncio.timeout(DOWNLOAD_TIMEOUT):
+                async with self._http.stream("GET", url, follow_redirects=True) as response:
+                    if response.status_code != 200:
+                        raise DownloadFailed(f"HTTP {response.status_code}")
+                    mime = response.headers.get("content-type", "").split(";")[0].strip().lower()
+                    if mime and not mime.startswith("image/"):
+                        raise DownloadFailed(f"not an image: {mime}")
+                    declared = response.headers.get("content-length", "")
+                    if declared.isdigit() and int(declared) > max_bytes:
+                        raise DownloadFailed(f"{declared} bytes, more than {max_bytes}")
+                    async for chunk in response.aiter_bytes():
+                        size += len(chunk)
+                        if size > max_bytes:
+                            raise DownloadFailed(f"more than {max_bytes} bytes")
+                        chunks.append(chunk)
+        except TimeoutError as exc:
+            raise DownloadFailed(f"no complete answer in {DOWNLOAD_TIMEOUT} s") from exc
+        except httpx.HTTPError as exc:
+            raise DownloadFailed(f"{type(exc).__name__}: {exc}") from exc
+        if not size:
+            raise DownloadFailed("empty file")
+        mime = mime or "image/jpeg"
+        name = posixpath.basename(urlsplit(url).path)[-100:]
+        if "." not in name:
+            name = "photo" + (mimetypes.guess_extension(mime) or ".jpg")
+        return Downloaded(b"".join(chunks), name, mime)
 
     async def send_chat_action(self, chat_id: str, action: str = "typing") -> Any:
         return await self.call("sendChatAction", chat_id=chat_id, action=action)

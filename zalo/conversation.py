@@ -3,7 +3,8 @@
 The counterpart of handlers/middleware.py and handlers/__init__.py for Telegram: the account
 and language are settled first, then a typed number or label picks the current choice, a
 command word runs its flow, and other text is a reason the chat owes (declining a nomination
-or a registration request), links (unlinked chats) or searches courses.
+or a registration request), a step of a claim (zalo/claims.py), links (unlinked chats) or
+searches courses. A photo is a claim's evidence when a claim waits for one.
 Updates of one chat are handled one at a time, in order; repeated deliveries are dropped.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import functools
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,8 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import LANGUAGES, Translator, pick_language
 from bot.settings import Settings
+from domain.claims import EVIDENCE_MAX_BYTES
 from domain.linking import account_for
-from zalo import account, flows, link, nominations
+from zalo import account, claims, flows, link, nominations
 from zalo.client import ZaloClient, ZaloError, ZaloRateLimited
 from zalo.dialog import Dialogs, OutOfRange, Picked, Stale, compose, key, split
 from zalo.flows import Ctx, Flow, Say
@@ -30,6 +33,7 @@ from zalo.flows import Ctx, Flow, Say
 log = logging.getLogger(__name__)
 
 TEXT_EVENT = "message.text.received"
+IMAGE_EVENT = "message.image.received"
 SEEN_MAX = 5000
 
 # Choices and typed commands lead to the same flows; the names mirror Telegram's commands.
@@ -64,6 +68,11 @@ ACTIONS: dict[str, Flow] = {
     "help": flows.help_,
     "telegram": flows.telegram_code,
     "checkin": flows.checkin,
+    "claim": claims.start,
+    "clk": claims.kind,
+    "clq": claims.qualification,
+    "cll": claims.level,
+    "cancel": claims.cancel,
 }
 COMMANDS = (
     "start",
@@ -76,6 +85,7 @@ COMMANDS = (
     "help",
     "telegram",
     "checkin",
+    "cancel",
 )
 # Words people type instead of a command (folded: accents and case do not matter).
 _WORDS = {
@@ -89,6 +99,7 @@ _WORDS = {
     "help": ("tro giup", "huong dan", "menu"),
     "telegram": ("ma telegram", "lien ket telegram"),
     "checkin": ("diem danh", "check in"),
+    "cancel": ("huy", "huy bo"),
 }
 # Words that take what follows them, e.g. "điểm danh 482 913".
 _WITH_ARGUMENT = ("checkin",)
@@ -112,6 +123,7 @@ class Turn:
     chat_id: str
     user_id: str
     text: str | None
+    photo: str | None  # the URL of an image's photo
     message_id: str
     private: bool
     from_bot: bool
@@ -128,11 +140,13 @@ def parse_update(update: dict[str, Any]) -> Turn | None:
         return None
     event = str(update.get("event_name") or "")
     text = message.get("text") if event == TEXT_EVENT else None
+    photo = message.get("photo") if event == IMAGE_EVENT else None
     return Turn(
         event=event,
         chat_id=chat_id,
         user_id=str(sender.get("id") or chat_id),
         text=text if isinstance(text, str) else None,
+        photo=photo if isinstance(photo, str) and photo else None,
         message_id=str(message.get("message_id") or ""),
         private=str(chat.get("chat_type") or "PRIVATE").upper() == "PRIVATE",
         from_bot=bool(sender.get("is_bot")),
@@ -217,7 +231,13 @@ class ZaloBot:
                 now=now,
             )
             t = ctx.t
-            if turn.text is None or not turn.text.strip():
+            evidence = None
+            if turn.photo is not None:  # a claim's evidence, when a claim waits for a photo
+                fetch = functools.partial(self.client.download_image, max_bytes=EVIDENCE_MAX_BYTES)
+                evidence = await claims.photo(ctx, turn.photo, fetch)
+            if evidence is not None:
+                says = evidence
+            elif turn.text is None or not turn.text.strip():
                 says = [Say(t.gettext("I can only read text. Please type your message."))]
             else:
                 says = await self.respond(ctx, turn.text.strip())
@@ -233,7 +253,10 @@ class ZaloBot:
         """Which flow answers this text."""
         _ = ctx._
         owed = self._owed_reason(ctx)
+        step, draft = self._claim_step(ctx)
         picked = self.dialogs.pick(ctx.chat_id, text, ctx.now)
+        if isinstance(picked, Stale) and step is not None:
+            picked = None  # no list is offered at a claim's step: a number there is typed text
         if isinstance(picked, Picked):
             name, _sep, arg = picked.action.partition(":")
             try:
@@ -270,6 +293,8 @@ class ZaloBot:
                 return await ACTIONS[command](ctx, " ".join(words[n:]))
         if owed is not None:
             return await nominations.decline_owed(ctx, owed, text)
+        if step is not None:
+            return await claims.typed(ctx, step, draft, text)
         if ctx.person_id is None:
             return await link.unlinked_text(ctx, text)
         return await flows.search(ctx, text)
@@ -283,6 +308,16 @@ class ZaloBot:
         owed = dict(state.data)
         self.dialogs.expect(ctx.chat_id, None, ctx.now)
         return owed
+
+    def _claim_step(self, ctx: Ctx) -> tuple[str | None, dict[str, str]]:
+        """The claim step this message answers, and the draft so far. Used up like a reason:
+        a choice or a command leaves the claim; typed text at the step is handled there."""
+        state = self.dialogs.state(ctx.chat_id, ctx.now)
+        if state.expect not in claims.STEPS or ctx.person_id is None:
+            return None, {}
+        step, draft = state.expect, dict(state.data)
+        self.dialogs.expect(ctx.chat_id, None, ctx.now)
+        return step, draft
 
     async def deliver(self, ctx: Ctx, says: list[Say]) -> None:
         """Send the replies; the last list of choices becomes the chat's current one."""

@@ -107,7 +107,10 @@ async def status(ctx: Ctx, arg: str) -> list[Say]:
         )
     text, _markup = status_text(ctx.t, statuses)
     closing = {c.id: c for s in statuses for c in s.closing}
-    return [Say(text, [_course_choice(c.id, c.title) for c in closing.values()])]
+    choices = [_course_choice(c.id, c.title) for c in closing.values()]
+    # As Telegram's button under /status; zalo/claims.py takes it from there.
+    choices.append(Choice(ctx._("✏️ Report a mistake or claim a qualification"), "claim"))
+    return [Say(text, choices)]
 
 
 def _course_choice(course_id: int, title: str, detail: str = "") -> Choice:
