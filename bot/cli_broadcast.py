@@ -7,7 +7,9 @@ them at its pace. Like the other console commands: Vietnamese with English in br
 A photo or document is sent by its Telegram file id, which exists only once Telegram has the
 file: the command uploads it with the preview it sends to the organizer (`--report-to`) before
 asking, and keeps the id Telegram gives back. Every check that needs no network runs before the
-draft is written; a preview Telegram refuses deletes the draft again, so nothing is left.
+draft is written; once written, the draft is deleted again unless the broadcast is confirmed (a
+preview Telegram refuses, "N" at the question, Ctrl+C, a refused confirmation), so nothing is
+left.
 """
 
 from __future__ import annotations
@@ -140,21 +142,23 @@ async def _with_preview(
     db: async_sessionmaker[AsyncSession], settings: Settings, draft: Broadcast, media: Media,
     chat_id: str, language: str | None,
 ) -> TelegramError | None:  # fmt: skip
-    """Preview the draft and keep the file id on it; if Telegram refuses, delete the draft (a
-    draft has no delivery rows or audit yet, so nothing is left) and return the refusal."""
+    """Preview the draft and keep the file id on it; the refusal if Telegram refuses (the
+    caller then discards the draft)."""
     try:
-        file_id: str | None = await preview(settings, chat_id, language, draft, media)
-        refused = None
+        file_id = await preview(settings, chat_id, language, draft, media)
     except TelegramError as error:
-        file_id, refused = None, error
+        return error
     async with db.begin() as session:
-        if file_id is not None:
-            await broadcasts.attach_file(session, actor_person_id=None, broadcast_id=draft.id,
-                                         media_file_id=file_id, operator=True)  # fmt: skip
-        else:
-            await broadcasts.discard_draft(session, actor_person_id=None, broadcast_id=draft.id,
-                                           operator=True)  # fmt: skip
-    return refused
+        await broadcasts.attach_file(session, actor_person_id=None, broadcast_id=draft.id,
+                                     media_file_id=file_id, operator=True)  # fmt: skip
+    return None
+
+
+async def _discard(db: async_sessionmaker[AsyncSession], draft: int) -> None:
+    """Delete a draft that will not be sent (a draft has no delivery rows or audit yet)."""
+    async with db.begin() as session:
+        await broadcasts.discard_draft(session, actor_person_id=None, broadcast_id=draft,
+                                       operator=True)  # fmt: skip
 
 
 def _refused(report_to: str, error: TelegramError) -> str:
@@ -231,24 +235,32 @@ async def cmd_broadcast(
                                      operator=True, **kw)  # fmt: skip
             written = await broadcasts.get(session, actor_person_id=None, broadcast_id=draft,
                                            operator=True)  # fmt: skip
-        if media is not None:
-            assert chat_id is not None and report_to is not None  # read_media checked both
-            refused = await _with_preview(db, settings, written, media, chat_id, language)
-            if refused is not None:
-                print(_refused(report_to, refused), file=sys.stderr)
+        confirmed = False
+        try:
+            if media is not None:
+                assert chat_id is not None and report_to is not None  # read_media checked both
+                refused = await _with_preview(db, settings, written, media, chat_id, language)
+                if refused is not None:
+                    print(_refused(report_to, refused), file=sys.stderr)
+                    return INVALID
+                print(f"Đã gửi bản xem trước tới (preview sent to) {report_to} trên Telegram.")
+            print(f"Số người nhận (recipients): {counted.total}, đã liên kết bot (linked to the "
+                  f"bot): {counted.linked}")  # fmt: skip
+            answer = "y" if yes else await asyncio.to_thread(input, "Gửi? (send?) [y/N] ")
+            if answer.strip().lower() not in ("y", "yes", "c", "co"):
+                print("Đã bỏ (nothing sent).")
                 return INVALID
-            print(f"Đã gửi bản xem trước tới (preview sent to) {report_to} trên Telegram.")
-        print(f"Số người nhận (recipients): {counted.total}, đã liên kết bot (linked to the "
-              f"bot): {counted.linked}")  # fmt: skip
-        answer = "y" if yes else await asyncio.to_thread(input, "Gửi? (send?) [y/N] ")
-        if answer.strip().lower() not in ("y", "yes", "c", "co"):
-            print("Đã bỏ (nothing sent).")
-            return INVALID
-        async with db.begin() as session:
-            done = await broadcasts.confirm(
-                session, actor_person_id=None, broadcast_id=draft, send_at=send_at,
-                policy=settings.reminder_policy(), actor=_operator(), operator=True, **kw,
-            )  # fmt: skip
+            async with db.begin() as session:
+                done = await broadcasts.confirm(
+                    session, actor_person_id=None, broadcast_id=draft, send_at=send_at,
+                    policy=settings.reminder_policy(), actor=_operator(), operator=True, **kw,
+                )  # fmt: skip
+            confirmed = True
+        finally:
+            # Whatever stops the command before the confirmation took (an answer other than
+            # yes, Ctrl+C, a refusal, an error), the draft goes: the module's promise.
+            if not confirmed:
+                await _discard(db, draft)
     except DomainError as error:
         if error.code == Refusal.NOT_FOUND or error.details.get("problem"):
             print(_problem(error, media is not None), file=sys.stderr)

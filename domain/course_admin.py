@@ -6,7 +6,9 @@ scope (administrators act everywhere), and every change leaves an audit row. A c
 or place, or a cancellation, tells everyone registered or waitlisted (notification rows) and
 replaces their reminders, in the same transaction. A change of category, audience, hours, what
 completing grants or the approval rule tells nobody and leaves existing registrations and
-training records as they are: it applies to what happens next.
+training records as they are: it applies to what happens next. One exception: when approval
+is no longer required, the requests still waiting for it are registered as far as seats allow
+(each person told), since nobody would decide them any more and they would lose their seat.
 """
 
 from __future__ import annotations
@@ -24,10 +26,19 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import registration, reminders, roles
-from domain.course_draft import Draft, Invalid, Problem, Span, Where, check_hours, parse_grants
+from domain.course_draft import (
+    Draft,
+    Invalid,
+    Problem,
+    Span,
+    Where,
+    check_audience,
+    check_hours,
+    parse_grants,
+)
 from domain.errors import DomainError, Refusal
 from domain.importing import COURSE_COLUMNS, ImportReport, course_search_text, import_courses
-from domain.reminders import Policy
+from domain.reminders import Policy, notify_promoted
 from domain.sheets import read_table, write_rows_xlsx
 from domain.text import fold, vn_sort_key
 from domain.vocab import COURSE_CATEGORY
@@ -100,6 +111,7 @@ class Changed:
     course: Course
     notified: int = 0  # people told of a new time or place (or of the cancellation)
     promoted: int = 0  # waitlisted people who got a seat (a larger capacity)
+    registered: int = 0  # requests pending approval registered once it was no longer required
 
 
 @dataclass(frozen=True)
@@ -338,7 +350,7 @@ def _detail(course: Course, field: Field) -> Any:
     return values[field]
 
 
-def _set_detail(course: Course, edit: Edit) -> None:
+async def _set_detail(session: AsyncSession, course: Course, edit: Edit) -> None:
     """Check a detail's new value once more (it may come from any channel) and store it."""
     if edit.field == Field.CATEGORY:
         if edit.category is None or edit.category not in COURSE_CATEGORY:
@@ -347,7 +359,7 @@ def _set_detail(course: Course, edit: Edit) -> None:
     elif edit.field == Field.AUDIENCE:
         if edit.audience is None:
             raise Invalid(Problem.EMPTY)
-        course.audience = {k: list(v) for k, v in edit.audience.items() if v}
+        course.audience = await check_audience(session, edit.audience)
     elif edit.field == Field.HOURS:
         if edit.hours is None:
             raise Invalid(Problem.EMPTY)
@@ -373,15 +385,17 @@ async def edit_course(
 ) -> Changed:
     """Apply one edit. A new time or place is told to everyone registered or waitlisted and
     their reminders are replaced; a larger capacity gives seats to the waitlist in order.
-    A detail (DETAILS) is stored for what comes next: nobody is told, nothing else moves."""
+    A detail (DETAILS) is stored for what comes next: nobody is told, nothing else moves;
+    except that turning approval off registers the requests still waiting for it."""
     course = await managed(session, person_id=person_id, course_id=course_id, lock=True)
     _editable(course)
     before = {"starts_at": course.starts_at.isoformat(), "place": course.place or course.link}
     moved = False
     values: dict[str, Any] = {}  # a detail's value before and after, for the audit row
+    approval_dropped = edit.field == Field.APPROVAL and course.requires_approval
     if edit.field in DETAILS:
         values["before"] = _detail(course, edit.field)
-        _set_detail(course, edit)
+        await _set_detail(session, course, edit)
         values["after"] = _detail(course, edit.field)
     elif edit.title is not None:
         course.title = edit.title
@@ -427,9 +441,47 @@ async def edit_course(
         if moved
         else 0
     )
+    registered = (
+        await _register_pending(session, course=course, now=now, policy=policy)
+        if approval_dropped and not course.requires_approval
+        else 0
+    )
     await _audit(session, person_id, f"course_edit_{edit.field.value}", course,
-                 notified=notified, promoted=len(promoted), **values)  # fmt: skip
-    return Changed(course, notified, len(promoted))
+                 notified=notified, promoted=len(promoted), registered=registered,
+                 **values)  # fmt: skip
+    return Changed(course, notified, len(promoted), registered)
+
+
+async def _register_pending(
+    session: AsyncSession, *, course: Course, now: datetime, policy: Policy
+) -> int:
+    """Approval is no longer required: register the requests still waiting for it, first come
+    first served, in the seats they hold, and tell each person as when a seat frees up (their
+    reminders are planned too). Should the course have fewer seats than that (a courses file
+    may lower the capacity), the rest wait in the queue where they stood. Returns how many were
+    registered. The caller holds the course lock."""
+    stmt = (
+        select(Registration)
+        .where(
+            Registration.course_id == course.id,
+            Registration.status == RegistrationStatus.PENDING_APPROVAL,
+        )
+        .order_by(Registration.queue_seq)
+    )
+    pending = list((await session.execute(stmt)).scalars())
+    seats = course.capacity - (await RegistrationRepo(session).held(course.id) - len(pending))
+    registered = 0
+    for reg in pending:
+        reg.hold_until = None
+        if registered >= seats:
+            reg.status = RegistrationStatus.WAITLISTED
+            continue
+        reg.status, reg.decided_at = RegistrationStatus.REGISTERED, now
+        registered += 1
+        await session.flush()
+        await notify_promoted(session, reg=reg, course=course, policy=policy, now=now)
+    await session.flush()
+    return registered
 
 
 async def set_registration(

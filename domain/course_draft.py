@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
@@ -242,3 +243,36 @@ async def parse_audience(session: AsyncSession, text: str) -> dict[str, list[str
             raise Invalid(Problem.UNKNOWN_AUDIENCE, token)
         found["groups"].append(group)
     return {k: list(dict.fromkeys(v)) for k, v in found.items() if v}
+
+
+AUDIENCE_KEYS = ("units", "groups", "positions")
+
+
+async def check_audience(
+    session: AsyncSession, audience: Mapping[str, Any]
+) -> dict[str, list[str]]:
+    """An audience given as codes, as parse_audience returns it, checked against the roster
+    once more (it may come from any channel): only its three keys, unit codes that exist (a
+    merged unit's code becomes its successor's, as parse_audience gives it), position codes
+    that exist and known groups. Anything else raises Invalid(UNKNOWN_AUDIENCE)."""
+    units = await UnitRepo(session).index()
+    positions_repo = PositionRepo(session)
+    position_codes = {p.code for p in await positions_repo.all()}
+    groups = await positions_repo.groups()
+    found: dict[str, list[str]] = {}
+    for key, values in audience.items():
+        if key not in AUDIENCE_KEYS or not isinstance(values, list | tuple):
+            raise Invalid(Problem.UNKNOWN_AUDIENCE, str(key))
+        for value in values:
+            code = value if isinstance(value, str) else None
+            if key == "units":
+                unit_id = units.by_code.get(code.casefold()) if code else None
+                code = units.code_of[unit_id] if unit_id is not None else None
+            elif key == "positions":
+                code = code if code in position_codes else None
+            elif code not in POSITION_GROUP and code not in groups:
+                code = None
+            if code is None:
+                raise Invalid(Problem.UNKNOWN_AUDIENCE, str(value))
+            found.setdefault(key, []).append(code)
+    return {k: list(dict.fromkeys(v)) for k, v in found.items()}

@@ -223,7 +223,15 @@ async def _apply(update: Update, context: BotContext, edit: Edit) -> int:
     changed, view = done
     _ = context.t.gettext
     text = _("✅ Saved.")
-    if edit.field in (Field.AUDIENCE, Field.APPROVAL):
+    if changed.registered:
+        text += " " + context.t.ngettext(
+            "%(n)d request waiting for approval no longer needs it and is now registered; "
+            "the person will be told.",
+            "%(n)d requests waiting for approval no longer need it and are now registered; "
+            "the people will be told.",
+            changed.registered,
+        ) % {"n": changed.registered}
+    elif edit.field in (Field.AUDIENCE, Field.APPROVAL):
         text += " " + _("Registrations made before this change stay as they are.")
     if edit.field in (Field.HOURS, Field.GRANTS):
         text += " " + _(
@@ -239,7 +247,7 @@ async def _apply(update: Update, context: BotContext, edit: Edit) -> int:
     await reply(
         update, text + "\n\n" + admin_card(context.t, view), admin_buttons(context.t, view.course)
     )
-    if changed.notified or changed.promoted:
+    if changed.notified or changed.promoted or changed.registered:
         kick_drainer(context.application)
     _state(context).clear()
     return ConversationHandler.END

@@ -10,6 +10,7 @@ import asyncio
 import os
 import struct
 import sys
+import threading
 import zlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -253,3 +254,70 @@ async def test_the_command_uploads_the_photo_in_a_process_of_its_own(
         row = (await s.execute(select(Broadcast))).scalar_one()
     assert row.media_kind == "photo" and row.media_file_id
 
+
+
+@pytest.mark.parametrize("with_file", [False, True])
+async def test_answering_no_leaves_no_broadcast(
+    with_file: bool,
+    srv: StandInBotAPI,
+    db: async_sessionmaker[AsyncSession],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = tmp_path / "lich.png"
+    path.write_bytes(png())
+    monkeypatch.setattr("builtins.input", lambda _prompt: "n")
+    given: dict[str, Any] = {"photo": path} if with_file else {}
+    assert await broadcast(settings_for(srv), yes=False, **given) == 1
+    assert "Đã bỏ (nothing sent)." in capsys.readouterr().out
+    assert await broadcasts_written(db) == 0
+    assert len(sends(srv)) == (1 if with_file else 0)  # only the organizer's preview
+
+
+async def test_a_refused_confirmation_leaves_no_broadcast(
+    srv: StandInBotAPI, db: async_sessionmaker[AsyncSession], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Only confirm checks the time against the clock: the draft exists by then.
+    assert await broadcast(settings_for(srv), report_to=None, at="01/01/2020 07:30") == 1
+    assert "Thời điểm đã qua (that time is past)" in capsys.readouterr().err
+    assert await broadcasts_written(db) == 0 and sends(srv) == []
+
+
+@pytest.mark.parametrize("where", ["prompt", "upload"])
+async def test_ctrl_c_at_the_prompt_or_during_the_upload_leaves_no_broadcast(
+    where: str,
+    srv: StandInBotAPI,
+    db: async_sessionmaker[AsyncSession],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """asyncio.run turns Ctrl+C into the cancellation of the command's task."""
+    path = tmp_path / "lich.png"
+    path.write_bytes(png())
+    reached, release = asyncio.Event(), threading.Event()
+    loop = asyncio.get_running_loop()
+
+    def keyboard(_prompt: str) -> str:  # the operator looks at the question and presses Ctrl+C
+        loop.call_soon_threadsafe(reached.set)
+        release.wait(10)
+        return "y"
+
+    async def uploading(*_args: Any) -> str:
+        reached.set()
+        await asyncio.sleep(60)
+        return "never"
+
+    monkeypatch.setattr("builtins.input", keyboard)
+    if where == "upload":
+        monkeypatch.setattr("bot.cli_broadcast.preview", uploading)
+    command = asyncio.create_task(broadcast(settings_for(srv), yes=False, photo=path))
+    try:
+        await asyncio.wait_for(reached.wait(), 10)
+        assert await broadcasts_written(db) == 1  # the draft, while the command waits
+        command.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await command
+    finally:
+        release.set()
+    assert await broadcasts_written(db) == 0

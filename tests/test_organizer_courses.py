@@ -33,7 +33,7 @@ from domain.course_draft import (
 )
 from domain.errors import DomainError, Refusal
 from domain.importing import COURSE_COLUMNS
-from domain.reminders import COURSE_CANCELLED, COURSE_CHANGED, COURSE_START, Policy
+from domain.reminders import COURSE_CANCELLED, COURSE_CHANGED, COURSE_START, PROMOTED, Policy
 from handlers import course_create
 from handlers.organizer_common import invalid_text
 from storage.models import (
@@ -475,6 +475,120 @@ async def test_details_are_checked_again_and_later_completions_use_the_new_grant
     ]
 
 
+
+async def test_a_forged_audience_is_refused_in_the_domain_and_changes_nothing(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    """The chat parses what is typed, but the edit itself checks the codes (any channel)."""
+    now = datetime.now(UTC)
+    async with db.begin() as s:
+        units = await _units(s)
+        org = await _organizer(s, units["LS-X1"])
+        await make_position(s, code="cc_thu", name_vi="Cán bộ thử nghiệm")
+        course = await make_course(s, organizer=units["LS-X1"], audience={"units": ["LS-X1"]})
+    forged = [
+        ({"units": ["LS-X1", "NOPE"]}, "NOPE"),
+        ({"positions": ["khong_co"]}, "khong_co"),
+        ({"groups": ["astronaut"]}, "astronaut"),
+        ({"everyone_but": ["LS-X2"]}, "everyone_but"),
+        ({"units": "LS-X2"}, "units"),  # not a list
+        ({"units": [7]}, "7"),
+    ]
+    for audience, value in forged:
+        with pytest.raises(Invalid) as refused:
+            async with db.begin() as s:
+                await course_admin.edit_course(s, person_id=org, course_id=course.id,
+                                               edit=Edit(Field.AUDIENCE, audience=audience),
+                                               now=now, policy=POLICY)  # fmt: skip
+        assert (refused.value.code, refused.value.value) == (Problem.UNKNOWN_AUDIENCE, value)
+    async with db() as s:
+        stored = await s.get(Course, course.id)
+        edits = (await s.execute(select(AuditEntry.action))).scalars().all()
+    assert stored is not None and stored.audience == {"units": ["LS-X1"]} and edits == []
+    # Codes as parse_audience gives them pass (a unit code in any case, stored as written).
+    given = {"units": ["ls-x2"], "positions": ["cc_thu"], "groups": ["leader"], "unused": []}
+    with pytest.raises(Invalid):  # an unknown key is refused even when empty
+        async with db.begin() as s:
+            await course_admin.edit_course(s, person_id=org, course_id=course.id,
+                                           edit=Edit(Field.AUDIENCE, audience=given),
+                                           now=now, policy=POLICY)  # fmt: skip
+    del given["unused"]
+    async with db.begin() as s:
+        await course_admin.edit_course(s, person_id=org, course_id=course.id,
+                                       edit=Edit(Field.AUDIENCE, audience=given),
+                                       now=now, policy=POLICY)  # fmt: skip
+    async with db() as s:
+        stored = await s.get(Course, course.id)
+    assert stored is not None
+    assert stored.audience == {"units": ["LS-X2"], "positions": ["cc_thu"], "groups": ["leader"]}
+
+
+async def _pending(s: AsyncSession, units: dict[str, Unit], course: Course, n: int) -> list[int]:
+    """`n` people of LS-X1 asking to join `course`, which requires their unit head's approval."""
+    head = await make_person(s, unit=units["LS-X1"], full_name="Thủ Trưởng")
+    await roles.grant(s, person_id=head.id, role=Role.UNIT_HEAD, unit_id=units["LS-X1"].id,
+                      by="test")  # fmt: skip
+    people = []
+    for _ in range(n):
+        p = await make_person(s, unit=units["LS-X1"])
+        done = await registration.register(s, person_id=p.id, course_id=course.id,
+                                           now=datetime.now(UTC), policy=POLICY)  # fmt: skip
+        assert done.outcome == registration.Outcome.PENDING_APPROVAL
+        people.append(p.id)
+    return people
+
+
+async def test_turning_approval_off_registers_the_pending_requests_and_tells_them(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    now = datetime.now(UTC)
+    async with db.begin() as s:
+        units = await _units(s)
+        org = await _organizer(s, units["LS-X1"])
+        course = await make_course(s, organizer=units["LS-X1"], requires_approval=True)
+        people = await _pending(s, units, course, 2)
+    async with db.begin() as s:
+        changed = await course_admin.edit_course(s, person_id=org, course_id=course.id,
+                                                 edit=Edit(Field.APPROVAL, approval=False),
+                                                 now=now, policy=POLICY)  # fmt: skip
+    assert changed.registered == 2
+    async with db() as s:
+        regs = dict((await s.execute(select(Registration.person_id, Registration.status))).all())
+        told = (await s.execute(select(Notification.person_id).where(
+            Notification.kind == PROMOTED))).scalars().all()  # fmt: skip
+        planned = (await s.execute(select(Notification.person_id).where(
+            Notification.kind == COURSE_START))).scalars().all()  # fmt: skip
+        audit = (await s.execute(select(AuditEntry).where(
+            AuditEntry.action == "course_edit_approval"))).scalar_one()  # fmt: skip
+    assert regs == {p: RegistrationStatus.REGISTERED for p in people}
+    assert sorted(told) == sorted(people) and set(planned) == set(people)
+    assert (audit.details["before"], audit.details["after"], audit.details["registered"]) == (
+        True, False, 2)  # fmt: skip
+
+
+async def test_pending_requests_beyond_the_seats_wait_when_approval_is_turned_off(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    now = datetime.now(UTC)
+    async with db.begin() as s:
+        units = await _units(s)
+        org = await _organizer(s, units["LS-X1"])
+        course = await make_course(s, organizer=units["LS-X1"], requires_approval=True)
+        first, second = await _pending(s, units, course, 2)
+        course.capacity = 1  # as a courses file may set it
+    async with db.begin() as s:
+        changed = await course_admin.edit_course(s, person_id=org, course_id=course.id,
+                                                 edit=Edit(Field.APPROVAL, approval=False),
+                                                 now=now, policy=POLICY)  # fmt: skip
+    assert changed.registered == 1
+    async with db() as s:
+        regs = dict((await s.execute(select(Registration.person_id, Registration.status))).all())
+        told = (await s.execute(select(Notification.person_id).where(
+            Notification.kind == PROMOTED))).scalars().all()  # fmt: skip
+    assert regs == {first: RegistrationStatus.REGISTERED, second: RegistrationStatus.WAITLISTED}
+    assert told == [first]
+
+
 @pytest.mark.databases("sqlite")
 async def test_the_command_line_exports_registrants(
     db: async_sessionmaker[AsyncSession],
@@ -815,6 +929,25 @@ async def test_an_organizer_changes_hours_and_approval_in_chat(
     assert stored is not None and stored.hours == 16 and stored.requires_approval
     assert status == RegistrationStatus.REGISTERED and COURSE_CHANGED not in notes
     assert ("course_edit_hours", "ok") in audit and ("course_edit_approval", "ok") in audit
+
+
+@pytest.mark.databases("sqlite")
+async def test_the_organizer_is_told_how_many_pending_requests_were_registered(
+    chat: tuple[Any, OfflineBotAPI], db: async_sessionmaker[AsyncSession]
+) -> None:
+    app, api = chat
+    async with db.begin() as s:
+        units = await _units(s)
+        org = await _link(s, api, 642, await _organizer(s, units["LS-X1"]))
+        course = await make_course(s, organizer=units["LS-X1"], requires_approval=True)
+        await _pending(s, units, course, 2)
+    await _edit_menu(app, api, org, course.id)
+    await press(app, api, org, f"of:{course.id}:approval")
+    await press(app, api, org, f"og:{course.id}:a:no")
+    card = api.last_message(642)["text"]
+    assert "2 yêu cầu đang chờ duyệt nay không cần duyệt nữa và đã được đăng ký" in card
+    assert "vẫn được giữ nguyên" not in card
+    assert "Đăng ký không cần duyệt." in card
 
 
 @pytest.mark.databases("sqlite")
