@@ -34,7 +34,7 @@ from tests.botapi.validator import SpecValidator
 from tests.factories import make_course, make_person
 from tests.zalo_standin import Zalo
 from zalo.client import ZaloClient, ZaloError, ZaloRateLimited, ZaloUnauthorized
-from zalo.dialog import Choice, Dialogs, OutOfRange, Picked, Stale, split
+from zalo.dialog import Choice, Dialogs, OutOfRange, Picked, Replaced, Stale, split
 from zalo.polling import Poller
 from zalo.webhook import serve as serve_webhook
 
@@ -130,6 +130,53 @@ def test_choices_by_number_by_label_without_diacritics_and_stale() -> None:
     assert dialogs.pick("c", "7", now) == OutOfRange(2)
     assert dialogs.pick("c", "bồi dưỡng", now) is None  # not a choice: free text
     assert isinstance(dialogs.pick("c", "1", now + timedelta(minutes=31)), Stale)
+
+
+def test_a_push_replacing_a_recent_list_asks_again_before_acting() -> None:
+    dialogs, now = Dialogs(), datetime.now(UTC)
+    prompt = [Choice("Từ chối, không nêu lý do", "appskip:1"), Choice("Không, giữ lại", "no")]
+    notice = [Choice("Phê duyệt", "appyes:2"), Choice("Từ chối", "appno:2")]
+    dialogs.offer("c", prompt, now)
+    dialogs.offer("c", notice, now + timedelta(seconds=30), pushed=True)
+    soon = now + timedelta(seconds=40)
+    assert dialogs.pick("c", "1", soon) == Replaced(2)  # meant for the prompt, perhaps
+    assert dialogs.pick("c", "phe duyet", soon) == Replaced(2)  # a label too
+    assert dialogs.pick("c", "lớp đủ người", soon) is None  # free text is not a pick
+    assert dialogs.pick("c", "1", now + timedelta(seconds=91)) == Picked("appyes:2")  # guard over
+    dialogs.offer("c", notice, soon)  # shown again in answer to the user: picks act
+    assert dialogs.pick("c", "1", soon) == Picked("appyes:2")
+
+
+def test_a_push_replacing_no_recent_list_is_answered_at_once() -> None:
+    dialogs, now = Dialogs(), datetime.now(UTC)
+    notice = [Choice("Xác nhận", "nomyes:3")]
+    dialogs.offer("a", notice, now, pushed=True)  # nothing offered before
+    assert dialogs.pick("a", "1", now) == Picked("nomyes:3")
+    dialogs.offer("b", [Choice("📚 Khóa học", "courses")], now)
+    dialogs.offer("b", notice, now + timedelta(minutes=3), pushed=True)  # the menu is old
+    assert dialogs.pick("b", "1", now + timedelta(minutes=3)) == Picked("nomyes:3")
+    dialogs.offer("c", [Choice("📚 Khóa học", "courses")], now)
+    dialogs.offer("c", [], now)  # the last answer offered nothing
+    dialogs.offer("c", notice, now + timedelta(seconds=10), pushed=True)
+    assert dialogs.pick("c", "1", now + timedelta(seconds=10)) == Picked("nomyes:3")
+
+
+def test_typed_answers_expire_on_their_ttl_and_on_a_push_unless_kept() -> None:
+    dialogs, now = Dialogs(), datetime.now(UTC)
+    notice = [Choice("Xác nhận", "nomyes:3")]
+    dialogs.owe("c", "reason", now, {"id": "1"}, ttl=timedelta(minutes=5))
+    assert dialogs.state("c", now + timedelta(minutes=4)).expect == "reason"
+    assert dialogs.state("c", now + timedelta(minutes=5)).expect is None
+    dialogs.owe("c", "reason", now, {"id": "1"}, ttl=timedelta(minutes=5))
+    dialogs.offer("c", notice, now, pushed=True)
+    assert (dialogs.state("c", now).expect, dialogs.state("c", now).data) == (None, {})
+    dialogs.owe("c", "claim_photo", now, {"kind": "training"}, survives_push=True)
+    dialogs.offer("c", notice, now, pushed=True)
+    assert dialogs.state("c", now).expect == "claim_photo"
+    dialogs.expect("c", "birth", now, phone="0912")  # the dialog's TTL, cleared by a push
+    assert dialogs.state("c", now + timedelta(minutes=29)).expect == "birth"
+    dialogs.offer("c", notice, now, pushed=True)
+    assert dialogs.state("c", now).expect is None
 
 
 def test_long_text_is_split_at_line_breaks() -> None:

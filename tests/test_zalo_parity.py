@@ -490,6 +490,102 @@ async def test_deciding_on_a_request_after_it_expired_is_refused(
     assert await notes(zalo, APPROVAL_RESULT) == []
 
 
+# -- a notice arriving while the user answers another list -----------------------------------
+
+AGAIN = "A new message has just arrived, so the numbers have changed. Please choose again:"
+
+
+async def another_request(zalo: Zalo, w: dict[str, int]) -> tuple[int, int]:
+    """A second person of the head's commune asks to join a second course; the head gets its
+    notice (pushed by the drainer)."""
+    person = await _person(zalo.db, w["commune"], "Lê Văn Cường")
+    course = await _course(
+        zalo.db,
+        title="An toàn thông tin",
+        requires_approval=True,
+        starts_at=NOW + timedelta(days=12),
+        registration_deadline=NOW + timedelta(days=7),
+    )
+    async with zalo.db.begin() as s:
+        done = await register(
+            s, person_id=person, course_id=course, now=datetime.now(UTC),
+            policy=zalo.settings.reminder_policy(),
+        )  # fmt: skip
+    assert done.outcome == Outcome.PENDING_APPROVAL
+    assert await zalo.drain() == 1
+    return person, course
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+async def test_a_notice_arriving_under_a_prompt_does_not_take_the_number_meant_for_it(
+    zalo: Zalo, lang: str
+) -> None:
+    with time_machine.travel(NOW, tick=True):
+        w, person_a, course_a = await request(zalo, "h5", lang)
+        asked = (await zalo.say("h5", "2"))[0]  # why decline A?
+        assert "1. " + said(lang, "Decline without a reason") in asked
+        person_b, course_b = await another_request(zalo, w)
+        assert "Lê Văn Cường" in zalo.srv.sent_to("h5")[-1]
+        choices = [said(lang, "✅ Approve"), said(lang, "✖️ Decline"), said(lang, "View course")]
+        listed = "\n".join(f"{n}. {c}" for n, c in enumerate(choices, 1))
+        again = await zalo.say("h5", "1")  # meant for A's prompt: not acted on
+        assert len(again) == 1 and again[0].startswith(said(lang, AGAIN))
+        assert listed in again[0]  # the current list, B's
+        assert (await registration(zalo, person_a, course_a)).status == "pending_approval"
+        assert (await registration(zalo, person_b, course_b)).status == "pending_approval"
+        assert await notes(zalo, APPROVAL_RESULT) == []
+        done = (await zalo.say("h5", "1"))[0]  # chosen again from that list: acted on
+    assert done.startswith(
+        said(
+            lang,
+            "✅ Approved: %(who)s is registered for <b>%(title)s</b>.",
+            who="Lê Văn Cường",
+            title="An toàn thông tin",
+        )
+    )
+    assert (await registration(zalo, person_b, course_b)).status == "registered"
+    assert (await registration(zalo, person_a, course_a)).status == "pending_approval"
+
+
+async def test_a_notice_after_an_old_list_is_answered_by_its_number_at_once(zalo: Zalo) -> None:
+    with time_machine.travel(NOW, tick=True):
+        w, person_a, course_a = await request(zalo, "h6", "vi")
+        assert "1. " in (await zalo.say("h6", "help"))[0]  # the main menu, numbered
+    with time_machine.travel(NOW + timedelta(minutes=3), tick=True):  # not a recent list
+        person_b, course_b = await another_request(zalo, w)
+        done = (await zalo.say("h6", "1"))[0]
+    assert done.startswith(said("vi", "✅ Approved: %(who)s is registered for <b>%(title)s</b>.",
+                                who="Lê Văn Cường", title="An toàn thông tin"))  # fmt: skip
+    assert (await registration(zalo, person_b, course_b)).status == "registered"
+    assert (await registration(zalo, person_a, course_a)).status == "pending_approval"
+
+
+SEARCHED = "🔎 Courses matching “%(q)s”: %(n)d"
+
+
+async def test_a_reason_is_owed_for_minutes_not_for_the_dialogs_lifetime(zalo: Zalo) -> None:
+    with time_machine.travel(NOW, tick=True):
+        _w, person, course = await request(zalo, "h7", "vi")
+        await zalo.say("h7", "2")  # why decline? ... and the head turns away
+    with time_machine.travel(NOW + timedelta(minutes=6), tick=True):
+        searched = (await zalo.say("h7", "Kỹ năng số"))[0]
+    assert searched.startswith(said("vi", SEARCHED).split("%(q)s")[0] + "Kỹ năng số")
+    assert (await registration(zalo, person, course)).status == "pending_approval"
+    assert await notes(zalo, APPROVAL_RESULT) == []
+
+
+async def test_a_notice_drops_the_reason_owed_for_an_older_question(zalo: Zalo) -> None:
+    with time_machine.travel(NOW, tick=True):
+        w, person_a, course_a = await request(zalo, "h8", "vi")
+        await zalo.say("h8", "2")  # why decline A?
+        person_b, course_b = await another_request(zalo, w)
+        searched = (await zalo.say("h8", "An toàn thông tin"))[0]
+    assert searched.startswith(said("vi", SEARCHED).split("%(q)s")[0] + "An toàn thông tin")
+    assert (await registration(zalo, person_a, course_a)).status == "pending_approval"
+    assert (await registration(zalo, person_b, course_b)).status == "pending_approval"
+    assert await notes(zalo, APPROVAL_RESULT) == []
+
+
 # -- checking in at a session -----------------------------------------------------------------
 
 

@@ -6,7 +6,11 @@ The choices (kind, qualification, level) are numbered; the details are typed as 
 next message (zalo/conversation.py hands it over while a step is open), and the evidence is a
 photo: Zalo bots receive images only, never PDFs. The photo is downloaded from the URL in the
 image event and its bytes are filed with the claim, as Telegram file ids cannot be made here.
-The steps are kept in the chat's dialog state, so they end with its TTL or a restart.
+The steps are kept in the chat's dialog state, so they end with a restart or their TTL: a
+typed step (a description, the training) lasts TYPED_TTL and is dropped by a pushed notice, so
+unrelated text typed later is not filed as the claim; the photo step keeps the dialog's longer
+TTL (finding and photographing a certificate takes time) and outlives a notice, as only a
+photo answers it and a photo cannot be mistaken for an answer to the notice.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import timedelta
 
 from domain import claims
 from handlers.claims import kind_label
@@ -29,6 +34,7 @@ NOTE = "claim_note"  # a typed description (a correction, or a qualification's f
 TRAINING = "claim_training"  # "title; hours; end date"
 PHOTO = "claim_photo"  # a photo of the evidence
 STEPS = (NOTE, TRAINING, PHOTO)
+TYPED_TTL = timedelta(minutes=10)  # longer than a reason's: a description takes a while
 
 Fetch = Callable[[str], Awaitable[Downloaded]]
 
@@ -50,11 +56,11 @@ async def kind(ctx: Ctx, arg: str) -> list[Say]:
         choices = [Choice(label(ctx.t, k), f"clq:{k}") for k in claims.QUALIFICATION_KINDS]
         return [Say(_("Which qualification?"), choices)]
     if arg == claims.TRAINING:
-        ctx.dialogs.expect(ctx.chat_id, TRAINING, ctx.now, kind=arg)
+        _expect_typed(ctx, TRAINING, kind=arg)
         return [Say(_training_prompt(ctx))]
     if arg != claims.CORRECTION:
         return await start(ctx, "")
-    ctx.dialogs.expect(ctx.chat_id, NOTE, ctx.now, kind=arg)
+    _expect_typed(ctx, NOTE, kind=arg)
     return [Say(_("Describe what is wrong in your record and what it should be."))]
 
 
@@ -68,7 +74,7 @@ async def qualification(ctx: Ctx, arg: str) -> list[Say]:
     if levels:
         choices = [Choice(label(ctx.t, code), f"cll:{arg}:{code}") for code in levels]
         return [Say(ctx._("Which level?"), choices)]
-    ctx.dialogs.expect(ctx.chat_id, NOTE, ctx.now, kind=claims.QUALIFICATION, qual=arg)
+    _expect_typed(ctx, NOTE, kind=claims.QUALIFICATION, qual=arg)
     return [Say(ctx._("Type the certificate's name and level, e.g. <i>Tiếng Anh B1</i>."))]
 
 
@@ -79,7 +85,7 @@ async def level(ctx: Ctx, arg: str) -> list[Say]:
     qual, _sep, code = arg.partition(":")
     if qual not in claims.QUALIFICATION_KINDS or code not in claims.levels(qual):
         return await kind(ctx, claims.QUALIFICATION)
-    ctx.dialogs.expect(ctx.chat_id, NOTE, ctx.now, kind=claims.QUALIFICATION, qual=qual, level=code)
+    _expect_typed(ctx, NOTE, kind=claims.QUALIFICATION, qual=qual, level=code)
     text = ctx._(
         "Type the field of study, the school and the year (e.g. <i>Luật, Đại học Huế, 2019</i>)."
     )
@@ -101,17 +107,23 @@ async def typed(ctx: Ctx, step: str, draft: dict[str, str], text: str) -> list[S
         parsed = claims.parse_training(text)
         if parsed is not None:
             return _ask_photo(ctx, claims.TRAINING, parsed, "")
-        ctx.dialogs.expect(ctx.chat_id, TRAINING, ctx.now, **draft)
+        _expect_typed(ctx, TRAINING, **draft)
         return [Say(_("I could not read that. Please send: title; hours; end date (dd/mm/yyyy)."))]
-    ctx.dialogs.expect(ctx.chat_id, PHOTO, ctx.now, **draft)
+    _expect_photo(ctx, **draft)
     return [Say(_("Please send a photo of the certificate or document, or /cancel."))]
 
 
 def _ask_photo(ctx: Ctx, kind: str, details: Mapping[str, object], note: str) -> list[Say]:
-    ctx.dialogs.expect(
-        ctx.chat_id, PHOTO, ctx.now, kind=kind, details=json.dumps(details), note=note
-    )
+    _expect_photo(ctx, kind=kind, details=json.dumps(details), note=note)
     return [Say(ctx._("Now send a photo of the certificate or document."))]
+
+
+def _expect_typed(ctx: Ctx, step: str, **draft: str) -> None:
+    ctx.dialogs.owe(ctx.chat_id, step, ctx.now, draft, ttl=TYPED_TTL)
+
+
+def _expect_photo(ctx: Ctx, **draft: str) -> None:
+    ctx.dialogs.owe(ctx.chat_id, PHOTO, ctx.now, draft, survives_push=True)
 
 
 def _training_prompt(ctx: Ctx) -> str:

@@ -27,7 +27,7 @@ from domain.claims import EVIDENCE_MAX_BYTES
 from domain.linking import account_for
 from zalo import account, claims, flows, link, nominations
 from zalo.client import ZaloClient, ZaloError, ZaloRateLimited
-from zalo.dialog import Dialogs, OutOfRange, Picked, Stale, compose, key, split
+from zalo.dialog import Dialogs, OutOfRange, Picked, Replaced, Stale, compose, key, split
 from zalo.flows import Ctx, Flow, Say
 
 log = logging.getLogger(__name__)
@@ -252,9 +252,16 @@ class ZaloBot:
     async def respond(self, ctx: Ctx, text: str) -> list[Say]:
         """Which flow answers this text."""
         _ = ctx._
+        picked = self.dialogs.pick(ctx.chat_id, text, ctx.now)
+        if isinstance(picked, Replaced):
+            # A notice just re-bound the numbers: show them, and let the next pick act.
+            state = self.dialogs.state(ctx.chat_id, ctx.now)
+            again = _(
+                "A new message has just arrived, so the numbers have changed. Please choose again:"
+            )
+            return [Say(again, list(state.choices))]
         owed = self._owed_reason(ctx)
         step, draft = self._claim_step(ctx)
-        picked = self.dialogs.pick(ctx.chat_id, text, ctx.now)
         if isinstance(picked, Stale) and step is not None:
             picked = None  # no list is offered at a claim's step: a number there is typed text
         if isinstance(picked, Picked):
@@ -268,7 +275,7 @@ class ZaloBot:
             return [Say(_("That list has expired. Please choose again:"), menu)]
         if isinstance(picked, OutOfRange):
             if owed is not None:  # still owed: the prompt's choices are offered again
-                self.dialogs.expect(ctx.chat_id, nominations.REASON, ctx.now, **owed)
+                nominations.owe_reason(ctx, owed)
             state = self.dialogs.state(ctx.chat_id, ctx.now)
             # Answered with the same choices again, so the numbers stay valid.
             return [

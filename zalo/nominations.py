@@ -9,7 +9,8 @@ state by the domain.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import timedelta
 from html import escape
 
 from domain import nominations, roles
@@ -22,6 +23,8 @@ from zalo.flows import Ctx, Say, main_menu, not_linked, registered
 REASON = "reason"  # the chat owes why it declines; data: {"declining": NOMINATION | APPROVAL, "id"}
 NOMINATION = "nomination"  # id: the course the person was nominated for
 APPROVAL = "approval"  # id: the registration awaiting the unit head
+# A reason is owed briefly: text typed later (a search, say) must not decline anything.
+REASON_TTL = timedelta(minutes=5)
 
 
 async def require_role(ctx: Ctx, role: Role, action: str) -> list[Say] | None:
@@ -45,12 +48,17 @@ async def require_role(ctx: Ctx, role: Role, action: str) -> list[Say] | None:
 
 def _ask_reason(ctx: Ctx, what: str, ident: int, text: str, skip: str) -> list[Say]:
     """Owe the reason as the chat's next message, or decline without one, or keep it."""
-    ctx.dialogs.expect(ctx.chat_id, REASON, ctx.now, declining=what, id=str(ident))
+    owe_reason(ctx, {"declining": what, "id": str(ident)})
     choices = [
         Choice(ctx._("Decline without a reason"), f"{skip}:{ident}"),
         Choice(ctx._("No, keep it"), "no"),
     ]
     return [Say(text, choices)]
+
+
+def owe_reason(ctx: Ctx, owed: Mapping[str, str]) -> None:
+    """The chat's next message, within REASON_TTL, is the reason (a pushed notice drops it)."""
+    ctx.dialogs.owe(ctx.chat_id, REASON, ctx.now, owed, ttl=REASON_TTL)
 
 
 def _declined(ctx: Ctx, course: Course) -> list[Say]:

@@ -2,7 +2,8 @@
 
 Choices under a notice (confirm or decline a nomination, approve or decline a registration
 request, view the course, cancel, turn these reminders off) become the chat's current numbered
-list, so answering "1" works as a button press does on Telegram. Zalo's message ids are
+list (pushed: see zalo/dialog.py for a push replacing a list the user was answering), so
+answering "1" works as a button press does on Telegram. Zalo's message ids are
 strings, so none is kept on the notification row.
 """
 
@@ -85,7 +86,7 @@ class ZaloSender:
             chat_id, compose(message.text, message.choices, message.hint), hold=hold
         )
         if isinstance(outcome, Sent) and message.choices:
-            self.dialogs.offer(chat_id, message.choices, datetime.now(UTC))
+            self.dialogs.offer(chat_id, message.choices, datetime.now(UTC), pushed=True)
         return outcome
 
     # -- any text, e.g. a broadcast ----------------------------------------------------------
