@@ -38,7 +38,7 @@ from domain.course_draft import (
 )
 from domain.errors import DomainError, Refusal
 from domain.importing import COURSE_COLUMNS, ImportReport, course_search_text, import_courses
-from domain.reminders import Policy, notify_promoted
+from domain.reminders import APPROVAL_DROPPED, Policy, notify_promoted
 from domain.sheets import read_table, write_rows_xlsx
 from domain.text import fold, vn_sort_key
 from domain.vocab import COURSE_CATEGORY
@@ -479,7 +479,8 @@ async def _register_pending(
         reg.status, reg.decided_at = RegistrationStatus.REGISTERED, now
         registered += 1
         await session.flush()
-        await notify_promoted(session, reg=reg, course=course, policy=policy, now=now)
+        await notify_promoted(session, reg=reg, course=course, policy=policy, now=now,
+                              why=APPROVAL_DROPPED)  # fmt: skip
     await session.flush()
     return registered
 

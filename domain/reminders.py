@@ -276,8 +276,19 @@ def _urgent(course: Course, now: datetime) -> bool:
     return course.starts_at - now <= URGENT_WITHIN
 
 
+# Why a person was registered without pressing anything (PROMOTED's params["why"]).
+SEAT_FREED = "seat_freed"
+APPROVAL_DROPPED = "approval_dropped"  # the course no longer needs the unit head's approval
+
+
 async def notify_promoted(
-    session: AsyncSession, *, reg: Registration, course: Course, policy: Policy, now: datetime
+    session: AsyncSession,
+    *,
+    reg: Registration,
+    course: Course,
+    policy: Policy,
+    now: datetime,
+    why: str = SEAT_FREED,
 ) -> None:
     """Tell the promoted person at once (at night only if the course is close) and plan."""
     await _add(
@@ -288,6 +299,7 @@ async def notify_promoted(
         course_id=course.id,
         due_at=now,
         urgent=_urgent(course, now),
+        params={"why": why} if why != SEAT_FREED else None,
     )
     await schedule_course(session, reg=reg, course=course, policy=policy, now=now)
 

@@ -54,6 +54,14 @@ def render(t: Translator, ready: r.Ready) -> str:
         }
     if kind == r.COURSE_START and course is not None:
         return _("⏰ Reminder: <b>%(title)s</b> starts %(when)s at %(where)s.") % course_args
+    if kind == r.PROMOTED and course is not None and note.params.get("why") == r.APPROVAL_DROPPED:
+        return (
+            _(
+                "✅ <b>%(title)s</b> no longer needs the unit head's approval, so your request "
+                "is accepted: you are registered, starting %(when)s at %(where)s."
+            )
+            % course_args
+        )
     if kind == r.PROMOTED and course is not None:
         return (
             _(

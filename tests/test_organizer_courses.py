@@ -33,9 +33,18 @@ from domain.course_draft import (
 )
 from domain.errors import DomainError, Refusal
 from domain.importing import COURSE_COLUMNS
-from domain.reminders import COURSE_CANCELLED, COURSE_CHANGED, COURSE_START, PROMOTED, Policy
+from domain.reminders import (
+    COURSE_CANCELLED,
+    COURSE_CHANGED,
+    COURSE_START,
+    PROMOTED,
+    Policy,
+    Ready,
+    prepare,
+)
 from handlers import course_create
 from handlers.organizer_common import invalid_text
+from schedules.notices import render
 from storage.models import (
     AuditEntry,
     ChatAccount,
@@ -53,6 +62,7 @@ from tests.factories import make_course, make_person, make_position, make_unit
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 POLICY = Policy()
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def local(text: str) -> datetime:
@@ -564,6 +574,13 @@ async def test_turning_approval_off_registers_the_pending_requests_and_tells_the
     assert sorted(told) == sorted(people) and set(planned) == set(people)
     assert (audit.details["before"], audit.details["after"], audit.details["registered"]) == (
         True, False, 2)  # fmt: skip
+    async with db() as s:  # what they read: why they are registered, not "a seat freed up"
+        note = (await s.execute(select(Notification).where(
+            Notification.kind == PROMOTED).limit(1))).scalar_one()  # fmt: skip
+        ready = await prepare(s, note, now=now, policy=POLICY, hours_target=40)
+        assert isinstance(ready, Ready)
+        text = render(Translator("vi", TZ), ready)
+    assert "không còn cần thủ trưởng đơn vị phê duyệt" in text and "freed" not in text
 
 
 async def test_pending_requests_beyond_the_seats_wait_when_approval_is_turned_off(
