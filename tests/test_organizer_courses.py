@@ -548,19 +548,28 @@ async def _pending(s: AsyncSession, units: dict[str, Unit], course: Course, n: i
     return people
 
 
-async def test_turning_approval_off_registers_the_pending_requests_and_tells_them(
-    db: async_sessionmaker[AsyncSession],
-) -> None:
-    now = datetime.now(UTC)
+async def _approval_off(
+    db: async_sessionmaker[AsyncSession], *, capacity: int | None = None
+) -> tuple[list[int], course_admin.Changed]:
+    """Two requests wait for a course's approval (its capacity maybe cut below the seats they
+    hold, as a courses file may); its organizer turns approval off."""
     async with db.begin() as s:
         units = await _units(s)
         org = await _organizer(s, units["LS-X1"])
         course = await make_course(s, organizer=units["LS-X1"], requires_approval=True)
         people = await _pending(s, units, course, 2)
+        course.capacity = capacity or course.capacity
     async with db.begin() as s:
         changed = await course_admin.edit_course(s, person_id=org, course_id=course.id,
                                                  edit=Edit(Field.APPROVAL, approval=False),
-                                                 now=now, policy=POLICY)  # fmt: skip
+                                                 now=datetime.now(UTC), policy=POLICY)  # fmt: skip
+    return people, changed
+
+
+async def test_turning_approval_off_registers_the_pending_requests_and_tells_them(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    people, changed = await _approval_off(db)
     assert changed.registered == 2
     async with db() as s:
         regs = dict((await s.execute(select(Registration.person_id, Registration.status))).all())
@@ -577,7 +586,7 @@ async def test_turning_approval_off_registers_the_pending_requests_and_tells_the
     async with db() as s:  # what they read: why they are registered, not "a seat freed up"
         note = (await s.execute(select(Notification).where(
             Notification.kind == PROMOTED).limit(1))).scalar_one()  # fmt: skip
-        ready = await prepare(s, note, now=now, policy=POLICY, hours_target=40)
+        ready = await prepare(s, note, now=datetime.now(UTC), policy=POLICY, hours_target=40)
         assert isinstance(ready, Ready)
         text = render(Translator("vi", TZ), ready)
     assert "không còn cần thủ trưởng đơn vị phê duyệt" in text and "freed" not in text
@@ -586,17 +595,7 @@ async def test_turning_approval_off_registers_the_pending_requests_and_tells_the
 async def test_pending_requests_beyond_the_seats_wait_when_approval_is_turned_off(
     db: async_sessionmaker[AsyncSession],
 ) -> None:
-    now = datetime.now(UTC)
-    async with db.begin() as s:
-        units = await _units(s)
-        org = await _organizer(s, units["LS-X1"])
-        course = await make_course(s, organizer=units["LS-X1"], requires_approval=True)
-        first, second = await _pending(s, units, course, 2)
-        course.capacity = 1  # as a courses file may set it
-    async with db.begin() as s:
-        changed = await course_admin.edit_course(s, person_id=org, course_id=course.id,
-                                                 edit=Edit(Field.APPROVAL, approval=False),
-                                                 now=now, policy=POLICY)  # fmt: skip
+    (first, second), changed = await _approval_off(db, capacity=1)
     assert changed.registered == 1
     async with db() as s:
         regs = dict((await s.execute(select(Registration.person_id, Registration.status))).all())

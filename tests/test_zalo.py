@@ -47,7 +47,9 @@ def at(day: str, clock: str) -> datetime:
     return d.replace(tzinfo=TZ).astimezone(UTC)
 
 
-async def person_on_zalo(db: async_sessionmaker[AsyncSession], user: str, **person: Any) -> int:
+async def person_on_zalo(
+    db: async_sessionmaker[AsyncSession], user: str, lang: str = "vi", **person: Any
+) -> int:
     async with db.begin() as s:
         p = await make_person(s, **person)
         s.add(
@@ -56,7 +58,7 @@ async def person_on_zalo(db: async_sessionmaker[AsyncSession], user: str, **pers
                 chat_user_id=user,
                 chat_id=user,
                 person_id=p.id,
-                language="vi",
+                language=lang,
                 linked_at=datetime.now(UTC),
             )
         )

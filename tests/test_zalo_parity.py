@@ -32,25 +32,13 @@ from storage.models import (
 )
 from tests.factories import make_course, make_person
 from tests.test_nominations import _course, _person, _world
-from tests.test_zalo import TZ, at
+from tests.test_zalo import TZ, at, person_on_zalo
 from tests.zalo_standin import PHOTO, Zalo
 from zalo.dialog import Dialogs, plain
 
 
 async def linked(zalo: Zalo, user: str, lang: str = "vi", **person: Any) -> int:
-    async with zalo.db.begin() as s:
-        p = await make_person(s, **person)
-        s.add(
-            ChatAccount(
-                channel="zalo",
-                chat_user_id=user,
-                chat_id=user,
-                person_id=p.id,
-                language=lang,
-                linked_at=datetime.now(UTC),
-            )
-        )
-        return p.id
+    return await person_on_zalo(zalo.db, user, lang, **person)
 
 
 async def account(zalo: Zalo, user: str) -> ChatAccount:
