@@ -31,8 +31,8 @@ from bot.cli_admin import _operator
 from bot.i18n import Translator, pick_language
 from bot.settings import Settings
 from domain import broadcasts
-from domain.broadcasts import Audience
 from domain.errors import DomainError, Refusal
+from domain.recipients import Audience
 from storage.db import create_engine, make_sessionmaker, upgrade
 from storage.models import Broadcast
 from storage.repos.accounts import AccountRepo

@@ -29,9 +29,10 @@ from telegram.warnings import PTBUserWarning
 
 from bot.context import BotContext
 from bot.i18n import Translator
-from domain import broadcasts, roles
-from domain.broadcasts import Audience, Preview
+from domain import broadcasts, recipients, roles
+from domain.broadcasts import Preview
 from domain.errors import DomainError, Refusal
+from domain.recipients import Audience
 from handlers import callbacks as cb
 from handlers.common import reply, require_person, require_role
 from handlers.render import refusal, rule_title, short
@@ -212,7 +213,7 @@ async def pick_kind(update: Update, context: BotContext) -> int:
     if kind == "all":
         return await _audience_chosen(update, context, int(draft), Audience())
     async with context.db.begin() as session:
-        rules, positions = await broadcasts.choices(session)
+        rules, positions = await recipients.choices(session)
     await query.answer()
     if kind == "miss":
         rows = [[(short(rule_title(context.t, r)), cb.build(cb.BC_RULE, f"{draft}:{r.id}"))]
@@ -246,7 +247,7 @@ async def pick_rule(update: Update, context: BotContext) -> int:
         return END
     draft, rule_id = (int(x) for x in cb.parts(query.data))
     async with context.db.begin() as session:
-        rules, _positions = await broadcasts.choices(session)
+        rules, _positions = await recipients.choices(session)
     code = next((r.code for r in rules if r.id == rule_id), str(rule_id))
     return await _audience_chosen(update, context, draft, Audience(missing=code))
 

@@ -27,9 +27,9 @@ from bot.cli_broadcast import cmd_broadcast
 from bot.limiter import PacedLimiter, PriorityPacer
 from bot.offline import OfflineBotAPI, OfflineRequest
 from bot.settings import Settings
-from domain import broadcasts, roles
-from domain.broadcasts import Audience
+from domain import broadcasts, recipients, roles
 from domain.errors import DomainError, Refusal
+from domain.recipients import Audience
 from domain.standards import State, status_of
 from schedules.broadcasts import UNCERTAIN, drain_broadcasts
 from schedules.pacing import Pacer
@@ -121,7 +121,7 @@ async def test_the_audience_narrows_by_every_filter_and_stays_inside_the_organiz
         scope = await roles.require(s, person_id=organizer, role=Role.ORGANIZER)
 
         async def who(**audience: Any) -> list[int]:
-            return await broadcasts.resolve(s, scope=scope, audience=Audience(**audience), **kw)
+            return await recipients.resolve(s, scope=scope, audience=Audience(**audience), **kw)
 
         assert await who() == sorted([a, b, organizer])  # everyone in scope, active only
         assert gone.id not in await who()
@@ -172,7 +172,7 @@ async def test_people_missing_a_standard_are_exactly_those_status_of_calls_missi
     scope = roles.Scope(0, Role.ADMIN, True, frozenset())
     async with db() as s:
         for code in (RULE, "hours-12"):
-            found = await broadcasts.resolve(
+            found = await recipients.resolve(
                 s, scope=scope, audience=Audience(units=(unit.code,), missing=code), now=now,
                 today=today, hours_target=40,
             )  # fmt: skip
