@@ -305,7 +305,7 @@ async def test_ctrl_c_at_the_prompt_or_during_the_upload_leaves_no_broadcast(
 
     async def uploading(*_args: Any) -> str:
         reached.set()
-        await asyncio.sleep(60)
+        await asyncio.Event().wait()  # an upload that never ends: Ctrl+C cancels it
         return "never"
 
     monkeypatch.setattr("builtins.input", keyboard)
