@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import sys
 import time
 from collections.abc import Callable, Coroutine
 from contextvars import ContextVar
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from telegram.error import RetryAfter
+from telegram.error import BadRequest, NetworkError, RetryAfter
 from telegram.ext import BaseRateLimiter
 
 from schedules.pacing import Pacer
@@ -35,6 +36,8 @@ MAX_RETRIES = 3
 # A slot handed out but not used by a send within this time was given up (the sender stopped
 # or put its message off): it no longer holds the window open.
 UNUSED_AFTER = 0.5
+# Replies go first, but after this many in a row a background send gets its turn.
+URGENT_STREAK = 10
 
 
 @dataclass
@@ -58,13 +61,15 @@ class PriorityPacer(Pacer):
     takes the next free slot ahead of the background senders, who give way while any urgent
     sender waits.
 
-    The window is kept on the answers, not on the departures: a send may go one second after
-    the *answer* to the send `floor(rate)` places before it. Telegram counted that earlier
-    send before answering and counts this one after it left, so no one-second window of
-    Telegram's can hold more than `floor(rate)` of ours, however late a request leaves our
-    process or is read on the other end (a pause of the event loop or of the server bunches
-    requests; a window kept on departures gave a 429 on such a bunch now and then). The cost
-    is one round trip a second: 29/s becomes about 28.8/s on a 5 ms round trip.
+    The window is kept on the answers, not on the departures. Telegram counts a send at some
+    moment between its departure and its answer, so a send may leave only while fewer than
+    `floor(rate)` earlier ones were answered less than a second ago or are still unanswered:
+    then no one-second window of Telegram's holds more than `floor(rate)` of ours, however
+    late a request leaves our process or is read on the other end (a pause of the event loop
+    or of the server bunches requests; a window kept on departures gave a 429 on such a bunch
+    now and then). The cost is one round trip a second: 29/s becomes about 28.8/s on a 5 ms
+    round trip. A request without an answer holds one seat until it has one (after a timeout,
+    a second longer: Telegram may still count it).
     """
 
     WINDOW = 1.0
@@ -76,17 +81,22 @@ class PriorityPacer(Pacer):
         self._slots: collections.deque[_Slot] = collections.deque()
         self._hold_until = 0.0
         self._urgent = 0  # urgent senders waiting for a slot
+        self._streak = 0  # slots taken by urgent senders in a row
 
     def _free(self, now: float) -> float:
-        """The earliest moment a send may go, given the slots already taken."""
-        while self._slots and self._slots[0].counted_by(now) + self.WINDOW <= now:
-            self._slots.popleft()  # out of every window that is still to come
+        """The earliest moment a send may go, given the slots already taken: fewer than
+        `per_window` sends may still be counted by Telegram in a second that includes a send
+        leaving now. A send whose answer has not come may be counted any moment, so it holds
+        one seat until it is answered (one slow request does not stop the others)."""
+        self._slots = collections.deque(
+            s for s in self._slots if s.counted_by(now) + self.WINDOW > now
+        )
         slot = max(now, self._hold_until)
         if self._slots:
             slot = max(slot, self._slots[-1].start + self.gap)
-        older = len(self._slots) - self.per_window + 1  # sends a full window back from the next
-        for i in range(max(0, older)):
-            slot = max(slot, self._slots[i].counted_by(now) + self.WINDOW)
+        if len(self._slots) >= self.per_window:
+            frees = sorted(s.counted_by(now) + self.WINDOW for s in self._slots)
+            slot = max(slot, frees[len(frees) - self.per_window])
         return slot
 
     async def wait(self, *, urgent: bool = False) -> None:
@@ -110,9 +120,10 @@ class PriorityPacer(Pacer):
         while True:
             now = time.monotonic()
             slot = self._free(now)
-            if slot <= now and not (give_way and self._urgent):
+            if slot <= now and not (give_way and self._urgent and self._streak < URGENT_STREAK):
                 taken = _Slot(now)
                 self._slots.append(taken)
+                self._streak = self._streak + 1 if not give_way else 0
                 return taken
             delay = slot - now if slot > now else self.gap  # free, but urgent ones go first
             await asyncio.sleep(min(delay, 0.1))
@@ -129,6 +140,15 @@ def take_turn() -> _Slot | None:
         return None
     slot.sending = True
     return slot
+
+
+def _answered(slot: _Slot) -> None:
+    """The send's request is over. Without an answer (a timeout, a broken connection) Telegram
+    may still count it a little later: it keeps its seat a second longer."""
+    failed = sys.exc_info()[1]
+    # BadRequest is a NetworkError too, but it is an answer.
+    unanswered = isinstance(failed, NetworkError) and not isinstance(failed, BadRequest)
+    slot.end = time.monotonic() + (PriorityPacer.WINDOW if unanswered else 0.0)
 
 
 def _seconds(value: float | timedelta) -> float:
@@ -169,7 +189,7 @@ class PacedLimiter(BaseRateLimiter[None]):
                 self.pacer.hold(_seconds(exc.retry_after))
                 raise
             finally:
-                slot.end = time.monotonic()
+                _answered(slot)
         for attempt in range(MAX_RETRIES + 1):
             await self.pacer.wait(urgent=True)
             slot = take_turn()
@@ -182,5 +202,5 @@ class PacedLimiter(BaseRateLimiter[None]):
                 log.warning("flood limit on %s: retrying in %s s", endpoint, exc.retry_after)
             finally:
                 if slot is not None:
-                    slot.end = time.monotonic()
+                    _answered(slot)
         raise AssertionError("unreachable")

@@ -674,6 +674,35 @@ async def test_sends_counted_as_late_as_their_answers_never_crowd_a_second() -> 
         assert busiest <= 5
 
 
+async def test_one_unanswered_send_holds_one_seat_not_every_send() -> None:
+    """A request whose answer does not come (a slow upload) may still be counted any moment,
+    so it keeps one of the seats; the others keep going meanwhile."""
+    limiter = PacedLimiter(PriorityPacer(5))
+    answer = asyncio.Event()
+    left: list[float] = []
+
+    async def slow() -> dict[str, Any]:
+        await answer.wait()
+        return {}
+
+    async def quick() -> dict[str, Any]:
+        left.append(time.monotonic())
+        return {}
+
+    async def send(network: Any) -> None:
+        await limiter.pacer.wait()
+        await limiter.process_request(network, (), {}, "sendMessage", {}, None)
+
+    stuck = asyncio.create_task(send(slow))
+    await asyncio.sleep(0.01)
+    # Before, the pacer stopped every send once this one was five places back.
+    await asyncio.wait_for(asyncio.gather(*(send(quick) for _ in range(8))), timeout=30)
+    answer.set()
+    await stuck
+    busiest = max(sum(1 for t in left if start <= t < start + 1.0) for start in left)
+    assert len(left) == 8 and busiest <= 4  # the unanswered one holds the fifth seat
+
+
 def test_a_local_time_is_parsed_the_vietnamese_way() -> None:
     assert broadcasts.parse_local("05/12/2026  07:30", TZ) == at("05/12/2026", "07:30")
     assert broadcasts.parse_local("2026-12-05 07:30", TZ) is None
