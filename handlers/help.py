@@ -20,7 +20,7 @@ from storage.models import Role
 from storage.repos.accounts import AccountRepo
 
 log = logging.getLogger(__name__)
-MENUS = "role_menus"  # bot_data: person id -> (chat, language, roles) of the menu last set
+MENUS = "role_menus"  # bot_data: chat id -> (person id, language, roles) of the menu last set
 
 COMMANDS = (
     "start", "status", "courses", "my", "checkin", "reminders", "language", "privacy", "help",
@@ -109,8 +109,8 @@ async def sync_role_menu(bot: Bot, res: Resources, person_id: int, bot_data: Any
     if account is None or not account.active:
         return
     lang = pick_language(account.language, None, res.settings.default_language)
-    shown: dict[int, tuple[str, str, frozenset[Role]]] = bot_data.setdefault(MENUS, {})
-    if shown.get(person_id) == (account.chat_id, lang, held):
+    shown: dict[str, tuple[int, str, frozenset[Role]]] = bot_data.setdefault(MENUS, {})
+    if shown.get(account.chat_id) == (person_id, lang, held):
         return  # the chat shows this already (after a restart, each chat is asked once)
     scope = BotCommandScopeChat(int(account.chat_id))
     try:
@@ -122,15 +122,12 @@ async def sync_role_menu(bot: Bot, res: Resources, person_id: int, bot_data: Any
     except TelegramError as error:  # e.g. the person blocked the bot: the menu can wait
         log.warning("could not set the command menu of person %s: %s", person_id, error)
         return
-    shown[person_id] = (account.chat_id, lang, held)
+    shown[account.chat_id] = (person_id, lang, held)
 
 
 async def forget_role_menu(bot: Bot, chat_id: str, bot_data: Any) -> None:
     """The common menu back in a chat that no longer speaks for its person (unlinked)."""
-    shown: dict[int, tuple[str, str, frozenset[Role]]] = bot_data.setdefault(MENUS, {})
-    for person_id, (chat, _lang, _held) in list(shown.items()):
-        if chat == chat_id:
-            del shown[person_id]
+    bot_data.setdefault(MENUS, {}).pop(chat_id, None)
     try:
         await bot.delete_my_commands(scope=BotCommandScopeChat(int(chat_id)))
     except TelegramError as error:
