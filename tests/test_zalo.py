@@ -155,8 +155,8 @@ def test_a_push_replacing_no_recent_list_is_answered_at_once() -> None:
     dialogs.offer("a", notice, now, pushed=True)  # nothing offered before
     assert dialogs.pick("a", "1", now) == Picked("nomyes:3")
     dialogs.offer("b", [Choice("📚 Khóa học", "courses")], now)
-    dialogs.offer("b", notice, now + timedelta(minutes=3), pushed=True)  # the menu is old
-    assert dialogs.pick("b", "1", now + timedelta(minutes=3)) == Picked("nomyes:3")
+    dialogs.offer("b", notice, now + timedelta(minutes=11), pushed=True)  # the menu is old
+    assert dialogs.pick("b", "1", now + timedelta(minutes=11)) == Picked("nomyes:3")
     dialogs.offer("c", [Choice("📚 Khóa học", "courses")], now)
     dialogs.offer("c", [], now)  # the last answer offered nothing
     dialogs.offer("c", notice, now + timedelta(seconds=10), pushed=True)
@@ -639,7 +639,8 @@ async def test_with_telegram_served_elsewhere_a_zalo_process_leaves_telegram_peo
                                             "quiet_hours": "00:00-00:00"})  # fmt: skip
     organizer = {"id": 720, "is_bot": False, "first_name": "O", "language_code": "vi"}
     api.add_user(organizer)
-    api.add_user({"id": 701, "is_bot": False, "first_name": "T", "language_code": "vi"})
+    for uid in (701, 702):
+        api.add_user({"id": uid, "is_bot": False, "first_name": "T", "language_code": "vi"})
     now = datetime.now(UTC)
     async with zalo.db.begin() as s:
         course = await make_course(s, title="Kỹ năng số", starts_at=now + timedelta(days=9))
@@ -649,31 +650,46 @@ async def test_with_telegram_served_elsewhere_a_zalo_process_leaves_telegram_peo
         s.add(_account("telegram", "701", on_telegram.id, now))
         boss = await make_person(s, full_name="Cán bộ tổ chức")
         s.add(_account("telegram", "720", boss.id, now))
+        chooser = await make_person(s, full_name="Mã Văn Chọn", preferred_channel="zalo")
+        s.add(_account("telegram", "702", chooser.id, now))  # used Telegram last
+        s.add(_account("zalo", "q2", chooser.id, now - timedelta(days=1)))
         broadcast = Broadcast(text="Họp lúc 08:00", status=BroadcastStatus.SENDING,
                               report_chat_id="720")  # fmt: skip
         s.add(broadcast)
         await s.flush()
-        for person in (on_zalo, on_telegram):
+        for person in (on_zalo, on_telegram, chooser):
             s.add(BroadcastDelivery(broadcast_id=broadcast.id, person_id=person.id))
         await notify_now(s, key="changed:1", person_id=on_telegram.id, kind=COURSE_CHANGED,
                          now=now, course_id=course.id)  # fmt: skip
     res = Resources(settings=both, db=zalo.db)
-    assert await drain_broadcasts(None, res, Pacer(1000), zalo=zalo.sender()) == 1
-    assert await drain_once(None, res, Pacer(1000), others=[zalo.sender()]) == 0
-    async with zalo.db() as s:
-        states = {d.person_id: str(d.state) for d in (await s.execute(
-            select(BroadcastDelivery))).scalars()}  # fmt: skip
-        status = (await s.execute(select(Broadcast.status))).scalar_one()
-        note = (await s.execute(select(Notification))).scalar_one()
-    assert states == {on_zalo.id: "sent", on_telegram.id: "pending"}  # not "not linked"
-    assert str(status) == "sending"  # the report is the Telegram process's to send
-    assert note.state == NotificationState.PENDING and note.due_at > now
-    app = build_application(both, db_engine, request=OfflineRequest(api), rate_limit=False)
-    async with app:
-        async with zalo.db.begin() as s:  # the minute it was left for has passed
+
+    async def states() -> dict[int, str]:
+        async with zalo.db() as s:
+            rows = (await s.execute(select(BroadcastDelivery))).scalars()
+            return {d.person_id: str(d.state) for d in rows}
+
+    async def due_now() -> None:  # the minute a row was left for has passed
+        async with zalo.db.begin() as s:
             for row in (await s.execute(select(BroadcastDelivery))).scalars():
                 row.due_at = now
-        sent = await drain_broadcasts(app.bot, app.bot_data["resources"], Pacer(1000))
-    assert sent == 1
+
+    app = build_application(both, db_engine, request=OfflineRequest(api), rate_limit=False)
+    async with app:  # the Telegram process first: Zalo people, and those who chose Zalo, wait
+        assert await drain_broadcasts(app.bot, app.bot_data["resources"], Pacer(1000)) == 1
+        assert await states() == {on_zalo.id: "pending", on_telegram.id: "sent",
+                                  chooser.id: "pending"}  # fmt: skip
+        assert api.sent_to(702) == []  # used Telegram last, but chose Zalo
+        await due_now()
+        assert await drain_broadcasts(None, res, Pacer(1000), zalo=zalo.sender()) == 2
+        assert await drain_once(None, res, Pacer(1000), others=[zalo.sender()]) == 0
+        async with zalo.db() as s:
+            status = (await s.execute(select(Broadcast.status))).scalar_one()
+            note = (await s.execute(select(Notification))).scalar_one()
+        assert await states() == {p.id: "sent" for p in (on_zalo, on_telegram, chooser)}
+        assert zalo.srv.sent_to("q2") == ["Họp lúc 08:00"]  # the app they chose, once
+        assert str(status) == "sending"  # the report is the Telegram process's to send
+        assert note.state == NotificationState.PENDING and note.due_at > now  # a Telegram one
+        assert await drain_broadcasts(app.bot, app.bot_data["resources"], Pacer(1000)) == 0
     assert [m["text"] for m in api.sent_to(701)] == ["Họp lúc 08:00"]
+    assert api.sent_to(702) == []
     assert any("Thông báo #" in str(m.get("text")) for m in api.sent_to(720))  # the report

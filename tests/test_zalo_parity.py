@@ -539,7 +539,7 @@ async def test_a_notice_after_an_old_list_is_answered_by_its_number_at_once(zalo
     with time_machine.travel(NOW, tick=True):
         w, person_a, course_a = await request(zalo, "h6", "vi")
         assert "1. " in (await zalo.say("h6", "help"))[0]  # the main menu, numbered
-    with time_machine.travel(NOW + timedelta(minutes=3), tick=True):  # not a recent list
+    with time_machine.travel(NOW + timedelta(minutes=11), tick=True):  # not a recent list
         person_b, course_b = await another_request(zalo, w)
         done = (await zalo.say("h6", "1"))[0]
     assert done.startswith(said("vi", "✅ Approved: %(who)s is registered for <b>%(title)s</b>.",
@@ -698,15 +698,17 @@ async def test_a_photo_that_cannot_be_fetched_is_asked_for_again_and_nothing_is_
     assert not_photo == [
         said("vi", "Please send a photo of the certificate or document, or /cancel.")
     ]
-    await zalo.bot.handle(zalo.srv.image_update("c2", "gone.jpg"))  # 404
-    assert zalo.srv.sent_to("c2")[-1] == said(
-        "vi", "I could not get that photo. Please send it again."
-    )
+    zalo.srv.files["page.png"] = b"<html><body>not a photo</body></html>"  # mislabelled
+    for name in ("gone.jpg", "page.png"):  # a 404, then something that is no photo
+        await zalo.bot.handle(zalo.srv.image_update("c2", name))
+        assert zalo.srv.sent_to("c2")[-1] == said(
+            "vi", "I could not get that photo. Please send it again."
+        )
     assert await filed_claims(zalo) == []
     await zalo.bot.handle(zalo.srv.image_update("c2"))  # the step was kept
     [(claim, file)] = await filed_claims(zalo)
     assert zalo.srv.sent_to("c2")[-1].startswith(said("vi", SENT, id=claim.id))
-    assert zalo.srv.downloads == ["gone.jpg", "photo.png"]
+    assert zalo.srv.downloads == ["gone.jpg", "page.png", "photo.png"]
     assert (claim.kind, claim.note, claim.details) == (
         "training",
         "",

@@ -10,6 +10,7 @@ import asyncio
 import logging
 import mimetypes
 import posixpath
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,6 +22,13 @@ log = logging.getLogger(__name__)
 MAX_TEXT = 2000  # sendMessage text and sendPhoto caption, in characters
 NOTHING_NEW = 408  # getUpdates: the long poll ended without an update
 DOWNLOAD_TIMEOUT = 30.0  # seconds for a whole download, however slowly it trickles
+# The photo formats kept as evidence, by their first bytes (the header may be missing or wrong).
+IMAGE_TYPES: dict[str, Callable[[bytes], bool]] = {
+    "image/jpeg": lambda b: b.startswith(b"\xff\xd8\xff"),
+    "image/png": lambda b: b.startswith(b"\x89PNG\r\n\x1a\n"),
+    "image/gif": lambda b: b.startswith((b"GIF87a", b"GIF89a")),
+    "image/webp": lambda b: b[:4] == b"RIFF" and b[8:12] == b"WEBP",
+}
 
 
 class ZaloError(Exception):
@@ -161,8 +169,8 @@ class ZaloClient:
                     if response.status_code != 200:
                         raise DownloadFailed(f"HTTP {response.status_code}")
                     mime = response.headers.get("content-type", "").split(";")[0].strip().lower()
-                    if mime and not mime.startswith("image/"):
-                        raise DownloadFailed(f"not an image: {mime}")
+                    if mime and mime not in IMAGE_TYPES:
+                        raise DownloadFailed(f"not a photo: {mime[:50]}")
                     declared = response.headers.get("content-length", "")
                     if declared.isdigit() and int(declared) > max_bytes:
                         raise DownloadFailed(f"{declared} bytes, more than {max_bytes}")
@@ -177,11 +185,15 @@ class ZaloClient:
             raise DownloadFailed(f"{type(exc).__name__}: {exc}") from exc
         if not size:
             raise DownloadFailed("empty file")
-        mime = mime or "image/jpeg"
+        content = b"".join(chunks)
+        sniffed = next((t for t, magic in IMAGE_TYPES.items() if magic(content)), None)
+        if sniffed is None:  # whatever the header said: only photos are kept and shown
+            raise DownloadFailed(f"not a photo ({mime or 'no type'})")
+        mime = sniffed
         name = posixpath.basename(urlsplit(url).path)[-100:]
         if "." not in name:
             name = "photo" + (mimetypes.guess_extension(mime) or ".jpg")
-        return Downloaded(b"".join(chunks), name, mime)
+        return Downloaded(content, name, mime)
 
     async def send_chat_action(self, chat_id: str, action: str = "typing") -> Any:
         return await self.call("sendChatAction", chat_id=chat_id, action=action)

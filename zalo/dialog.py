@@ -25,7 +25,7 @@ MAX_TEXT = 2000
 CHOICES_TTL = timedelta(minutes=30)
 # A push replacing a list offered less than REPLACED_GRACE ago may meet a reply meant for that
 # list; for PUSH_GUARD after such a push a pick is answered with the new list instead of acted on.
-REPLACED_GRACE = timedelta(minutes=2)
+REPLACED_GRACE = timedelta(minutes=10)
 PUSH_GUARD = timedelta(seconds=60)
 MAX_CHATS = 10_000  # forget the oldest chats beyond this (memory stays bounded)
 _NUMBER = re.compile(r"^\s*(?:#|so\s*|số\s*)?(\d{1,3})\s*[.)]?\s*$", re.IGNORECASE)
