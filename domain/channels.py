@@ -63,11 +63,11 @@ LEFT_FOR_OTHERS = timedelta(minutes=1)
 async def elsewhere(
     session: AsyncSession, *, person_id: int, served: Collection[str], used: Collection[str]
 ) -> bool:
-    """Whether the person can be reached on an app the deployment `used` that this process
-    does not serve: the process serving it will deliver, so the row is left for it (put off
-    by LEFT_FOR_OTHERS) rather than marked unreachable."""
-    others = [c for c in used if c not in served]
-    return (
-        bool(others)
-        and (await reachable_account(session, person_id=person_id, channels=others)) is not None
-    )
+    """Whether the person is to be reached on an app the deployment `used` but this process
+    does not serve (their chosen one, or the only one they can be reached on): the process
+    serving it delivers, so the row is left for it (put off by LEFT_FOR_OTHERS). Both
+    processes must run. One process serving every app never asks the database here."""
+    if all(c in served for c in used):
+        return False
+    best = await reachable_account(session, person_id=person_id, channels=used)
+    return best is not None and best.channel not in served

@@ -281,6 +281,14 @@ class _Drain:
 
     async def _target(self, repo: BroadcastRepo, row: Claimed) -> _Target | None:
         """Where to send the row, or None after marking it not linked / blocked."""
+        if await channels.elsewhere(
+            repo.session, person_id=row.person_id, served=self.channels,
+            used=self.res.settings.channels,
+        ):  # fmt: skip
+            # Reachable on an app another process serves: left for that process.
+            await repo.mark(row.delivery_id, DeliveryState.PENDING, None, uncount=True,
+                            due_at=datetime.now(UTC) + channels.LEFT_FOR_OTHERS)  # fmt: skip
+            return None
         if self.channels != ("telegram",):  # the claim carries the Telegram account only
             account = await channels.reachable_account(
                 repo.session, person_id=row.person_id, channels=self.channels
@@ -292,14 +300,6 @@ class _Drain:
             elif self.bot is None:  # a Telegram account is no way to reach them from here
                 row = Claimed(row.delivery_id, row.broadcast_id, row.person_id, None, None,
                               False, None)  # fmt: skip
-        if (row.chat_id is None or not row.active) and await channels.elsewhere(
-            repo.session, person_id=row.person_id, served=self.channels,
-            used=self.res.settings.channels,
-        ):  # fmt: skip
-            # Reachable on an app another process serves: left for that process.
-            await repo.mark(row.delivery_id, DeliveryState.PENDING, None, uncount=True,
-                            due_at=datetime.now(UTC) + channels.LEFT_FOR_OTHERS)  # fmt: skip
-            return None
         if row.chat_id is None:
             await repo.mark(row.delivery_id, DeliveryState.NOT_LINKED, None)
             return None

@@ -108,17 +108,17 @@ async def _deliver(senders: dict[str, NoticeSender], res: Resources, note_id: in
             note.due_at = reminders.out_of_quiet_hours(now, policy)
             note.attempts -= 1
             return 0
-        # The person's preferred channel, else the one they used last, among those served here.
-        account = await channels.reachable_account(
-            session, person_id=note.person_id, channels=list(senders)
-        )
-        if account is None and await channels.elsewhere(
+        if await channels.elsewhere(
             session, person_id=note.person_id, served=senders, used=settings.channels
         ):
             _finish(note, NotificationState.PENDING, None)  # for the process serving that app
             note.due_at = now + channels.LEFT_FOR_OTHERS
             note.attempts -= 1
             return 0
+        # The person's preferred channel, else the one they used last, among those served here.
+        account = await channels.reachable_account(
+            session, person_id=note.person_id, channels=list(senders)
+        )
         if account is None:
             _finish(note, NotificationState.SKIPPED, "not linked to the bot")
             return 0
