@@ -10,9 +10,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot.cli_units import add_parsers
 from bot.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger(__name__)
+# What `import` and `template` take, in the order a new installation loads them.
+KINDS = ["units", "positions", "roster", "courses"]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -20,6 +23,9 @@ def _parser() -> argparse.ArgumentParser:
         prog="boiduong", description="Training-registration bot for commune civil servants."
     )
     parser.add_argument("--env-file", type=Path, help="read settings from this .env file")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="show the libraries' progress lines too"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser(
         "run", help="run the bot on every channel whose token is set (BOT_TOKEN, ZALO_BOT_TOKEN)"
@@ -30,12 +36,14 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--fresh", action="store_true", help="rebuild the demo database")
     demo.add_argument("--person", help="personal ID of the civil servant to play")
     demo.add_argument("--lang", choices=["vi", "en"], default="vi")
-    imp = sub.add_parser("import", help="import a roster or courses file (XLSX or CSV)")
-    imp.add_argument("kind", choices=["roster", "courses"])
+    imp = sub.add_parser(
+        "import", help="import units, positions, a roster or courses (XLSX, XLS, ODS or CSV)"
+    )
+    imp.add_argument("kind", choices=KINDS)
     imp.add_argument("file", type=Path)
     imp.add_argument("--dry-run", action="store_true", help="report changes, write nothing")
     tpl = sub.add_parser("template", help="write a blank import template (XLSX)")
-    tpl.add_argument("kind", choices=["roster", "courses"])
+    tpl.add_argument("kind", choices=KINDS)
     tpl.add_argument("out", type=Path)
     std = sub.add_parser("standards", help="manage the standards rule set")
     std_sub = std.add_subparsers(dest="action", required=True)
@@ -62,11 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--unit", help="code of the unit (and its subtree); default: everything")
     rep.add_argument("--year", type=int, help="the year reported on; default: this year")
     rep.add_argument("--out", type=Path, required=True, help="folder to write the files into")
-    export = sub.add_parser("export", help="export data as XLSX")
-    export_sub = export.add_subparsers(dest="what", required=True)
-    regs = export_sub.add_parser("registrants", help="the registrants of a course")
-    regs.add_argument("code", help="the course code, as in the courses file")
-    regs.add_argument("out", type=Path, help="the XLSX file to write")
+    add_parsers(sub)
     bc = sub.add_parser("broadcast", help="send a message to an audience (the bot sends it)")
     bc.add_argument("--text", required=True, help="the message; Telegram HTML (<b>, <i>, <a>)")
     bc.add_argument("--unit", action="append", default=[], help="unit code (subtree included)")
@@ -91,8 +95,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # A running bot logs what it does; a one-off command prints only what its user needs.
+    quiet = args.command != "run" and not args.verbose
     logging.basicConfig(
-        level=logging.WARNING if args.command == "demo" else logging.INFO,
+        level=logging.WARNING if quiet else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -153,10 +159,18 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         from bot.cli_report import cmd_report
 
         return asyncio.run(cmd_report(settings, args.unit, args.year, args.out))
-    if args.command == "export":
+    if args.command == "export" and args.what == "registrants":
         from bot.cli_export import cmd_export_registrants
 
         return asyncio.run(cmd_export_registrants(settings, args.code, args.out))
+    if args.command == "export":
+        from bot.cli_units import cmd_export
+
+        return asyncio.run(cmd_export(settings, args.what, args.out, getattr(args, "unit", None)))
+    if args.command == "units":
+        from bot.cli_units import cmd_units
+
+        return asyncio.run(cmd_units(settings, args))
     if args.command == "broadcast":
         from bot.cli_broadcast import cmd_broadcast
 

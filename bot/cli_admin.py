@@ -18,7 +18,7 @@ from storage.models import Role
 OK, INVALID = 0, 1
 
 
-def _operator() -> str:
+def operator() -> str:
     """Who ran the command, for the audit log."""
     try:
         return f"cli:{getpass.getuser()}"
@@ -40,7 +40,7 @@ async def cmd_role(
             changed = await roles.change_role(
                 session,
                 actor_person_id=None,
-                actor=_operator(),
+                actor=operator(),
                 personal_id=personal_id,
                 role=Role(role),
                 unit_code=unit_code,

@@ -27,7 +27,7 @@ from telegram import Bot, InputFile
 from telegram.error import Forbidden, TelegramError
 from telegram.request import HTTPXRequest
 
-from bot.cli_admin import _operator
+from bot.cli_admin import operator
 from bot.i18n import Translator, pick_language
 from bot.settings import Settings
 from domain import broadcasts
@@ -253,7 +253,7 @@ async def cmd_broadcast(
             async with db.begin() as session:
                 done = await broadcasts.confirm(
                     session, actor_person_id=None, broadcast_id=draft, send_at=send_at,
-                    policy=settings.reminder_policy(), actor=_operator(), operator=True, **kw,
+                    policy=settings.reminder_policy(), actor=operator(), operator=True, **kw,
                 )  # fmt: skip
             confirmed = True
         finally:

@@ -12,10 +12,12 @@ import logging
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
+from bot.cli_admin import operator
 from bot.settings import Settings
 from domain.errors import DomainError
 from domain.importing import (
@@ -27,9 +29,11 @@ from domain.importing import (
     RowError,
     write_import_template,
 )
+from domain.positions import import_positions, write_positions_template
 from domain.registration import cancel_course
 from domain.rulebook import YAML_SUFFIXES, RulebookReport, RuleIssue, load_rulebook
 from domain.sheets import SheetError
+from domain.units import import_units, write_units_template
 from domain.vocab import VOCABULARIES, Vocab
 from storage.db import create_engine, make_sessionmaker, upgrade
 from storage.repos.courses import CourseRepo, RegistrationRepo
@@ -59,6 +63,16 @@ PROBLEMS = {
     "end_before_start": "kết thúc không sau bắt đầu (ends before it starts)",
     "session_outside_course": "buổi học nằm ngoài thời gian khóa học (session outside the course)",
     "deadline_after_end": "hạn đăng ký sau khi khóa học kết thúc (deadline after the course ends)",
+    "unit_cycle": "đơn vị cấp trên tạo thành vòng lặp (the parents form a cycle)",
+    "unit_merged": "đơn vị này đã sáp nhập, hãy dùng mã đơn vị mới (merged; use the new unit's "
+    "code)",
+    "bad_code": "mã chỉ gồm chữ, số và - . _, tối đa 40 ký tự (letters, digits, - . _; up to 40)",
+    "phone_twice": "một số điện thoại cho hai người (one phone number on two people)",
+    "phone_taken": "số điện thoại đã thuộc về người khác trong danh sách (phone already belongs "
+    "to another person on the roster)",
+    "postgraduate": "hãy ghi rõ Thạc sĩ hoặc Tiến sĩ thay cho «Sau đại học» (write Thạc sĩ or "
+    "Tiến sĩ instead of «Sau đại học»)",
+    "bad_old_id": "số CMND cũ cần 9 chữ số (the old ID number has 9 digits)",
 }
 FILE_PROBLEMS = {
     "unsupported_format": "định dạng tệp không hỗ trợ (unsupported file type)",
@@ -71,8 +85,17 @@ STAGES = {
     "validated": "Đã kiểm tra {n} dòng (validated {n} rows)",
     "written": "Đã ghi {n} dòng (wrote {n} rows)",
 }
-KINDS = {"roster": "danh sách cán bộ (roster)", "courses": "khóa học (courses)"}
+KINDS = {
+    "roster": "danh sách cán bộ (roster)", "courses": "khóa học (courses)",
+    "units": "danh mục đơn vị (units)", "positions": "danh mục chức vụ, chức danh (positions)",
+}  # fmt: skip
+ACTIONS = {"created": "thêm mới (created)", "updated": "cập nhật (updated)"}
+CHANGES_SHOWN = 200
 EXTRA_VOCABS: dict[str, Vocab] = {v.name: v for v in (YES_NO, POSITION_GROUP)}
+TEMPLATE_WRITERS: dict[str, Callable[[Path], None]] = {
+    "units": write_units_template, "positions": write_positions_template,
+    **{kind: partial(write_import_template, kind) for kind in TEMPLATES},
+}  # fmt: skip
 
 
 def _err(text: str) -> None:
@@ -127,6 +150,18 @@ def _print_errors(lines: Iterable[str], codes: Sequence[str]) -> None:
         print(f"Tổng (total) {n} × {PROBLEMS.get(code, code)}")
 
 
+def _print_changes(report: ImportReport) -> None:
+    """A dry run's row-by-row list: what each row adds or changes (old → new)."""
+    for change in report.changes[:CHANGES_SHOWN]:
+        line = f"  Dòng (row) {change.row}, {change.key}: {ACTIONS[change.action]}"
+        if change.fields:
+            line += "; " + "; ".join(f"{col}: «{old}» → «{new}»" for col, old, new in change.fields)
+        print(line)
+    if len(report.changes) > CHANGES_SHOWN:
+        print(f"  … và {len(report.changes) - CHANGES_SHOWN} dòng khác (and "
+              f"{len(report.changes) - CHANGES_SHOWN} more rows)")  # fmt: skip
+
+
 def _summary(report: ImportReport) -> str:
     head = "Kiểm tra thử (dry run)" if report.dry_run else "Đã nhập (imported)"
     return (
@@ -145,8 +180,8 @@ def _summary(report: ImportReport) -> str:
 
 async def cmd_import(settings: Settings, kind: str, path: Path, dry_run: bool) -> int:
     """Import a roster or courses file in one transaction; print every bad row."""
-    if kind not in IMPORTERS:
-        _err(f"Loại không hợp lệ (unknown kind): {kind}; dùng (use) roster | courses")
+    if kind not in KINDS:
+        _err(f"Loại không hợp lệ (unknown kind): {kind}; dùng (use) {' | '.join(KINDS)}")
         return USAGE
     if not _exists(path):
         return USAGE
@@ -160,15 +195,17 @@ async def cmd_import(settings: Settings, kind: str, path: Path, dry_run: bool) -
     try:
         await upgrade(engine)
         async with make_sessionmaker(engine).begin() as session:
-            extra = {"policy": settings.reminder_policy()} if kind == "courses" else {}
-            report = await IMPORTERS[kind](
-                session,
-                path=path,
-                dry_run=dry_run,
-                now=datetime.now(UTC),
-                progress=progress,
-                **extra,
-            )
+            now = datetime.now(UTC)
+            if kind in IMPORTERS:
+                extra = {"policy": settings.reminder_policy()} if kind == "courses" else {}
+                report = await IMPORTERS[kind](
+                    session, path=path, dry_run=dry_run, now=now, progress=progress, **extra
+                )
+            else:
+                importer = import_units if kind == "units" else import_positions
+                report = await importer(
+                    session, path=path, dry_run=dry_run, now=now, actor=operator()
+                )
     except SheetError as exc:
         return _file_error(path, exc)
     finally:
@@ -179,17 +216,19 @@ async def cmd_import(settings: Settings, kind: str, path: Path, dry_run: bool) -
     if report.errors:
         _print_errors(map(row_error_line, report.errors), [e.code for e in report.errors])
         return INVALID
+    if report.dry_run:
+        _print_changes(report)
     print(_summary(report))
     return OK
 
 
 def cmd_template(kind: str, out: Path) -> int:
     """Write the blank XLSX template of an import."""
-    if kind not in TEMPLATES:
-        _err(f"Loại không hợp lệ (unknown kind): {kind}; dùng (use) roster | courses")
+    if kind not in TEMPLATE_WRITERS:
+        _err(f"Loại không hợp lệ (unknown kind): {kind}; dùng (use) {' | '.join(KINDS)}")
         return USAGE
     try:
-        write_import_template(kind, out)
+        TEMPLATE_WRITERS[kind](out)
     except OSError as exc:
         _err(f"Không ghi được tệp (cannot write) {out}: {exc}")
         return USAGE

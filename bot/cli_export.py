@@ -6,10 +6,10 @@ The operator's console: Vietnamese with English in brackets; the file's headers 
 
 from __future__ import annotations
 
-import getpass
 import sys
 from pathlib import Path
 
+from bot.cli_admin import operator
 from bot.settings import Settings
 from domain.course_admin import registrants_by_code, write_registrants
 from domain.errors import DomainError
@@ -30,13 +30,6 @@ STATUS = {
 }
 
 
-def _operator() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except OSError:
-        return "cli"
-
-
 async def cmd_export_registrants(settings: Settings, code: str, out: Path) -> int:
     """Write the registrants of the course with this code; the export is audited."""
     if out.suffix.lower() != ".xlsx":
@@ -46,7 +39,7 @@ async def cmd_export_registrants(settings: Settings, code: str, out: Path) -> in
     try:
         await upgrade(engine)
         async with make_sessionmaker(engine).begin() as session:
-            course, rows = await registrants_by_code(session, code=code, actor=_operator())
+            course, rows = await registrants_by_code(session, code=code, actor=operator())
             write_registrants(out, rows, headers=HEADERS, status_labels=STATUS,
                               sheet_title=course.code)  # fmt: skip
     except DomainError:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from html import unescape
 from pathlib import Path
 
-from bot.cli_admin import _operator
+from bot.cli_admin import operator
 from bot.i18n import Translator
 from bot.settings import Settings
 from domain import report_files, reports
@@ -39,7 +39,7 @@ async def cmd_report(settings: Settings, unit_code: str | None, year: int | None
             report = await reports.for_unit(
                 session,
                 unit_code=unit_code,
-                actor=_operator(),
+                actor=operator(),
                 year=year,
                 as_of=today,
                 tz=settings.tz,

@@ -16,6 +16,7 @@ class Refusal(enum.StrEnum):
     TOO_LATE_TO_CANCEL = "too_late_to_cancel"
     FORBIDDEN = "forbidden"  # the person lacks the role (or the scope) for this action
     NOT_PENDING = "not_pending"  # a nomination or approval already answered or expired
+    INVALID = "invalid"  # a value the action cannot take; `what` names it
 
 
 class DomainError(Exception):

@@ -17,7 +17,7 @@ import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -32,10 +32,12 @@ from domain.reminders import Policy
 from domain.sheets import Column, read_table, write_template
 from domain.text import fold
 from domain.vocab import (
+    CIVIL_SERVICE_RANK,
     COURSE_CATEGORY,
     COURSE_MODE,
     EDUCATION,
     GENDER,
+    PERSON_TYPE,
     POLITICAL_THEORY,
     QUALIFICATION_KIND,
     STATE_MANAGEMENT,
@@ -43,6 +45,7 @@ from domain.vocab import (
     Vocab,
     VocabError,
     level_vocab,
+    match_key,
 )
 from storage.models import Course, CourseSession, CourseStatus
 from storage.repos.roster import (
@@ -77,6 +80,13 @@ class Problem(enum.StrEnum):
     AMBIGUOUS_POSITION = "ambiguous_position"
     UNKNOWN_AUDIENCE = "unknown_audience"
     UNKNOWN_GROUP = "unknown_group"
+    UNIT_CYCLE = "unit_cycle"
+    UNIT_MERGED = "unit_merged"
+    BAD_CODE = "bad_code"
+    PHONE_TWICE = "phone_twice"
+    PHONE_TAKEN = "phone_taken"
+    POSTGRADUATE = "postgraduate"
+    BAD_OLD_ID = "bad_old_id"
     DUPLICATE_IN_FILE = "duplicate_in_file"
     END_BEFORE_START = "end_before_start"
     SESSION_OUTSIDE_COURSE = "session_outside_course"
@@ -96,6 +106,17 @@ class RowError:
     other_row: int | None = None  # duplicate_in_file: the first row with the same key
 
 
+@dataclass(frozen=True)
+class Change:
+    """What an import does to one row's record: "created", or "updated" with each changed
+    column's header and its old and new value as text (for a dry run's row-by-row list)."""
+
+    row: int
+    key: str
+    action: str
+    fields: tuple[tuple[str, str, str], ...] = ()
+
+
 @dataclass
 class ImportReport:
     kind: str
@@ -109,6 +130,7 @@ class ImportReport:
     written: bool = False
     # People registered or waitlisted for a course whose time or place changed: they are told.
     notified: int = 0
+    changes: list[Change] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -131,11 +153,14 @@ POSITION_GROUP = Vocab(
         Term("leader", "Lãnh đạo", "Leaders", 0, ("cán bộ lãnh đạo", "lãnh đạo xã", "leader")),
         Term("civil_servant", "Công chức", "Civil servants", 0,
              ("công chức xã", "civil servant", "civil_servants")),
-        Term("mass_org", "Đoàn thể", "Mass organisations", 0,
-             ("tổ chức chính trị xã hội", "người đứng đầu đoàn thể", "mass organization",
-              "mass organizations", "mass org")),
+        Term("mass_org", "Mặt trận và các đoàn thể", "Fatherland Front and mass organisations",
+             0, ("đoàn thể", "mặt trận", "tổ chức chính trị xã hội", "người đứng đầu đoàn thể",
+                 "mass organization", "mass organizations", "mass organisation",
+                 "mass organisations", "mass org")),
         Term("part_time", "Không chuyên trách", "Part-time officials", 0,
-             ("người hoạt động không chuyên trách", "part time")),
+             ("người hoạt động không chuyên trách", "part time", "part time official")),
+        Term("public_employee", "Viên chức", "Public employees", 0,
+             ("public employee", "viên chức sự nghiệp")),
     ],
 )  # fmt: skip
 
@@ -163,7 +188,7 @@ ROSTER_COLUMNS: tuple[Column, ...] = (
     _col("personal_id", "Số CCCD", "Personal ID",
          ("12 chữ số căn cước công dân; là khóa để cập nhật.", "12-digit citizen ID; the key."),
          "CCCD", "Số căn cước công dân", "Căn cước công dân", "Số định danh cá nhân",
-         "CMND/CCCD", "Citizen ID", "ID number", required=True),
+         "Citizen ID", "ID number", required=True),
     _col("full_name", "Họ và tên", "Full name", ("Họ tên đầy đủ.", "Full name."),
          "Họ tên", "Name", required=True),
     _col("date_of_birth", "Ngày sinh", "Date of birth", _DATE_NOTE,
@@ -176,12 +201,20 @@ ROSTER_COLUMNS: tuple[Column, ...] = (
          ("Mã đơn vị hoặc tên đơn vị đúng như trong danh mục.",
           "Unit code, or the unit's exact name."),
          "Mã đơn vị", "Đơn vị công tác", "Tên đơn vị", "Unit code", required=True),
-    _col("position", "Chức vụ", "Position",
+    _col("person_type", "Loại", "Type", _choices(PERSON_TYPE), "Loại cán bộ, công chức",
+         "Đối tượng", "Person type", "Category"),
+    _col("rank", "Ngạch", "Rank", _choices(CIVIL_SERVICE_RANK),
+         "Ngạch công chức", "Ngạch, bậc", "Civil service rank", "Grade"),
+    _col("position", "Chức vụ, chức danh", "Position",
          ("Mã hoặc tên chức vụ, chức danh (tiếng Việt hoặc tiếng Anh).",
           "Position code or name (Vietnamese or English)."),
-         "Chức danh", "Mã chức vụ", "Chức vụ, chức danh", "Title", "Position code"),
+         "Chức danh", "Mã chức vụ", "Chức vụ", "Title", "Position code"),
     _col("job_position", "Vị trí việc làm", "Job position", ("Ghi tự do.", "Free text."),
          "VTVL"),
+    _col("old_id", "Số CMND cũ", "Old ID number",
+         ("Không bắt buộc: số chứng minh nhân dân 9 chữ số cũ, để đối chiếu.",
+          "Optional: the old 9-digit identity card number, for reference."),
+         "CMND", "Số CMND", "Chứng minh nhân dân", "Old ID", "CMND number", text=True),
     _col("joined_on", "Ngày vào cơ quan", "Date joined", _DATE_NOTE, "Ngày tuyển dụng",
          "Ngày bắt đầu công tác", "Joined on", "Start date", text=True),
     _col("general_education", "Giáo dục phổ thông", "General education",
@@ -259,15 +292,16 @@ COURSE_COLUMNS: tuple[Column, ...] = (
 
 ROSTER_EXAMPLE = {
     "personal_id": "020085001234", "full_name": "Hoàng Thị Lan", "date_of_birth": "15/03/1988",
-    "gender": "Nữ", "phone": "0912345678", "unit": "LS-X001",
-    "position": "Công chức Văn hóa - Xã hội", "job_position": "Văn hóa - Xã hội",
+    "gender": "Nữ", "phone": "0912345678", "unit": "LS-X001", "person_type": "Công chức",
+    "rank": "Chuyên viên", "position": "Công chức Văn hóa - Xã hội", "old_id": "",
+    "job_position": "Văn hóa - Xã hội",
     "joined_on": "01/09/2012", "general_education": "12/12", "education_level": "Đại học",
     "education_field": "Quản lý văn hóa", "political_theory": "Trung cấp",
     "state_management": "Chuyên viên", "it_certificate": "Ứng dụng CNTT cơ bản",
     "foreign_language": "Tiếng Anh B1", "digital_skills": "Có",
 }  # fmt: skip
 COURSE_EXAMPLE = {
-    "code": "KNS-2026-01", "title": "Kỹ năng số cho công chức cấp xã",
+    "code": "KNS-01", "title": "Kỹ năng số cho công chức cấp xã",
     "category": "Kỹ năng số", "organizer": "LS-SNV", "mode": "Trực tiếp",
     "place": "Hội trường Sở Nội vụ", "starts": "05/12/2026 07:30", "ends": "06/12/2026 17:00",
     "sessions": "05/12/2026 07:30-11:30; 06/12/2026 13:30-17:00", "capacity": "40",
@@ -292,10 +326,26 @@ TEMPLATES = {
 }  # fmt: skip
 
 
-def write_import_template(kind: str, path: Path) -> None:
+def _course_example(today: date) -> dict[str, str]:
+    """The courses template's example, a month ahead so that it imports as it is."""
+    start = today + timedelta(days=30)
+    end = start + timedelta(days=1)
+    day = "%d/%m/%Y"
+    return {
+        **COURSE_EXAMPLE,
+        "starts": f"{start:{day}} 07:30", "ends": f"{end:{day}} 17:00",
+        "sessions": f"{start:{day}} 07:30-11:30; {end:{day}} 13:30-17:00",
+        "registration_deadline": f"{start - timedelta(days=4):{day}}",
+    }  # fmt: skip
+
+
+def write_import_template(kind: str, path: Path, *, today: date | None = None) -> None:
     """Write the blank XLSX template (with one example row) for "roster" or "courses"."""
     t = TEMPLATES[kind]
-    write_template(path, t.title, t.columns, t.notes_title, example_rows=[t.example])
+    example = t.example
+    if kind == "courses":
+        example = _course_example(today or datetime.now(LOCAL).date())
+    write_template(path, t.title, t.columns, t.notes_title, example_rows=[example])
 
 
 # --- cell parsing ---------------------------------------------------------------------------
@@ -334,7 +384,7 @@ def local_to_utc(day: date, clock: time) -> datetime:
     return datetime.combine(day, clock, LOCAL).astimezone(UTC)
 
 
-class _Cells:
+class Cells:
     """One row's cells and the parsers for them; every problem is appended to `errors`."""
 
     def __init__(
@@ -445,8 +495,13 @@ _PERSON_FIELDS = {
     "full_name": "full_name", "date_of_birth": "date_of_birth", "gender": "gender",
     "phone": "phone", "unit": "unit_id", "position": "position_id",
     "job_position": "job_position", "joined_on": "joined_on",
-    "general_education": "general_education",
+    "general_education": "general_education", "person_type": "person_type",
+    "rank": "civil_service_rank", "old_id": "old_id_number",
 }  # fmt: skip
+# Words left after a level that say nothing of a field: "Tiến sỹ học" is a typo, not a degree.
+_NOT_A_FIELD = frozenset({"hoc", "tro", "len", "nganh", "chuyen", "va", "tuong", "duong"})
+_POSTGRADUATE = frozenset({"sau dai hoc", "tren dai hoc", "post graduate", "postgraduate"})
+_OLD_ID = re.compile(r"\d{9}")
 _EXCEL_DAY_MONTH = re.compile(r"(\d{1,2})/(\d{1,2})/\d{4}")
 
 Qual = tuple[str, str, str]  # kind, level, field
@@ -460,10 +515,32 @@ class _PersonIn:
     quals: set[Qual]
 
 
-def _education(cells: _Cells) -> Qual | None:
-    level = cells.vocab("education_level", EDUCATION)
-    fld = cells.text("education_field", 200) or ""
+def _exact(cells: Cells, key: str, vocab: Vocab) -> str | None:
+    """A level cell that must be a level and nothing more ("Cao cấp lý luận xyz" is not)."""
+    try:
+        code, rest = vocab.parse_exact(cells.raw(key))
+    except VocabError:
+        code, rest = None, "?"
+    if rest:
+        cells.fail(key, Problem.UNKNOWN_VALUE, vocab=vocab.name)
+        return None
+    return code
+
+
+def _education(cells: Cells) -> Qual | None:
     raw = cells.raw("education_level")
+    if match_key(raw) in _POSTGRADUATE:
+        cells.fail("education_level", Problem.POSTGRADUATE, vocab=EDUCATION.name)
+        return None
+    try:
+        level, rest = EDUCATION.parse_exact(raw)
+    except VocabError:
+        level, rest = None, ""
+        cells.fail("education_level", Problem.UNKNOWN_VALUE, vocab=EDUCATION.name)
+    if rest and not set(rest.split()) - _NOT_A_FIELD:
+        cells.fail("education_level", Problem.UNKNOWN_VALUE, vocab=EDUCATION.name)
+        return None
+    fld = cells.text("education_field", 200) or ""
     if level is None:
         if fld and not raw:
             cells.fail("education_level", Problem.REQUIRED)
@@ -481,7 +558,7 @@ def _education(cells: _Cells) -> Qual | None:
     return ("education", level, fld)
 
 
-def _certificate(cells: _Cells, key: str, kind: str) -> Qual | None:
+def _certificate(cells: Cells, key: str, kind: str) -> Qual | None:
     """IT, language and digital-skills cells: Yes/No or a certificate's name (levels are free
     text for these kinds, so a short level is derived and the full name kept as the field)."""
     raw = cells.text(key, 200)
@@ -504,7 +581,7 @@ def _certificate(cells: _Cells, key: str, kind: str) -> Qual | None:
 
 
 def _parse_person(
-    cells: _Cells, units: UnitIndex, positions: dict[str, int | None], today: date
+    cells: Cells, units: UnitIndex, positions: dict[str, int | None], today: date
 ) -> _PersonIn | None:
     raw_id = cells.raw("personal_id")
     personal_id = None
@@ -537,10 +614,15 @@ def _parse_person(
     v["general_education"] = general or None
     if len(general) > 20:
         cells.fail("general_education", Problem.TOO_LONG)
+    v["person_type"] = cells.vocab("person_type", PERSON_TYPE)
+    v["civil_service_rank"] = _exact(cells, "rank", CIVIL_SERVICE_RANK)
+    v["old_id_number"] = cells.raw("old_id") or None
+    if v["old_id_number"] and not _OLD_ID.fullmatch(v["old_id_number"]):
+        cells.fail("old_id", Problem.BAD_OLD_ID)
     found: list[Qual | None] = [_education(cells)]
     for kind, vocab in (("political_theory", POLITICAL_THEORY),
                         ("state_management", STATE_MANAGEMENT)):  # fmt: skip
-        level = cells.vocab(kind, vocab)
+        level = _exact(cells, kind, vocab)
         found.append((kind, level, "") if level is not None else None)
     found.append(_certificate(cells, "it_certificate", "it"))
     found.append(_certificate(cells, "foreign_language", "foreign_language"))
@@ -550,6 +632,38 @@ def _parse_person(
     present = {_PERSON_FIELDS[k] for k in cells.values if k in _PERSON_FIELDS}
     values = {k: val for k, val in v.items() if k in present}
     return _PersonIn(cells.row, personal_id, values, {q for q in found if q is not None})
+
+
+_FIELD_KEY = {field: key for key, field in _PERSON_FIELDS.items()}
+_QUAL_HEADER = "Trình độ (qualifications)"
+
+
+@dataclass(frozen=True)
+class _Names:
+    """How a dry run shows stored ids: unit and position codes."""
+
+    unit_codes: dict[int, str]
+    positions: dict[int, str]
+
+
+def _field_header(field: str) -> str:
+    return _ROSTER_BY_KEY[_FIELD_KEY[field]].vi
+
+
+def _shown(field: str, value: Any, names: _Names) -> str:
+    if value is None:
+        return ""
+    if field == "unit_id":
+        return names.unit_codes.get(value, str(value))
+    if field == "position_id":
+        return names.positions.get(value, str(value))
+    if isinstance(value, date):
+        return value.strftime("%d/%m/%Y")
+    return str(value)
+
+
+def _quals_text(quals: set[Qual]) -> str:
+    return "; ".join(" ".join(x for x in q if x) for q in sorted(quals))
 
 
 async def import_roster(
@@ -573,39 +687,61 @@ async def import_roster(
     today = now.astimezone(LOCAL).date()
     people: list[_PersonIn] = []
     first_row: dict[str, int] = {}
+    phone_row: dict[str, tuple[int, str]] = {}
     for row, values in table.rows:
-        cells = _Cells(row, values, _ROSTER_BY_KEY, report.errors)
+        cells = Cells(row, values, _ROSTER_BY_KEY, report.errors)
         person = _parse_person(cells, units, positions, today)
         if person is None:
             continue
         # Checked even for rows with other problems, so every problem shows in one pass.
         if (seen := first_row.setdefault(person.personal_id, row)) != row:
             cells.fail("personal_id", Problem.DUPLICATE_IN_FILE, other_row=seen)
+        # One phone on two people would link whoever shares it first to either of them.
+        phone = person.values.get("phone")
+        if phone:
+            other = phone_row.setdefault(phone, (row, person.personal_id))
+            if other[0] != row and other[1] != person.personal_id:
+                cells.fail("phone", Problem.PHONE_TWICE, other_row=other[0])
         if cells.ok:
             people.append(person)
+    repo = PersonRepo(session)
+    in_file = {p.personal_id for p in people}
+    for row, personal_id, holder in await repo.phone_holders(
+        {phone: (p.row, p.personal_id) for p in people if (phone := p.values.get("phone"))},
+        exclude=in_file,
+    ):
+        report.errors.append(RowError(row, _ROSTER_BY_KEY["phone"].vi, Problem.PHONE_TAKEN,
+                                      holder, key="phone"))  # fmt: skip
+        people = [p for p in people if p.personal_id != personal_id]
     _notify(progress, "validated", report.total_rows)
 
-    repo = PersonRepo(session)
     existing = await repo.existing(p.personal_id for p in people)
     held = await repo.qualifications(e["id"] for e in existing.values())
     kinds = sorted({QUAL_COLUMNS[k] for k in table.columns if k in QUAL_COLUMNS})
+    names = _Names(units.code_of, {p.id: p.code for p in await PositionRepo(session).all()})
     created: list[_PersonIn] = []
     changed: list[tuple[int, _PersonIn]] = []
     for p in people:
         old = existing.get(p.personal_id)
         if old is None:
             created.append(p)
+            report.changes.append(Change(p.row, p.personal_id, "created"))
             continue
         quals = held[old["id"]]
         # A qualification already granted by a course or claim is held; don't add it twice.
         p.quals -= {(q.kind, q.level, q.field) for q in quals if q.source != ROSTER_SOURCE}
         mine = {(q.kind, q.level, q.field) for q in quals
                 if q.source == ROSTER_SOURCE and q.kind in kinds}  # fmt: skip
-        same = old["active"] and all(old[k] == val for k, val in p.values.items())
-        if same and mine == p.quals:
+        diff = [k for k, val in p.values.items() if old[k] != val]
+        if old["active"] and not diff and mine == p.quals:
             report.unchanged += 1
         else:
             changed.append((old["id"], p))
+            shown = [(_field_header(k), _shown(k, old[k], names), _shown(k, p.values[k], names))
+                     for k in diff]  # fmt: skip
+            if mine != p.quals:
+                shown.append((_QUAL_HEADER, _quals_text(mine), _quals_text(p.quals)))
+            report.changes.append(Change(p.row, p.personal_id, "updated", tuple(shown)))
     report.created, report.updated = len(created), len(changed)
     if report.errors or dry_run:
         return report
@@ -690,7 +826,7 @@ def _session(piece: str) -> Span | None:
     return local_to_utc(parsed[0], begin), local_to_utc(parsed[0], end)
 
 
-def _sessions(cells: _Cells, starts: datetime | None, ends: datetime | None) -> list[Span]:
+def _sessions(cells: Cells, starts: datetime | None, ends: datetime | None) -> list[Span]:
     result: list[Span] = []
     for piece in re.split(r"[;\n]", cells.values.get("sessions", "")):
         piece = " ".join(piece.split())
@@ -709,7 +845,7 @@ def _sessions(cells: _Cells, starts: datetime | None, ends: datetime | None) -> 
 
 
 def _audience_groups(
-    cells: _Cells, positions: dict[str, int | None], position_codes: dict[int, str],
+    cells: Cells, positions: dict[str, int | None], position_codes: dict[int, str],
     groups: set[str],
 ) -> dict[str, list[str]]:  # fmt: skip
     found: dict[str, list[str]] = {"groups": [], "positions": []}
@@ -730,7 +866,7 @@ def _audience_groups(
 
 
 def _parse_course(
-    cells: _Cells, units: UnitIndex, positions: dict[str, int | None],
+    cells: Cells, units: UnitIndex, positions: dict[str, int | None],
     position_codes: dict[int, str], groups: set[str],
 ) -> _CourseIn | None:  # fmt: skip
     code = cells.text("code", 40, required=True)
@@ -791,6 +927,24 @@ def _parse_course(
     return _CourseIn(cells.row, code, values, audience, sessions)
 
 
+_COURSE_HEADERS = {
+    "title": "title", "category": "category", "organizer_unit_id": "organizer", "mode": "mode",
+    "place": "place", "link": "link", "starts_at": "starts", "ends_at": "ends",
+    "capacity": "capacity", "registration_deadline": "registration_deadline", "hours": "hours",
+    "grants_kind": "grants_kind", "grants_level": "grants_level",
+    "requires_approval": "requires_approval",
+}  # fmt: skip
+_COURSE_HEADERS = {field: _COURSE_BY_KEY[key].vi for field, key in _COURSE_HEADERS.items()}
+
+
+def _shown_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.astimezone(LOCAL).strftime("%d/%m/%Y %H:%M")
+    return str(value)
+
+
 async def import_courses(
     session: AsyncSession,
     *,
@@ -819,7 +973,7 @@ async def import_courses(
     courses: list[_CourseIn] = []
     first_row: dict[str, int] = {}
     for row, values in table.rows:
-        cells = _Cells(row, values, _COURSE_BY_KEY, report.errors)
+        cells = Cells(row, values, _COURSE_BY_KEY, report.errors)
         course = _parse_course(cells, units, positions, position_codes, groups)
         if course is None:
             continue
@@ -849,6 +1003,7 @@ async def import_courses(
         if old is None:
             created.append({"code": c.code, **merged})
             new_sessions[c.code] = c.sessions or []
+            report.changes.append(Change(c.row, c.code, "created"))
             continue
         old_sessions = [(s.starts_at, s.ends_at) for s in old.sessions]
         sessions = c.sessions if c.sessions is not None and c.sessions != old_sessions else None
@@ -857,6 +1012,12 @@ async def import_courses(
             report.unchanged += 1
         else:
             changed.append((old, merged, sessions))
+            shown = tuple(
+                (_COURSE_HEADERS.get(k, k), _shown_value(getattr(old, k)), _shown_value(v))
+                for k, v in merged.items()
+                if k in _COURSE_HEADERS and getattr(old, k) != v
+            )
+            report.changes.append(Change(c.row, c.code, "updated", shown))
     report.created, report.updated = len(created), len(changed)
     if report.errors or dry_run:
         return report

@@ -77,7 +77,8 @@ def valid_personal_id(raw: str) -> str | None:
 
     Tolerates what spreadsheets do to it: spaces, a leading apostrophe, a trailing ".0",
     exact scientific notation ("1.23456789012e11"), and leading zeros dropped by a number
-    format (11 digits, or 10 for provinces 001-009).
+    format (11 digits, or 10 for provinces 001-009, never starting with 0: an 11-digit text
+    "0…" lost a digit, not a zero, and is refused).
     """
     text = re.sub(r"\s", "", raw).lstrip("'")
     excel = _EXCEL_FLOAT.fullmatch(text)
@@ -92,7 +93,9 @@ def valid_personal_id(raw: str) -> str | None:
         text = str(int(Decimal(text)))
     if not text.isascii() or not text.isdigit():
         return None
-    if len(text) in (_CCCD_LENGTH - 2, _CCCD_LENGTH - 1):
+    # A number format drops leading zeros, so what it leaves never starts with 0. Text that
+    # does and is short lost a digit somewhere else: padding it would make another person.
+    if len(text) in (_CCCD_LENGTH - 2, _CCCD_LENGTH - 1) and not text.startswith("0"):
         text = text.zfill(_CCCD_LENGTH)
     if len(text) != _CCCD_LENGTH:
         return None

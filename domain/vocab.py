@@ -15,14 +15,18 @@ from dataclasses import dataclass
 from domain.text import fold
 
 __all__ = [
+    "CIVIL_SERVICE_RANK",
     "COURSE_CATEGORY",
     "COURSE_MODE",
     "EDUCATION",
     "GENDER",
+    "PERSON_TYPE",
     "POLITICAL_THEORY",
     "QUALIFICATION_KIND",
+    "RANK_STATE_MANAGEMENT",
     "STATE_MANAGEMENT",
     "UNIT_KIND",
+    "UNIT_TIER",
     "VOCABULARIES",
     "Term",
     "Vocab",
@@ -138,6 +142,26 @@ class Vocab:
                 return None
             words = rest
 
+    def parse_exact(self, raw: str | None) -> tuple[str | None, str]:
+        """Like `parse`, and also what follows the level, fillers removed ("" when nothing
+        does): "Đại học Luật" -> ("dai_hoc", "luat"), "Cao cấp lý luận chính trị" ->
+        ("cao_cap", ""). An importer refuses a leftover it cannot place ("Tiến sỹ học")."""
+        code = self.parse(raw)
+        if code is None or raw is None:
+            return code, ""
+        words = tuple(match_key(raw).split())
+        while self._longest_prefix(words) is None:
+            rest = self._strip_filler(words)
+            if not rest:
+                return code, ""
+            words = rest
+        n = next(n for n in range(min(len(words), self._longest), 0, -1)
+                 if self._index.get(words[:n]) is not None)  # fmt: skip
+        rest = words[n:]
+        while rest and (stripped := self._strip_filler(rest)) is not None:
+            rest = stripped
+        return code, " ".join(rest)
+
     def _longest_prefix(self, words: tuple[str, ...]) -> str | None:
         for n in range(min(len(words), self._longest), 0, -1):
             code = self._index.get(words[:n])
@@ -183,6 +207,9 @@ _LEVEL_FILLERS = ("trình độ", "bằng", "bằng cấp", "chứng chỉ", "ng
 EDUCATION = Vocab(
     "education",
     [
+        # Official statistics count "sơ cấp" with the untrained ("elementary and the rest").
+        Term("so_cap", "Sơ cấp", "Elementary (vocational)", 0,
+             ("elementary", "sơ cấp nghề", "sc")),
         Term("trung_cap", "Trung cấp", "Intermediate (vocational)", 1,
              ("intermediate", "vocational", "tc", "tccn", "trung cấp chuyên nghiệp",
               "trung học chuyên nghiệp", "trung cấp nghề")),
@@ -314,20 +341,85 @@ QUALIFICATION_KIND = Vocab(
     ],
 )  # fmt: skip
 
+# Kinds of units as people write them in a unit list (Decree 08/2025 names since the
+# two-tier reform, and the district-level names older data still carries). A bare
+# "Thành phố" is ambiguous (centrally run or of a province): the unit import decides by the
+# parent, see domain.units.
 UNIT_KIND = Vocab(
     "unit_kind",
     [
-        Term("province", "Tỉnh/thành phố", "Province", 0,
-             ("tỉnh", "thành phố", "thành phố trực thuộc trung ương", "city",
-              "centrally run city")),
-        Term("district", "Huyện/quận/thị xã", "District", 0,
-             ("huyện", "quận", "thị xã", "thành phố thuộc tỉnh", "town")),
-        Term("commune", "Xã/phường/thị trấn/đặc khu", "Commune", 0,
-             ("xã", "phường", "thị trấn", "đặc khu", "ward", "township", "special zone")),
-        Term("division", "Phòng/ban/bộ phận", "Division", 0,
-             ("phòng", "ban", "bộ phận", "department", "office", "section")),
+        Term("province", "Tỉnh", "Province", 0, ("tỉnh", "province")),
+        Term("central_city", "Thành phố trực thuộc trung ương", "Centrally run city", 0,
+             ("thành phố trực thuộc trung ương", "tp trực thuộc trung ương", "tp tw",
+              "centrally run city", "municipality")),
+        Term("agency", "Sở, ban, ngành", "Provincial agency", 0,
+             ("sở", "sở ban ngành", "ban ngành", "cơ quan chuyên môn", "provincial agency",
+              "agency", "department")),
+        Term("district", "Huyện", "District", 0, ("huyện", "district", "rural district")),
+        Term("urban_district", "Quận", "Urban district", 0, ("quận", "urban district")),
+        Term("district_town", "Thị xã", "District-level town", 0,
+             ("thị xã", "district level town", "district town")),
+        Term("provincial_city", "Thành phố thuộc tỉnh", "Provincial city", 0,
+             ("thành phố thuộc tỉnh", "tp thuộc tỉnh", "provincial city")),
+        Term("division", "Phòng, ban", "Division", 0,
+             ("phòng", "ban", "phòng ban", "bộ phận", "division", "office", "section")),
+        Term("commune", "Xã", "Commune", 0, ("xã", "commune")),
+        Term("ward", "Phường", "Ward", 0, ("phường", "ward")),
+        Term("township", "Thị trấn", "Town", 0, ("thị trấn", "town", "township")),
+        Term("special_zone", "Đặc khu", "Special zone", 0, ("đặc khu", "special zone")),
+    ],
+    fillers=("cấp", "đơn vị", "loại"),
+)  # fmt: skip
+# The tier of government a kind of unit sets for the people in it and in its divisions
+# (reports count each person by the nearest unit of theirs whose kind has a tier).
+UNIT_TIER = {
+    "province": "province", "central_city": "province", "agency": "province",
+    "district": "district", "urban_district": "district", "district_town": "district",
+    "provincial_city": "district",
+    "commune": "commune", "ward": "commune", "township": "commune", "special_zone": "commune",
+}  # fmt: skip
+
+# Who a person is under the Law on Cadres and Civil Servants 2025 and the Law on Public
+# Employees: provinces report them together (Điện Biên's 24,088) and by type.
+PERSON_TYPE = Vocab(
+    "person_type",
+    [
+        Term("can_bo", "Cán bộ", "Cadre", 0, ("cadre", "cb")),
+        Term("cong_chuc", "Công chức", "Civil servant", 0, ("civil servant", "cc")),
+        Term("vien_chuc", "Viên chức", "Public employee", 0, ("public employee", "vc")),
+        Term("khong_chuyen_trach", "Người hoạt động không chuyên trách", "Part-time official", 0,
+             ("không chuyên trách", "người hoạt động không chuyên trách cấp xã", "hđkct",
+              "part time official", "part time")),
     ],
 )  # fmt: skip
+
+# Civil-service ranks (ngạch) grouped by the level they share with the administrative ranks:
+# the state-management standard asks for the training of the person's rank.
+CIVIL_SERVICE_RANK = Vocab(
+    "civil_service_rank",
+    [
+        Term("nhan_vien", "Nhân viên", "Staff", 1, ("staff", "nhân viên thừa hành")),
+        Term("can_su", "Cán sự", "Junior officer", 2,
+             ("junior officer", "kế toán viên trung cấp", "kỹ thuật viên", "cs")),
+        Term("chuyen_vien", "Chuyên viên", "Officer", 3,
+             ("officer", "specialist", "cv", "kế toán viên", "thanh tra viên", "kiểm soát viên",
+              "kiểm tra viên", "chuyên viên và tương đương")),
+        Term("chuyen_vien_chinh", "Chuyên viên chính", "Principal officer", 4,
+             ("principal officer", "principal specialist", "cvc", "kế toán viên chính",
+              "thanh tra viên chính", "kiểm soát viên chính", "kiểm tra viên chính")),
+        Term("chuyen_vien_cao_cap", "Chuyên viên cao cấp", "Senior officer", 5,
+             ("senior officer", "senior specialist", "cvcc", "kế toán viên cao cấp",
+              "thanh tra viên cao cấp", "kiểm soát viên cao cấp", "kiểm tra viên cao cấp")),
+    ],
+    ordered=True,
+    fillers=("ngạch", "ngạch công chức", "hạng", "tương đương"),
+)  # fmt: skip
+# The state-management training each rank needs (Decree 171/2025's programmes by rank);
+# data an administrator may change with the rule book, kept here as the default.
+RANK_STATE_MANAGEMENT = {
+    "can_su": "chuyen_vien", "chuyen_vien": "chuyen_vien",
+    "chuyen_vien_chinh": "chuyen_vien_chinh", "chuyen_vien_cao_cap": "chuyen_vien_cao_cap",
+}  # fmt: skip
 
 VOCABULARIES: dict[str, Vocab] = {
     v.name: v
@@ -340,6 +432,8 @@ VOCABULARIES: dict[str, Vocab] = {
         COURSE_MODE,
         QUALIFICATION_KIND,
         UNIT_KIND,
+        PERSON_TYPE,
+        CIVIL_SERVICE_RANK,
     )
 }
 

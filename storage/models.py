@@ -117,6 +117,12 @@ class Person(Base):
     job_position: Mapped[str | None] = mapped_column(String(200))
     joined_on: Mapped[date | None] = mapped_column(Date)
     general_education: Mapped[str | None] = mapped_column(String(20))
+    # Cán bộ / công chức / viên chức / không chuyên trách (domain.vocab.PERSON_TYPE).
+    person_type: Mapped[str | None] = mapped_column(String(20))
+    # The civil-service rank (ngạch, domain.vocab.CIVIL_SERVICE_RANK).
+    civil_service_rank: Mapped[str | None] = mapped_column(String(30))
+    # The old 9-digit identity card number, kept for reference, never a key.
+    old_id_number: Mapped[str | None] = mapped_column(String(9))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     # The channel notices go to ("telegram", "zalo"); None: the one the person used last.

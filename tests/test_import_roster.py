@@ -180,7 +180,7 @@ async def test_bad_rows_of_every_kind_are_all_listed_and_nothing_is_written(
         _row(2, "020000000001"),  # row 3: the ID of row 2 again
         _row(3, **{"Đơn vị": "LS-X999"}),  # row 4
         _row(4, **{"Ngày sinh": "31/02/1990"}),  # row 5
-        _row(5, **{"Trình độ chuyên môn": "Sơ cấp"}),  # row 6: not a degree level
+        _row(5, **{"Trình độ chuyên môn": "Sau đại học"}),  # row 6: which degree?
         _row(6, "0201234567890"),  # row 7: 13 digits
         _row(7, **{"Số điện thoại": "12345"}),  # row 8
         _row(8, **{"Chức vụ": "Trưởng thôn", "Họ và tên": ""}),  # row 9: two problems
@@ -192,11 +192,11 @@ async def test_bad_rows_of_every_kind_are_all_listed_and_nothing_is_written(
         (3, "Số CCCD", Problem.DUPLICATE_IN_FILE, "020000000001"),
         (4, "Đơn vị", Problem.UNKNOWN_UNIT, "LS-X999"),
         (5, "Ngày sinh", Problem.BAD_DATE, "31/02/1990"),
-        (6, "Trình độ chuyên môn", Problem.UNKNOWN_VALUE, "Sơ cấp"),
+        (6, "Trình độ chuyên môn", Problem.POSTGRADUATE, "Sau đại học"),
         (7, "Số CCCD", Problem.BAD_PERSONAL_ID, "0201234567890"),
         (8, "Số điện thoại", Problem.BAD_PHONE, "12345"),
         (9, "Họ và tên", Problem.REQUIRED, ""),
-        (9, "Chức vụ", Problem.UNKNOWN_POSITION, "Trưởng thôn"),
+        (9, "Chức vụ, chức danh", Problem.UNKNOWN_POSITION, "Trưởng thôn"),
     ]
     assert report.errors[0].other_row == 2
     assert report.errors[3].vocab == "education"

@@ -83,8 +83,7 @@ def test_not_a_vietnamese_phone(raw: str) -> None:
         "001234567890.0",  # read as a float then printed
         "1234567890.0",
         "'001234567890",  # Excel's text prefix, copied along
-        "01234567890",  # one leading zero lost...
-        "1234567890",  # ...or two (provinces 001-009)
+        "1234567890",  # two leading zeros lost by a number format (provinces 001-009)
     ],
 )
 def test_personal_id_forms(raw: str) -> None:
@@ -116,6 +115,8 @@ def test_personal_id_other(raw: str, cccd: str) -> None:
         "000123456789",  # province 000 does not exist
         "097123456789",
         "0912345678",  # a phone number (province 000 after padding)
+        "02008500123",  # 11-digit text starting with 0: a digit is missing, not a lost zero
+        "01234567890",
         "9.60123E+10",  # Excel's display form: digits were cut off
         "1.5e3",
         "00123456789.5",

@@ -171,10 +171,10 @@ async def test_report_matches_a_hand_computed_fixture(db: async_sessionmaker[Asy
     ]  # fmt: skip
 
     edu = r.education
-    # Levels, highest first: tiến sĩ, thạc sĩ, đại học, cao đẳng, trung cấp.
+    # Levels, highest first: tiến sĩ, thạc sĩ, đại học, cao đẳng, trung cấp, sơ cấp.
     culture = edu.position("cc_van_hoa_xa_hoi")
     assert (culture.total, culture.counts, culture.none, culture.at_least) == (
-        3, (0, 1, 1, 1, 0), 0, 2)  # fmt: skip
+        3, (0, 1, 1, 1, 0, 0), 0, 2)  # fmt: skip
     assert culture.share == Decimal("66.7")
     assert (edu.position("chu_tich_ubnd").at_least, edu.position("pho_chu_tich_ubnd").none) == (
         1,
@@ -339,7 +339,8 @@ async def test_dai_tu_reproduces_the_seed_figures(db: async_sessionmaker[AsyncSe
 
     vi, en = summary_text(VI, r), summary_text(EN, r)
     for text in ("• Công chức: 209/255 (82,0%)", "• Công chức: 163/255 (63,9%)",
-                 "• Đoàn thể: 132/144 (91,7%)", "• Đoàn thể: 144/144 (100,0%)",
+                 "• Mặt trận và các đoàn thể: 132/144 (91,7%)",
+                 "• Mặt trận và các đoàn thể: 144/144 (100,0%)",
                  "• mass_org_deputy: 96/138 (69,6%)", "• mass_org_deputy: 88/138 (63,8%)",
                  "số người: 537"):  # fmt: skip
         assert text in vi

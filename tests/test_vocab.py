@@ -78,7 +78,7 @@ def test_unknown_education(raw: str) -> None:
     err = info.value
     assert err.vocab_name == "education"
     assert err.raw == raw
-    assert err.allowed == ["trung_cap", "cao_dang", "dai_hoc", "thac_si", "tien_si"]
+    assert err.allowed == ["so_cap", "trung_cap", "cao_dang", "dai_hoc", "thac_si", "tien_si"]
     assert isinstance(err, ValueError)
 
 
@@ -213,18 +213,18 @@ def test_course_mode(raw: str, code: str) -> None:
     ("raw", "code"),
     [
         ("Tỉnh", "province"),
-        ("Thành phố", "province"),
+        ("Thành phố trực thuộc trung ương", "central_city"),
         ("Tỉnh Lạng Sơn", "province"),
         ("Huyện", "district"),
-        ("Quận", "district"),
-        ("Thị xã", "district"),
-        ("Thành phố thuộc tỉnh", "district"),
+        ("Quận", "urban_district"),
+        ("Thị xã", "district_town"),
+        ("Thành phố thuộc tỉnh", "provincial_city"),
         ("Xã", "commune"),
-        ("Phường", "commune"),
-        ("Thị trấn", "commune"),
-        ("Đặc khu", "commune"),
+        ("Phường", "ward"),
+        ("Thị trấn", "township"),
+        ("Đặc khu", "special_zone"),
         ("Xã Tân Thanh", "commune"),
-        ("ward", "commune"),
+        ("ward", "ward"),
         ("Phòng", "division"),
         ("Ban", "division"),
         ("Bộ phận", "division"),
@@ -255,12 +255,12 @@ def test_qualification_kind_and_level_vocab() -> None:
 
 
 def test_ranks() -> None:
-    assert [rank(EDUCATION, c) for c in EDUCATION.codes] == [1, 2, 3, 4, 5]
+    assert [rank(EDUCATION, c) for c in EDUCATION.codes] == [0, 1, 2, 3, 4, 5]
     assert rank(POLITICAL_THEORY, "so_cap") < rank(POLITICAL_THEORY, "trung_cap")
     assert rank(POLITICAL_THEORY, "cu_nhan") == rank(POLITICAL_THEORY, "cao_cap")
     assert [rank(STATE_MANAGEMENT, c) for c in STATE_MANAGEMENT.codes] == [1, 2, 3]
     with pytest.raises(VocabError):
-        rank(EDUCATION, "so_cap")
+        rank(EDUCATION, "sau_dai_hoc")
 
 
 def test_meets() -> None:
@@ -288,7 +288,7 @@ def test_labels_and_lookup() -> None:
     assert EDUCATION.label("dai_hoc", "en") == "University"
     assert EDUCATION.term("thac_si").rank == 4
     assert "dai_hoc" in EDUCATION
-    assert "so_cap" not in EDUCATION
+    assert "so_cap" in EDUCATION and "sau_dai_hoc" not in EDUCATION
     assert len(GENDER) == 3
     assert VOCABULARIES["course_mode"] is COURSE_MODE
     with pytest.raises(VocabError):

@@ -10,14 +10,25 @@ from __future__ import annotations
 import logging
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.text import fold
-from storage.models import Course, Person, Position, Qualification, Secondment, Unit
+from storage.models import (
+    Course,
+    Person,
+    Position,
+    Qualification,
+    Role,
+    RoleGrant,
+    Secondment,
+    StandardRule,
+    TrainingPlan,
+    Unit,
+)
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +83,11 @@ class MergeResult:
     courses: int
     children: int
     secondments: int
+    roles: int = 0
+    plans: int = 0
+
+    def __add__(self, other: MergeResult) -> MergeResult:
+        return MergeResult(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
 
 
 class UnitRepo:
@@ -154,22 +170,63 @@ class UnitRepo:
                 update(Secondment).where(column == old.id).values({column.key: into.id})
             )
             moved += _rowcount(result)
-        # Audiences are JSON lists; JSON containment differs between SQLite and PostgreSQL,
-        # and courses number in the hundreds, so filter them here.
+        roles = await self._move_grants(old, into)
+        plans = await self._move_plans(old, into)
+        # Audiences and rule scopes are JSON lists; JSON containment differs between SQLite
+        # and PostgreSQL, and courses and rules number in the hundreds, so filter them here.
         courses = _rowcount(organized)
-        for course in (await s.execute(select(Course))).scalars():
-            units = list((course.audience or {}).get("units") or [])
-            if old.code in units:
-                units = [into.code if u == old.code else u for u in units]
-                course.audience = {**course.audience, "units": list(dict.fromkeys(units))}
+        for row in (await s.execute(select(Course))).scalars():
+            if _rename_unit_code(row, "audience", old.code, into.code):
                 courses += 1
+        for rule in (await s.execute(select(StandardRule))).scalars():
+            _rename_unit_code(rule, "applies_to", old.code, into.code)
         if into.parent_id == old.id:
             into.parent_id = old.parent_id  # a child absorbing its parent takes its place
         old.merged_into_id = into.id
         old.active = False
         await s.flush()
         log.info("merged unit %s into %s", old.code, into.code)
-        return MergeResult(_rowcount(people), courses, _rowcount(children), moved)
+        return MergeResult(
+            _rowcount(people), courses, _rowcount(children), moved, roles, plans
+        )
+
+    async def _move_grants(self, old: Unit, into: Unit) -> int:
+        """Role grants on `old` move to `into`; one the person already holds there is dropped."""
+        s = self.session
+        stmt = select(RoleGrant).where(RoleGrant.unit_id == old.id)
+        grants = list((await s.execute(stmt)).scalars())
+        held: set[tuple[int, Role]] = set(
+            (await s.execute(
+                select(RoleGrant.person_id, RoleGrant.role).where(RoleGrant.unit_id == into.id)
+            )).all()
+        )  # fmt: skip
+        for grant in grants:
+            if (grant.person_id, grant.role) in held:
+                await s.delete(grant)
+            else:
+                grant.unit_id = into.id
+                held.add((grant.person_id, grant.role))
+        return len(grants)
+
+    async def _move_plans(self, old: Unit, into: Unit) -> int:
+        """Yearly plan figures of `old` move to `into`, added to a figure it has for the year."""
+        s = self.session
+        plans = list(
+            (await s.execute(select(TrainingPlan).where(TrainingPlan.unit_id == old.id))).scalars()
+        )
+        for plan in plans:
+            same = (await s.execute(
+                select(TrainingPlan).where(
+                    TrainingPlan.unit_id == into.id, TrainingPlan.year == plan.year
+                )
+            )).scalar_one_or_none()  # fmt: skip
+            if same is None:
+                plan.unit_id = into.id
+            else:
+                same.participants += plan.participants
+                await s.delete(plan)
+            await s.flush()
+        return len(plans)
 
 
 class PositionRepo:
@@ -212,7 +269,8 @@ class PersonRepo:
 
     COLUMNS = (
         "full_name", "date_of_birth", "gender", "phone", "unit_id", "position_id",
-        "job_position", "joined_on", "general_education", "active",
+        "job_position", "joined_on", "general_education", "active", "person_type",
+        "civil_service_rank", "old_id_number",
     )  # fmt: skip
 
     def __init__(self, session: AsyncSession) -> None:
@@ -229,6 +287,22 @@ class PersonRepo:
                 values = row._asdict()
                 found[values.pop("personal_id")] = values
         return found
+
+    async def phone_holders(
+        self, phones: dict[str, tuple[int, str]], *, exclude: set[str]
+    ) -> list[tuple[int, str, str]]:
+        """Phones of a file (phone -> (row, personal ID)) already on another active person who
+        is not in the file (`exclude`): (row, personal ID, "Name (their personal ID)")."""
+        found: list[tuple[int, str, str]] = []
+        wanted = sorted(phones)
+        cols = (Person.phone, Person.personal_id, Person.full_name)
+        for part in chunks(wanted):
+            stmt = select(*cols).where(Person.phone.in_(part), Person.active.is_(True))
+            for phone, holder_id, name in await self.session.execute(stmt):
+                row, personal_id = phones[str(phone)]
+                if holder_id != personal_id and holder_id not in exclude:
+                    found.append((row, personal_id, f"{name} ({holder_id})"))
+        return sorted(found)
 
     async def qualifications(self, person_ids: Iterable[int]) -> dict[int, list[QualRow]]:
         ids = sorted(set(person_ids))
@@ -277,6 +351,17 @@ class PersonRepo:
             await self.session.execute(
                 insert(Qualification), [{**r, "source": ROSTER_SOURCE} for r in rows]
             )
+
+
+def _rename_unit_code(row: Any, attr: str, old: str, new: str) -> bool:
+    """Replace a unit code in a JSON scope's "units" list; True when it was there."""
+    scope = getattr(row, attr) or {}
+    units = list(scope.get("units") or [])
+    if old not in units:
+        return False
+    units = [new if u == old else u for u in units]
+    setattr(row, attr, {**scope, "units": list(dict.fromkeys(units))})
+    return True
 
 
 def _rowcount(result: Any) -> int:
