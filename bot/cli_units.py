@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli_admin import operator
@@ -150,6 +151,11 @@ async def cmd_units(settings: Settings, args: argparse.Namespace) -> int:
             s, code=args.code, actor=actor, now=now))  # fmt: skip
     except DomainError as exc:
         return _refused(exc)
+    except IntegrityError:
+        print("Không thực hiện (refused): dữ liệu vừa được người khác thay đổi, hãy chạy lại "
+              "(someone changed the same units at the same moment; run it again)",
+              file=sys.stderr)  # fmt: skip
+        return INVALID
     if remaining:
         print(f"Chưa thể giải thể {args.code}: còn người hoặc đơn vị trực thuộc (cannot close: "
               "people or sub-units remain). Hãy chuyển họ đi trước (move them first):",

@@ -68,6 +68,7 @@ from storage.models import (
     TrainingRecord,
     Unit,
 )
+from storage.repos.roster import UnitRepo
 
 log = logging.getLogger(__name__)
 
@@ -305,9 +306,8 @@ async def for_unit(
     DomainError(NOT_FOUND) for an unknown code."""
     roots = None
     if unit_code:
-        unit_id = (
-            await session.execute(select(Unit.id).where(Unit.code == unit_code))
-        ).scalar_one_or_none()
+        # A merged unit's code reports on its successor, where its people now are.
+        unit_id, _ambiguous = (await UnitRepo(session).index()).resolve(unit_code)
         if unit_id is None:
             raise DomainError(Refusal.NOT_FOUND, what="unit")
         roots = [unit_id]

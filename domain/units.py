@@ -295,9 +295,12 @@ class MergeOutcome:
     moved: MergeResult
 
 
-async def _unit(session: AsyncSession, code: str, *, active: bool = True) -> Unit:
-    unit = await UnitRepo(session).by_code(code)
-    if unit is None or (active and not unit.active):
+async def _unit(session: AsyncSession, code: str, *, lock: bool = False) -> Unit:
+    """An active unit by code; `lock` holds its row until the transaction ends, so two
+    administrators changing it at once act one after the other (a no-op on SQLite, whose
+    writers queue anyway) and the second sees what the first did."""
+    unit = await UnitRepo(session).by_code(code, lock=lock)
+    if unit is None or not unit.active:
         raise DomainError(Refusal.NOT_FOUND, what="unit", unit=code)
     return unit
 
@@ -318,7 +321,9 @@ async def merge_units(
     Raises DomainError: NOT_FOUND (what=unit, code) for an unknown or inactive unit or
     parent; INVALID for a new unit without a name, or a unit merged into itself.
     """
-    sources = [await _unit(session, code) for code in dict.fromkeys(olds)]
+    # Locked in code order, so two merges sharing units cannot wait on each other forever.
+    locked = {code: await _unit(session, code, lock=True) for code in sorted(set(olds))}
+    sources = [locked[code] for code in dict.fromkeys(olds)]
     repo = UnitRepo(session)
     target = await repo.by_code(into)
     created = target is None
@@ -357,7 +362,7 @@ async def rename_unit(
     session: AsyncSession, *, code: str, name: str, actor: str, now: datetime
 ) -> str:
     """Rename a unit; returns the old name."""
-    unit = await _unit(session, code)
+    unit = await _unit(session, code, lock=True)
     name = " ".join(name.split())
     if not name or len(name) > 200:
         raise DomainError(Refusal.INVALID, what="name")
@@ -373,7 +378,7 @@ async def move_unit(
     session: AsyncSession, *, code: str, parent: str | None, actor: str, now: datetime
 ) -> None:
     """Put a unit under another parent (None: make it a root); refuses a cycle."""
-    unit = await _unit(session, code)
+    unit = await _unit(session, code, lock=True)
     target = await _unit(session, parent) if parent else None
     if target is not None:
         ancestor: Unit | None = target
@@ -397,7 +402,7 @@ async def close_unit(
     Returns [] when closed; otherwise who remains ("Name (personal ID)" for people, the code
     of each sub-unit), up to `limit`, and nothing changes.
     """
-    unit = await _unit(session, code)
+    unit = await _unit(session, code, lock=True)
     people = (
         await session.execute(
             select(Person.full_name, Person.personal_id)

@@ -1,10 +1,11 @@
 """End to end: the real `boiduong run` process against the local stand-in Bot API.
 
-The organizer prepares the data with the CLI (`boiduong import roster|courses` on CSV files;
-only the unit, which has no import, is made with a factory), then a civil servant walks the
+The organizer prepares the data by running the README's "Running for real" commands verbatim
+on an empty database (templates, their example rows imported), then a civil servant walks the
 whole path over HTTP: /start, share the phone number, /status, /courses, a course card,
 Register, confirm, the .ics file, /my. Finally the process is stopped with SIGTERM and must
-exit 0 without a traceback. Every wait has a timeout and the process is always killed.
+exit 0 without a traceback, and the README's day-to-day commands run verbatim on what is left.
+Every wait has a timeout and the process is always killed.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import os
+import shlex
 import signal
 import sys
 from collections.abc import Mapping, Sequence
@@ -24,8 +26,6 @@ import pytest
 
 from bot.i18n import Translator
 from bot.settings import Settings
-from storage.db import create_engine, make_sessionmaker, upgrade
-from tests.factories import make_unit
 from tests.standin import Predicate, StandInBotAPI
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,46 +103,45 @@ def _local(day: datetime, hour: int) -> str:
     return day.replace(hour=hour, minute=0).strftime("%d/%m/%Y %H:%M")
 
 
-async def _prepare(tmp_path: Path, db: Path) -> None:
-    """Schema and the unit in-process; the roster and the courses through `boiduong import`."""
-    engine = create_engine(f"sqlite+aiosqlite:///{db}")
-    try:
-        await upgrade(engine)
-        async with make_sessionmaker(engine).begin() as session:
-            province = await make_unit(session, code="LS", name="Tỉnh Lạng Sơn", kind="province")
-            await make_unit(session, code="LS-X001", name="Xã Tân Lập", parent=province)
-    finally:
-        await engine.dispose()
+def readme_blocks() -> list[list[list[str]]]:
+    """The `./dev …` commands of the README's "Running for real" code blocks, as argv lists
+    for `boiduong` (comments and `export` lines dropped), block by block."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("\n## Running for real\n", 1)[1].split("\n#", 1)[0]
+    blocks = section.split("```bash\n")[1:]
+    return [
+        [shlex.split(line, comments=True)[1:] for line in block.split("```")[0].splitlines()
+         if line.startswith("./dev ")]
+        for block in blocks
+    ]  # fmt: skip
 
-    roster = _csv(tmp_path / "danh-sach.csv", [{
-        "Số CCCD": "020085001234", "Họ và tên": NAME, "Ngày sinh": "15/03/1988",
-        "Giới tính": "Nữ", "Số điện thoại": PHONE_ON_ROSTER, "Đơn vị": "LS-X001",
-        "Chức vụ": "Công chức Văn hóa - Xã hội", "Trình độ chuyên môn": "Đại học",
-        "Chuyên ngành đào tạo": "Quản lý văn hóa", "Lý luận chính trị": "Trung cấp",
-        "Quản lý nhà nước": "Chuyên viên", "Tin học": "Ứng dụng CNTT cơ bản",
-        "Ngoại ngữ": "Tiếng Anh B1", "Kỹ năng số": "Không",
-    }])  # fmt: skip
+
+async def _readme_block(tmp_path: Path, env: Mapping[str, str], commands: list[list[str]]) -> None:
+    """Run a README block verbatim (but `run`): each command succeeds and prints no library
+    progress lines or tracebacks."""
+    for args in commands:
+        if args[:1] == ["run"]:
+            continue
+        code, out, err = await _cli(tmp_path, env, *args)
+        assert code == 0, f"`boiduong {' '.join(args)}` failed ({code}):\n{out}\n{err}"
+        assert "Traceback" not in err and " INFO " not in err, (args, err)
+
+
+async def _prepare(tmp_path: Path, db: Path) -> None:
+    """An empty installation loaded as the README says: templates written, their example
+    rows imported, a role granted, a link code made; then a leaders' course beside them."""
+    env = _env(db, BOT_TOKEN=TOKEN)
+    await _readme_block(tmp_path, env, readme_blocks()[0])
     day = datetime.now(TZ) + timedelta(days=10)
-    course = {
-        "Mã khóa học": "KNS-E2E-01", "Tên khóa học": COURSE_TITLE, "Loại": "Kỹ năng số",
+    leaders = {
+        "Mã khóa học": "LD-E2E-01", "Tên khóa học": LEADERS_TITLE, "Loại": "Quản lý nhà nước",
         "Đơn vị tổ chức": "LS", "Hình thức": "Trực tiếp", "Địa điểm": "Hội trường Sở Nội vụ",
         "Bắt đầu": _local(day, 8), "Kết thúc": _local(day, 17), "Số chỗ": "40",
-        "Hạn đăng ký": "", "Đơn vị được tham gia": "", "Đối tượng": "Công chức",
-        "Số giờ": "8", "Công nhận loại": "Kỹ năng số", "Cần duyệt": "Không",
+        "Đối tượng": "Lãnh đạo", "Số giờ": "8",
     }  # fmt: skip
-    leaders = {
-        **course, "Mã khóa học": "LD-E2E-01", "Tên khóa học": LEADERS_TITLE,
-        "Loại": "Quản lý nhà nước", "Công nhận loại": "", "Đối tượng": "Lãnh đạo",
-        "Bắt đầu": _local(day + timedelta(days=1), 8),
-        "Kết thúc": _local(day + timedelta(days=1), 17),
-    }  # fmt: skip
-    courses = _csv(tmp_path / "khoa-hoc.csv", [course, leaders])
-
-    env = _env(db)
-    for kind, path in (("roster", roster), ("courses", courses)):
-        code, out, err = await _cli(tmp_path, env, "import", kind, str(path))
-        assert code == 0, f"import {kind} failed ({code}):\n{out}\n{err}"
-        assert "Traceback" not in err, err
+    path = _csv(tmp_path / "lanh-dao.csv", [leaders])
+    code, out, err = await _cli(tmp_path, env, "import", "courses", str(path))
+    assert code == 0, f"import courses failed ({code}):\n{out}\n{err}"
 
 
 # -- playing the user ----------------------------------------------------------------------------
@@ -318,6 +317,9 @@ async def test_a_civil_servant_registers_through_the_running_bot(tmp_path: Path)
 
     stderr = err_path.read_text(encoding="utf-8", errors="replace")
     assert code == 0, f"exit code {code}:\n{_tail(err_path)}"
+    # The README's day-to-day commands, verbatim, on what the walk left behind.
+    await _readme_block(tmp_path, _env(db, BOT_TOKEN=TOKEN), readme_blocks()[1])
+    assert (tmp_path / "dk.xlsx").exists() and (tmp_path / "danh-sach-moi.xlsx").exists()
     assert "Traceback" not in stderr and " ERROR " not in stderr, stderr
     assert {"getMe", "getUpdates", "setMyCommands", "sendMessage", "editMessageText",
             "answerCallbackQuery", "sendDocument"} <= methods, methods  # fmt: skip

@@ -94,8 +94,10 @@ class UnitRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def by_code(self, code: str) -> Unit | None:
+    async def by_code(self, code: str, *, lock: bool = False) -> Unit | None:
         stmt = select(Unit).where(Unit.code == code)
+        if lock:
+            stmt = stmt.with_for_update().execution_options(populate_existing=True)
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def code_map(self) -> dict[str, int]:
