@@ -8,6 +8,7 @@ case, and also the longer cell texts found in personnel spreadsheets ("Đại h�
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -39,6 +40,9 @@ __all__ = [
 _NON_WORD = re.compile(r"[\W_]+")
 
 
+# Spreadsheet columns repeat the same few values thousands of times (a 25,000-row roster has
+# a few hundred distinct level cells): remembering the comparison form halves its parsing.
+@functools.lru_cache(maxsize=8192)
 def match_key(s: str) -> str:
     """Comparison form: folded, punctuation as spaces, y spelled i (lý/lí, sỹ/sĩ vary freely)."""
     return " ".join(_NON_WORD.sub(" ", fold(s)).replace("y", "i").split())

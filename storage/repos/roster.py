@@ -322,10 +322,12 @@ class PersonRepo:
         """Insert people (dicts with personal_id and COLUMNS); returns personal_id -> id."""
         if not rows:
             return {}
-        # SQLAlchemy batches an executemany INSERT .. RETURNING into multi-row statements
-        # sized for each driver's parameter limit ("insertmanyvalues").
-        stmt = insert(Person).returning(Person.personal_id, Person.id)
-        return {pid_text: pid for pid_text, pid in await self.session.execute(stmt, list(rows))}
+        # A plain Core executemany, then the ids by personal ID: INSERT .. RETURNING over tens of
+        # thousands of rows spends its time splicing the returned batches together (measured:
+        # 24 of 31 s for 5,000 people on SQLite), the ids' SELECT takes milliseconds.
+        await self.session.execute(insert(Person.__table__), list(rows))
+        found = await self.existing(r["personal_id"] for r in rows)
+        return {personal_id: values["id"] for personal_id, values in found.items()}
 
     async def update_many(self, rows: Sequence[dict[str, Any]]) -> None:
         """Update people by primary key; every dict carries "id" and the same other keys."""
@@ -351,7 +353,7 @@ class PersonRepo:
                 )
         if rows:
             await self.session.execute(
-                insert(Qualification), [{**r, "source": ROSTER_SOURCE} for r in rows]
+                insert(Qualification.__table__), [{**r, "source": ROSTER_SOURCE} for r in rows]
             )
 
 
