@@ -106,7 +106,8 @@ def main() -> None:
             imports.append(asyncio.run(import_once(units, roster, args.rows)))
         print(_line("openpyxl read only", reads))
         print(_line("boiduong import roster", imports))
-        print(f"import ÷ read (medians): {statistics.median(imports) / statistics.median(reads):.2f}")
+        ratio = statistics.median(imports) / statistics.median(reads)
+        print(f"import ÷ read (medians): {ratio:.2f}")
 
 
 if __name__ == "__main__":
