@@ -1,4 +1,5 @@
-"""Who a course or a standard is for: a scope of units, position groups and positions."""
+"""Who a course or a standard is for: a scope of units, position groups, positions, and (for
+standards) civil-service ranks and person types."""
 
 from __future__ import annotations
 
@@ -16,6 +17,12 @@ def matches(scope: Mapping[str, Any] | None, person: Person, unit_codes: Sequenc
     scope = scope or {}
     units = scope.get("units") or []
     if units and not set(units) & set(unit_codes):
+        return False
+    # Civil-service ranks and person types narrow a standard to, e.g., principal officers.
+    ranks, types = scope.get("ranks") or [], scope.get("types") or []
+    if ranks and person.civil_service_rank not in ranks:
+        return False
+    if types and person.person_type not in types:
         return False
     groups, positions = scope.get("groups") or [], scope.get("positions") or []
     if not groups and not positions:

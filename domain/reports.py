@@ -493,6 +493,10 @@ def _applies(
     groups, positions = list(scope.get("groups") or []), list(scope.get("positions") or [])
     if groups or positions:
         cond.append(or_(group.in_(groups), position.in_(positions)))
+    if ranks := list(scope.get("ranks") or []):
+        cond.append(Person.civil_service_rank.in_(ranks))
+    if types := list(scope.get("types") or []):
+        cond.append(Person.person_type.in_(types))
     return and_(*cond)
 
 

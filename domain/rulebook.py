@@ -1,9 +1,10 @@
 """The standards rule set as a file: parse YAML or XLSX, validate it, load it by code.
 
 The format is storage/seed/standards.yaml: `positions` (code, vi, en, group) and `rules`
-(code, title_vi, title_en, applies_to {groups, positions, units}, requires {kind, level,
-fields, hours}, basis, grace_until). An XLSX file holds the same fields flattened on a sheet
-named "rules" (lists comma-separated, dates dd/mm/yyyy) and optionally a "positions" sheet.
+(code, title_vi, title_en, applies_to {groups, positions, units, ranks, types}, requires
+{kind, level, fields, hours}, basis, grace_until). An XLSX file holds the same fields
+flattened on a sheet named "rules" (lists comma-separated, dates dd/mm/yyyy) and optionally
+a "positions" sheet.
 
 Like the imports it is all or nothing: every problem is returned with its location and no row
 is written while any remains. Channel-agnostic: codes and data only, the caller renders.
@@ -31,7 +32,14 @@ from domain.importing import POSITION_GROUP, YES_NO, Problem, parse_when
 # sheet is picked here and the header matching of domain.sheets (private) is reused as it is.
 from domain.sheets import Column, SheetError, SheetErrorCode, _cell_text, _to_table
 from domain.text import fold
-from domain.vocab import QUALIFICATION_KIND, VocabError, level_vocab, match_key
+from domain.vocab import (
+    CIVIL_SERVICE_RANK,
+    PERSON_TYPE,
+    QUALIFICATION_KIND,
+    VocabError,
+    level_vocab,
+    match_key,
+)
 from storage.models import Position, StandardRule
 from storage.repos.roster import PositionRepo, UnitIndex, UnitRepo
 
@@ -39,7 +47,8 @@ log = logging.getLogger(__name__)
 
 YAML_SUFFIXES = frozenset({".yaml", ".yml"})
 XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls", ".ods"})
-_SCOPES = ("groups", "positions", "units")
+_BASE_SCOPES = ("groups", "positions", "units")
+_SCOPES = (*_BASE_SCOPES, "ranks", "types")
 _GROUP_CODE = re.compile(r"[a-z][a-z0-9_]{0,29}")
 
 
@@ -95,7 +104,8 @@ def _c(key: str, vi: str, required: bool = False) -> Column:
 RULE_COLUMNS = (
     _c("code", "Mã quy tắc", True), _c("title_vi", "Tên tiếng Việt", True),
     _c("title_en", "Tên tiếng Anh"), _c("groups", "Nhóm chức vụ"), _c("positions", "Chức vụ"),
-    _c("units", "Đơn vị"), _c("kind", "Loại yêu cầu", True), _c("level", "Trình độ tối thiểu"),
+    _c("units", "Đơn vị"), _c("ranks", "Ngạch"), _c("types", "Loại cán bộ, công chức"),
+    _c("kind", "Loại yêu cầu", True), _c("level", "Trình độ tối thiểu"),
     _c("fields", "Chuyên ngành"), _c("hours", "Số giờ"), _c("basis", "Căn cứ"),
     _c("grace_until", "Hạn chuyển tiếp"), _c("active", "Áp dụng"),
 )  # fmt: skip
@@ -241,6 +251,12 @@ def _rule(it: _Item, known: _Known) -> RuleSpec | None:
             it.fail("units", Problem.AMBIGUOUS_UNIT if ambiguous else Problem.UNKNOWN_UNIT, token)
         else:
             scope["units"].append(known.units.code_of[unit_id])
+    for key, scope_vocab in (("ranks", CIVIL_SERVICE_RANK), ("types", PERSON_TYPE)):
+        for token in it.items(key):
+            try:
+                scope[key].append(scope_vocab.parse(token) or token)
+            except VocabError:
+                it.fail(key, Problem.UNKNOWN_VALUE, token, vocab=scope_vocab.name)
     kind = level = None
     try:
         kind = QUALIFICATION_KIND.parse(str(it.item.get("kind") or ""))
@@ -284,7 +300,9 @@ def _rule(it: _Item, known: _Known) -> RuleSpec | None:
         return None
     values = {
         "title_vi": title_vi, "title_en": title_en,
-        "applies_to": {k: list(dict.fromkeys(v)) for k, v in scope.items()},
+        # Ranks and types only when given, so rules written before they existed compare equal.
+        "applies_to": {k: list(dict.fromkeys(v)) for k, v in scope.items()
+                       if v or k in _BASE_SCOPES},
         "requires_kind": kind, "requires_level": level,
         # Stored folded: standards.holds compares them with the folded field of study.
         "requires_fields": list(dict.fromkeys(f for f in map(fold, it.items("fields")) if f)),

@@ -24,6 +24,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 SEED = Path(__file__).resolve().parents[2] / "seed" / "standards.yaml"
+SCOPES = ("groups", "positions", "units", "ranks", "types")
 
 positions = sa.table(
     "positions",
@@ -69,7 +70,9 @@ def _rule_row(item: dict[str, Any]) -> dict[str, Any]:
         "code": item["code"],
         "title_vi": item["title_vi"],
         "title_en": item["title_en"],
-        "applies_to": {k: list(scope.get(k) or []) for k in ("groups", "positions", "units")},
+        # The seed is read as it is now: later scopes (ranks, types) are kept when present.
+        "applies_to": {k: list(scope.get(k) or []) for k in SCOPES
+                       if scope.get(k) or k in SCOPES[:3]},
         "requires_kind": requires["kind"],
         "requires_level": requires.get("level"),
         "requires_fields": list(requires.get("fields") or []),
