@@ -360,6 +360,11 @@ async def ask_when(update: Update, context: BotContext) -> int:
     assert query is not None and context.user_data is not None
     if not await _allowed(update, context):
         return END
+    bid = cb.number(query.data)
+    # The draft is the organizer's, checked before asking for a time.
+    if await _act(update, context, lambda s: broadcasts.get(
+            s, actor_person_id=context.person_id, broadcast_id=bid)) is None:  # fmt: skip
+        return END
     context.user_data[KIND] = (cb.number(query.data), "when")
     await query.answer()
     await reply(update, context.t.gettext("When? Type a date and time like 05/12/2026 07:30."))

@@ -379,6 +379,14 @@ async def reject_ask(update: Update, context: BotContext) -> int:
     assert query is not None and context.user_data is not None
     if await require_role(update, context, Role.ORGANIZER, "claim_reject") is None:
         return ConversationHandler.END
+    try:  # the claim is theirs to decide, before asking why (a forged button is refused here)
+        async with context.db.begin() as session:
+            await claims.for_review(
+                session, actor_id=context.person_id, claim_id=cb.number(query.data)
+            )
+    except DomainError as error:
+        await _refused(update, context, "claim_reject", error)
+        return ConversationHandler.END
     await query.answer()
     context.user_data["reject_claim"] = cb.number(query.data)
     text = context.t.gettext(
