@@ -342,6 +342,9 @@ async def checkin(
                 Registration.person_id == person_id,
                 Registration.status.in_((S.REGISTERED, S.ATTENDED)),
             )
+            # Locked: the same code sent several times at once checks in once.
+            .with_for_update()
+            .execution_options(populate_existing=True)
         )
     ).scalar_one_or_none()
     if reg is None:

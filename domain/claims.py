@@ -208,6 +208,7 @@ async def approve(
                 hours=int(d["hours"]),
                 ends_on=date.fromisoformat(str(d["ends_on"])),
                 certificate_no=(str(d["certificate_no"])[:60] if d.get("certificate_no") else None),
+                claim_id=claim.id,
             )
         )
         changed = True

@@ -11,7 +11,9 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
+import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain import attendance as att
@@ -33,8 +35,10 @@ from storage.models import (
     Unit,
 )
 from tests.factories import make_account, make_course, make_person, make_unit
-from tests.test_attendance import AFTER, TZ, course5, mark
+from tests.test_attendance import AFTER, SESSIONS, TZ, course5, mark
+from tests.test_handlers import Telegram, said, tg
 
+__all__ = ["tg"]  # the chat-flow fixture, here on both databases
 Db = async_sessionmaker[AsyncSession]
 T = TypeVar("T")
 TIMES = 10
@@ -313,3 +317,46 @@ async def test_a_mark_pressed_ten_times_at_once_is_set_and_audited_once(db: Db) 
     assert results == [True] * TIMES
     assert await count(db, Attendance, Attendance.present.is_(True)) == 1
     assert await audits(db, "attendance") == 1
+
+
+async def test_a_check_in_code_sent_ten_times_at_once_checks_in_once(db: Db) -> None:
+    c = await course5(db)
+    now = SESSIONS[0][0]
+    async with db.begin() as s:
+        code = await att.new_checkin_code(
+            s, actor_id=c.organizer, course_id=c.course_id, session_no=0, now=now
+        )
+    results = await at_once(
+        db, lambda s: att.checkin(s, person_id=c.people["An"], code=code.code, now=now)
+    )
+    statuses = sorted(r.status.value for r in results if isinstance(r, att.CheckinResult))
+    assert statuses.count(att.CheckinStatus.CHECKED_IN.value) == 1
+    assert await count(db, Attendance) == 1
+
+
+async def test_a_new_users_first_start_sent_ten_times_at_once_is_answered_each_time(
+    tg: Telegram,
+) -> None:
+    """Through the real application, which handles updates concurrently as in production."""
+    user = {"id": 700_000_555, "is_bot": False, "first_name": "Mới", "language_code": "vi"}
+    updates = [tg.api.message_update(user, "/start") for _ in range(TIMES)]
+    await asyncio.gather(*(tg.process(u) for u in updates))  # fails on any logged error
+    assert await count(tg.db, ChatAccount) == 1
+    greeting = said("Hello! I help commune civil servants")
+    assert [m["text"] for m in tg.api.sent_to(user["id"])].count(greeting) == TIMES
+
+
+async def test_the_database_refuses_a_second_training_record_for_one_claim(db: Db) -> None:
+    org, unit = await organizer_and_unit(db)
+    async with db.begin() as s:
+        person = await make_person(s, unit=unit)
+        claim = await claims.submit(
+            s, person_id=person.id, kind=claims.TRAINING, note="",
+            details={"title": "Kỹ năng số", "hours": 16, "ends_on": "2026-11-20"},
+            evidence_kind="photo", evidence_file_id="F1", now=NOW,
+        )  # fmt: skip
+        await claims.approve(s, actor_id=org, claim_id=claim.id, now=NOW)
+    with pytest.raises(IntegrityError):
+        async with db.begin() as s:
+            s.add(TrainingRecord(person_id=person.id, title="x", hours=16,
+                                 ends_on=date(2026, 11, 20), claim_id=claim.id))  # fmt: skip
