@@ -139,3 +139,111 @@ def problem(text: str) -> Problem | None:
     except HtmlProblem as refused:
         return refused.problem
     return None
+
+
+# -- cutting HTML that is already valid (our own messages) to Telegram's limits ----------------
+
+# One token: a tag, an entity, or one character (a tag or entity is never cut in two).
+_TOKEN = re.compile(r"<[^<>]*>|&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z]+);|.", re.S)
+_TAG_NAME = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)")
+ELLIPSIS = "…"
+
+
+def _units(char: str) -> int:
+    """Telegram measures text in UTF-16 code units."""
+    return 2 if ord(char) > 0xFFFF else 1
+
+
+def _size(token: str) -> int:
+    if token.startswith("<") and len(token) > 1:
+        return 0
+    if token.startswith("&") and len(token) > 1:
+        return sum(_units(c) for c in html.unescape(token))
+    return _units(token)
+
+
+def _step(stack: list[tuple[str, str]], token: str) -> None:
+    """Follow the open tags through one token."""
+    tag = _TAG_NAME.match(token) if token.startswith("<") else None
+    if tag is None:
+        return
+    name = tag[2].lower()
+    if tag[1]:
+        for k in range(len(stack) - 1, -1, -1):
+            if stack[k][0] == name:
+                del stack[k:]
+                break
+    elif not token.endswith("/>"):
+        stack.append((name, token))
+
+
+def _closing(stack: list[tuple[str, str]]) -> str:
+    return "".join(f"</{name}>" for name, _ in reversed(stack))
+
+
+def _opening(stack: list[tuple[str, str]]) -> str:
+    return "".join(raw for _, raw in stack)
+
+
+def split_html(text: str, limit: int) -> list[str]:
+    """Pieces of Telegram HTML each at most `limit` characters as read, cut at a line break
+    (else a space, else anywhere) but never inside a tag or an entity; a tag open at a cut is
+    closed there and opened again in the next piece. Empty pieces are left out."""
+    tokens = _TOKEN.findall(text)
+    pieces: list[str] = []
+    stack: list[tuple[str, str]] = []
+    i = 0
+    while i < len(tokens):
+        size, j, walk = 0, i, list(stack)
+        at_line: tuple[int, list[tuple[str, str]]] | None = None
+        at_space: tuple[int, list[tuple[str, str]]] | None = None
+        while j < len(tokens) and size + _size(tokens[j]) <= limit:
+            size += _size(tokens[j])
+            _step(walk, tokens[j])
+            j += 1
+            # A break that leaves less than half a piece is not worth it: cut hard instead.
+            if tokens[j - 1] == "\n" and size * 2 >= limit:
+                at_line = (j, list(walk))
+            elif tokens[j - 1] == " " and size * 2 >= limit:
+                at_space = (j, list(walk))
+        if j < len(tokens) and (cut := at_line or at_space) is not None:
+            j, walk = cut
+        if j == i:  # a single token longer than the limit cannot happen for limit >= 2
+            j, walk = i + 1, list(stack)
+            _step(walk, tokens[i])
+        piece = _opening(stack) + "".join(tokens[i:j]) + _closing(walk)
+        if plain_size(piece) > 0 and plain_text_lenient(piece).strip():
+            pieces.append(piece.strip("\n") if not stack and not walk else piece)
+        stack, i = walk, j
+    return pieces
+
+
+def cut_html(text: str, limit: int) -> str:
+    """The start of `text` that fits in `limit` characters as read, with "…" when cut; tags
+    open at the cut are closed."""
+    if plain_size(text) <= limit:
+        return text
+    first = split_html(text, limit - 1)
+    if not first:
+        return ELLIPSIS
+    piece = first[0]
+    # Put the ellipsis inside the closing tags the cut added.
+    tokens = _TOKEN.findall(piece)
+    tail = 0
+    while tail < len(tokens) and tokens[-1 - tail].startswith("</"):
+        tail += 1
+    head = tokens[: len(tokens) - tail]
+    return "".join(head).rstrip() + ELLIPSIS + "".join(tokens[len(tokens) - tail :])
+
+
+def plain_text_lenient(text: str) -> str:
+    """What a reader sees of our own HTML (no checking: tags dropped, entities decoded)."""
+    return "".join(
+        "" if t.startswith("<") and len(t) > 1 else html.unescape(t) if t.startswith("&") else t
+        for t in _TOKEN.findall(text)
+    )
+
+
+def plain_size(text: str) -> int:
+    """The length Telegram counts for HTML text: UTF-16 code units after parsing."""
+    return sum(_size(t) for t in _TOKEN.findall(text))

@@ -34,7 +34,6 @@ from handlers.render import label, refusal, short
 from schedules.notifications import kick_drainer
 from storage.models import Role
 
-CAPTION = 1000  # Telegram allows 1,024 characters in a caption
 # Main-menu buttons keep working in the middle of a claim; they are not a description.
 _MENU = (
     filters.Regex(menu_pattern("status"))
@@ -95,7 +94,9 @@ def card(t: Translator, view: ClaimView) -> str:
     if c.note:
         lines.append("💬 " + escape(short(c.note, 400)))
     lines.append(_("Sent %(when)s") % {"when": t.datetime(c.created_at)})
-    return "\n".join(lines)[:CAPTION]
+    # Never cut here: cutting escaped text can split an entity; the bot's outgoing guard
+    # (bot/outgoing.py) cuts a caption over Telegram's 1,024 characters where it is safe.
+    return "\n".join(lines)
 
 
 # -- the person ------------------------------------------------------------------------------
