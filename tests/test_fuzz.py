@@ -14,11 +14,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
+from telegram import Message
 
-from domain import broadcasts, claims, roles
+from domain import broadcasts, claims, rich_text, roles
 from handlers import callbacks as cb
 from storage.models import AuditEntry, Broadcast, Claim, Role
 from tests.factories import make_course, make_person, make_unit
@@ -179,3 +180,51 @@ async def test_random_update_shapes_change_nothing(
     # changes a stray update may make are to chat accounts, never to decisions.
     assert after[1:] == before[1:]
     assert after[0][0] == before[0][0] and after[0][2:] == before[0][2:]
+
+
+_ENTITY_KINDS = st.sampled_from(
+    ["bold", "italic", "underline", "strikethrough", "spoiler", "code", "pre", "text_link",
+     "blockquote", "expandable_blockquote", "custom_emoji", "url", "mention", "text_mention"]
+)  # fmt: skip
+
+
+_ENTITY_FIELDS: dict[str, dict[str, Any]] = {
+    "pre": {"language": "python"},
+    "text_link": {"url": "https://sonoivu.vn/?a=1&b=2"},
+    "custom_emoji": {"custom_emoji_id": "5368324170671202286"},
+    "text_mention": {"user": {"id": 1, "is_bot": False, "first_name": "A"}},
+}
+
+
+@st.composite
+def _formatted(draw: st.DrawFn) -> tuple[str, list[dict[str, Any]]]:
+    """A message as an organizer might format it: text with disjoint entities of any kind."""
+    text = draw(st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\x00"),
+                        min_size=1, max_size=80))  # fmt: skip
+    cuts = sorted(set(draw(st.lists(st.integers(0, len(text)), max_size=8))))
+    entities = []
+    for start, end in zip(cuts[::2], cuts[1::2], strict=False):
+        if end > start:
+            kind = draw(_ENTITY_KINDS)
+            entity: dict[str, Any] = {"type": kind, "offset": start, "length": end - start}
+            entities.append(entity | _ENTITY_FIELDS.get(kind, {}))
+    return text, entities
+
+
+@given(message=_formatted())
+@settings(max_examples=100, deadline=None, derandomize=True)
+def test_whatever_an_organizer_formats_in_chat_passes_the_broadcast_html_check(
+    message: tuple[str, list[dict[str, Any]]],
+) -> None:
+    """The chat flow keeps the organizer's message as PTB's text_html: the strict check must
+    accept all of it, or organizers would be refused for using Telegram's own formatting."""
+    text, entities = message
+    # Telegram counts offsets in UTF-16 code units; keep to the BMP so they equal indices.
+    assume(all(ord(c) <= 0xFFFF for c in text))
+    msg = Message.de_json(
+        {"message_id": 1, "date": 0, "chat": {"id": 1, "type": "private"}, "text": text,
+         "entities": entities},
+        None,
+    )  # fmt: skip
+    assert msg is not None
+    assert rich_text.problem(msg.text_html) is None, msg.text_html
