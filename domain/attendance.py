@@ -337,7 +337,8 @@ async def checkin(
         return CheckinResult(CheckinStatus.EXPIRED, course.title, row.session_no)
     reg = (
         await session.execute(
-            select(Registration).where(
+            select(Registration)
+            .where(
                 Registration.course_id == course.id,
                 Registration.person_id == person_id,
                 Registration.status.in_((S.REGISTERED, S.ATTENDED)),
