@@ -7,10 +7,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.context import BotContext, Resources
 from bot.limiter import PacedLimiter, PriorityPacer
+from bot.outgoing import GuardedBot
 from bot.settings import Settings
 from handlers import register_all
 from handlers.help import set_commands
@@ -31,23 +32,27 @@ def build_application(
     rate_limit: bool = True,
 ) -> Application[Any, Any, Any, Any, Any, Any]:
     """The production application; tests pass a recording `request` instead of the network."""
+    # One pace for replies, reminders and broadcasts together (bot/limiter.py).
+    pacer = PriorityPacer(settings.send_rate_per_second)
+    # Every send goes through the outgoing-message guard (bot/outgoing.py). The requests are
+    # those ApplicationBuilder would make: a large pool for sends, one connection for polling.
+    bot = GuardedBot(
+        settings.token or OFFLINE_TOKEN,
+        base_url=settings.telegram_base_url,
+        base_file_url=settings.telegram_base_file_url,
+        request=request or HTTPXRequest(connection_pool_size=256),
+        get_updates_request=request or HTTPXRequest(connection_pool_size=1),
+        rate_limiter=PacedLimiter(pacer) if rate_limit else None,
+    )
     builder = (
         ApplicationBuilder()
-        .token(settings.token or OFFLINE_TOKEN)
-        .base_url(settings.telegram_base_url)
-        .base_file_url(settings.telegram_base_file_url)
+        .bot(bot)
         .context_types(ContextTypes(context=BotContext))
         # Users are answered while a slow update (or a long send) is still running.
         .concurrent_updates(True)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
-    if request is not None:
-        builder = builder.request(request).get_updates_request(request)
-    # One pace for replies, reminders and broadcasts together (bot/limiter.py).
-    pacer = PriorityPacer(settings.send_rate_per_second)
-    if rate_limit:
-        builder = builder.rate_limiter(PacedLimiter(pacer))
     app = builder.build()
     app.bot_data["pacer"] = pacer
     app.bot_data["resources"] = Resources(settings=settings, db=make_sessionmaker(engine))

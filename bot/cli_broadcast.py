@@ -30,7 +30,7 @@ from telegram.request import HTTPXRequest
 from bot.cli_admin import operator
 from bot.i18n import Translator, pick_language
 from bot.settings import Settings
-from domain import broadcasts
+from domain import broadcasts, rich_text
 from domain.errors import DomainError, Refusal
 from domain.recipients import Audience
 from storage.db import create_engine, make_sessionmaker, upgrade
@@ -60,6 +60,25 @@ _PROBLEMS = {
 }
 
 
+_HTML_ISSUES = {
+    "bare_lt": "dấu “<” không mở thẻ nào, hãy viết &lt; (a bare “<”: write &lt;)",
+    "bare_amp": "dấu “&” không mở thực thể nào, hãy viết &amp; (a bare “&”: write &amp;)",
+    "unknown_tag": "thẻ <{tag}> không được Telegram hỗ trợ (tag <{tag}> is not supported)",
+    "bad_attribute": "thẻ <{tag}> có thuộc tính không hợp lệ (tag <{tag}> has attributes "
+    "Telegram does not accept)",
+    "unclosed": "thẻ <{tag}> chưa được đóng (tag <{tag}> is never closed)",
+    "misnested": "thẻ </{tag}> đóng trước các thẻ mở bên trong nó (</{tag}> closes before "
+    "the tags opened inside it)",
+    "stray_close": "thẻ </{tag}> không có thẻ mở tương ứng (</{tag}> closes no open tag)",
+}
+
+
+def _html_problem(problem: rich_text.Problem) -> str:
+    what = _HTML_ISSUES[problem.issue.value].format(tag=problem.tag)
+    return (f"Nội dung HTML không hợp lệ (the HTML is not valid): {what}, tại ký tự (at "
+            f"character) {problem.at}: {problem.near!r}")  # fmt: skip
+
+
 class Invalid(Exception):
     """A reason to stop before anything is written, worded for the console."""
 
@@ -73,6 +92,11 @@ class Media:
 
 def _problem(error: DomainError, media: bool = False) -> str:
     what = str(error.details.get("problem", error.code.value))
+    if what == "html":  # checked before already; the domain checks again for every caller
+        d = error.details
+        issue = rich_text.Issue(str(d["issue"]))
+        at, tag, near = int(str(d["at"])), str(d["tag"]), str(d["near"])
+        return _html_problem(rich_text.Problem(issue, tag, at, near))
     if what == "too_long" and media:
         what = "caption_too_long"
     value = error.details.get("value")
@@ -195,6 +219,9 @@ async def cmd_broadcast(
     if waitlist and not course:
         print("--waitlist cần (needs) --course CODE", file=sys.stderr)
         return INVALID
+    if (wrong := rich_text.problem(text)) is not None:  # before anything is written
+        print(_html_problem(wrong), file=sys.stderr)
+        return INVALID
     send_at = broadcasts.parse_local(at, settings.tz) if at else None
     if at and send_at is None:
         print(f"Thời điểm không hợp lệ (not a time like 05/12/2026 07:30): {at}", file=sys.stderr)
@@ -224,7 +251,8 @@ async def cmd_broadcast(
                     return INVALID
                 chat_id, language = account.chat_id, account.language
             draft = await broadcasts.create_draft(
-                session, actor_person_id=None, text=text, plain_length=len(text.strip()),
+                session, actor_person_id=None, text=text,
+                plain_length=len(rich_text.plain_text(text).strip()),
                 media_kind=media.kind if media else None, report_chat_id=chat_id, operator=True,
             )  # fmt: skip
             counted = await broadcasts.choose_audience(

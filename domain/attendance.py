@@ -219,10 +219,20 @@ async def toggle(
     registration_id: int,
     session_no: int,
     now: datetime,
+    present: bool | None = None,
 ) -> bool:
-    """Flip one participant's mark for one session (organizer, audited); the new mark."""
+    """Set one participant's mark for one session to `present` (None: flip it); organizer,
+    audited when it changes. Returns the mark. The registration row is locked, so the same
+    button pressed several times at once marks (and audits) once."""
     course = await organizer_course(session, actor_id=actor_id, course_id=course_id)
-    reg = await session.get(Registration, registration_id)
+    reg = (
+        await session.execute(
+            select(Registration)
+            .where(Registration.id == registration_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one_or_none()
     if (
         reg is None
         or reg.course_id != course.id
@@ -235,7 +245,10 @@ async def toggle(
             Attendance.registration_id == reg.id, Attendance.session_no == session_no
         )
     )
-    present = not current
+    if present is None:
+        present = not current
+    elif present == bool(current):
+        return present  # already so: pressed twice
     await set_mark(
         session,
         registration_id=reg.id,
@@ -324,11 +337,15 @@ async def checkin(
         return CheckinResult(CheckinStatus.EXPIRED, course.title, row.session_no)
     reg = (
         await session.execute(
-            select(Registration).where(
+            select(Registration)
+            .where(
                 Registration.course_id == course.id,
                 Registration.person_id == person_id,
                 Registration.status.in_((S.REGISTERED, S.ATTENDED)),
             )
+            # Locked: the same code sent several times at once checks in once.
+            .with_for_update()
+            .execution_options(populate_existing=True)
         )
     ).scalar_one_or_none()
     if reg is None:

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain import roles
+from domain import rich_text, roles
 from domain.errors import DomainError, Refusal
 from domain.recipients import Audience, resolve
 from domain.reminders import Policy, out_of_quiet_hours
@@ -159,6 +159,10 @@ async def create_draft(
 ) -> int:
     """A draft holding the message (Telegram HTML); the audience is chosen next."""
     scope = await _scope(session, actor_person_id, operator)
+    if (wrong := rich_text.problem(text)) is not None:
+        # Refused now, or every delivery would fail with "can't parse entities".
+        raise DomainError(Refusal.CLOSED, problem="html", issue=wrong.issue.value,
+                          tag=wrong.tag, at=wrong.at, near=wrong.near)  # fmt: skip
     if (problem := text_problem(plain_length, media_kind)) is not None:
         raise DomainError(Refusal.CLOSED, problem=problem)
     broadcast = Broadcast(

@@ -146,11 +146,21 @@ async def queue(session: AsyncSession, *, actor_id: int | None, limit: int = 20)
 
 
 async def for_review(
-    session: AsyncSession, *, actor_id: int | None, claim_id: int, with_file: bool = False
+    session: AsyncSession,
+    *,
+    actor_id: int | None,
+    claim_id: int,
+    with_file: bool = False,
+    lock: bool = False,
 ) -> ClaimView:
     """One claim, when the actor organizes for the claimant's unit (and is not the claimant);
-    `with_file` also loads the evidence's stored bytes, if it has any."""
-    claim = await session.get(Claim, claim_id)
+    `with_file` also loads the evidence's stored bytes, if it has any. `lock` takes the row
+    lock (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises) and reads it afresh, so of
+    several organizers deciding at once exactly one finds it pending."""
+    stmt = select(Claim).where(Claim.id == claim_id)
+    if lock:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    claim = (await session.execute(stmt)).scalar_one_or_none()
     if claim is None:
         raise DomainError(Refusal.NOT_FOUND)
     person = await session.get(Person, claim.person_id)
@@ -173,7 +183,7 @@ async def approve(
 ) -> Review:
     """Apply the claim to the record (a qualification, or a training record), audited; a
     correction is marked approved for the roster keeper to apply. The person is told."""
-    view = await for_review(session, actor_id=actor_id, claim_id=claim_id)
+    view = await for_review(session, actor_id=actor_id, claim_id=claim_id, lock=True)
     claim = view.claim
     if claim.state != ClaimState.PENDING:
         return Review(view, done=False)
@@ -198,6 +208,7 @@ async def approve(
                 hours=int(d["hours"]),
                 ends_on=date.fromisoformat(str(d["ends_on"])),
                 certificate_no=(str(d["certificate_no"])[:60] if d.get("certificate_no") else None),
+                claim_id=claim.id,
             )
         )
         changed = True
@@ -209,7 +220,7 @@ async def reject(
     session: AsyncSession, *, actor_id: int | None, claim_id: int, reason: str, now: datetime
 ) -> Review:
     """Reject with a reason the person will read; the record does not change."""
-    view = await for_review(session, actor_id=actor_id, claim_id=claim_id)
+    view = await for_review(session, actor_id=actor_id, claim_id=claim_id, lock=True)
     if view.claim.state != ClaimState.PENDING:
         return Review(view, done=False)
     await _decide(session, view, actor_id, ClaimState.REJECTED, reason[:NOTE_MAX], now)

@@ -78,11 +78,14 @@ async def finish(
             await session.execute(select(Registration).where(Registration.course_id == course.id))
         ).scalars()
     }
+    again = course.status == CourseStatus.FINISHED
+    changed = False
     for p in (await _sheet(session, course)).participants:
         if p.status == S.COMPLETED:
             report.kept += 1
             continue
         reg = regs[p.registration_id]
+        before = reg.status
         if len(p.present) >= min_share * len(spans) - 1e-9:
             await _complete(session, reg=reg, course=course, now=now, tz=tz, numbers=numbers)
             report.completed += 1
@@ -92,8 +95,11 @@ async def finish(
         else:
             reg.status = S.NO_SHOW
             report.no_show += 1
+        changed = changed or reg.status != before
     course.status = CourseStatus.FINISHED
     await session.flush()
+    if again and not changed:  # pressed twice (or at once, serialised by the lock): done
+        return report
     await roles.audit(
         session,
         actor_person_id=actor_id,

@@ -494,11 +494,11 @@ async def set_registration(
     if open_ and course.registration_deadline <= now:
         raise DomainError(Refusal.DEADLINE_PASSED, deadline=course.registration_deadline)
     wanted = CourseStatus.OPEN if open_ else CourseStatus.CLOSED
-    if course.status != wanted:
+    if course.status != wanted:  # a second press (or one at the same time) changes nothing
         course.status = wanted
         course.updated_at = now
         await session.flush()
-    await _audit(session, person_id, "course_reopen" if open_ else "course_close", course)
+        await _audit(session, person_id, "course_reopen" if open_ else "course_close", course)
     return await admin_view(session, person_id=person_id, course_id=course.id)
 
 

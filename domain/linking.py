@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.phones import normalize_phone
@@ -71,12 +72,8 @@ async def account_for(
     repo = AccountRepo(session)
     account = await repo.find(channel, chat_user_id)
     if account is None:
-        account = ChatAccount(
-            channel=channel, chat_user_id=chat_user_id, chat_id=chat_id, language=language
-        )
-        repo.add(account)
-        await session.flush()
-    elif account.chat_id != chat_id or not account.active:
+        account = await _first_contact(session, channel, chat_user_id, chat_id, language)
+    if account.chat_id != chat_id or not account.active:
         account.chat_id = chat_id
         account.active = True
     if (
@@ -85,6 +82,28 @@ async def account_for(
         and (account.last_used_at is None or now - account.last_used_at >= TOUCH_EVERY)
     ):
         account.last_used_at = now
+    return account
+
+
+async def _first_contact(
+    session: AsyncSession, channel: str, chat_user_id: str, chat_id: str, language: str | None
+) -> ChatAccount:
+    """Create the account; when a brand-new user's first messages arrive at once (PostgreSQL
+    runs them side by side), the others lose the unique key in a savepoint and read the
+    winner's row instead of failing the update."""
+    repo = AccountRepo(session)
+    account = ChatAccount(
+        channel=channel, chat_user_id=chat_user_id, chat_id=chat_id, language=language
+    )
+    try:
+        async with session.begin_nested():
+            repo.add(account)
+            await session.flush()
+    except IntegrityError:
+        found = await repo.find(channel, chat_user_id)
+        if found is None:
+            raise
+        return found
     return account
 
 

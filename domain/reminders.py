@@ -331,7 +331,10 @@ async def course_changed(
         await unschedule_course(session, person_id=reg.person_id, course_id=course.id)
         told += await _add(
             session,
-            key=f"{kind}:{course.id}:{reg.person_id}:{int(now.timestamp() * 1000)}",
+            # A course is cancelled once: its notice's key says so, and the unique key keeps
+            # it to one row per person whatever happens above. Changes may come many times.
+            key=f"{kind}:{course.id}:{reg.person_id}"
+            + ("" if cancelled else f":{int(now.timestamp() * 1000)}"),
             person_id=reg.person_id,
             kind=kind,
             course_id=course.id,

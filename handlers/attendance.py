@@ -100,8 +100,11 @@ def session_text(
         lines.append(_("Page %(page)d of %(pages)d") % {"page": page + 1, "pages": pages})
     rows = []
     for p in people[page * PAGE : (page + 1) * PAGE]:
-        mark = "✅" if session_no in p.present else "⬜"
-        data = cb.build(cb.ATT_TOGGLE, f"{cid}:{session_no}:{p.registration_id}:{page}")
+        here = session_no in p.present
+        mark = "✅" if here else "⬜"
+        # The button carries the mark it sets, so pressing it twice sets it once.
+        wanted = 0 if here else 1
+        data = cb.build(cb.ATT_TOGGLE, f"{cid}:{session_no}:{p.registration_id}:{page}:{wanted}")
         rows.append([InlineKeyboardButton(f"{mark} {short(p.name)}", callback_data=data)])
     nav = []
     if page > 0:
@@ -150,6 +153,18 @@ def sheet_error(t: Translator, error: SheetError) -> str:
 
 
 # -- organizer: screens -----------------------------------------------------------------------
+
+
+async def _may_act(update: Update, context: BotContext, action: str, course_id: int) -> bool:
+    """The course is the organizer's: checked before any prompt, so a forged button is refused
+    at once instead of after the organizer has confirmed or typed."""
+    try:
+        async with context.db.begin() as session:
+            await att.organizer_course(session, actor_id=context.person_id, course_id=course_id)
+    except DomainError as error:
+        await _refused(update, context, action, error)
+        return False
+    return True
 
 
 async def _refused(update: Update, context: BotContext, action: str, error: DomainError) -> None:
@@ -237,7 +252,7 @@ async def toggle(update: Update, context: BotContext) -> None:
     assert query is not None
     if await require_role(update, context, Role.ORGANIZER, "attendance") is None:
         return
-    cid, session_no, reg_id, page = (int(x) for x in cb.parts(query.data))
+    cid, session_no, reg_id, page, wanted = (int(x) for x in cb.parts(query.data))
     try:
         async with context.db.begin() as session:
             await att.toggle(
@@ -247,6 +262,7 @@ async def toggle(update: Update, context: BotContext) -> None:
                 registration_id=reg_id,
                 session_no=session_no,
                 now=context.now(),
+                present=bool(wanted),
             )
             found = await att.sheet(session, actor_id=context.person_id, course_id=cid)
     except DomainError as error:
@@ -329,6 +345,8 @@ async def upload_ask(update: Update, context: BotContext) -> int:
     assert query is not None
     if await require_role(update, context, Role.ORGANIZER, "attendance_upload") is None:
         return ConversationHandler.END
+    if not await _may_act(update, context, "attendance_upload", cb.number(query.data)):
+        return ConversationHandler.END
     assert context.user_data is not None
     context.user_data["attendance_course"] = cb.number(query.data)
     await query.answer()
@@ -404,8 +422,10 @@ async def finish_ask(update: Update, context: BotContext) -> None:
     assert query is not None
     if await require_role(update, context, Role.ORGANIZER, "course_finish") is None:
         return
-    await query.answer()
     _, cid = context.t.gettext, cb.number(query.data)
+    if not await _may_act(update, context, "course_finish", cid):
+        return
+    await query.answer()
     text = _(
         "Finish the course? Everyone present at %(share)d%% of the sessions completes it and it "
         "goes on their record; those never present are recorded as no-shows."

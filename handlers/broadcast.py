@@ -69,6 +69,33 @@ async def _allowed(update: Update, context: BotContext) -> bool:
     return await require_role(update, context, Role.ORGANIZER, ACTION) is not None
 
 
+def html_problem_text(t: Translator, error: DomainError) -> str:
+    """What is wrong with the organizer's HTML, and where; they are asked to send it again."""
+    _ = t.gettext
+    tag, close = escape(f"<{error.details['tag']}>"), escape(f"</{error.details['tag']}>")
+    issues = {
+        "bare_lt": lambda: _("a “%(char)s” that starts no tag (write %(fix)s)")
+        % {"char": escape("<"), "fix": escape("&lt;")},
+        "bare_amp": lambda: _("an “%(char)s” that starts no entity (write %(fix)s)")
+        % {"char": escape("&"), "fix": escape("&amp;")},
+        "unknown_tag": lambda: _("the tag %(tag)s is not supported") % {"tag": tag},
+        "bad_attribute": lambda: _("the tag %(tag)s has attributes Telegram does not accept")
+        % {"tag": tag},
+        "unclosed": lambda: _("the tag %(tag)s is never closed") % {"tag": tag},
+        "misnested": lambda: _("%(tag)s closes before the tags opened inside it")
+        % {"tag": close},
+        "stray_close": lambda: _("%(tag)s closes no open tag") % {"tag": close},
+    }
+    return _(
+        "Telegram would refuse this message: %(what)s, at character %(at)d (“%(near)s”). "
+        "Please correct it and send the message again."
+    ) % {
+        "what": issues[str(error.details["issue"])](),
+        "at": int(str(error.details["at"])),
+        "near": escape(str(error.details["near"])),
+    }
+
+
 def problem_text(t: Translator, error: DomainError) -> str:
     _ = t.gettext
     value = escape(str(error.details.get("value", "")))
@@ -89,6 +116,8 @@ def problem_text(t: Translator, error: DomainError) -> str:
         "nobody": lambda: _("Nobody matches this audience. Send /broadcast to start again."),
     }
     problem = error.details.get("problem")
+    if problem == "html":
+        return html_problem_text(t, error)
     if error.code == Refusal.FORBIDDEN and value:
         return _("The unit %(value)s is outside your scope.") % {"value": value}
     if isinstance(problem, str) and problem in texts:
@@ -212,6 +241,10 @@ async def pick_kind(update: Update, context: BotContext) -> int:
     draft, kind = cb.parts(query.data)
     if kind == "all":
         return await _audience_chosen(update, context, int(draft), Audience())
+    # The draft is the organizer's, checked before offering standards or asking for codes.
+    if await _act(update, context, lambda s: broadcasts.get(
+            s, actor_person_id=context.person_id, broadcast_id=int(draft))) is None:  # fmt: skip
+        return END
     async with context.db.begin() as session:
         rules, positions = await recipients.choices(session)
     await query.answer()
@@ -359,6 +392,11 @@ async def ask_when(update: Update, context: BotContext) -> int:
     query = update.callback_query
     assert query is not None and context.user_data is not None
     if not await _allowed(update, context):
+        return END
+    bid = cb.number(query.data)
+    # The draft is the organizer's, checked before asking for a time.
+    if await _act(update, context, lambda s: broadcasts.get(
+            s, actor_person_id=context.person_id, broadcast_id=bid)) is None:  # fmt: skip
         return END
     context.user_data[KIND] = (cb.number(query.data), "when")
     await query.answer()

@@ -42,7 +42,7 @@ NEW_ABORT = "onx"
 # Attendance and completion (handlers/attendance.py); <n> = how many numbers follow
 ATT_COURSE = "at"  # at:<course>
 ATT_SESSION = "ats"  # ats:<course>:<session>:<page> a page of participants with toggles
-ATT_TOGGLE = "atk"  # atk:<course>:<session>:<registration>:<page>
+ATT_TOGGLE = "atk"  # atk:<course>:<session>:<registration>:<page>:<mark to set: 1|0>
 ATT_CODE = "atc"  # atc:<course>:<session> a fresh check-in code
 ATT_SHEET = "atx"  # atx:<course> the sheet to fill in
 ATT_UPLOAD = "atu"  # atu:<course> upload a filled sheet
@@ -77,7 +77,7 @@ BC_CANCEL = "bcx"  # bcx:<broadcast> cancel a draft, scheduled or running broadc
 BC_REFRESH = "bcu"  # bcu:<broadcast> the report again, with receipts so far
 BC_RECEIVED = "bok"  # bok:<broadcast> a recipient confirms receipt
 BC_KINDS = ("all", "unit", "pos", "miss", "reg", "wait")
-_NUMBERS = {ATT_COURSE: 1, ATT_SESSION: 3, ATT_TOGGLE: 4, ATT_CODE: 2, ATT_SHEET: 1,
+_NUMBERS = {ATT_COURSE: 1, ATT_SESSION: 3, ATT_TOGGLE: 5, ATT_CODE: 2, ATT_SHEET: 1,
             ATT_UPLOAD: 1, ATT_FINISH: 1, ATT_FINISH_CONFIRM: 1, CLAIM_VIEW: 1,
             CLAIM_APPROVE: 1, CLAIM_REJECT: 1}  # fmt: skip
 _WORDS = {CLAIM_KIND: "correction|qualification|training", CLAIM_LEVEL: "[a-z0-9_]{1,30}",

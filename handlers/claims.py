@@ -34,7 +34,6 @@ from handlers.render import label, refusal, short
 from schedules.notifications import kick_drainer
 from storage.models import Role
 
-CAPTION = 1000  # Telegram allows 1,024 characters in a caption
 # Main-menu buttons keep working in the middle of a claim; they are not a description.
 _MENU = (
     filters.Regex(menu_pattern("status"))
@@ -95,7 +94,9 @@ def card(t: Translator, view: ClaimView) -> str:
     if c.note:
         lines.append("💬 " + escape(short(c.note, 400)))
     lines.append(_("Sent %(when)s") % {"when": t.datetime(c.created_at)})
-    return "\n".join(lines)[:CAPTION]
+    # Never cut here: cutting escaped text can split an entity; the bot's outgoing guard
+    # (bot/outgoing.py) cuts a caption over Telegram's 1,024 characters where it is safe.
+    return "\n".join(lines)
 
 
 # -- the person ------------------------------------------------------------------------------
@@ -378,6 +379,14 @@ async def reject_ask(update: Update, context: BotContext) -> int:
     query = update.callback_query
     assert query is not None and context.user_data is not None
     if await require_role(update, context, Role.ORGANIZER, "claim_reject") is None:
+        return ConversationHandler.END
+    try:  # the claim is theirs to decide, before asking why (a forged button is refused here)
+        async with context.db.begin() as session:
+            await claims.for_review(
+                session, actor_id=context.person_id, claim_id=cb.number(query.data)
+            )
+    except DomainError as error:
+        await _refused(update, context, "claim_reject", error)
         return ConversationHandler.END
     await query.answer()
     context.user_data["reject_claim"] = cb.number(query.data)

@@ -85,6 +85,8 @@ def _people_page(
         % {"title": escape(view.course.title), "left": view.seats_left, "n": len(picked)},
         _("People of your units who miss what it gives:"),
     ]
+    if not people:
+        lines[1] = _("Nobody in your units misses what this course gives.")
     rows = []
     for c in chunk:
         gaps = ", ".join(rule_title(t, g) for g in c.gaps)

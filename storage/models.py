@@ -290,6 +290,10 @@ class TrainingRecord(Base):
     starts_on: Mapped[date | None] = mapped_column(Date)
     ends_on: Mapped[date] = mapped_column(Date)
     certificate_no: Mapped[str | None] = mapped_column(String(60))
+    # The approved claim it was recorded from: one record per claim, however often approved.
+    claim_id: Mapped[int | None] = mapped_column(
+        ForeignKey("claims.id", ondelete="SET NULL"), unique=True
+    )
 
 
 class ChatAccount(Base):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import AsyncIterator
 from typing import Any
@@ -245,15 +246,18 @@ async def test_wrong_token_is_refused(api: OfflineBotAPI) -> None:
             pass
 
 
+BUTTON = '{"text": "a", "callback_data": "x"}'
+
+
 async def test_call_directly_with_strings_like_a_form(api: OfflineBotAPI) -> None:
     result = await api.call(
         "SENDMESSAGE",
-        {"chat_id": "42", "text": "x", "reply_markup": '{"inline_keyboard": [[]]}'},
+        {"chat_id": "42", "text": "x", "reply_markup": f'{{"inline_keyboard": [[{BUTTON}]]}}'},
     )
     assert result["chat"] == {"id": 42, "type": "private", "first_name": "An"}
     assert api.calls[-1] == (
         "sendMessage",
-        {"chat_id": 42, "text": "x", "reply_markup": {"inline_keyboard": [[]]}},
+        {"chat_id": 42, "text": "x", "reply_markup": {"inline_keyboard": [[json.loads(BUTTON)]]}},
     )
     with pytest.raises(BotAPIError) as caught:
         await api.call("sendMessage", {"chat_id": 42, "text": "x", "reply_markup": "{"})

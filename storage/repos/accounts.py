@@ -37,7 +37,13 @@ class AccountRepo:
         self.session.add(account)
 
     async def code_by_hash(self, code_hash: str) -> LinkCode | None:
-        stmt = select(LinkCode).where(LinkCode.code_hash == code_hash).with_for_update()
+        # Locked and read afresh: of ten chats typing one code at once, one gets it.
+        stmt = (
+            select(LinkCode)
+            .where(LinkCode.code_hash == code_hash)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
     def add_code(self, code: LinkCode) -> None:

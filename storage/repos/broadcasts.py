@@ -42,7 +42,13 @@ class BroadcastRepo:
 
     async def get(self, broadcast_id: int, *, lock: bool = False) -> Broadcast | None:
         if lock:
-            stmt = select(Broadcast).where(Broadcast.id == broadcast_id).with_for_update()
+            # Fresh under the lock, whatever this session read before (see CourseRepo.lock).
+            stmt = (
+                select(Broadcast)
+                .where(Broadcast.id == broadcast_id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
             return (await self.session.execute(stmt)).scalar_one_or_none()
         return await self.session.get(Broadcast, broadcast_id)
 

@@ -32,12 +32,17 @@ class CourseRepo:
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def lock(self, course_id: int) -> Course | None:
-        """Read the course row with a row lock (PostgreSQL); SQLite's BEGIN IMMEDIATE suffices."""
+        """Read the course row with a row lock (PostgreSQL); SQLite's BEGIN IMMEDIATE suffices.
+
+        The row is read afresh even when this session has it already: a caller that checked
+        the course before locking must see what the transaction that held the lock wrote
+        (e.g. a cancellation), or two concurrent presses would both act."""
         stmt = (
             select(Course)
             .where(Course.id == course_id)
             .options(selectinload(Course.sessions))
             .with_for_update()
+            .execution_options(populate_existing=True)
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, or_, select, true
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Notification, NotificationState
@@ -19,8 +20,14 @@ class NotificationRepo:
         stmt = select(Notification.id).where(Notification.dedupe_key == notification.dedupe_key)
         if (await self.session.execute(stmt)).first() is not None:
             return False
-        self.session.add(notification)
-        await self.session.flush()
+        # Another transaction may add the same key between the look and the insert (two
+        # presses at once on PostgreSQL): the savepoint lets the loser carry on without it.
+        try:
+            async with self.session.begin_nested():
+                self.session.add(notification)
+                await self.session.flush()
+        except IntegrityError:
+            return False
         return True
 
     async def drop_pending(self, *, person_id: int, course_id: int, kinds: tuple[str, ...]) -> int:

@@ -235,6 +235,12 @@ class SpecValidator:
         self._check_one_of(spec, value, where)
         if type_name == "BotCommand" and not _BOT_COMMAND.fullmatch(value["command"]):
             raise _bad("BOT_COMMAND_INVALID")
+        # Not in the spec's text: Telegram refuses an inline keyboard without buttons (or with
+        # an empty row) instead of showing the message without one.
+        if type_name == "InlineKeyboardMarkup" and (
+            not value["inline_keyboard"] or not all(value["inline_keyboard"])
+        ):
+            raise _bad("REPLY_MARKUP_INVALID")
 
     def _string_allowed(self, type_name: str) -> bool:
         """KeyboardButton: 'For simple text buttons, String can be used instead of this object'."""
