@@ -101,10 +101,53 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 2
+    if args.command not in _NO_DATABASE:
+        problem = asyncio.run(_database_problem(settings.database_url))
+        if problem is not None:
+            print(problem, file=sys.stderr)
+            return 2
     try:
         return _dispatch(args, settings)
     except KeyboardInterrupt:
         return 130
+
+
+# Commands that never open DATABASE_URL (the demo has a database file of its own).
+_NO_DATABASE = frozenset({"demo", "template"})
+_CONNECT_TIMEOUT = 10.0
+
+
+async def _database_problem(url: str) -> str | None:
+    """One line naming the database (password hidden) when it cannot be opened, else None:
+    checked before any command uses it, so a wrong URL is not answered with a traceback."""
+    # Not storage.db: importing alembic logs lines of its own before the one line we print.
+    from sqlalchemy import make_url, text
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    shown = make_url(url).render_as_string(hide_password=True)
+    engine = create_async_engine(url)
+    try:
+        async with asyncio.timeout(_CONNECT_TIMEOUT), engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except (OSError, SQLAlchemyError, TimeoutError, ValueError) as exc:
+        reason = getattr(exc, "orig", None) or exc
+        first = (str(reason).strip().splitlines() or [type(reason).__name__])[0][:200]
+        if isinstance(reason, OSError):
+            first = f"{type(reason).__name__}: {first}"
+        if isinstance(exc, TimeoutError):
+            first = f"no answer in {_CONNECT_TIMEOUT:.0f} s"
+        # The driver's text may repeat the URL: never its password.
+        password = make_url(url).password
+        if password:
+            first = first.replace(str(password), "***")
+        return (
+            f"Không mở được cơ sở dữ liệu (cannot open the database) DATABASE_URL={shown}: "
+            + first
+        )
+    finally:
+        await engine.dispose()
+    return None
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
