@@ -41,6 +41,7 @@ __all__ = [
     "SheetErrorCode",
     "Table",
     "read_table",
+    "set_text",
     "write_rows_xlsx",
     "write_template",
 ]
@@ -574,7 +575,7 @@ def write_template(
             ws.column_dimensions[letter].number_format = _TEXT_FORMAT
         for i, value in enumerate(examples, start=2):
             cell = ws.cell(row=i, column=j)
-            _set_text(cell, value)
+            set_text(cell, value)
             if col.is_text:
                 cell.number_format = _TEXT_FORMAT
     ws.freeze_panes = "A2"
@@ -596,7 +597,7 @@ def write_template(
         )
         for j, value in enumerate(values, start=1):
             cell = guide.cell(row=i, column=j)
-            _set_text(cell, value)
+            set_text(cell, value)
             cell.alignment = _WRAP_TOP
     for letter, width in zip("ABCDE", (28, 28, 18, 60, 60), strict=True):
         guide.column_dimensions[letter].width = width
@@ -623,7 +624,7 @@ def write_rows_xlsx(
     header_cells = []
     for header in headers:
         cell = WriteOnlyCell(ws)
-        _set_text(cell, header)
+        set_text(cell, header)
         cell.font = _BOLD
         cell.fill = _HEADER_FILL
         header_cells.append(cell)
@@ -643,7 +644,7 @@ def _clean(s: str) -> str:
     return ILLEGAL_CHARACTERS_RE.sub("", s)
 
 
-def _set_text(cell: Cell | WriteOnlyCell, value: str) -> None:
+def set_text(cell: Cell | WriteOnlyCell, value: str) -> None:
     cell.value = _clean(value)
     # A string starting with "=" would otherwise be stored as a formula: data typed by users
     # must never run in the organizer's Excel.
@@ -663,7 +664,7 @@ def _export_cell(ws: object, v: object) -> WriteOnlyCell | object:
         return v
     if isinstance(v, str):
         cell = WriteOnlyCell(ws)
-        _set_text(cell, v)
+        set_text(cell, v)
         return cell
     if isinstance(v, datetime):
         cell = WriteOnlyCell(ws)
@@ -677,5 +678,5 @@ def _export_cell(ws: object, v: object) -> WriteOnlyCell | object:
         cell.number_format = _DATE_FORMAT
         return cell
     cell = WriteOnlyCell(ws)
-    _set_text(cell, str(v))
+    set_text(cell, str(v))
     return cell
