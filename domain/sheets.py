@@ -40,6 +40,7 @@ __all__ = [
     "SheetError",
     "SheetErrorCode",
     "Table",
+    "check_limits",
     "read_table",
     "set_text",
     "write_rows_xlsx",
@@ -175,6 +176,22 @@ def check_file_size(path: Path) -> None:
         raise _too_many(SheetErrorCode.FILE_TOO_LARGE, MAX_FILE_BYTES // (1024 * 1024))
 
 
+def check_limits(path: Path) -> None:
+    """Refuse a file over the limits without reading its cells: its size and, for XLSX/XLSM/
+    ODS, the rows and columns its XML declares and holds. Callers that read a file inside a
+    database transaction run this first (in a worker thread), so a bomb never holds a lock.
+    Raises SheetError."""
+    suffix = path.suffix.lower()
+    if suffix not in SPREADSHEET_SUFFIXES | CSV_SUFFIXES:
+        raise SheetError(SheetErrorCode.UNSUPPORTED_FORMAT, suffix or path.name)
+    check_file_size(path)
+    if suffix in SPREADSHEET_SUFFIXES and zipfile.is_zipfile(path):
+        try:
+            _check_zipped_sheets(path)
+        except (OSError, ValueError, zipfile.BadZipFile) as exc:
+            raise SheetError(SheetErrorCode.UNREADABLE, f"{type(exc).__name__}: {exc}") from exc
+
+
 def open_workbook(path: Path) -> CalamineWorkbook:
     """Open a workbook for calamine once its sheets are known to fit the limits.
 
@@ -217,6 +234,11 @@ _XLSX_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c|dimension)\b([^>]*)>")
 _XLSX_REF = re.compile(rb"""(?:^|\s)(?:r|ref)\s*=\s*["']([A-Za-z]*)(\d*)(?::([A-Za-z]*)(\d*))?""")
 _ODS_TAG = re.compile(rb"<(/?)table:(table-row|table-cell|covered-table-cell|table)\b([^>]*?)(/?)>")
 _ODS_REPEAT = re.compile(rb"""number-(?:rows|columns)-repeated\s*=\s*["'](\d+)""")
+_PREFIX = rb"<(?:[A-Za-z_][\w.-]*:)?"
+_XLSX_ROW_TAG = re.compile(_PREFIX + rb"row\b")
+_XLSX_CELL_TAG = re.compile(_PREFIX + rb"c\b")
+_XLSX_ROW_REF = re.compile(_PREFIX + rb"""row\b[^>]*?\sr\s*=\s*["'](\d+)""")
+_XLSX_CELL_REF = re.compile(_PREFIX + rb"""c\b[^>]*?\sr\s*=\s*["']([A-Za-z]+)(\d+)""")
 _CHUNK = 1024 * 1024
 
 
@@ -274,6 +296,29 @@ class _XlsxCounter(_Counter):
         self.col = 0
 
     def feed(self, data: bytes) -> None:
+        # Fast path, all in C: every row and cell of the chunk names its reference (as Excel
+        # and LibreOffice write them), so the largest ones are the extent.
+        rows = _XLSX_ROW_REF.findall(data)
+        cells = _XLSX_CELL_REF.findall(data)
+        if (
+            b"dimension" not in data
+            and len(rows) == len(_XLSX_ROW_TAG.findall(data))
+            and len(cells) == len(_XLSX_CELL_TAG.findall(data))
+        ):
+            if cells:
+                letters = {c for c, _r in cells}
+                self._check(
+                    max(int(r) for _c, r in cells),
+                    max(_column_number(c) for c in letters),
+                )
+                self.col = _column_number(cells[-1][0])
+            if rows:
+                self._check(max(map(int, rows)), 0)
+                self.row = int(rows[-1])
+            return
+        self._feed_tags(data)
+
+    def _feed_tags(self, data: bytes) -> None:
         for m in _XLSX_TAG.finditer(data):
             tag, attrs = m.group(1), m.group(2)
             ref = _XLSX_REF.search(attrs)

@@ -3,6 +3,7 @@ courses; participants send /checkin CODE; unit heads see no-shows with /noshows.
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import tempfile
 import warnings
@@ -27,7 +28,7 @@ from domain import attendance as att
 from domain import completion, roles
 from domain.errors import DomainError, Refusal
 from domain.importing import Problem, RowError
-from domain.sheets import SheetError
+from domain.sheets import SheetError, check_limits
 from handlers import callbacks as cb
 from handlers import sheet_upload
 from handlers.common import reply, require_person, require_role
@@ -350,6 +351,8 @@ async def upload_file(update: Update, context: BotContext) -> int:
         path = Path(tmp) / ("sheet" + Path(doc.file_name or "sheet.xlsx").suffix.lower())
         await (await doc.get_file()).download_to_drive(path)
         try:
+            # Before the transaction: a bomb is refused without holding the database.
+            await asyncio.to_thread(check_limits, path)
             async with context.db.begin() as session:
                 report = await att.upload(
                     session,
