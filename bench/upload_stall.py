@@ -33,7 +33,15 @@ from storage.models import ChatAccount, Role
 from tests.factories import make_person, make_unit
 from tests.hostile import cell, row, xlsx
 
-COURSE_HEADER = ("Mã khóa học", "Tên khóa học", "Loại", "Đơn vị tổ chức", "Bắt đầu", "Kết thúc")
+COURSE_HEADER = (
+    "Mã khóa học",
+    "Tên khóa học",
+    "Loại",
+    "Đơn vị tổ chức",
+    "Bắt đầu",
+    "Kết thúc",
+    "Số chỗ",
+)
 
 
 def _bomb(path: Path, rows: int, far: bool) -> Path:
@@ -41,7 +49,7 @@ def _bomb(path: Path, rows: int, far: bool) -> Path:
         return xlsx(
             path, [row(1, COURSE_HEADER), f'<row r="1048576">{cell("XFD1048576", "x")}</row>']
         )
-    bad = ("QL-1", "Khóa học", "?", "LS-X9", "99/99/2026", "?")
+    bad = ("QL-1", "Khóa học", "?", "LS-X9", "99/99/2026", "?", "nhiều")
     return xlsx(path, [row(1, COURSE_HEADER), *(row(i, bad) for i in range(2, rows + 2))])
 
 

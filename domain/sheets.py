@@ -176,20 +176,27 @@ def check_file_size(path: Path) -> None:
         raise _too_many(SheetErrorCode.FILE_TOO_LARGE, MAX_FILE_BYTES // (1024 * 1024))
 
 
-def check_limits(path: Path) -> None:
-    """Refuse a file over the limits without reading its cells: its size and, for XLSX/XLSM/
-    ODS, the rows and columns its XML declares and holds. Callers that read a file inside a
-    database transaction run this first (in a worker thread), so a bomb never holds a lock.
-    Raises SheetError."""
+def check_limits(path: Path, *, max_rows: int = MAX_ROWS) -> None:
+    """Refuse a file over the limits, `max_rows` being stricter than MAX_ROWS where a use
+    needs it: its size, the rows and columns the XML of an XLSX/XLSM/ODS declares and holds,
+    the rows of a CSV or an XLS. Callers that read a file inside a database transaction run
+    this first (in a worker thread), so a bomb never holds a lock. Raises SheetError."""
     suffix = path.suffix.lower()
     if suffix not in SPREADSHEET_SUFFIXES | CSV_SUFFIXES:
         raise SheetError(SheetErrorCode.UNSUPPORTED_FORMAT, suffix or path.name)
     check_file_size(path)
-    if suffix in SPREADSHEET_SUFFIXES and zipfile.is_zipfile(path):
-        try:
-            _check_zipped_sheets(path)
-        except (OSError, ValueError, zipfile.BadZipFile) as exc:
-            raise SheetError(SheetErrorCode.UNREADABLE, f"{type(exc).__name__}: {exc}") from exc
+    try:
+        if suffix in CSV_SUFFIXES:
+            _read_csv(path, max_rows)
+        elif zipfile.is_zipfile(path):
+            _check_zipped_sheets(path, max_rows)
+        else:  # XLS: bounded by the format (65,536 rows); its used range is what counts
+            with CalamineWorkbook.from_path(str(path)) as wb:
+                for name in wb.sheet_names:
+                    if wb.get_sheet_by_name(name).total_height > max_rows:
+                        raise _too_many(SheetErrorCode.TOO_MANY_ROWS, max_rows)
+    except (CalamineError, OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise SheetError(SheetErrorCode.UNREADABLE, f"{type(exc).__name__}: {exc}") from exc
 
 
 def open_workbook(path: Path) -> CalamineWorkbook:
@@ -249,16 +256,16 @@ def _column_number(letters: bytes) -> int:
     return n
 
 
-def _check_zipped_sheets(path: Path) -> None:
+def _check_zipped_sheets(path: Path, max_rows: int = MAX_ROWS) -> None:
     """Count the rows and columns every sheet of an XLSX/XLSM/ODS declares and holds, reading
     the XML as a stream; refuse the file at the first row or column over a limit."""
     with zipfile.ZipFile(path) as zf:
         for info in zf.infolist():
             name = info.filename
             if name.startswith("xl/worksheets/") and name.endswith(".xml"):
-                _scan(zf, info, _XlsxCounter())
+                _scan(zf, info, _XlsxCounter(max_rows))
             elif name == "content.xml":
-                _scan(zf, info, _OdsCounter())
+                _scan(zf, info, _OdsCounter(max_rows))
             elif name == "xl/sharedStrings.xml":
                 _scan(zf, info, None)  # only its inflated size matters
 
@@ -283,15 +290,25 @@ def _scan(zf: zipfile.ZipFile, info: zipfile.ZipInfo, counter: _Counter | None) 
 
 
 class _Counter:
+    def __init__(self, max_rows: int) -> None:
+        self.max_rows = max_rows
+
     def feed(self, data: bytes) -> None:
         raise NotImplementedError
+
+    def _check(self, row: int, col: int) -> None:
+        if row > self.max_rows:
+            raise _too_many(SheetErrorCode.TOO_MANY_ROWS, self.max_rows)
+        if col > MAX_COLUMNS:
+            raise _too_many(SheetErrorCode.TOO_MANY_COLUMNS, MAX_COLUMNS)
 
 
 class _XlsxCounter(_Counter):
     """Rows and columns of <row r=…> and <c r=…> (or their positions when `r` is left out,
     as the format allows), and the <dimension ref=…> the writer declared."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_rows: int) -> None:
+        super().__init__(max_rows)
         self.row = 0
         self.col = 0
 
@@ -339,12 +356,6 @@ class _XlsxCounter(_Counter):
                     self.col += 1
             self._check(self.row, self.col)
 
-    @staticmethod
-    def _check(row: int, col: int) -> None:
-        if row > MAX_ROWS:
-            raise _too_many(SheetErrorCode.TOO_MANY_ROWS, MAX_ROWS)
-        if col > MAX_COLUMNS:
-            raise _too_many(SheetErrorCode.TOO_MANY_COLUMNS, MAX_COLUMNS)
 
 
 class _OdsCounter(_Counter):
@@ -352,7 +363,8 @@ class _OdsCounter(_Counter):
     ends every sheet with a million repeated *empty* rows, so only cells with content (or
     rows with such cells) count; calamine skips the empty ones too."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_rows: int) -> None:
+        super().__init__(max_rows)
         self.row = 0  # rows so far in this table, repeats included
         self.col = 0
         self.row_repeat = 1
@@ -369,7 +381,7 @@ class _OdsCounter(_Counter):
             elif tag == b"table-row":
                 if closing or empty:
                     if self.row_has_value:
-                        _XlsxCounter._check(self.row + self.row_repeat, 0)
+                        self._check(self.row + self.row_repeat, 0)
                     self.row += self.row_repeat
                 else:
                     self.col, self.row_repeat, self.row_has_value = 0, repeat, False
@@ -379,7 +391,7 @@ class _OdsCounter(_Counter):
                 self.col += repeat
                 if has_value:
                     self.row_has_value = True
-                    _XlsxCounter._check(self.row + 1, self.col)
+                    self._check(self.row + 1, self.col)
 
 
 def _pick_sheet(wb: CalamineWorkbook) -> str:
@@ -458,7 +470,7 @@ _SEP_LINE = re.compile(r"sep=(.)\r?\n?")
 _DELIMITERS = (",", ";", "\t")
 
 
-def _read_csv(path: Path) -> list[list[str]]:
+def _read_csv(path: Path, max_rows: int = MAX_ROWS) -> list[list[str]]:
     try:
         text = _decode(path.read_bytes())
     except OSError as exc:
@@ -475,8 +487,8 @@ def _read_csv(path: Path) -> list[list[str]]:
     try:
         for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
             # Counted while reading: a 10 MB file of one-letter lines is 5 million rows.
-            if len(grid) >= MAX_ROWS:
-                raise _too_many(SheetErrorCode.TOO_MANY_ROWS, MAX_ROWS)
+            if len(grid) >= max_rows:
+                raise _too_many(SheetErrorCode.TOO_MANY_ROWS, max_rows)
             if len(row) > MAX_COLUMNS:
                 raise _too_many(SheetErrorCode.TOO_MANY_COLUMNS, MAX_COLUMNS)
             grid.append([unicodedata.normalize("NFC", c).strip() for c in row])

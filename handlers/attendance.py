@@ -3,7 +3,6 @@ courses; participants send /checkin CODE; unit heads see no-shows with /noshows.
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import tempfile
 import warnings
@@ -28,7 +27,7 @@ from domain import attendance as att
 from domain import completion, roles
 from domain.errors import DomainError, Refusal
 from domain.importing import Problem, RowError
-from domain.sheets import SheetError, check_limits
+from domain.sheets import SheetError
 from handlers import callbacks as cb
 from handlers import sheet_upload
 from handlers.common import reply, require_person, require_role
@@ -351,8 +350,7 @@ async def upload_file(update: Update, context: BotContext) -> int:
         path = Path(tmp) / ("sheet" + Path(doc.file_name or "sheet.xlsx").suffix.lower())
         await (await doc.get_file()).download_to_drive(path)
         try:
-            # Before the transaction: a bomb is refused without holding the database.
-            await asyncio.to_thread(check_limits, path)
+            await sheet_upload.check(path)
             async with context.db.begin() as session:
                 report = await att.upload(
                     session,

@@ -7,7 +7,6 @@ Telegram again on confirmation, so nothing is kept between the two steps but its
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import tempfile
 from html import escape
@@ -21,7 +20,7 @@ from bot.i18n import Translator
 from domain import course_admin
 from domain.course_admin import ImportOutcome
 from domain.importing import RowError
-from domain.sheets import SheetError, check_limits
+from domain.sheets import SheetError
 from handlers import callbacks as cb
 from handlers import sheet_upload
 from handlers.common import reply
@@ -113,8 +112,7 @@ async def _run(
         path = Path(tmp) / Path(doc.file_name or "courses.xlsx").name
         await (await doc.get_file()).download_to_drive(path)
         try:
-            # Before the transaction: a bomb is refused without holding the database.
-            await asyncio.to_thread(check_limits, path)
+            await sheet_upload.check(path)
             return await act(
                 update,
                 context,

@@ -7,6 +7,7 @@ this module only words its refusals and sends the list.
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,9 +15,26 @@ from pathlib import Path
 from telegram import Document, Update
 
 from bot.i18n import Translator
-from domain.sheets import MAX_FILE_BYTES, SheetError, SheetErrorCode, write_rows_xlsx
+from domain.sheets import (
+    MAX_FILE_BYTES,
+    SheetError,
+    SheetErrorCode,
+    check_limits,
+    write_rows_xlsx,
+)
 
 ErrorRow = tuple[int, str, str, str]  # spreadsheet row, column, value, problem
+# Rows of a file sent in chat. The importers check rows on the event loop, inside the
+# organizer's transaction, so the bound on a chat upload is what keeps other users answered:
+# 2,000 rows are checked in a fraction of a second, and no province plans more courses a
+# year or seats more people in one course. Larger files go through `boiduong import`.
+CHAT_MAX_ROWS = 2_000
+
+
+async def check(path: Path) -> None:
+    """Refuse a file sent in chat over the limits, in a worker thread and before any
+    transaction, so a bomb holds neither the event loop nor the database. Raises SheetError."""
+    await asyncio.to_thread(check_limits, path, max_rows=CHAT_MAX_ROWS)
 
 
 def too_large(doc: Document) -> bool:

@@ -19,6 +19,7 @@ from bot.app import OFFLINE_TOKEN, build_application
 from bot.offline import OfflineBotAPI, OfflineRequest
 from bot.settings import Settings
 from domain.sheets import MAX_ROWS
+from handlers.sheet_upload import CHAT_MAX_ROWS
 from storage.models import Course
 from tests.botapi.validator import SpecValidator
 from tests.hostile import row_bomb_xlsx
@@ -56,11 +57,14 @@ async def test_a_row_bomb_sent_as_courses_is_refused_naming_the_limit(
 ) -> None:
     app, api = chat
     org = await _organizer_chat(db, api, 701)
+    # 1 MB on the wire, past even the command line's limit.
     bomb = row_bomb_xlsx(tmp_path / "khoa-hoc.xlsx", MAX_ROWS + 1)
     await _send(app, api, org, "khoa-hoc.xlsx", bomb.read_bytes())
-    assert api.last_message(701)["text"] == (
-        f"Bảng tính có quá nhiều dòng: tối đa {MAX_ROWS} dòng."
-    )
+    refused = f"Bảng tính có quá nhiều dòng: tối đa {CHAT_MAX_ROWS} dòng."
+    assert api.last_message(701)["text"] == refused
+    lines = "Mã khóa học,Tên khóa học\n" + "QL,x\n" * CHAT_MAX_ROWS
+    await _send(app, api, org, "khoa-hoc.csv", lines.encode())
+    assert api.last_message(701)["text"] == refused
     await _send(app, api, org, "khoa-hoc.csv", b"x" * (10 * 1024 * 1024 + 1))
     assert api.last_message(701)["text"] == "Tệp quá lớn: tối đa 10 MB."
 
