@@ -25,10 +25,11 @@ from domain.sheets import (
 
 ErrorRow = tuple[int, str, str, str]  # spreadsheet row, column, value, problem
 # Rows of a file sent in chat. The importers check rows on the event loop, inside the
-# organizer's transaction, so the bound on a chat upload is what keeps other users answered:
-# 2,000 rows are checked in a fraction of a second, and no province plans more courses a
-# year or seats more people in one course. Larger files go through `boiduong import`.
-CHAT_MAX_ROWS = 2_000
+# organizer's transaction (on SQLite it holds the write lock), so the bound on a chat upload
+# is what keeps other users answered: 1,000 rows, each with five bad cells, kept another
+# user waiting 0.4 s at most (bench/upload_stall.py; 2,000 rows: 0.9 s). A commune plans far
+# fewer courses a year, and a course seats far fewer people. Larger files: `boiduong import`.
+CHAT_MAX_ROWS = 1_000
 
 
 async def check(path: Path) -> None:
@@ -75,8 +76,13 @@ async def send_error_list(
     _ = t.gettext
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"{name}.xlsx"
-        write_rows_xlsx(
-            path, [_("Row"), _("Column"), _("Value"), _("Problem")], rows, _("Problems")
+        # Thousands of rows take a second to write: not on the event loop.
+        await asyncio.to_thread(
+            write_rows_xlsx,
+            path,
+            [_("Row"), _("Column"), _("Value"), _("Problem")],
+            rows,
+            _("Problems"),
         )
         await chat.send_document(
             path.read_bytes(),
