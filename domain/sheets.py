@@ -154,10 +154,8 @@ def read_table(path: Path, columns: Sequence[Column]) -> Table:
     check_file_size(path)
     if suffix in SPREADSHEET_SUFFIXES:
         sheet, grid = _read_workbook(path)
-    elif suffix in CSV_SUFFIXES:
-        sheet, grid = "", _read_csv(path)
     else:
-        raise SheetError(SheetErrorCode.UNSUPPORTED_FORMAT, suffix or path.name)
+        sheet, grid = "", _read_csv(path)
     table = _to_table(grid, columns)
     table.sheet = sheet
     return table
@@ -239,7 +237,10 @@ def _read_workbook(path: Path) -> tuple[str, list[list[str]]]:
 # on the inflated XML in chunks, so a sheet is scanned at tens of MB/s without building a tree.
 _XLSX_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c|dimension)\b([^>]*)>")
 _XLSX_REF = re.compile(rb"""(?:^|\s)(?:r|ref)\s*=\s*["']([A-Za-z]*)(\d*)(?::([A-Za-z]*)(\d*))?""")
-_ODS_TAG = re.compile(rb"<(/?)table:(table-row|table-cell|covered-table-cell|table)\b([^>]*?)(/?)>")
+# The name must end where the tag's name ends: table:table-row-group is not a row.
+_ODS_TAG = re.compile(
+    rb"<(/?)table:(table-row|table-cell|covered-table-cell|table)(?=[\s/>])([^>]*?)(/?)>"
+)
 _ODS_REPEAT = re.compile(rb"""number-(?:rows|columns)-repeated\s*=\s*["'](\d+)""")
 _PREFIX = rb"<(?:[A-Za-z_][\w.-]*:)?"
 _XLSX_ROW_TAG = re.compile(_PREFIX + rb"row\b")
@@ -355,7 +356,6 @@ class _XlsxCounter(_Counter):
                 else:
                     self.col += 1
             self._check(self.row, self.col)
-
 
 
 class _OdsCounter(_Counter):
