@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -107,10 +108,66 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 2
+    if args.command not in _NO_DATABASE:
+        problem = _database_problem(settings.database_url)
+        if problem is not None:
+            print(problem, file=sys.stderr)
+            return 2
     try:
         return _dispatch(args, settings)
     except KeyboardInterrupt:
         return 130
+
+
+# Commands that never open DATABASE_URL (the demo has a database file of its own).
+_NO_DATABASE = frozenset({"demo", "template"})
+_CONNECT_TIMEOUT = 10.0
+
+
+def _database_problem(url: str) -> str | None:
+    """One line naming the database (password hidden) when it cannot be opened, else None:
+    checked before any command uses it, so a wrong URL is not answered with a traceback."""
+    from sqlalchemy import make_url
+
+    parsed = make_url(url)
+    shown = parsed.render_as_string(hide_password=True)
+    head = f"Không mở được cơ sở dữ liệu (cannot open the database) DATABASE_URL={shown}: "
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        # Connecting would create the file: a command that stops for another reason (no
+        # BOT_TOKEN) must leave none behind. What fails is a folder that is not there.
+        file = Path(parsed.database or "")
+        if not file.exists():
+            if file.parent.is_dir() and os.access(file.parent, os.W_OK):
+                return None
+            return head + f"no writable folder {file.parent}"
+    problem = asyncio.run(_connect(url))
+    if problem is None:
+        return None
+    if parsed.password:  # the driver's text may repeat the URL: never its password
+        problem = problem.replace(str(parsed.password), "***")
+    return head + problem
+
+
+async def _connect(url: str) -> str | None:
+    """Why a first connection and SELECT 1 fail (within _CONNECT_TIMEOUT), or None."""
+    # Not storage.db: importing alembic logs lines of its own before the one line we print.
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(url)
+    try:
+        async with asyncio.timeout(_CONNECT_TIMEOUT), engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except TimeoutError:
+        return f"no answer in {_CONNECT_TIMEOUT:.0f} s"
+    except (OSError, SQLAlchemyError, ValueError) as exc:
+        reason = getattr(exc, "orig", None) or exc
+        first = (str(reason).strip().splitlines() or [type(reason).__name__])[0][:200]
+        return f"{type(reason).__name__}: {first}" if isinstance(reason, OSError) else first
+    finally:
+        await engine.dispose()
+    return None
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:

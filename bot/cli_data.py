@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from functools import partial
+from itertools import islice
 from pathlib import Path
 
 from bot.cli_admin import operator
@@ -79,7 +80,15 @@ FILE_PROBLEMS = {
     "unreadable": "không đọc được tệp (cannot read the file)",
     "no_header": "không tìm thấy dòng tiêu đề (no header row found)",
     "missing_columns": "thiếu cột bắt buộc (required columns missing)",
+    "file_too_large": "tệp quá lớn, tối đa {limit} MB (file too large, at most {limit} MB)",
+    "too_many_rows": "quá nhiều dòng, tối đa {limit} dòng (too many rows, at most {limit})",
+    "too_many_columns": "quá nhiều cột, tối đa {limit} cột (too many columns, at most {limit})",
+    "not_utf8": "tệp CSV không phải UTF-8; trong Excel hãy lưu dạng «CSV UTF-8» (the CSV file "
+    "is not UTF-8; in Excel save it as «CSV UTF-8»)",
 }
+# Bad rows printed one by one; the rest are only counted by kind, so a file of 50,000 bad rows
+# still fits a screen.
+SHOWN_ERRORS = 100
 STAGES = {
     "read": "Đã đọc {n} dòng (read {n} rows)",
     "validated": "Đã kiểm tra {n} dòng (validated {n} rows)",
@@ -135,16 +144,22 @@ def _exists(path: Path) -> bool:
 
 
 def _file_error(path: Path, exc: SheetError) -> int:
-    detail = f" — {exc.detail}" if exc.detail else ""
-    _err(f"{path}: {FILE_PROBLEMS.get(exc.code, exc.code)}{detail}")
+    text = FILE_PROBLEMS.get(exc.code, exc.code)
+    if "{limit}" in text:
+        _err(f"{path}: {text.format(limit=exc.detail)}")
+    else:
+        _err(f"{path}: {text}" + (f" — {exc.detail}" if exc.detail else ""))
     return USAGE
 
 
 def _print_errors(lines: Iterable[str], codes: Sequence[str]) -> None:
     count = len(codes)
     print(f"Có {count} lỗi, chưa ghi gì vào cơ sở dữ liệu ({count} errors, nothing written):")
-    for line in lines:
+    for line in islice(lines, SHOWN_ERRORS):
         print("  " + line)
+    if count > SHOWN_ERRORS:
+        rest = count - SHOWN_ERRORS
+        print(f"  … và {rest} lỗi khác, đếm theo loại dưới đây (and {rest} more, counted below)")
     # After thousands of lines, say what kinds of problems they were (e.g. a missing unit).
     for code, n in Counter(codes).most_common():
         print(f"Tổng (total) {n} × {PROBLEMS.get(code, code)}")

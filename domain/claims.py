@@ -9,7 +9,9 @@ reason. Either way the person is told by a notification row.
 
 from __future__ import annotations
 
+import enum
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -37,6 +39,49 @@ QUALIFICATION_KINDS = (
 STORED_PHOTO = "zalo_photo"  # a photo whose bytes are kept: Zalo has no reusable file ids
 EVIDENCE_KINDS = ("photo", "document", STORED_PHOTO)
 EVIDENCE_MAX_BYTES = 10 * 1024 * 1024  # Telegram's limit for a photo sent to an organizer
+# HEIC/HEIF (iPhone photos): an ISO box "ftyp" whose brand names the format.
+_HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1")
+
+
+def _is_heif(b: bytes) -> bool:
+    return b[4:8] == b"ftyp" and b[8:12] in _HEIF_BRANDS
+
+
+# What evidence may be, told by the first bytes, never by the file's name or declared type:
+# "virus.exe.pdf" starts with MZ, an SVG is text that can carry scripts.
+EVIDENCE_TYPES: dict[str, Callable[[bytes], bool]] = {
+    "application/pdf": lambda b: b.startswith(b"%PDF-"),
+    "image/jpeg": lambda b: b.startswith(b"\xff\xd8\xff"),
+    "image/png": lambda b: b.startswith(b"\x89PNG\r\n\x1a\n"),
+    "image/heic": _is_heif,
+}
+
+
+class EvidenceProblem(enum.StrEnum):
+    TOO_LARGE = "too_large"  # over EVIDENCE_MAX_BYTES
+    WRONG_TYPE = "wrong_type"  # not one of EVIDENCE_TYPES by its content
+    EMPTY = "empty"
+
+
+def evidence_type(content: bytes) -> str | None:
+    """The MIME type of evidence by its first bytes; None when it is not an accepted type."""
+    return next((t for t, magic in EVIDENCE_TYPES.items() if magic(content[:16])), None)
+
+
+def evidence_problem(*, size: int | None, content: bytes | None = None) -> EvidenceProblem | None:
+    """Why a file cannot be evidence: its size (known before it is fetched) or, once fetched,
+    its content. None when it may be filed."""
+    if size is not None and size > EVIDENCE_MAX_BYTES:
+        return EvidenceProblem.TOO_LARGE
+    if content is None:
+        return None
+    if not content:
+        return EvidenceProblem.EMPTY
+    if len(content) > EVIDENCE_MAX_BYTES:
+        return EvidenceProblem.TOO_LARGE
+    return None if evidence_type(content) else EvidenceProblem.WRONG_TYPE
+
+
 NOTE_MAX = 1000
 # "Kỹ năng số cho công chức; 16; 05/12/2026" (title; hours; end date), ";" or newlines.
 _TRAINING_SPLIT = re.compile(r"\s*[;\n]\s*")

@@ -29,6 +29,7 @@ from domain.reports import (
     Report,
     group_label,
 )
+from domain.sheets import set_text
 from domain.vocab import COURSE_CATEGORY, EDUCATION, POLITICAL_THEORY, QUALIFICATION_KIND, Vocab
 
 SHEETS = (
@@ -87,6 +88,16 @@ def _percent_columns(ws: Worksheet, *columns: int) -> None:
             row[col - 1].number_format = PERCENT_FORMAT
 
 
+def _as_text(wb: Workbook) -> None:
+    """Every text cell stored as text: a unit or course name typed as "=HYPERLINK(…)" must
+    never run as a formula in the reader's Excel (the exports in domain.sheets do the same)."""
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str):
+                    set_text(cell, cell.value)
+
+
 def workbook(report: Report) -> bytes:
     """The report as an XLSX file."""
     wb = Workbook()
@@ -109,6 +120,7 @@ def workbook(report: Report) -> bytes:
     )  # fmt: skip
     for s in report.secondments:
         ws.append([SECONDMENT_LABELS.get(s.kind, s.kind), s.active, s.started, s.ended])
+    _as_text(wb)
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()

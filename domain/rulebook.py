@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -30,7 +31,14 @@ from domain.importing import POSITION_GROUP, YES_NO, Problem, parse_when
 
 # read_table reads one automatically chosen sheet; a rule book names its two sheets, so the
 # sheet is picked here and the header matching of domain.sheets (private) is reused as it is.
-from domain.sheets import Column, SheetError, SheetErrorCode, _cell_text, _to_table
+from domain.sheets import (
+    Column,
+    SheetError,
+    SheetErrorCode,
+    _to_table,
+    open_workbook,
+    sheet_rows,
+)
 from domain.text import fold
 from domain.vocab import (
     CIVIL_SERVICE_RANK,
@@ -149,19 +157,17 @@ def _sheet(wb: CalamineWorkbook, names: Sequence[str], columns: Sequence[Column]
     sheet = next((n for n in wb.sheet_names if match_key(n) in names), None)
     if sheet is None:
         return []
-    grid = [[_cell_text(v) for v in row]
-            for row in wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False)]  # fmt: skip
-    return list(_to_table(grid, columns).rows)
+    return list(_to_table(sheet_rows(wb, sheet), columns).rows)
 
 
 def _read_xlsx(path: Path) -> tuple[list[Item], list[Item]]:
     try:
-        with CalamineWorkbook.from_path(str(path)) as wb:
+        with open_workbook(path) as wb:
             rules = _sheet(wb, ("rules", "quy tac", "tieu chuan"), RULE_COLUMNS)
             if not rules and wb.sheet_names and match_key(wb.sheet_names[0]) != "positions":
                 rules = _sheet(wb, (match_key(wb.sheet_names[0]),), RULE_COLUMNS)
             positions = _sheet(wb, ("positions", "chuc vu"), POSITION_COLUMNS)
-    except (CalamineError, OSError, ValueError) as exc:
+    except (CalamineError, OSError, ValueError, zipfile.BadZipFile) as exc:
         raise SheetError(SheetErrorCode.UNREADABLE, f"{type(exc).__name__}: {exc}") from exc
     return positions, rules
 

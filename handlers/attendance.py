@@ -29,13 +29,13 @@ from domain.errors import DomainError, Refusal
 from domain.importing import Problem, RowError
 from domain.sheets import SheetError
 from handlers import callbacks as cb
+from handlers import sheet_upload
 from handlers.common import reply, require_person, require_role
 from handlers.render import checkin_text, refusal, short
 from schedules.notifications import kick_drainer
 from storage.models import Role
 
 PAGE = 8  # participants per page: names fit one button each on a phone
-MAX_UPLOAD = 10 * 1024 * 1024
 SHOWN_ERRORS = 25
 
 
@@ -358,9 +358,9 @@ async def upload_file(update: Update, context: BotContext) -> int:
     """Read the sheet: every mark is written, or none and every bad row is listed."""
     assert update.message is not None and update.message.document is not None
     assert context.user_data is not None
-    doc, _ = update.message.document, context.t.gettext
-    if (doc.file_size or 0) > MAX_UPLOAD:
-        await reply(update, _("The file is too large (at most 10 MB)."))
+    doc = update.message.document
+    if sheet_upload.too_large(doc):
+        await reply(update, sheet_upload.too_large_text(context.t))
         return Upload.FILE
     if await require_role(update, context, Role.ORGANIZER, "attendance_upload") is None:
         return ConversationHandler.END
@@ -368,6 +368,7 @@ async def upload_file(update: Update, context: BotContext) -> int:
         path = Path(tmp) / ("sheet" + Path(doc.file_name or "sheet.xlsx").suffix.lower())
         await (await doc.get_file()).download_to_drive(path)
         try:
+            await sheet_upload.check(path)
             async with context.db.begin() as session:
                 report = await att.upload(
                     session,
@@ -378,12 +379,18 @@ async def upload_file(update: Update, context: BotContext) -> int:
                     tz=context.settings.tz,
                 )
         except SheetError as error:
-            await reply(update, sheet_error(context.t, error))
+            text = sheet_upload.limit_text(context.t, error) or sheet_error(context.t, error)
+            await reply(update, text)
             return Upload.FILE
         except DomainError as error:
             await _refused(update, context, "attendance_upload", error)
             return ConversationHandler.END
     await reply(update, upload_text(context.t, report))
+    if len(report.errors) > SHOWN_ERRORS:
+        rows = [
+            (e.row, e.column, e.value, unescape(row_error(context.t, e))) for e in report.errors
+        ]
+        await sheet_upload.send_error_list(update, context.t, rows, "loi-diem-danh")
     return Upload.FILE if report.errors else ConversationHandler.END
 
 

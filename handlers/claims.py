@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from html import escape, unescape
 from typing import Any
 
-from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import (
     Application,
@@ -210,6 +210,10 @@ async def evidence(update: Update, context: BotContext) -> int:
     person_id = await require_person(update, context)
     if person_id is None:
         return ConversationHandler.END
+    problem = await _evidence_problem(message)
+    if problem is not None:
+        await reply(update, _evidence_refusal(context.t, problem))
+        return Claim.EVIDENCE
     if message.photo:
         file_id, evidence_kind = message.photo[-1].file_id, "photo"
     else:
@@ -233,6 +237,31 @@ async def evidence(update: Update, context: BotContext) -> int:
     ) % {"id": filed.id}
     await reply(update, text)
     return ConversationHandler.END
+
+
+async def _evidence_problem(message: Message) -> claims.EvidenceProblem | None:
+    """Check the size Telegram states, then a document's content: its name and declared type
+    are the sender's word. Photos are re-encoded as JPEG by Telegram itself."""
+    if message.photo:
+        return claims.evidence_problem(size=message.photo[-1].file_size)
+    assert message.document is not None
+    problem = claims.evidence_problem(size=message.document.file_size)
+    if problem is not None:
+        return problem
+    content = bytes(await (await message.document.get_file()).download_as_bytearray())
+    return claims.evidence_problem(size=len(content), content=content)
+
+
+def _evidence_refusal(t: Translator, problem: claims.EvidenceProblem) -> str:
+    if problem == claims.EvidenceProblem.TOO_LARGE:
+        return t.gettext(
+            "That file is too large: at most %(limit)d MB. Please send a smaller photo or PDF, "
+            "or /cancel."
+        ) % {"limit": claims.EVIDENCE_MAX_BYTES // (1024 * 1024)}
+    return t.gettext(
+        "That file is not a PDF or a photo (JPEG, PNG or HEIC), so it cannot be passed on to "
+        "an organizer. Please send a photo or a PDF of the document, or /cancel."
+    )
 
 
 async def not_evidence(update: Update, context: BotContext) -> int:

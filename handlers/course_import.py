@@ -22,6 +22,7 @@ from domain.course_admin import ImportOutcome
 from domain.importing import RowError
 from domain.sheets import SheetError
 from handlers import callbacks as cb
+from handlers import sheet_upload
 from handlers.common import reply
 from handlers.organizer_common import act, allowed
 from schedules.notifications import kick_drainer
@@ -104,10 +105,14 @@ async def _run(
     """Fetch the file and import it (or try it) in one transaction."""
     person_id = context.person_id
     assert person_id is not None
+    if sheet_upload.too_large(doc):
+        await reply(update, sheet_upload.too_large_text(context.t))
+        return None
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / Path(doc.file_name or "courses.xlsx").name
         await (await doc.get_file()).download_to_drive(path)
         try:
+            await sheet_upload.check(path)
             return await act(
                 update,
                 context,
@@ -121,13 +126,23 @@ async def _run(
                     policy=context.settings.reminder_policy(),
                 ),
             )
-        except SheetError:
-            text = context.t.gettext(
+        except SheetError as error:
+            text = sheet_upload.limit_text(context.t, error) or context.t.gettext(
                 "I cannot read this file as a list of courses. Please use the courses "
                 "template (XLSX) with its header row."
             )
             await reply(update, text)
             return None
+
+
+def _error_rows(t: Translator, outcome: ImportOutcome) -> list[sheet_upload.ErrorRow]:
+    problems = _problems(t)
+    forbidden = t.gettext("a course of a unit you do not organize for")
+    rows = [(row, "", "", forbidden) for row in outcome.forbidden_rows]
+    rows += [
+        (e.row, e.column, e.value, problems.get(e.code, e.code)) for e in outcome.report.errors
+    ]
+    return sorted(rows)
 
 
 async def upload(update: Update, context: BotContext) -> None:
@@ -156,6 +171,9 @@ async def upload(update: Update, context: BotContext) -> None:
             ]
         )
     await reply(update, _summary(context.t, outcome), markup)
+    errors = _error_rows(context.t, outcome)
+    if len(errors) > SHOWN_ERRORS:
+        await sheet_upload.send_error_list(update, context.t, errors, "loi-khoa-hoc")
 
 
 async def confirm(update: Update, context: BotContext) -> None:

@@ -699,11 +699,13 @@ async def test_a_photo_that_cannot_be_fetched_is_asked_for_again_and_nothing_is_
         said("vi", "Please send a photo of the certificate or document, or /cancel.")
     ]
     zalo.srv.files["page.png"] = b"<html><body>not a photo</body></html>"  # mislabelled
-    for name in ("gone.jpg", "page.png"):  # a 404, then something that is no photo
+    for name, answer in (  # a 404, then something that is no photo: the reason is told
+        ("gone.jpg", "I could not get that photo. Please send it again."),
+        ("page.png", "That is not a photo (JPEG, PNG or HEIC). Please send a photo of the "
+         "document, or /cancel."),
+    ):  # fmt: skip
         await zalo.bot.handle(zalo.srv.image_update("c2", name))
-        assert zalo.srv.sent_to("c2")[-1] == said(
-            "vi", "I could not get that photo. Please send it again."
-        )
+        assert zalo.srv.sent_to("c2")[-1] == said("vi", answer)
     assert await filed_claims(zalo) == []
     await zalo.bot.handle(zalo.srv.image_update("c2"))  # the step was kept
     [(claim, file)] = await filed_claims(zalo)

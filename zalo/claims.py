@@ -144,7 +144,7 @@ async def photo(ctx: Ctx, url: str, fetch: Fetch) -> list[Say] | None:
         got = await fetch(url)
     except DownloadFailed as exc:
         log.warning("could not download a claim photo for zalo chat %s: %s", ctx.chat_id, exc)
-        return [Say(ctx._("I could not get that photo. Please send it again."))]
+        return [Say(_refusal(ctx, exc.reason))]
     async with ctx.db.begin() as session:
         filed = await claims.submit(
             session,
@@ -162,6 +162,20 @@ async def photo(ctx: Ctx, url: str, fetch: Fetch) -> list[Say] | None:
         "the result."
     ) % {"id": filed.id}
     return [Say(text, main_menu(ctx.t))]
+
+
+def _refusal(ctx: Ctx, reason: str) -> str:
+    """Why a photo was not taken, when the sender can do something about it."""
+    if reason == DownloadFailed.TOO_LARGE:
+        return ctx._(
+            "That photo is too large: at most %(limit)d MB. Please send a smaller one, or /cancel."
+        ) % {"limit": claims.EVIDENCE_MAX_BYTES // (1024 * 1024)}
+    if reason == DownloadFailed.NOT_A_PHOTO:
+        return ctx._(
+            "That is not a photo (JPEG, PNG or HEIC). Please send a photo of the document, "
+            "or /cancel."
+        )
+    return ctx._("I could not get that photo. Please send it again.")
 
 
 async def cancel(ctx: Ctx, arg: str) -> list[Say]:

@@ -28,6 +28,7 @@ IMAGE_TYPES: dict[str, Callable[[bytes], bool]] = {
     "image/png": lambda b: b.startswith(b"\x89PNG\r\n\x1a\n"),
     "image/gif": lambda b: b.startswith((b"GIF87a", b"GIF89a")),
     "image/webp": lambda b: b[:4] == b"RIFF" and b[8:12] == b"WEBP",
+    "image/heic": lambda b: b[4:8] == b"ftyp" and b[8:12] in (b"heic", b"heix", b"mif1"),
 }
 
 
@@ -57,7 +58,15 @@ class ZaloNetworkError(ZaloError):
 
 
 class DownloadFailed(Exception):
-    """A file in an update could not be fetched: gone, too large, not an image, or too slow."""
+    """A file in an update could not be fetched: gone, too large, not an image, or too slow.
+
+    `reason` is TOO_LARGE or NOT_A_PHOTO when the sender can do something about it."""
+
+    TOO_LARGE, NOT_A_PHOTO = "too_large", "not_a_photo"
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -170,14 +179,20 @@ class ZaloClient:
                         raise DownloadFailed(f"HTTP {response.status_code}")
                     mime = response.headers.get("content-type", "").split(";")[0].strip().lower()
                     if mime and mime not in IMAGE_TYPES:
-                        raise DownloadFailed(f"not a photo: {mime[:50]}")
+                        raise DownloadFailed(
+                            f"not a photo: {mime[:50]}", DownloadFailed.NOT_A_PHOTO
+                        )
                     declared = response.headers.get("content-length", "")
                     if declared.isdigit() and int(declared) > max_bytes:
-                        raise DownloadFailed(f"{declared} bytes, more than {max_bytes}")
+                        raise DownloadFailed(
+                            f"{declared} bytes, more than {max_bytes}", DownloadFailed.TOO_LARGE
+                        )
                     async for chunk in response.aiter_bytes():
                         size += len(chunk)
                         if size > max_bytes:
-                            raise DownloadFailed(f"more than {max_bytes} bytes")
+                            raise DownloadFailed(
+                                f"more than {max_bytes} bytes", DownloadFailed.TOO_LARGE
+                            )
                         chunks.append(chunk)
         except TimeoutError as exc:
             raise DownloadFailed(f"no complete answer in {DOWNLOAD_TIMEOUT} s") from exc
@@ -188,7 +203,7 @@ class ZaloClient:
         content = b"".join(chunks)
         sniffed = next((t for t, magic in IMAGE_TYPES.items() if magic(content)), None)
         if sniffed is None:  # whatever the header said: only photos are kept and shown
-            raise DownloadFailed(f"not a photo ({mime or 'no type'})")
+            raise DownloadFailed(f"not a photo ({mime or 'no type'})", DownloadFailed.NOT_A_PHOTO)
         mime = sniffed
         name = posixpath.basename(urlsplit(url).path)[-100:]
         if "." not in name:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import collections
 import functools
+import hashlib
+import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -173,12 +175,16 @@ class ZaloBot:
         self._seen: collections.OrderedDict[str, None] = collections.OrderedDict()
 
     def duplicate(self, update: dict[str, Any]) -> bool:
-        """True for an update already handled (same event and message id)."""
+        """True for an update already handled: same event and message id or, for an event
+        without an id, the same content (Zalo's events carry their time, so a user typing the
+        same words twice is two events, and a replay is one)."""
         message = update.get("message") if isinstance(update.get("message"), dict) else {}
         message_id = str((message or {}).get("message_id") or "")
-        if not message_id:
-            return False
-        seen_key = f"{update.get('event_name')}:{message_id}"
+        if message_id:
+            seen_key = f"{update.get('event_name')}:{message_id}"
+        else:
+            canonical = json.dumps(update, sort_keys=True, ensure_ascii=False, default=str)
+            seen_key = "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
         if seen_key in self._seen:
             return True
         self._seen[seen_key] = None

@@ -14,11 +14,12 @@ import asyncio
 import hmac
 import json
 import logging
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
 from tornado.httpserver import HTTPServer
-from tornado.web import Application, RequestHandler
+from tornado.web import Application, RequestHandler, stream_request_body
 
 from zalo.conversation import ZaloBot
 
@@ -26,6 +27,27 @@ log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Bot-Api-Secret-Token"
 MAX_BODY = 1024 * 1024
+# A Zalo update is a few objects deep; json.loads recurses once per level, and 100,000 levels
+# raise RecursionError from the middle of the parser. Deeper bodies are refused before parsing.
+MAX_DEPTH = 32
+# Bodies over MAX_BODY are read to the end, dropped, and answered 413: a client gets the answer
+# only once it has sent its body. Tornado closes the connection without a word past this size.
+_HARD_BODY_LIMIT = 64 * 1024 * 1024
+_JSON_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def too_deep(raw: bytes) -> bool:
+    """Whether brackets outside strings nest deeper than MAX_DEPTH; one linear pass."""
+    depth = 0
+    for m in _JSON_TOKEN.finditer(raw):
+        token = m.group()
+        if token in (b"[", b"{"):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return True
+        elif token in (b"]", b"}"):
+            depth -= 1
+    return False
 
 
 def unwrap(body: Any) -> dict[str, Any] | None:
@@ -46,14 +68,16 @@ class Webhook:
         self._secret = secret.encode()
         self._tasks: set[asyncio.Task[Any]] = set()
 
-    def accept(self, secret: str | None, raw: bytes) -> int:
+    def accept(self, secret: str | None, raw: bytes, *, too_large: bool = False) -> int:
         """The HTTP status to answer with; a good update is queued for handling."""
         if secret is None or not hmac.compare_digest(secret.encode(), self._secret):
             log.warning("zalo webhook call with a wrong or missing secret refused")
             return 403
+        if too_large or len(raw) > MAX_BODY:
+            return 413
         try:
-            update = unwrap(json.loads(raw))
-        except ValueError:
+            update = None if too_deep(raw) else unwrap(json.loads(raw))
+        except (ValueError, RecursionError):
             update = None
         if update is None:
             return 400
@@ -67,12 +91,26 @@ class Webhook:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
+@stream_request_body
 class _Handler(RequestHandler):
+    """Reads the body as it comes, keeping at most MAX_BODY bytes of it."""
+
     def initialize(self, webhook: Webhook) -> None:
         self.webhook = webhook
+        self._body = bytearray()
+        self._over = False
+
+    def data_received(self, chunk: bytes) -> None:
+        if len(self._body) + len(chunk) > MAX_BODY:
+            self._over = True
+        if not self._over:
+            self._body += chunk
 
     def post(self) -> None:
-        status = self.webhook.accept(self.request.headers.get(SECRET_HEADER), self.request.body)
+        secret = self.request.headers.get(SECRET_HEADER)
+        self._answer(self.webhook.accept(secret, bytes(self._body), too_large=self._over))
+
+    def _answer(self, status: int) -> None:
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps({"ok": status == 200}))
@@ -84,7 +122,7 @@ async def serve(bot: ZaloBot, *, url: str, secret: str, listen: str, stop: async
     path = urlsplit(url).path or "/"
     host, _, port = listen.rpartition(":")
     app = Application([(path, _Handler, {"webhook": webhook})])
-    server = HTTPServer(app, max_body_size=MAX_BODY)
+    server = HTTPServer(app, max_body_size=_HARD_BODY_LIMIT)
     server.listen(int(port), address=host)
     try:
         await bot.client.set_webhook(url, secret)
