@@ -188,6 +188,38 @@ def course_page(
     return "\n".join(lines), InlineKeyboardMarkup(rows)
 
 
+def no_match(t: Translator, query: str, open_total: int) -> str:
+    """A search that found nothing: say so, and how many courses are open."""
+    _ = t.gettext
+    text = _("No course matches «%(q)s».") % {"q": escape(query)}
+    if not open_total:
+        return text + "\n" + _("No open courses found.")
+    return (
+        text
+        + "\n"
+        + t.ngettext(
+            "%(n)d course is open to you: choose below to see it, or try other words.",
+            "%(n)d courses are open to you: choose below to see them, or try other words.",
+            open_total,
+        )
+        % {"n": open_total}
+    )
+
+
+def greeting(t: Translator, *, linked: bool) -> str:
+    """The answer to a greeting or a question without a subject: what the bot can do."""
+    _ = t.gettext
+    if not linked:
+        return _(
+            "Hello! I help commune-level cadres and civil servants find and register for "
+            "training courses. Please link your account first: send /start."
+        )
+    return _(
+        "Hello! Choose from the menu below, or type a few words of a course title "
+        "(for example: kỹ năng số) to find it."
+    )
+
+
 def _state(t: Translator, s: RuleStatus) -> str:
     _ = t.gettext
     if s.state == State.MET:

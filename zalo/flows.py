@@ -22,12 +22,15 @@ from domain.catalog import CourseView
 from domain.errors import DomainError
 from domain.records import overview
 from domain.registration import Outcome
+from domain.search import Intent, understand
 from domain.standards import status_of
 from handlers.render import (
     checkin_text,
     course_card,
+    greeting,
     label,
     my_text,
+    no_match,
     refusal,
     short,
     status_text,
@@ -129,6 +132,9 @@ async def _page(ctx: Ctx, page: int, query: str) -> list[Say]:
             query=query,
         )
     _ = ctx._
+    if query and not result.total:
+        list_all = [Choice(_("📚 List open courses"), "page:0")] if result.open_total else []
+        return [Say(no_match(ctx.t, query, result.open_total), list_all)]
     if query:
         heading = _("🔎 Courses matching “%(q)s”: %(n)d") % {"q": escape(query), "n": result.total}
         turn = "spage"
@@ -167,7 +173,13 @@ async def turn_page(ctx: Ctx, arg: str) -> list[Say]:
 
 
 async def search(ctx: Ctx, text: str) -> list[Say]:
+    """Answer free text as handlers/courses.py does: the menu to a greeting, else a search."""
     query = text.strip()[:100]
+    intent = understand(query).intent
+    if intent is Intent.CHATTER:
+        return [Say(greeting(ctx.t, linked=ctx.person_id is not None), main_menu(ctx.t))]
+    if intent is Intent.LIST:
+        query = ""
     ctx.dialogs.state(ctx.chat_id, ctx.now).data["query"] = query
     return await _page(ctx, 0, query)
 
