@@ -93,6 +93,8 @@ def course_card(t: Translator, view: CourseView) -> str:
     lines.append(
         _("📍 Where: %(where)s (%(mode)s)") % {"where": escape(where), "mode": label(t, c.mode)}
     )
+    if view.my_status == RegistrationStatus.REGISTERED and c.link and c.link != where:
+        lines.append(join_link(t, c))
     if view.organizer:
         lines.append(_("🏛 Organizer: %(org)s") % {"org": escape(view.organizer)})
     if view.seats_left:
@@ -100,7 +102,7 @@ def course_card(t: Translator, view: CourseView) -> str:
             _("🪑 Seats left: %(left)d of %(cap)d") % {"left": view.seats_left, "cap": c.capacity}
         )
     else:
-        lines.append(_("🪑 Full; waitlist: %(n)d") % {"n": view.waitlisted})
+        lines.append(full_text(t, view.waitlisted, card=True))
     lines.append(
         _("⏰ Register by: %(deadline)s") % {"deadline": t.datetime(c.registration_deadline)}
     )
@@ -149,12 +151,42 @@ def course_buttons(t: Translator, view: CourseView) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[first], [back]])
 
 
+def join_link(t: Translator, course: Course) -> str:
+    """The online or blended course's link, for the people registered for it."""
+    return t.gettext("🔗 Online link: %(link)s") % {"link": escape(course.link or "")}
+
+
+def full_text(t: Translator, waitlisted: int, *, card: bool = False) -> str:
+    """A full course, and how many wait: "nobody yet" rather than "waitlist 0"."""
+    _ = t.gettext
+    if card:
+        if not waitlisted:
+            return _("🪑 Full; nobody is on the waitlist yet.")
+        return _("🪑 Full; waitlist: %(n)d") % {"n": waitlisted}
+    if not waitlisted:
+        return _("full, waitlist open")
+    return _("full, waitlist %(n)d") % {"n": waitlisted}
+
+
+def register_question(t: Translator, view: CourseView) -> tuple[str, str]:
+    """The confirmation before registering, and its yes: a full course's is the waitlist."""
+    _ = t.gettext
+    title = {"title": escape(view.course.title)}
+    if view.seats_left:
+        return _("Register for <b>%(title)s</b>?") % title, _("✅ Yes, register")
+    question = _(
+        "<b>%(title)s</b> is full. Join its waitlist? You will be told as soon as a seat "
+        "frees up."
+    )
+    return question % title, _("✅ Yes, join the waitlist")
+
+
 def course_line(t: Translator, view: CourseView) -> str:
     c = view.course
     seats = (
         t.gettext("%(n)d seats left") % {"n": view.seats_left}
         if view.seats_left
-        else t.gettext("full, waitlist %(n)d") % {"n": view.waitlisted}
+        else full_text(t, view.waitlisted)
     )
     return f"• <b>{escape(c.title)}</b>\n  {t.local_date(c.starts_at)} · {seats}"
 
@@ -240,7 +272,7 @@ def status_text(
     applicable = [s for s in statuses if s.state != State.NOT_APPLICABLE]
     icons = {State.MET: "✅", State.IN_PROGRESS: "⏳", State.MISSING: "⚠️", State.OVERDUE: "❌"}
     lines = [_("<b>Your standards</b>")]
-    rows: list[list[InlineKeyboardButton]] = []
+    closing: dict[int, tuple[Course, list[str]]] = {}  # a course once, with every gap it closes
     for s in applicable:
         line = f"\n{icons[s.state]} <b>{escape(rule_title(t, s.rule))}</b>: {_state(t, s)}"
         if s.hours_target is not None:
@@ -251,10 +283,8 @@ def status_text(
         if s.rule.basis:
             line += f"\n   <i>{escape(short(s.rule.basis, 140))}</i>"
         lines.append(line)
-        rows += [
-            [InlineKeyboardButton("📚 " + short(c.title), callback_data=cb.build(cb.COURSE, c.id))]
-            for c in s.closing
-        ]
+        for c in s.closing:
+            closing.setdefault(c.id, (c, []))[1].append(rule_title(t, s.rule))
     if not applicable:
         lines.append(_("No standard applies to your position yet."))
     skipped = len(statuses) - len(applicable)
@@ -268,8 +298,18 @@ def status_text(
             )
             % {"n": skipped}
         )
-    if rows:
+    if closing:
         lines.append("\n" + _("Courses that close your gaps:"))
+        lines += [
+            "📚 "
+            + _("<b>%(title)s</b> — closes: %(gaps)s")
+            % {"title": escape(c.title), "gaps": escape("; ".join(gaps))}
+            for c, gaps in closing.values()
+        ]
+    rows = [
+        [InlineKeyboardButton("📚 " + short(c.title), callback_data=cb.build(cb.COURSE, c.id))]
+        for c, _gaps in closing.values()
+    ]
     return "\n".join(lines), InlineKeyboardMarkup(rows) if rows else None
 
 

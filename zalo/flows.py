@@ -27,11 +27,14 @@ from domain.standards import status_of
 from handlers.render import (
     checkin_text,
     course_card,
+    full_text,
     greeting,
+    join_link,
     label,
     my_text,
     no_match,
     refusal,
+    register_question,
     short,
     status_text,
 )
@@ -153,7 +156,7 @@ async def _page(ctx: Ctx, page: int, query: str) -> list[Say]:
         seats = (
             _("%(n)d seats left") % {"n": v.seats_left}
             if v.seats_left
-            else _("full, waitlist %(n)d") % {"n": v.waitlisted}
+            else full_text(ctx.t, v.waitlisted)
         )
         detail = f"{ctx.t.local_date(v.course.starts_at)} · {seats}"
         choices.append(_course_choice(v.course.id, v.course.title, detail))
@@ -249,6 +252,8 @@ def schedule(t: Translator, course: Course, *, place: bool = False) -> str:
             t.gettext("📍 Where: %(where)s (%(mode)s)")
             % {"where": escape(where), "mode": label(t, course.mode)}
         )
+        if course.link and course.link != where:
+            lines.append(join_link(t, course))
     return "\n".join(lines)
 
 
@@ -266,8 +271,8 @@ async def ask(ctx: Ctx, arg: str, *, cancelling: bool) -> list[Say]:
         text = _("Cancel your registration for <b>%(title)s</b>?") % {"title": title}
         yes, no = Choice(_("Yes, cancel it"), f"unregok:{cid}"), Choice(_("No, keep it"), "no")
     else:
-        text = _("Register for <b>%(title)s</b>?") % {"title": title}
-        yes, no = Choice(_("✅ Yes, register"), f"regok:{cid}"), Choice(_("No"), "no")
+        text, yes_label = register_question(ctx.t, view)
+        yes, no = Choice(yes_label, f"regok:{cid}"), Choice(_("No"), "no")
     return [Say(text, [yes, no])]
 
 
