@@ -333,9 +333,13 @@ def refusal(t: Translator, error: DomainError) -> str:
         Refusal.TOO_LATE_TO_CANCEL: lambda: _(
             "It is too late to cancel online; please contact the organizer."
         ),
-        Refusal.FORBIDDEN: lambda: _(
-            "Only organizers can do this. If you should be one, ask your Department of "
-            "Home Affairs."
+        Refusal.FORBIDDEN: lambda: (
+            _("Only an administrator can do this.")
+            if d.get("role") == "admin"
+            else _(
+                "Only organizers can do this. If you should be one, ask your Department of "
+                "Home Affairs."
+            )
         ),
         Refusal.NOT_PENDING: lambda: _(
             "This has already been answered, or the time to answer has passed."

@@ -297,7 +297,7 @@ async def test_an_organizer_broadcasts_to_people_missing_a_standard_and_reads_th
     preview, summary = w.api.sent_to(ORGANIZER)[-2:]
     assert (preview["text"], preview["entities"]) == (TEXT, FORMATTING)
     assert labels(preview) == ["✅ Đã nhận"]
-    assert "Đối tượng: thiếu chuẩn cs-culture-social-degree" in summary["text"]
+    assert "Đối tượng: thiếu chuẩn Đại học trở lên, chuyên ngành phù hợp" in summary["text"]
     assert "7 người đã liên kết" not in summary["text"]
     assert "1 người còn lại sẽ có trong báo cáo" in summary["text"]
     await w.press(ORGANIZER, f"bcs:{draft}")
