@@ -363,7 +363,12 @@ def privacy_lines(t: Translator, view: PrivacyView) -> list[str]:
     """What we store about the person (identifiers masked); each channel adds its ending."""
     _ = t.gettext
     p = view.person
-    quals = ", ".join(f"{label(t, q.kind)}: {label(t, q.level)}" for q in view.qualifications)
+    # One per line under its own heading: "Qualifications: Professional qualification: ..."
+    # read as a label repeated.
+    quals = "".join(
+        f"\n  • {escape(label(t, q.kind))}: {escape(label(t, q.level))}"
+        for q in view.qualifications
+    )
     position = "—"
     if p.position is not None:
         position = p.position.name_en if t.lang == "en" else p.position.name_vi
@@ -375,7 +380,7 @@ def privacy_lines(t: Translator, view: PrivacyView) -> list[str]:
         _("Phone: %(v)s") % {"v": _mask(p.phone)},
         _("Unit: %(v)s") % {"v": escape(p.unit.name)},
         _("Position: %(v)s") % {"v": escape(position)},
-        _("Qualifications: %(v)s") % {"v": escape(quals or "—")},
+        _("Qualifications: %(v)s") % {"v": quals or "—"},
         _("Registrations: %(n)d; training records: %(m)d")
         % {"n": view.registrations, "m": view.trainings},
         "",
@@ -400,7 +405,10 @@ def my_text(t: Translator, view: Overview) -> str:
         )
     if not view.upcoming:
         lines.append(_("You have no upcoming courses. Tap 📚 Courses to find one."))
-    lines.append("\n" + _("<b>Training completed this year</b>"))
+    if view.completed:
+        lines.append("\n" + _("<b>Training completed this year</b>"))
+    else:
+        lines.append("\n" + _("No training completed this year yet."))
     for record in view.completed:
         lines.append(f"• {escape(record.title)} ({t.date(record.ends_on)}, {record.hours}h)")
     lines.append(

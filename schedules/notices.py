@@ -112,6 +112,10 @@ def _render(t: Translator, ready: r.Ready) -> str:
             "📚 You have %(done)d of %(target)d training hours this year. /courses lists "
             "courses you can still join before 31/12."
         ) % {"done": ready.hours_done or 0, "target": ready.hours_target or 0}
+    if kind == r.REVIEW_MEETING and ready.review_kind == "rotation":
+        return _(
+            "🗓 The periodic review meeting of your rotation to %(unit)s is due on %(date)s."
+        ) % {"unit": escape(ready.unit_name or "—"), "date": t.date(ready.review_on)}
     if kind == r.REVIEW_MEETING:
         return _(
             "🗓 The periodic review meeting of your secondment to %(unit)s is due on %(date)s."

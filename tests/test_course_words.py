@@ -89,3 +89,15 @@ async def test_a_full_course_asks_to_join_the_waitlist_not_to_register(tg: Teleg
     await chat.press(f"r:{course}")
     assert chat.last_text == said("is full. Join its waitlist?", title="Lớp đã đầy")
     assert (said("✅ Yes, join the waitlist"), f"rc:{course}") in chat.buttons()
+
+
+async def test_my_and_privacy_read_as_a_person_would_write_them(tg: Telegram) -> None:  # noqa: F811
+    await add_person(tg.db, qualifications=(("education", "cao_dang", "Văn hóa"),))
+    chat = await linked(tg, AN)
+    await chat.send("/my")
+    assert said("No training completed this year yet.") in chat.last_text
+    assert said("<b>Training completed this year</b>") not in chat.last_text  # no empty heading
+    await chat.send("/privacy")
+    # Each qualification on its own line, not "Trình độ: Trình độ chuyên môn: cao đẳng".
+    assert "\n  • Trình độ chuyên môn: cao đẳng" in chat.last_text
+    assert "Văn bằng, chứng chỉ: \n" in chat.last_text or "Văn bằng, chứng chỉ:\n" in chat.last_text

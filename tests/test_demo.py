@@ -199,7 +199,7 @@ async def test_console_links_registers_and_lists_in_vietnamese(
     assert "[2] ❓ Hướng dẫn" in start
 
     assert f"Đã liên kết. Xin chào {name}!" in contact
-    assert "[1] 📋 Chuẩn của tôi" in contact and "[2] 📚 Khóa học" in contact
+    assert "[1] 📋 Tiêu chuẩn của tôi" in contact and "[2] 📚 Khóa học" in contact
 
     assert "Tiêu chuẩn của bạn" in status
     assert "Đại học trở lên, chuyên ngành phù hợp Văn hóa - Xã hội: chưa đạt" in status
