@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.audience import in_audience
 from domain.errors import DomainError, Refusal
-from domain.text import search_tokens
+from domain.search import Query, rank, understand
 from storage.models import Course, RegistrationStatus, Unit
 from storage.repos.courses import CourseRepo, RegistrationRepo
 from storage.repos.people import PeopleRepo
@@ -42,13 +42,19 @@ class Page:
     page: int
     pages: int
     total: int
+    open_total: int = 0  # open courses the person may join, whatever was searched
 
 
 async def open_for(
     session: AsyncSession, *, person_id: int | None, now: datetime, query: str = ""
 ) -> list[Course]:
-    """Open courses the person may join (all open ones when unknown), soonest first."""
-    courses = await CourseRepo(session).open_courses(now=now, tokens=search_tokens(query))
+    """Open courses the person may join (all open ones when unknown): soonest first, or the
+    ones a search means, best first."""
+    return rank(await _open(session, person_id=person_id, now=now), understand(query))
+
+
+async def _open(session: AsyncSession, *, person_id: int | None, now: datetime) -> list[Course]:
+    courses = await CourseRepo(session).open_courses(now=now)
     person = await PeopleRepo(session).get(person_id) if person_id is not None else None
     if person is None:
         return courses
@@ -97,14 +103,16 @@ async def page_of(
     now: datetime,
     page: int,
     page_size: int,
-    query: str = "",
+    query: str | Query = "",
 ) -> Page:
-    courses = await open_for(session, person_id=person_id, now=now, query=query)
+    """One page of the open courses the person may join, or of those a search means."""
+    everything = await _open(session, person_id=person_id, now=now)
+    courses = rank(everything, understand(query) if isinstance(query, str) else query)
     pages = max((len(courses) + page_size - 1) // page_size, 1)
     page = min(max(page, 0), pages - 1)
     chunk = courses[page * page_size : (page + 1) * page_size]
     items = await views(session, chunk)
-    return Page(items=items, page=page, pages=pages, total=len(courses))
+    return Page(items=items, page=page, pages=pages, total=len(courses), open_total=len(everything))
 
 
 async def card(session: AsyncSession, *, course_id: int, person_id: int | None) -> CourseView:

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain import unit_search
 from domain.importing import POSITION_GROUP, local_to_utc, parse_when
 from domain.text import fold
 from domain.vocab import COURSE_CATEGORY, QUALIFICATION_KIND, VocabError, level_vocab
@@ -239,9 +240,14 @@ async def parse_audience(session: AsyncSession, text: str) -> dict[str, list[str
             group = POSITION_GROUP.parse(token)
         except VocabError:
             group = token if token in groups else None
-        if group is None:
-            raise Invalid(Problem.UNKNOWN_AUDIENCE, token)
-        found["groups"].append(group)
+        if group is not None:
+            found["groups"].append(group)
+            continue
+        # Part of a unit's name, typed with or without accents ("de tham").
+        matches = await unit_search.find(session, token)
+        if len(matches) != 1:
+            raise Invalid(Problem.UNKNOWN_AUDIENCE, token, matches=matches)
+        found["units"].append(matches[0].code)
     return {k: list(dict.fromkeys(v)) for k, v in found.items() if v}
 
 

@@ -261,7 +261,13 @@ def _candidates(
                     person.personal_id,
                 )
             )
-    return sorted(found, key=lambda c: (c.unit_name, c.full_name, c.person_id))
+    # People missing the standard the course grants come first; those it would only help
+    # towards the yearly hours (nearly everyone, most of the year) last.
+    return sorted(found, key=lambda c: (_hours_only(c), c.unit_name, c.full_name, c.person_id))
+
+
+def _hours_only(candidate: Candidate) -> bool:
+    return all(rule.requires_kind == REFRESHER for rule in candidate.gaps)
 
 
 def _open(course: Course | None, now: datetime) -> Course:

@@ -237,3 +237,35 @@ async def choices(session: AsyncSession) -> tuple[list[StandardRule], list[Posit
     ).scalars()
     positions = (await session.execute(select(Position).order_by(Position.code))).scalars()
     return list(rules), list(positions)
+
+
+@dataclass(frozen=True)
+class AudienceNames:
+    """What an organizer reads instead of the codes an audience is kept by."""
+
+    units: dict[str, str]  # code -> name
+    positions: dict[str, Position]
+    rule: StandardRule | None
+    course: str | None  # the course's title
+
+
+async def names_of(session: AsyncSession, audience: Audience) -> AudienceNames:
+    """The names of the units, positions, standard and course an audience names by code."""
+    rows = await session.execute(select(Unit.code, Unit.name).where(Unit.code.in_(audience.units)))
+    units = {code: name for code, name in rows}
+    positions = (
+        await session.execute(select(Position).where(Position.code.in_(audience.positions)))
+    ).scalars()
+    rule = None
+    if audience.missing:
+        rule = (
+            await session.execute(
+                select(StandardRule).where(StandardRule.code == audience.missing).limit(1)
+            )
+        ).scalar_one_or_none()
+    title = None
+    if audience.course:
+        title = (
+            await session.execute(select(Course.title).where(Course.code == audience.course))
+        ).scalar_one_or_none()
+    return AudienceNames(units, {p.code: p for p in positions}, rule, title)

@@ -512,6 +512,7 @@ class Ready:
     hours_target: int | None = None
     review_on: date | None = None
     unit_name: str | None = None
+    review_kind: str | None = None  # of a review meeting: "secondment" or "rotation"
     # Nomination and approval: the registration, the other person involved (nominator,
     # applicant or nominee) and, for an approval request, the applicant's gaps.
     registration: Registration | None = None
@@ -689,7 +690,9 @@ async def _review(
     if sec.ends_on is not None and sec.ends_on < review_on:
         return Skip("the secondment ends before the review")
     unit = await session.get(Unit, sec.to_unit_id)
-    return Ready(note, review_on=review_on, unit_name=unit.name if unit else None)
+    return Ready(
+        note, review_on=review_on, unit_name=unit.name if unit else None, review_kind=sec.kind
+    )
 
 
 async def skip_pending(session: AsyncSession, *, person_ids: Sequence[int], reason: str) -> int:

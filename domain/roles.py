@@ -12,10 +12,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain import unit_search
 from domain.errors import DomainError, Refusal
 from storage.models import AuditEntry, Person, Role, RoleGrant, Unit
 from storage.repos.people import PeopleRepo
-from storage.repos.roster import UnitRepo
 
 log = logging.getLogger(__name__)
 
@@ -170,17 +170,21 @@ async def change_role(
     unit_code: str | None,
     give: bool,
 ) -> bool:
-    """Grant or revoke a role by personal ID and unit code, audited; False if nothing changed.
+    """Grant or revoke a role by personal ID and unit (its code or part of its name),
+    audited; False if nothing changed.
 
-    Raises DomainError(NOT_FOUND) naming what was not found ("person" or "unit").
+    Raises DomainError(NOT_FOUND) naming what was not found ("person" or "unit"); a unit
+    name several units share comes with their `matches`, to choose from by code.
     """
     person = await PeopleRepo(session).by_personal_id(personal_id)
     if person is None:
         raise DomainError(Refusal.NOT_FOUND, what="person")
-    unit = await UnitRepo(session).by_code(unit_code) if unit_code else None
-    if unit_code and unit is None:
-        raise DomainError(Refusal.NOT_FOUND, what="unit")
-    unit_id = unit.id if unit else None
+    unit_id = None
+    if unit_code:
+        matches = await unit_search.find(session, unit_code)
+        if len(matches) != 1:
+            raise DomainError(Refusal.NOT_FOUND, what="unit", matches=matches)
+        unit_id, unit_code = matches[0].id, matches[0].code
     if give:
         changed = await grant(session, person_id=person.id, role=role, unit_id=unit_id, by=actor)
     else:

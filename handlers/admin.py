@@ -12,6 +12,7 @@ from domain import roles
 from domain.errors import DomainError
 from handlers.common import reply, require_role
 from handlers.help import sync_role_menu
+from handlers.organizer_common import unit_choices
 from storage.models import Role
 from storage.repos.people import PeopleRepo
 
@@ -19,18 +20,14 @@ ROLES = {r.value: r for r in Role}
 
 
 async def change_role(update: Update, context: BotContext) -> None:
-    """/grant or /revoke PERSONAL_ID ROLE [UNIT_CODE]: administrators only."""
+    """/grant or /revoke PERSONAL_ID ROLE [UNIT]: administrators only; a unit by code or name."""
     assert update.message is not None and update.message.text is not None
     give = update.message.text.lstrip("/").lower().startswith("grant")
     if await require_role(update, context, Role.ADMIN, "grant" if give else "revoke") is None:
         return
     _ = context.t.gettext
     args = context.args or []
-    if (
-        len(args) not in (2, 3)
-        or args[1] not in ROLES
-        or (give and args[1] != Role.ADMIN and len(args) != 3)
-    ):
+    if len(args) < 2 or args[1] not in ROLES or (give and args[1] != Role.ADMIN and len(args) < 3):
         await reply(update, _("Usage: /grant PERSONAL_ID admin|organizer|unit_head UNIT_CODE"))
         return
     try:
@@ -42,12 +39,17 @@ async def change_role(update: Update, context: BotContext) -> None:
                 actor=actor,
                 personal_id=args[0],
                 role=ROLES[args[1]],
-                unit_code=args[2] if len(args) == 3 else None,
+                unit_code=" ".join(args[2:]) or None,
                 give=give,
             )
     except DomainError as error:
-        what = error.details.get("what")
-        await reply(update, _("No such person.") if what == "person" else _("No such unit."))
+        matches = error.details.get("matches")
+        if isinstance(matches, list) and matches:
+            await reply(update, unit_choices(context.t, " ".join(args[2:]), matches))
+        elif error.details.get("what") == "person":
+            await reply(update, _("No such person."))
+        else:
+            await reply(update, _("No such unit."))
         return
     await reply(update, _("Done.") if changed else _("Nothing changed."))
     if changed:

@@ -29,12 +29,13 @@ from telegram.warnings import PTBUserWarning
 
 from bot.context import BotContext
 from bot.i18n import Translator
-from domain import broadcasts, recipients, roles
+from domain import broadcasts, recipients, roles, unit_search
 from domain.broadcasts import Preview
 from domain.errors import DomainError, Refusal
 from domain.recipients import Audience
 from handlers import callbacks as cb
 from handlers.common import reply, require_person, require_role
+from handlers.organizer_common import unclear_unit
 from handlers.render import refusal, rule_title, short
 from schedules.broadcasts import (
     cancel_markup,
@@ -261,8 +262,9 @@ async def pick_kind(update: Update, context: BotContext) -> int:
 def _typing_prompt(t: Translator, kind: str, positions: list[Any]) -> str:
     _ = t.gettext
     if kind == "unit":
-        return _("Type one or more unit codes, separated by spaces (a unit includes all units "
-                 "below it), e.g. <code>LS-X001 LS-X002</code>.")  # fmt: skip
+        return _("Type one or more unit names (or parts of them, with or without accents) or "
+                 "codes, separated by commas; a unit includes all units below it. E.g. "
+                 "<code>Đề Thám, LS-X002</code>.")  # fmt: skip
     if kind == "pos":
         names = "\n".join(
             f"<code>{escape(p.code)}</code> {escape(p.name_en if t.lang == 'en' else p.name_vi)}"
@@ -291,11 +293,18 @@ async def typed(update: Update, context: BotContext) -> int:
     if not await _allowed(update, context):
         return END
     draft, kind = context.user_data.get(KIND, (0, ""))
-    words = tuple(dict.fromkeys(update.message.text.replace(",", " ").split())) if \
-        update.message.text else ()  # fmt: skip
+    text = update.message.text or ""
+    words = tuple(dict.fromkeys(text.replace(",", " ").split()))
     if not words:
         await reply(update, context.t.gettext("Please type at least one code."))
         return Step.TYPED
+    if kind == "unit":  # codes, or names (or parts of them) separated by commas
+        async with context.db.begin() as session:
+            found = await unit_search.resolve_many(session, text)
+        if found.unclear is not None:
+            await reply(update, unclear_unit(context.t, *found.unclear))
+            return Step.TYPED
+        words = tuple(found.codes)
     audience = {
         "unit": Audience(units=words),
         "pos": Audience(positions=words),
@@ -319,15 +328,17 @@ async def pick_ack(update: Update, context: BotContext) -> int:
         return Step.ACK
     async with context.db.begin() as session:
         b = await broadcasts.get(session, actor_person_id=context.person_id, broadcast_id=draft)
+        audience = Audience.from_json(b.audience)
+        names = await recipients.names_of(session, audience)
     await query.answer()
     await send_content(context.bot, update.effective_chat.id, content_of(b), context.t)
-    await reply(update, *_summary(context.t, preview, Audience.from_json(b.audience)))
+    await reply(update, *_summary(context.t, preview, describe(context.t, audience, names)))
     return Step.CONFIRM
 
 
-def _summary(t: Translator, p: Preview, audience: Audience) -> tuple[str, InlineKeyboardMarkup]:
+def _summary(t: Translator, p: Preview, audience: str) -> tuple[str, InlineKeyboardMarkup]:
     _ = t.gettext
-    lines = [_("⬆️ This is how recipients will see it."), describe(t, audience),
+    lines = [_("⬆️ This is how recipients will see it."), audience,
              _("Recipients: %(total)d, of whom %(linked)d have linked the bot.")
              % {"total": p.total, "linked": p.linked}]  # fmt: skip
     if p.total > p.linked:
@@ -341,18 +352,27 @@ def _summary(t: Translator, p: Preview, audience: Audience) -> tuple[str, Inline
     ])  # fmt: skip
 
 
-def describe(t: Translator, a: Audience) -> str:
+def describe(t: Translator, a: Audience, names: recipients.AudienceNames) -> str:
+    """The audience in words a person reads: names of units, positions and the standard."""
     _ = t.gettext
     parts = []
     if a.units:
-        parts.append(_("units %(codes)s") % {"codes": escape(", ".join(a.units))})
+        units = ", ".join(names.units.get(code, code) for code in a.units)
+        parts.append(_("units %(codes)s") % {"codes": escape(units)})
     if a.positions:
-        parts.append(_("positions %(codes)s") % {"codes": escape(", ".join(a.positions))})
+        found = [names.positions.get(code) for code in a.positions]
+        titles = [
+            (p.name_en if t.lang == "en" else p.name_vi) if p else code
+            for p, code in zip(found, a.positions, strict=True)
+        ]
+        parts.append(_("positions %(codes)s") % {"codes": escape(", ".join(titles))})
     if a.missing:
-        parts.append(_("missing the standard %(code)s") % {"code": escape(a.missing)})
+        rule = rule_title(t, names.rule) if names.rule else a.missing
+        parts.append(_("missing the standard %(code)s") % {"code": escape(rule)})
     if a.course:
         text = _("waitlist of %(code)s") if a.waitlist else _("registrants of %(code)s")
-        parts.append(text % {"code": escape(a.course)})
+        course = f"{names.course} ({a.course})" if names.course else a.course
+        parts.append(text % {"code": escape(course)})
     return _("Audience: %(who)s") % {"who": "; ".join(parts) or _("everyone in your units")}
 
 

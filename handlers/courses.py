@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
-from telegram import Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -16,10 +16,18 @@ from telegram.ext import (
 from bot.context import BotContext
 from domain import catalog
 from domain.errors import DomainError
+from domain.search import Intent, understand
 from handlers import callbacks as cb
 from handlers.common import reply
-from handlers.menus import menu_pattern
-from handlers.render import course_buttons, course_card, course_page, refusal_alert
+from handlers.menus import contact_menu, main_menu, menu_pattern
+from handlers.render import (
+    course_buttons,
+    course_card,
+    course_page,
+    greeting,
+    no_match,
+    refusal_alert,
+)
 
 QUERY_KEY = "search_query"
 
@@ -35,6 +43,12 @@ async def _page(update: Update, context: BotContext, *, page: int, query: str) -
             query=query,
         )
     _ = context.t.gettext
+    if query and not result.total:
+        text = no_match(context.t, query, result.open_total)
+        button = InlineKeyboardButton(_("📚 List open courses"), callback_data=cb.build(cb.PAGE, 0))
+        markup = InlineKeyboardMarkup([[button]]) if result.open_total else None
+        await reply(update, text, markup, edit=update.callback_query is not None)
+        return
     if query:
         heading = _("🔎 Courses matching “%(q)s”: %(n)d") % {"q": escape(query), "n": result.total}
         action = cb.SEARCH_PAGE
@@ -51,11 +65,19 @@ async def courses(update: Update, context: BotContext) -> None:
 
 
 async def search(update: Update, context: BotContext) -> None:
-    """Treat free text as a course search that ignores diacritics and case."""
+    """Answer free text: the menu to a greeting, else the courses its words mean."""
     message = update.effective_message
     assert message is not None and message.text is not None
     query = message.text.strip()[:100]
     assert context.user_data is not None
+    intent = understand(query).intent
+    if intent is Intent.CHATTER:
+        linked = context.person_id is not None
+        menu = main_menu(context.t) if linked else contact_menu(context.t)
+        await reply(update, greeting(context.t, linked=linked), menu)
+        return
+    if intent is Intent.LIST:
+        query = ""
     context.user_data[QUERY_KEY] = query
     await _page(update, context, page=0, query=query)
 

@@ -146,7 +146,10 @@ async def help_(update: Update, context: BotContext) -> None:
         "🗓 <b>My registrations</b> (/my): your courses, waitlist places and yearly hours.\n"
         "/language: Tiếng Việt / English. /privacy: what we store about you."
     )
-    text += "\n" + _("🔔 /reminders: choose which reminders you get (never at night).")
+    text += "\n" + _(
+        "🔔 /reminders: choose which reminders you get. At night only urgent changes to a "
+        "course about to start are sent."
+    )
     text += "\n" + _("📱 /zalo: a code to use this bot on Zalo too.")
     text += "\n\n" + _("Problems with your record? Contact your unit's personnel officer.")
     async with context.db.begin() as session:

@@ -3,7 +3,7 @@ texts and buttons of a course as its organizer sees it."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from html import escape
 from typing import TypeVar
 
@@ -17,6 +17,7 @@ from domain.course_admin import AdminPage, AdminView
 from domain.course_draft import GRANTABLE, Invalid, Problem
 from domain.errors import DomainError, Refusal
 from domain.importing import POSITION_GROUP
+from domain.unit_search import MAX_OFFERED, UnitMatch
 from domain.vocab import COURSE_CATEGORY, QUALIFICATION_KIND, level_vocab
 from handlers import callbacks as cb
 from handlers.common import reply, require_role
@@ -120,7 +121,9 @@ def invalid_text(t: Translator, error: Invalid) -> str:
         ),
         Problem.UNKNOWN_CATEGORY: lambda: _("Please pick a category with the buttons."),
         Problem.UNKNOWN_AUDIENCE: lambda: (
-            _("“%(value)s” is not a unit code, position or group I know.") % v
+            unit_choices(t, error.value, error.details["matches"])
+            if error.details.get("matches")
+            else _("“%(value)s” is not a unit code, position or group I know.") % v
         ),
         Problem.UNKNOWN_GRANT: lambda: _(
             "Please choose what completing it grants with the buttons."
@@ -131,6 +134,30 @@ def invalid_text(t: Translator, error: Invalid) -> str:
         ),
     }
     return texts[error.code]()
+
+
+def unit_choices(t: Translator, typed: str, matches: Sequence[UnitMatch]) -> str:
+    """Several units answer to what was typed: offer them, each with the code to type."""
+    lines = [
+        t.gettext("Several units match “%(typed)s”. Type the code of the one you mean:")
+        % {"typed": escape(typed)}
+    ]
+    for u in matches[:MAX_OFFERED]:
+        parent = f" ({escape(u.parent)})" if u.parent else ""
+        lines.append(f"<code>{escape(u.code)}</code> — {escape(u.name)}{parent}")
+    more = len(matches) - MAX_OFFERED
+    if more > 0:
+        lines.append(t.gettext("… and %(n)d more: type more of the name.") % {"n": more})
+    return "\n".join(lines)
+
+
+def unclear_unit(t: Translator, typed: str, matches: Sequence[UnitMatch]) -> str:
+    """A typed unit that names no unit, or several to choose from."""
+    if matches:
+        return unit_choices(t, typed, matches)
+    return t.gettext("No unit has a name or code like “%(typed)s”. Please type it again.") % {
+        "typed": escape(typed)
+    }
 
 
 def status_label(t: Translator, status: CourseStatus) -> str:

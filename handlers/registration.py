@@ -16,7 +16,13 @@ from domain.ics import course_ics
 from domain.registration import Outcome
 from handlers import callbacks as cb
 from handlers.common import reply, require_person
-from handlers.render import course_buttons, course_card, refusal, refusal_alert
+from handlers.render import (
+    course_buttons,
+    course_card,
+    refusal,
+    refusal_alert,
+    register_question,
+)
 from schedules.notifications import kick_drainer
 
 log = logging.getLogger(__name__)
@@ -49,8 +55,8 @@ async def ask(update: Update, context: BotContext) -> None:
     _ = context.t.gettext
     title = escape(view.course.title)
     if query.data.startswith(cb.REGISTER + ":"):
-        text = _("Register for <b>%(title)s</b>?") % {"title": title}
-        markup = _confirm(_("✅ Yes, register"), _("No"), cb.REGISTER_CONFIRM, view.course.id)
+        text, yes = register_question(context.t, view)
+        markup = _confirm(yes, _("No"), cb.REGISTER_CONFIRM, view.course.id)
     else:
         text = _("Cancel your registration for <b>%(title)s</b>?") % {"title": title}
         markup = _confirm(_("Yes, cancel it"), _("No, keep it"), cb.CANCEL_CONFIRM, view.course.id)

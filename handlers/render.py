@@ -93,6 +93,8 @@ def course_card(t: Translator, view: CourseView) -> str:
     lines.append(
         _("📍 Where: %(where)s (%(mode)s)") % {"where": escape(where), "mode": label(t, c.mode)}
     )
+    if view.my_status == RegistrationStatus.REGISTERED and c.link and c.link != where:
+        lines.append(join_link(t, c))
     if view.organizer:
         lines.append(_("🏛 Organizer: %(org)s") % {"org": escape(view.organizer)})
     if view.seats_left:
@@ -100,7 +102,7 @@ def course_card(t: Translator, view: CourseView) -> str:
             _("🪑 Seats left: %(left)d of %(cap)d") % {"left": view.seats_left, "cap": c.capacity}
         )
     else:
-        lines.append(_("🪑 Full; waitlist: %(n)d") % {"n": view.waitlisted})
+        lines.append(full_text(t, view.waitlisted, card=True))
     lines.append(
         _("⏰ Register by: %(deadline)s") % {"deadline": t.datetime(c.registration_deadline)}
     )
@@ -149,12 +151,42 @@ def course_buttons(t: Translator, view: CourseView) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[first], [back]])
 
 
+def join_link(t: Translator, course: Course) -> str:
+    """The online or blended course's link, for the people registered for it."""
+    return t.gettext("🔗 Online link: %(link)s") % {"link": escape(course.link or "")}
+
+
+def full_text(t: Translator, waitlisted: int, *, card: bool = False) -> str:
+    """A full course, and how many wait: "nobody yet" rather than "waitlist 0"."""
+    _ = t.gettext
+    if card:
+        if not waitlisted:
+            return _("🪑 Full; nobody is on the waitlist yet.")
+        return _("🪑 Full; waitlist: %(n)d") % {"n": waitlisted}
+    if not waitlisted:
+        return _("full, waitlist open")
+    return _("full, waitlist %(n)d") % {"n": waitlisted}
+
+
+def register_question(t: Translator, view: CourseView) -> tuple[str, str]:
+    """The confirmation before registering, and its yes: a full course's is the waitlist."""
+    _ = t.gettext
+    title = {"title": escape(view.course.title)}
+    if view.seats_left:
+        return _("Register for <b>%(title)s</b>?") % title, _("✅ Yes, register")
+    question = _(
+        "<b>%(title)s</b> is full. Join its waitlist? You will be told as soon as a seat "
+        "frees up."
+    )
+    return question % title, _("✅ Yes, join the waitlist")
+
+
 def course_line(t: Translator, view: CourseView) -> str:
     c = view.course
     seats = (
         t.gettext("%(n)d seats left") % {"n": view.seats_left}
         if view.seats_left
-        else t.gettext("full, waitlist %(n)d") % {"n": view.waitlisted}
+        else full_text(t, view.waitlisted)
     )
     return f"• <b>{escape(c.title)}</b>\n  {t.local_date(c.starts_at)} · {seats}"
 
@@ -188,6 +220,38 @@ def course_page(
     return "\n".join(lines), InlineKeyboardMarkup(rows)
 
 
+def no_match(t: Translator, query: str, open_total: int) -> str:
+    """A search that found nothing: say so, and how many courses are open."""
+    _ = t.gettext
+    text = _("No course matches «%(q)s».") % {"q": escape(query)}
+    if not open_total:
+        return text + "\n" + _("No open courses found.")
+    return (
+        text
+        + "\n"
+        + t.ngettext(
+            "%(n)d course is open to you: choose below to see it, or try other words.",
+            "%(n)d courses are open to you: choose below to see them, or try other words.",
+            open_total,
+        )
+        % {"n": open_total}
+    )
+
+
+def greeting(t: Translator, *, linked: bool) -> str:
+    """The answer to a greeting or a question without a subject: what the bot can do."""
+    _ = t.gettext
+    if not linked:
+        return _(
+            "Hello! I help commune-level cadres and civil servants find and register for "
+            "training courses. Please link your account first: send /start."
+        )
+    return _(
+        "Hello! Choose from the menu below, or type a few words of a course title "
+        "(for example: kỹ năng số) to find it."
+    )
+
+
 def _state(t: Translator, s: RuleStatus) -> str:
     _ = t.gettext
     if s.state == State.MET:
@@ -208,7 +272,7 @@ def status_text(
     applicable = [s for s in statuses if s.state != State.NOT_APPLICABLE]
     icons = {State.MET: "✅", State.IN_PROGRESS: "⏳", State.MISSING: "⚠️", State.OVERDUE: "❌"}
     lines = [_("<b>Your standards</b>")]
-    rows: list[list[InlineKeyboardButton]] = []
+    closing: dict[int, tuple[Course, list[str]]] = {}  # a course once, with every gap it closes
     for s in applicable:
         line = f"\n{icons[s.state]} <b>{escape(rule_title(t, s.rule))}</b>: {_state(t, s)}"
         if s.hours_target is not None:
@@ -219,10 +283,8 @@ def status_text(
         if s.rule.basis:
             line += f"\n   <i>{escape(short(s.rule.basis, 140))}</i>"
         lines.append(line)
-        rows += [
-            [InlineKeyboardButton("📚 " + short(c.title), callback_data=cb.build(cb.COURSE, c.id))]
-            for c in s.closing
-        ]
+        for c in s.closing:
+            closing.setdefault(c.id, (c, []))[1].append(rule_title(t, s.rule))
     if not applicable:
         lines.append(_("No standard applies to your position yet."))
     skipped = len(statuses) - len(applicable)
@@ -236,8 +298,18 @@ def status_text(
             )
             % {"n": skipped}
         )
-    if rows:
+    if closing:
         lines.append("\n" + _("Courses that close your gaps:"))
+        lines += [
+            "📚 "
+            + _("<b>%(title)s</b> — closes: %(gaps)s")
+            % {"title": escape(c.title), "gaps": escape("; ".join(gaps))}
+            for c, gaps in closing.values()
+        ]
+    rows = [
+        [InlineKeyboardButton("📚 " + short(c.title), callback_data=cb.build(cb.COURSE, c.id))]
+        for c, _gaps in closing.values()
+    ]
     return "\n".join(lines), InlineKeyboardMarkup(rows) if rows else None
 
 
@@ -261,9 +333,13 @@ def refusal(t: Translator, error: DomainError) -> str:
         Refusal.TOO_LATE_TO_CANCEL: lambda: _(
             "It is too late to cancel online; please contact the organizer."
         ),
-        Refusal.FORBIDDEN: lambda: _(
-            "Only organizers can do this. If you should be one, ask your Department of "
-            "Home Affairs."
+        Refusal.FORBIDDEN: lambda: (
+            _("Only an administrator can do this.")
+            if d.get("role") == "admin"
+            else _(
+                "Only organizers can do this. If you should be one, ask your Department of "
+                "Home Affairs."
+            )
         ),
         Refusal.NOT_PENDING: lambda: _(
             "This has already been answered, or the time to answer has passed."
@@ -287,7 +363,12 @@ def privacy_lines(t: Translator, view: PrivacyView) -> list[str]:
     """What we store about the person (identifiers masked); each channel adds its ending."""
     _ = t.gettext
     p = view.person
-    quals = ", ".join(f"{label(t, q.kind)}: {label(t, q.level)}" for q in view.qualifications)
+    # One per line under its own heading: "Qualifications: Professional qualification: ..."
+    # read as a label repeated.
+    quals = "".join(
+        f"\n  • {escape(label(t, q.kind))}: {escape(label(t, q.level))}"
+        for q in view.qualifications
+    )
     position = "—"
     if p.position is not None:
         position = p.position.name_en if t.lang == "en" else p.position.name_vi
@@ -299,7 +380,7 @@ def privacy_lines(t: Translator, view: PrivacyView) -> list[str]:
         _("Phone: %(v)s") % {"v": _mask(p.phone)},
         _("Unit: %(v)s") % {"v": escape(p.unit.name)},
         _("Position: %(v)s") % {"v": escape(position)},
-        _("Qualifications: %(v)s") % {"v": escape(quals or "—")},
+        _("Qualifications: %(v)s") % {"v": quals or "—"},
         _("Registrations: %(n)d; training records: %(m)d")
         % {"n": view.registrations, "m": view.trainings},
         "",
@@ -324,7 +405,10 @@ def my_text(t: Translator, view: Overview) -> str:
         )
     if not view.upcoming:
         lines.append(_("You have no upcoming courses. Tap 📚 Courses to find one."))
-    lines.append("\n" + _("<b>Training completed this year</b>"))
+    if view.completed:
+        lines.append("\n" + _("<b>Training completed this year</b>"))
+    else:
+        lines.append("\n" + _("No training completed this year yet."))
     for record in view.completed:
         lines.append(f"• {escape(record.title)} ({t.date(record.ends_on)}, {record.hours}h)")
     lines.append(

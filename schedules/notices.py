@@ -11,7 +11,7 @@ from bot.i18n import Translator
 from domain import reminders as r
 from domain.standards import RuleStatus, State, grants
 from handlers import callbacks as cb
-from handlers.render import rule_title
+from handlers.render import join_link, rule_title
 from storage.models import Course
 
 
@@ -42,6 +42,19 @@ def _old(t: Translator, params: dict[str, object]) -> str:
 
 def render(t: Translator, ready: r.Ready) -> str:
     """The message text (HTML) of a notification that `prepare` found still relevant."""
+    text = _render(t, ready)
+    course = ready.course
+    if ready.note.kind in _TO_REGISTRANTS and course is not None and course.place and course.link:
+        # A blended course's place is shown above; its link would otherwise reach the
+        # registrants only inside Telegram's .ics file, which Zalo cannot send.
+        text += "\n" + join_link(t, course)
+    return text
+
+
+_TO_REGISTRANTS = (r.COURSE_START, r.PROMOTED, r.COURSE_CHANGED)
+
+
+def _render(t: Translator, ready: r.Ready) -> str:
     _ = t.gettext
     note, course = ready.note, ready.course
     kind = note.kind
@@ -99,6 +112,10 @@ def render(t: Translator, ready: r.Ready) -> str:
             "📚 You have %(done)d of %(target)d training hours this year. /courses lists "
             "courses you can still join before 31/12."
         ) % {"done": ready.hours_done or 0, "target": ready.hours_target or 0}
+    if kind == r.REVIEW_MEETING and ready.review_kind == "rotation":
+        return _(
+            "🗓 The periodic review meeting of your rotation to %(unit)s is due on %(date)s."
+        ) % {"unit": escape(ready.unit_name or "—"), "date": t.date(ready.review_on)}
     if kind == r.REVIEW_MEETING:
         return _(
             "🗓 The periodic review meeting of your secondment to %(unit)s is due on %(date)s."

@@ -297,7 +297,7 @@ async def test_an_organizer_broadcasts_to_people_missing_a_standard_and_reads_th
     preview, summary = w.api.sent_to(ORGANIZER)[-2:]
     assert (preview["text"], preview["entities"]) == (TEXT, FORMATTING)
     assert labels(preview) == ["✅ Đã nhận"]
-    assert "Đối tượng: thiếu chuẩn cs-culture-social-degree" in summary["text"]
+    assert "Đối tượng: thiếu chuẩn Đại học trở lên, chuyên ngành phù hợp" in summary["text"]
     assert "7 người đã liên kết" not in summary["text"]
     assert "1 người còn lại sẽ có trong báo cáo" in summary["text"]
     await w.press(ORGANIZER, f"bcs:{draft}")
@@ -366,7 +366,7 @@ async def test_every_organizer_command_and_button_refuses_a_civil_servant(world:
     people = await staff(w, n=1)
     draft = await compose(w)
     answer = await w.say(CIVIL_SERVANT, "/broadcast")
-    assert answer["text"].startswith("Chỉ cán bộ tổ chức mới làm được việc này")
+    assert answer["text"].startswith("Chỉ cán bộ phụ trách bồi dưỡng mới làm được việc này")
     data = [f"bca:{draft}:{k}" for k in ("all", "miss", "unit", "pos", "reg", "wait")]
     data += [f"bcr:{draft}:{people['rule_id']}", f"bck:{draft}:1", f"bcs:{draft}",
              f"bct:{draft}", f"bcx:{draft}", f"bcu:{draft}"]  # fmt: skip
@@ -376,7 +376,7 @@ async def test_every_organizer_command_and_button_refuses_a_civil_servant(world:
     assert message["message_id"] == forged.message_id
     for d in data:
         answer_text = await w.press(CIVIL_SERVANT, d, message)
-        assert answer_text.startswith("Chỉ cán bộ tổ chức mới làm được việc này"), d
+        assert answer_text.startswith("Chỉ cán bộ phụ trách bồi dưỡng mới làm được việc này"), d
     async with w.db() as s:
         refused = (await s.execute(select(func.count()).where(AuditEntry.result == "refused"))
                    ).scalar_one()  # fmt: skip
@@ -391,7 +391,7 @@ async def test_every_organizer_command_and_button_refuses_a_civil_servant(world:
             ChatAccount.chat_user_id == str(CIVIL_SERVANT)))).scalar_one()  # fmt: skip
         await grant(s, other or 0, unit, Role.ORGANIZER)
     answer_text = await w.press(CIVIL_SERVANT, f"bcx:{draft}", message)
-    assert answer_text == "Thông báo này do cán bộ tổ chức khác soạn."
+    assert answer_text == "Thông báo này do cán bộ phụ trách bồi dưỡng khác soạn."
 
 
 @pytest.mark.databases("sqlite")

@@ -199,7 +199,7 @@ async def test_console_links_registers_and_lists_in_vietnamese(
     assert "[2] ❓ Hướng dẫn" in start
 
     assert f"Đã liên kết. Xin chào {name}!" in contact
-    assert "[1] 📋 Chuẩn của tôi" in contact and "[2] 📚 Khóa học" in contact
+    assert "[1] 📋 Tiêu chuẩn của tôi" in contact and "[2] 📚 Khóa học" in contact
 
     assert "Tiêu chuẩn của bạn" in status
     assert "Đại học trở lên, chuyên ngành phù hợp Văn hóa - Xã hội: chưa đạt" in status
@@ -240,8 +240,8 @@ async def test_console_in_english_and_the_waitlist(
     assert "University degree in a field matching culture and social affairs: missing" in status
     assert "Courses matching “van hoa gia dinh”: 1" in search
     assert "[1] Xây dựng văn hóa gia đình" in search
-    assert "Full; waitlist: 0" in card and "[1] ✍️ Join the waitlist" in card
-    assert "[1] ✅ Yes, register" in confirm
+    assert "Full; nobody is on the waitlist yet." in card and "[1] ✍️ Join the waitlist" in card
+    assert "is full. Join its waitlist?" in confirm and "[1] ✅ Yes, join the waitlist" in confirm
     assert "You are number 1 on the waitlist for Xây dựng văn hóa gia đình" in waiting
     assert "waitlist no. 1" in my
 

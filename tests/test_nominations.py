@@ -312,6 +312,19 @@ async def test_hours_courses_find_people_behind_the_yearly_target(db: Db) -> Non
     assert [c.person_id for c in view.candidates] == [behind]
 
 
+async def test_people_missing_the_standard_come_before_those_behind_on_hours(db: Db) -> None:
+    w = await _world(db)
+    hours_only = await _person(db, w["commune"], "An Thiếu Giờ",
+                               qualifications=[("digital_skills", "", "")])  # fmt: skip
+    standard = await _person(db, w["commune"], "Yến Thiếu Chuẩn")
+    course = await _course(db, hours=16)  # grants digital skills and counts 16 hours
+    async with db() as s:
+        view = await nominations.nominating(
+            s, actor_id=w["head"], course_id=course, now=NOW, hours_target=40
+        )
+    assert [c.person_id for c in view.candidates] == [standard, hours_only]
+
+
 async def test_nominees_hold_seats_and_confirm_or_decline(db: Db) -> None:
     w = await _world(db)
     a, b, c = [await _person(db, w["commune"], n) for n in ("An", "Bình", "Chi")]

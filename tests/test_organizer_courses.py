@@ -774,17 +774,17 @@ async def test_civil_servants_are_refused_for_commands_and_replayed_buttons(
         clerk = await _link(s, api, 612, (await make_person(s, unit=units["LS-X1"])).id)
         course = await make_course(s, organizer=units["LS-X1"], title="Lớp quản lý nhà nước")
     for command in ("/newcourse", "/organize"):
-        assert (await say(app, api, clerk, command)).startswith("Chỉ cán bộ tổ chức")
+        assert (await say(app, api, clerk, command)).startswith("Chỉ cán bộ phụ trách bồi dưỡng")
     await say(app, api, org, "/organize")
     await press(app, api, org, f"oc:{course.id}")
     assert "Lớp quản lý nhà nước" in api.last_message(611)["text"]
     # The civil servant replays the organizer's buttons: same data, their own user id.
     for data in (f"ox:{course.id}", f"or:{course.id}:0", f"ov:{course.id}", f"ok:{course.id}"):
         await replay(app, api, org, _user(612), data)
-        assert _alerts(api)[-1].startswith("Chỉ cán bộ tổ chức")
+        assert _alerts(api)[-1].startswith("Chỉ cán bộ phụ trách bồi dưỡng")
     await press(app, api, org, f"ok:{course.id}")
     await replay(app, api, org, _user(612), f"okc:{course.id}")
-    assert _alerts(api)[-1].startswith("Chỉ cán bộ tổ chức")
+    assert _alerts(api)[-1].startswith("Chỉ cán bộ phụ trách bồi dưỡng")
     async with db() as s:
         still = await s.get(Course, course.id)
         refused = (
@@ -856,7 +856,7 @@ async def test_an_organizer_edits_cancels_and_exports_in_chat(
     update = api.callback_update(org, api.last_message(621)["message_id"], f"oc:{course.id}")
     update["callback_query"]["data"] = f"ox:{other.id}"
     await app.process_update(Update.de_json(update, app.bot))
-    assert _alerts(api)[-1].startswith("Chỉ cán bộ tổ chức")
+    assert _alerts(api)[-1].startswith("Chỉ cán bộ phụ trách bồi dưỡng")
     async with db() as s:
         kinds = sorted(n.kind for n in (await s.execute(select(Notification))).scalars())
         audit = (await s.execute(select(AuditEntry.action, AuditEntry.result))).all()
@@ -1012,7 +1012,7 @@ async def test_replayed_forged_and_stale_edit_buttons_are_refused(
     ]
     for replayed, pressed in steps:
         await replay(app, api, org, _user(662), replayed)
-        assert _alerts(api)[-1].startswith("Chỉ cán bộ tổ chức")
+        assert _alerts(api)[-1].startswith("Chỉ cán bộ phụ trách bồi dưỡng")
         if pressed:
             await press(app, api, org, pressed)
     # The organizer forges a choice for another unit's course: not the course being edited.

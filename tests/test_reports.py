@@ -522,7 +522,8 @@ async def test_an_organizer_gets_the_summary_the_workbook_and_the_chart(
     # A civil servant is refused (and audited); a bad year gets the usage line.
     other = {"id": 902, "is_bot": False, "first_name": "C", "language_code": "vi"}
     await app.process_update(Update.de_json(api.message_update(other, "/report"), app.bot))
-    assert api.last_message(902)["text"].startswith("Chỉ cán bộ tổ chức mới làm được việc này")
+    refused = api.last_message(902)["text"]
+    assert refused.startswith("Chỉ cán bộ phụ trách bồi dưỡng mới làm được việc này")
     with time_machine.travel(local(2025, 6, 15, 10), tick=True):
         await say("/report năm-ngoái")
     assert api.last_message(901)["text"] == "Cách dùng: /report [NĂM], ví dụ /report 2025"

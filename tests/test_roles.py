@@ -146,7 +146,7 @@ async def test_a_civil_servant_typing_an_admin_command_is_refused_audited_and_lo
         await app.process_update(
             Update.de_json(api.message_update(user, "/grant 020000000501 admin"), app.bot)
         )
-    assert api.last_message(501)["text"].startswith("Chỉ cán bộ tổ chức mới làm được việc này")
+    assert api.last_message(501)["text"] == "Việc này cần quyền quản trị viên."
     assert any("refused grant" in r.getMessage() for r in caplog.records)
     async with db() as s:
         entry = (await s.execute(select(AuditEntry))).scalar_one()
@@ -197,11 +197,11 @@ async def test_help_shows_organizer_commands_only_to_people_with_a_role(
         await app.process_update(Update.de_json(api.message_update(user, "/help"), app.bot))
         return str(api.last_message(uid)["text"])
 
-    assert "Dành cho cán bộ tổ chức" in await help_for(701)
+    assert "Dành cho cán bộ phụ trách bồi dưỡng" in await help_for(701)
     assert "/audit" not in await help_for(701)  # organizers are no administrators
     civil_servant = await help_for(702)
     assert civil_servant.startswith("Hướng dẫn sử dụng")
-    assert "Dành cho cán bộ tổ chức" not in civil_servant
+    assert "Dành cho cán bộ phụ trách bồi dưỡng" not in civil_servant
 
 
 def _menu(api: OfflineBotAPI, chat_id: int) -> list[str] | None:

@@ -22,13 +22,19 @@ from domain.catalog import CourseView
 from domain.errors import DomainError
 from domain.records import overview
 from domain.registration import Outcome
+from domain.search import Intent, understand
 from domain.standards import status_of
 from handlers.render import (
     checkin_text,
     course_card,
+    full_text,
+    greeting,
+    join_link,
     label,
     my_text,
+    no_match,
     refusal,
+    register_question,
     short,
     status_text,
 )
@@ -129,6 +135,9 @@ async def _page(ctx: Ctx, page: int, query: str) -> list[Say]:
             query=query,
         )
     _ = ctx._
+    if query and not result.total:
+        list_all = [Choice(_("📚 List open courses"), "page:0")] if result.open_total else []
+        return [Say(no_match(ctx.t, query, result.open_total), list_all)]
     if query:
         heading = _("🔎 Courses matching “%(q)s”: %(n)d") % {"q": escape(query), "n": result.total}
         turn = "spage"
@@ -147,7 +156,7 @@ async def _page(ctx: Ctx, page: int, query: str) -> list[Say]:
         seats = (
             _("%(n)d seats left") % {"n": v.seats_left}
             if v.seats_left
-            else _("full, waitlist %(n)d") % {"n": v.waitlisted}
+            else full_text(ctx.t, v.waitlisted)
         )
         detail = f"{ctx.t.local_date(v.course.starts_at)} · {seats}"
         choices.append(_course_choice(v.course.id, v.course.title, detail))
@@ -167,7 +176,13 @@ async def turn_page(ctx: Ctx, arg: str) -> list[Say]:
 
 
 async def search(ctx: Ctx, text: str) -> list[Say]:
+    """Answer free text as handlers/courses.py does: the menu to a greeting, else a search."""
     query = text.strip()[:100]
+    intent = understand(query).intent
+    if intent is Intent.CHATTER:
+        return [Say(greeting(ctx.t, linked=ctx.person_id is not None), main_menu(ctx.t))]
+    if intent is Intent.LIST:
+        query = ""
     ctx.dialogs.state(ctx.chat_id, ctx.now).data["query"] = query
     return await _page(ctx, 0, query)
 
@@ -237,6 +252,8 @@ def schedule(t: Translator, course: Course, *, place: bool = False) -> str:
             t.gettext("📍 Where: %(where)s (%(mode)s)")
             % {"where": escape(where), "mode": label(t, course.mode)}
         )
+        if course.link and course.link != where:
+            lines.append(join_link(t, course))
     return "\n".join(lines)
 
 
@@ -254,8 +271,8 @@ async def ask(ctx: Ctx, arg: str, *, cancelling: bool) -> list[Say]:
         text = _("Cancel your registration for <b>%(title)s</b>?") % {"title": title}
         yes, no = Choice(_("Yes, cancel it"), f"unregok:{cid}"), Choice(_("No, keep it"), "no")
     else:
-        text = _("Register for <b>%(title)s</b>?") % {"title": title}
-        yes, no = Choice(_("✅ Yes, register"), f"regok:{cid}"), Choice(_("No"), "no")
+        text, yes_label = register_question(ctx.t, view)
+        yes, no = Choice(yes_label, f"regok:{cid}"), Choice(_("No"), "no")
     return [Say(text, [yes, no])]
 
 
@@ -442,7 +459,8 @@ async def help_(ctx: Ctx, arg: str) -> list[Say]:
         "• <b>courses</b>: open courses you can join; or type words from a course title, "
         "e.g. <i>boi duong chinh tri</i>;\n"
         "• <b>my</b>: your courses, waitlist places and yearly hours;\n"
-        "• <b>reminders</b>: which reminders you get (never at night);\n"
+        "• <b>reminders</b>: which reminders you get (at night only urgent changes to a "
+        "course about to start);\n"
         "• <b>language</b>: Tiếng Việt / English;\n"
         "• <b>privacy</b>: what is stored about you, and unlinking this Zalo account;\n"
         "• <b>help</b>: this message."
