@@ -35,7 +35,7 @@ from bot.settings import Settings
 from handlers.help import set_commands
 from schedules.notifications import start_drainer
 from storage.db import create_engine, make_sessionmaker, upgrade
-from storage.models import Notification, NotificationState, Person, Unit
+from storage.models import ChatAccount, Notification, NotificationState, Person, Unit
 
 log = logging.getLogger(__name__)
 
@@ -108,10 +108,33 @@ async def run_demo(
             return 1 if personal_id else 0
         print(PLAYING.format(name=person.name, unit=person.unit, pid=person.personal_id,
                              phone=person.phone))  # fmt: skip
+        await _forget_someone_else(db, person)
         return await _chat(settings, engine, person, lang, lines)
     finally:
         lines.close()
         await engine.dispose()
+
+
+async def _forget_someone_else(db: async_sessionmaker[AsyncSession], person: DemoPerson) -> None:
+    """The demo chat is one fake user: when it was linked to another person in an earlier run,
+    unlink it, so that the person chosen now is the one in the chat (they share their phone
+    again, as on first use)."""
+    async with db.begin() as session:
+        account = (
+            await session.execute(
+                select(ChatAccount).where(
+                    ChatAccount.channel == "telegram", ChatAccount.chat_user_id == str(USER_ID)
+                )
+            )
+        ).scalar_one_or_none()
+        chosen = (
+            await session.execute(
+                select(Person.id).where(Person.personal_id == person.personal_id)
+            )
+        ).scalar_one_or_none()
+        if account is not None and account.person_id not in (None, chosen):
+            account.person_id = None
+            account.linked_at = None
 
 
 def _remove_database(db_path: Path) -> None:

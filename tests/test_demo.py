@@ -354,3 +354,26 @@ async def test_console_picks_a_suggested_person_or_refuses_an_unknown_id(
     code = await run_demo(db, fresh=False, personal_id="020000000000", lang="vi", settings=settings)
     assert code == 1
     assert "020000000000" in capsys.readouterr().err
+
+
+async def test_console_plays_the_person_chosen_now_not_the_one_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "demo.db"
+    first_id, first_name, _t, _c = await _demo_for_console(db)
+    await _console(monkeypatch, capsys, db, first_id, ["1"])  # link as the first person
+    engine = create_engine(f"sqlite+aiosqlite:///{db}")
+    try:
+        async with make_sessionmaker(engine)() as session:
+            other_id, other_name = (await session.execute(text(
+                "SELECT personal_id, full_name FROM people WHERE personal_id != :p "
+                "AND phone IS NOT NULL ORDER BY id LIMIT 1"), {"p": first_id})).one()  # fmt: skip
+    finally:
+        await engine.dispose()
+
+    start, contact, privacy = _turns(
+        await _console(monkeypatch, capsys, db, other_id, ["1", "/privacy"])
+    )
+    assert other_name in start and first_name not in start  # the banner
+    assert f"Đã liên kết. Xin chào {other_name}!" in contact
+    assert other_name in privacy and first_name not in privacy
