@@ -98,9 +98,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # A running bot logs what it does; a one-off command prints only what its user needs.
     quiet = args.command != "run" and not args.verbose
+    # The demo's console is the chat: its log goes to a file beside the demo database, so a
+    # warning never lands between the bot's lines.
     logging.basicConfig(
         level=logging.WARNING if quiet else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        filename=args.db.with_suffix(".log") if args.command == "demo" else None,
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
     try:

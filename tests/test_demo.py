@@ -335,6 +335,9 @@ def test_boiduong_demo_runs_as_a_subprocess(tmp_path: Path) -> None:
     assert f"Xin chào {name}!" in out
     assert "Tiêu chuẩn của bạn" in out
     assert out.rstrip().endswith("Tạm biệt! (goodbye)")
+    # Nothing but the chat on the console: log lines, if any, are in the demo's log file.
+    assert " WARNING " not in out + done.stderr.decode() and " INFO " not in out
+    assert (tmp_path / "demo.log").exists()
 
 
 async def test_console_picks_a_suggested_person_or_refuses_an_unknown_id(
