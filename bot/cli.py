@@ -10,12 +10,13 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot.cli_secondments import add_parser as add_secondments_parser
 from bot.cli_units import add_parsers
 from bot.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger(__name__)
 # What `import` and `template` take, in the order a new installation loads them.
-KINDS = ["units", "positions", "roster", "courses"]
+KINDS = ["units", "positions", "roster", "courses", "secondments"]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -37,7 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--person", help="personal ID of the civil servant to play")
     demo.add_argument("--lang", choices=["vi", "en"], default="vi")
     imp = sub.add_parser(
-        "import", help="import units, positions, a roster or courses (XLSX, XLS, ODS or CSV)"
+        "import", help="import units, positions, a roster, courses or secondments (XLSX, XLS, "
+        "ODS or CSV)"
     )
     imp.add_argument("kind", choices=KINDS)
     imp.add_argument("file", type=Path)
@@ -71,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--year", type=int, help="the year reported on; default: this year")
     rep.add_argument("--out", type=Path, required=True, help="folder to write the files into")
     add_parsers(sub)
+    add_secondments_parser(sub)
     bc = sub.add_parser("broadcast", help="send a message to an audience (the bot sends it)")
     bc.add_argument("--text", required=True, help="the message; Telegram HTML (<b>, <i>, <a>)")
     bc.add_argument("--unit", action="append", default=[], help="unit code (subtree included)")
@@ -180,6 +183,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             at=args.at, everyone=args.everyone, yes=args.yes, report_to=args.report_to,
             photo=args.photo, document=args.document,
         ))  # fmt: skip
+    if args.command == "secondments":
+        from bot.cli_secondments import cmd_secondments
+
+        return asyncio.run(cmd_secondments(settings, args))
     if args.command == "migrate":
         return asyncio.run(_migrate(settings))
     raise AssertionError(args.command)

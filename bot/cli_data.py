@@ -32,6 +32,12 @@ from domain.importing import (
 from domain.positions import import_positions, write_positions_template
 from domain.registration import cancel_course
 from domain.rulebook import YAML_SUFFIXES, RulebookReport, RuleIssue, load_rulebook
+from domain.secondments import (
+    REVIEW_RATING,
+    SECONDMENT_KIND,
+    import_secondments,
+    write_secondments_template,
+)
 from domain.sheets import SheetError
 from domain.units import import_units, write_units_template
 from domain.vocab import VOCABULARIES, Vocab
@@ -73,6 +79,8 @@ PROBLEMS = {
     "postgraduate": "hãy ghi rõ Thạc sĩ hoặc Tiến sĩ thay cho «Sau đại học» (write Thạc sĩ or "
     "Tiến sĩ instead of «Sau đại học»)",
     "bad_old_id": "số CMND cũ cần 9 chữ số (the old ID number has 9 digits)",
+    "unknown_person": "không có người này trong danh sách cán bộ (not on the roster)",
+    "review_interval": "cần từ 3 đến 6 tháng (3 to 6 months)",
 }
 FILE_PROBLEMS = {
     "unsupported_format": "định dạng tệp không hỗ trợ (unsupported file type)",
@@ -88,12 +96,16 @@ STAGES = {
 KINDS = {
     "roster": "danh sách cán bộ (roster)", "courses": "khóa học (courses)",
     "units": "danh mục đơn vị (units)", "positions": "danh mục chức vụ, chức danh (positions)",
+    "secondments": "biệt phái, luân chuyển (secondments and rotations)",
 }  # fmt: skip
 ACTIONS = {"created": "thêm mới (created)", "updated": "cập nhật (updated)"}
 CHANGES_SHOWN = 200
-EXTRA_VOCABS: dict[str, Vocab] = {v.name: v for v in (YES_NO, POSITION_GROUP)}
+EXTRA_VOCABS: dict[str, Vocab] = {
+    v.name: v for v in (YES_NO, POSITION_GROUP, SECONDMENT_KIND, REVIEW_RATING)
+}
 TEMPLATE_WRITERS: dict[str, Callable[[Path], None]] = {
     "units": write_units_template, "positions": write_positions_template,
+    "secondments": write_secondments_template,
     **{kind: partial(write_import_template, kind) for kind in TEMPLATES},
 }  # fmt: skip
 
@@ -202,7 +214,8 @@ async def cmd_import(settings: Settings, kind: str, path: Path, dry_run: bool) -
                     session, path=path, dry_run=dry_run, now=now, progress=progress, **extra
                 )
             else:
-                importer = import_units if kind == "units" else import_positions
+                importer = {"units": import_units, "positions": import_positions,
+                            "secondments": import_secondments}[kind]  # fmt: skip
                 report = await importer(
                     session, path=path, dry_run=dry_run, now=now, actor=operator()
                 )

@@ -91,6 +91,8 @@ class Problem(enum.StrEnum):
     END_BEFORE_START = "end_before_start"
     SESSION_OUTSIDE_COURSE = "session_outside_course"
     DEADLINE_AFTER_END = "deadline_after_end"
+    UNKNOWN_PERSON = "unknown_person"
+    REVIEW_INTERVAL = "review_interval"
 
 
 @dataclass(frozen=True)

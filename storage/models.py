@@ -161,6 +161,16 @@ class Secondment(Base):
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date | None] = mapped_column(Date)
     review_every_months: Mapped[int] = mapped_column(Integer, default=6)
+    # Where in the host unit the person works, and on what; the decision that sent them.
+    host_division: Mapped[str | None] = mapped_column(String(200))
+    field_of_work: Mapped[str | None] = mapped_column(String(200))
+    decision_no: Mapped[str | None] = mapped_column(String(60))
+    # Set when a review is recorded (or imported): the planner reminds of this date, not of
+    # the one counted from the start. Blank: every N months from the start.
+    next_review_on: Mapped[date | None] = mapped_column(Date)
+    last_review_on: Mapped[date | None] = mapped_column(Date)
+    last_review_rating: Mapped[str | None] = mapped_column(String(20))
+    last_review_note: Mapped[str | None] = mapped_column(Text)
 
 
 class StandardRule(Base):

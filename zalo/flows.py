@@ -22,12 +22,14 @@ from domain.catalog import CourseView
 from domain.errors import DomainError
 from domain.records import overview
 from domain.registration import Outcome
+from domain.secondments import current_postings
 from domain.standards import status_of
 from handlers.render import (
     checkin_text,
     course_card,
     label,
     my_text,
+    postings_text,
     refusal,
     short,
     status_text,
@@ -105,7 +107,12 @@ async def status(ctx: Ctx, arg: str) -> list[Say]:
             today=ctx.now.astimezone(ctx.settings.tz).date(),
             hours_target=ctx.settings.annual_hours_target,
         )
+        postings = await current_postings(
+            session, person_id=ctx.person_id, today=ctx.now.astimezone(ctx.settings.tz).date()
+        )
     text, _markup = status_text(ctx.t, statuses)
+    if postings:
+        text = postings_text(ctx.t, postings) + "\n\n" + text
     closing = {c.id: c for s in statuses for c in s.closing}
     choices = [_course_choice(c.id, c.title) for c in closing.values()]
     # As Telegram's button under /status; zalo/claims.py takes it from there.

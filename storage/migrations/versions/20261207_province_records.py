@@ -1,0 +1,42 @@
+"""what a province reports on: secondment details and review outcomes
+
+A secondment or rotation keeps the host division and field of work, the decision that sent
+the person, the next review date and the last review's outcome.
+
+Revision ID: 0013
+Revises: 0009
+Create Date: 2026-12-07 08:00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0013"
+down_revision: str | None = "0009"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+SECONDMENT_COLUMNS = (
+    ("host_division", sa.String(length=200)),
+    ("field_of_work", sa.String(length=200)),
+    ("decision_no", sa.String(length=60)),
+    ("next_review_on", sa.Date()),
+    ("last_review_on", sa.Date()),
+    ("last_review_rating", sa.String(length=20)),
+    ("last_review_note", sa.Text()),
+)
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("secondments") as batch:
+        for name, type_ in SECONDMENT_COLUMNS:
+            batch.add_column(sa.Column(name, type_, nullable=True))
+
+
+def downgrade() -> None:
+    # Plain DROP COLUMN (SQLite 3.35+): a batch copy of a table that refers to `people` is
+    # harmless, but the plain form keeps every downgrade of this revision alike.
+    for name, _type in reversed(SECONDMENT_COLUMNS):
+        op.drop_column("secondments", name)
