@@ -29,6 +29,7 @@ from domain.importing import (
     RowError,
     write_import_template,
 )
+from domain.plans import import_plans, write_plans_template
 from domain.positions import import_positions, write_positions_template
 from domain.registration import cancel_course
 from domain.rulebook import YAML_SUFFIXES, RulebookReport, RuleIssue, load_rulebook
@@ -97,6 +98,7 @@ KINDS = {
     "roster": "danh sách cán bộ (roster)", "courses": "khóa học (courses)",
     "units": "danh mục đơn vị (units)", "positions": "danh mục chức vụ, chức danh (positions)",
     "secondments": "biệt phái, luân chuyển (secondments and rotations)",
+    "plans": "kế hoạch đào tạo, bồi dưỡng năm (yearly plans)",
 }  # fmt: skip
 ACTIONS = {"created": "thêm mới (created)", "updated": "cập nhật (updated)"}
 CHANGES_SHOWN = 200
@@ -105,7 +107,7 @@ EXTRA_VOCABS: dict[str, Vocab] = {
 }
 TEMPLATE_WRITERS: dict[str, Callable[[Path], None]] = {
     "units": write_units_template, "positions": write_positions_template,
-    "secondments": write_secondments_template,
+    "secondments": write_secondments_template, "plans": write_plans_template,
     **{kind: partial(write_import_template, kind) for kind in TEMPLATES},
 }  # fmt: skip
 
@@ -215,7 +217,8 @@ async def cmd_import(settings: Settings, kind: str, path: Path, dry_run: bool) -
                 )
             else:
                 importer = {"units": import_units, "positions": import_positions,
-                            "secondments": import_secondments}[kind]  # fmt: skip
+                            "secondments": import_secondments,
+                            "plans": import_plans}[kind]  # fmt: skip
                 report = await importer(
                     session, path=path, dry_run=dry_run, now=now, actor=operator()
                 )

@@ -148,6 +148,11 @@ def _summary(wb: Workbook, r: Report) -> None:
     ]  # fmt: skip
     for s in r.secondments:
         rows.append((SECONDMENT_LABELS.get(s.kind, s.kind) + " trong năm", s.active, None))
+    for p in t.plans:
+        rows.append((f"Kế hoạch {COURSE_CATEGORY.label(p.category).lower()} (lượt người)",
+                     p.planned, None))
+        rows.append((f"Thực hiện {COURSE_CATEGORY.label(p.category).lower()} (lượt người)",
+                     p.done, p.share))  # fmt: skip
     for label, value, share in rows:
         ws.append([label, value, _number(share)])
         ws.cell(ws.max_row, 3).number_format = PERCENT_FORMAT

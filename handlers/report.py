@@ -16,6 +16,7 @@ from bot.i18n import Translator
 from domain import report_files, reports
 from domain.reports import Breakdown, LevelTable, Report
 from handlers.common import reply, require_role
+from handlers.render import label
 from storage.models import Role
 
 MESSAGE_LIMIT = 4000  # Telegram's 4,096 less some room for entities
@@ -127,6 +128,12 @@ def _training(t: Translator, report: Report) -> list[str]:
             _("Yearly plan: %(plan)s participations; %(share)s done")
             % {"plan": number(t, tr.plan), "share": pct(t, tr.plan_share)}
         )
+    for p in tr.plans:
+        lines.append(
+            "• " + _("%(category)s: %(done)s of %(plan)s planned (%(share)s)")
+            % {"category": escape(label(t, p.category)), "done": number(t, p.done),
+               "plan": number(t, p.planned), "share": pct(t, p.share)}
+        )  # fmt: skip
     return lines
 
 

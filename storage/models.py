@@ -296,6 +296,8 @@ class TrainingRecord(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
     course_id: Mapped[int | None] = mapped_column(ForeignKey("courses.id", ondelete="SET NULL"))
     title: Mapped[str] = mapped_column(String(300))
+    # A record from outside the bot has its own category; one from a course takes the course's.
+    category: Mapped[str | None] = mapped_column(String(30))
     hours: Mapped[int] = mapped_column(Integer, default=0)
     starts_on: Mapped[date | None] = mapped_column(Date)
     ends_on: Mapped[date] = mapped_column(Date)
@@ -575,9 +577,12 @@ class TrainingPlan(Base):
     """A yearly plan figure a report compares against (participations, for a unit subtree)."""
 
     __tablename__ = "training_plans"
-    __table_args__ = (UniqueConstraint("year", "unit_id"),)
+    __table_args__ = (UniqueConstraint("year", "unit_id", "category"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     year: Mapped[int] = mapped_column(Integer)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    # A training category (COURSE_CATEGORY); None: the unit's total for the year.
+    category: Mapped[str | None] = mapped_column(String(30))
     participants: Mapped[int] = mapped_column(Integer)
+    courses: Mapped[int | None] = mapped_column(Integer)

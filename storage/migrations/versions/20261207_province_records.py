@@ -1,7 +1,9 @@
 """what a province reports on: secondment details and review outcomes
 
 A secondment or rotation keeps the host division and field of work, the decision that sent
-the person, the next review date and the last review's outcome.
+the person, the next review date and the last review's outcome. A yearly plan figure can be
+per training category (blank: the unit's total) and plan a number of courses; training
+recorded from outside the bot keeps its category.
 
 Revision ID: 0013
 Revises: 0009
@@ -33,9 +35,25 @@ def upgrade() -> None:
     with op.batch_alter_table("secondments") as batch:
         for name, type_ in SECONDMENT_COLUMNS:
             batch.add_column(sa.Column(name, type_, nullable=True))
+    with op.batch_alter_table("training_plans") as batch:
+        batch.add_column(sa.Column("category", sa.String(length=30), nullable=True))
+        batch.add_column(sa.Column("courses", sa.Integer(), nullable=True))
+        batch.drop_constraint("uq_training_plans_year_unit_id", type_="unique")
+        batch.create_unique_constraint(
+            "uq_training_plans_year_unit_id_category", ["year", "unit_id", "category"]
+        )
+    op.add_column("training_records", sa.Column("category", sa.String(length=30), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_column("training_records", "category")  # plain: the table refers to `people`
+    # The old key holds one figure per unit and year: the per-category figures go.
+    op.execute("DELETE FROM training_plans WHERE category IS NOT NULL")
+    with op.batch_alter_table("training_plans") as batch:
+        batch.drop_constraint("uq_training_plans_year_unit_id_category", type_="unique")
+        batch.drop_column("courses")
+        batch.drop_column("category")
+        batch.create_unique_constraint("uq_training_plans_year_unit_id", ["year", "unit_id"])
     # Plain DROP COLUMN (SQLite 3.35+): a batch copy of a table that refers to `people` is
     # harmless, but the plain form keeps every downgrade of this revision alike.
     for name, _type in reversed(SECONDMENT_COLUMNS):
