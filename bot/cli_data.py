@@ -40,6 +40,7 @@ from domain.secondments import (
     write_secondments_template,
 )
 from domain.sheets import SheetError
+from domain.training_history import import_training, write_training_template
 from domain.units import import_units, write_units_template
 from domain.vocab import VOCABULARIES, Vocab
 from storage.db import create_engine, make_sessionmaker, upgrade
@@ -99,6 +100,7 @@ KINDS = {
     "units": "danh mục đơn vị (units)", "positions": "danh mục chức vụ, chức danh (positions)",
     "secondments": "biệt phái, luân chuyển (secondments and rotations)",
     "plans": "kế hoạch đào tạo, bồi dưỡng năm (yearly plans)",
+    "training": "quá trình đào tạo, bồi dưỡng (training history)",
 }  # fmt: skip
 ACTIONS = {"created": "thêm mới (created)", "updated": "cập nhật (updated)"}
 CHANGES_SHOWN = 200
@@ -108,6 +110,7 @@ EXTRA_VOCABS: dict[str, Vocab] = {
 TEMPLATE_WRITERS: dict[str, Callable[[Path], None]] = {
     "units": write_units_template, "positions": write_positions_template,
     "secondments": write_secondments_template, "plans": write_plans_template,
+    "training": write_training_template,
     **{kind: partial(write_import_template, kind) for kind in TEMPLATES},
 }  # fmt: skip
 
@@ -217,8 +220,8 @@ async def cmd_import(settings: Settings, kind: str, path: Path, dry_run: bool) -
                 )
             else:
                 importer = {"units": import_units, "positions": import_positions,
-                            "secondments": import_secondments,
-                            "plans": import_plans}[kind]  # fmt: skip
+                            "secondments": import_secondments, "plans": import_plans,
+                            "training": import_training}[kind]  # fmt: skip
                 report = await importer(
                     session, path=path, dry_run=dry_run, now=now, actor=operator()
                 )

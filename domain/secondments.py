@@ -100,7 +100,7 @@ def write_secondments_template(path: Path) -> None:
                    example_rows=SECONDMENT_EXAMPLES)  # fmt: skip
 
 
-async def _people(session: AsyncSession, ids: set[str]) -> dict[str, tuple[int, int]]:
+async def people_by_personal_id(session: AsyncSession, ids: set[str]) -> dict[str, tuple[int, int]]:
     """personal ID → (person id, unit id) for the IDs of a file."""
     found: dict[str, tuple[int, int]] = {}
     wanted = list(ids)
@@ -139,7 +139,7 @@ async def import_secondments(
     report = ImportReport("secondments", dry_run, len(table.rows),
                           unknown_headers=table.unknown_headers)  # fmt: skip
     ids = {pid for _r, v in table.rows if (pid := valid_personal_id(v.get("personal_id", "")))}
-    people = await _people(session, ids)
+    people = await people_by_personal_id(session, ids)
     units = await UnitRepo(session).index()
     first_row: dict[tuple[str, date], int] = {}
     wanted: list[tuple[int, str, int, date, dict[str, Any]]] = []

@@ -298,6 +298,10 @@ class TrainingRecord(Base):
     title: Mapped[str] = mapped_column(String(300))
     # A record from outside the bot has its own category; one from a course takes the course's.
     category: Mapped[str | None] = mapped_column(String(30))
+    organizer: Mapped[str | None] = mapped_column(String(200))
+    # What it granted (a qualification kind and level), for a record from outside the bot.
+    grants_kind: Mapped[str | None] = mapped_column(String(30))
+    grants_level: Mapped[str | None] = mapped_column(String(40))
     hours: Mapped[int] = mapped_column(Integer, default=0)
     starts_on: Mapped[date | None] = mapped_column(Date)
     ends_on: Mapped[date] = mapped_column(Date)

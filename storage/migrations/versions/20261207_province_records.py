@@ -3,7 +3,7 @@
 A secondment or rotation keeps the host division and field of work, the decision that sent
 the person, the next review date and the last review's outcome. A yearly plan figure can be
 per training category (blank: the unit's total) and plan a number of courses; training
-recorded from outside the bot keeps its category.
+recorded from outside the bot keeps its category, organizer and what it granted.
 
 Revision ID: 0013
 Revises: 0009
@@ -11,6 +11,7 @@ Create Date: 2026-12-07 08:00:00
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -20,7 +21,7 @@ down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-SECONDMENT_COLUMNS = (
+SECONDMENT_COLUMNS: tuple[tuple[str, Any], ...] = (
     ("host_division", sa.String(length=200)),
     ("field_of_work", sa.String(length=200)),
     ("decision_no", sa.String(length=60)),
@@ -28,6 +29,13 @@ SECONDMENT_COLUMNS = (
     ("last_review_on", sa.Date()),
     ("last_review_rating", sa.String(length=20)),
     ("last_review_note", sa.Text()),
+)
+
+RECORD_COLUMNS: tuple[tuple[str, Any], ...] = (
+    ("category", sa.String(length=30)),
+    ("organizer", sa.String(length=200)),
+    ("grants_kind", sa.String(length=30)),
+    ("grants_level", sa.String(length=40)),
 )
 
 
@@ -42,11 +50,13 @@ def upgrade() -> None:
         batch.create_unique_constraint(
             "uq_training_plans_year_unit_id_category", ["year", "unit_id", "category"]
         )
-    op.add_column("training_records", sa.Column("category", sa.String(length=30), nullable=True))
+    for name, type_ in RECORD_COLUMNS:
+        op.add_column("training_records", sa.Column(name, type_, nullable=True))
 
 
 def downgrade() -> None:
-    op.drop_column("training_records", "category")  # plain: the table refers to `people`
+    for name, _type in reversed(RECORD_COLUMNS):  # plain: the table refers to `people`
+        op.drop_column("training_records", name)
     # The old key holds one figure per unit and year: the per-category figures go.
     op.execute("DELETE FROM training_plans WHERE category IS NOT NULL")
     with op.batch_alter_table("training_plans") as batch:
