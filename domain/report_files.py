@@ -29,7 +29,15 @@ from domain.reports import (
     Report,
     group_label,
 )
-from domain.vocab import COURSE_CATEGORY, EDUCATION, POLITICAL_THEORY, QUALIFICATION_KIND, Vocab
+from domain.tiers import Tiers
+from domain.vocab import (
+    COURSE_CATEGORY,
+    EDUCATION,
+    PERSON_TYPE,
+    POLITICAL_THEORY,
+    QUALIFICATION_KIND,
+    Vocab,
+)
 
 SHEETS = (
     "Tổng hợp",
@@ -40,6 +48,7 @@ SHEETS = (
     "Tiêu chuẩn",
     "Bồi dưỡng",
     "Biệt phái, luân chuyển",
+    "Theo cấp, loại",
 )
 BOLD = Font(bold=True)
 PERCENT_FORMAT = "0.0"
@@ -109,6 +118,8 @@ def workbook(report: Report) -> bytes:
     )  # fmt: skip
     for s in report.secondments:
         ws.append([SECONDMENT_LABELS.get(s.kind, s.kind), s.active, s.started, s.ended])
+    if report.tiers is not None:
+        _tiers(wb, report.tiers)
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()
@@ -156,6 +167,34 @@ def _summary(wb: Workbook, r: Report) -> None:
     for label, value, share in rows:
         ws.append([label, value, _number(share)])
         ws.cell(ws.max_row, 3).number_format = PERCENT_FORMAT
+
+
+TIER_LABELS = {"province": "Cấp tỉnh", "district": "Cấp huyện", "commune": "Cấp xã",
+               "": "Chưa xác định cấp", "total": "Tổng cộng"}  # fmt: skip
+TYPE_LABELS = {**{t.code: t.vi for t in PERSON_TYPE}, "": "Chưa xác định loại",
+               "total": "Tổng cộng"}  # fmt: skip
+TIER_EDU = ("Sau đại học", "Đại học", "Cao đẳng, trung cấp", "Sơ cấp", "Chưa qua đào tạo")
+TIER_PT = ("Cao cấp, cử nhân", "Trung cấp", "Sơ cấp", "Chưa có")
+SHARE_FORMAT = "0.##"  # two decimals where the figure needs them: 17.51, 55.4
+
+
+def _tiers(wb: Workbook, t: Tiers) -> None:
+    """People by government tier, then by person type: counts and shares of each level."""
+    headers = ["", "Số người", "Tỷ lệ (%)"]
+    for name in (*TIER_EDU, *(f"LLCT {n.lower()}" for n in TIER_PT)):
+        headers += [name, "Tỷ lệ (%)"]
+    ws = _sheet(wb, SHEETS[8], headers, [24, 10, 10, *([12] * (len(headers) - 3))])
+    for rows, labels in ((t.tiers, TIER_LABELS), (t.types, TYPE_LABELS)):
+        for r in rows:
+            line: list[Any] = [labels.get(r.key, r.key), r.people, _number(t.people_share(r))]
+            for i, n in enumerate(r.education):
+                line += [n, _number(r.edu_share(i))]
+            for i, n in enumerate(r.political):
+                line += [n, _number(r.pt_share(i))]
+            ws.append(line)
+            for col in range(3, len(line) + 1, 2):
+                ws.cell(ws.max_row, col).number_format = SHARE_FORMAT
+        ws.append([])
 
 
 def _levels(wb: Workbook, title: str, table: LevelTable, kind_label: str) -> None:

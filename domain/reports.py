@@ -44,6 +44,8 @@ from domain import roles
 from domain.errors import DomainError, Refusal
 from domain.importing import POSITION_GROUP
 from domain.text import fold
+from domain.tiers import Tiers
+from domain.tiers import breakdown as tier_breakdown
 from domain.vocab import (
     COURSE_CATEGORY,
     EDUCATION,
@@ -271,6 +273,7 @@ class Report:
     standards: tuple[StandardRow, ...]
     training: Training
     secondments: tuple[SecondmentRow, ...]
+    tiers: Tiers | None = None  # by government tier and by person type
 
 
 # -- services -----------------------------------------------------------------------------------
@@ -375,6 +378,7 @@ async def build(
         standards=rule_totals,
         training=await _training(session, q, roots),
         secondments=await _secondments(session, q),
+        tiers=await tier_breakdown(session, people_filter=q.people()),
     )
 
 
