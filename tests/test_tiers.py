@@ -12,8 +12,10 @@ from openpyxl import load_workbook
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.i18n import Translator
 from domain import report_files, reports
 from domain.tiers import share
+from handlers.report import summary_text
 from storage.models import Person, Qualification
 from tests.factories import make_unit
 
@@ -103,3 +105,10 @@ async def test_the_report_reproduces_dien_biens_figures_by_tier_and_type(
                                                   4_005, 55.4]  # fmt: skip
     assert provincial[4].number_format == "0.##"
     assert [c.value for c in rows["Cấp huyện"][3:9]] == [358, 2.51, 10_842, 75.96, 3_038, 21.28]
+
+    text = summary_text(Translator("vi", ZoneInfo("Asia/Ho_Chi_Minh")), r)
+    assert "• Cấp tỉnh: 7.229 (30,01%)" in text
+    assert ("sau đại học 1.266 (17,51%), đại học 4.005 (55,4%), cao đẳng, trung cấp 1.821 "
+            "(25,19%), sơ cấp 137 (1,9%)") in text  # fmt: skip
+    assert "lý luận chính trị: cao cấp 221 (1,55%), trung cấp 2.043 (14,31%)" in text
+    assert "• Công chức: 9.000 (37,36%)" in text
