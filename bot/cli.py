@@ -72,6 +72,8 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--unit", help="code of the unit (and its subtree); default: everything")
     rep.add_argument("--year", type=int, help="the year reported on; default: this year")
     rep.add_argument("--out", type=Path, required=True, help="folder to write the files into")
+    rep.add_argument("--since", type=int, metavar="YEAR",
+                     help="also print totals per year from this year to --year")  # fmt: skip
     add_parsers(sub)
     add_secondments_parser(sub)
     bc = sub.add_parser("broadcast", help="send a message to an audience (the bot sends it)")
@@ -161,7 +163,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "report":
         from bot.cli_report import cmd_report
 
-        return asyncio.run(cmd_report(settings, args.unit, args.year, args.out))
+        return asyncio.run(cmd_report(settings, args.unit, args.year, args.out, since=args.since))
     if args.command == "export" and args.what == "registrants":
         from bot.cli_export import cmd_export_registrants
 
