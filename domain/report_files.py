@@ -48,6 +48,7 @@ SHEETS = (
     "Tiêu chuẩn",
     "Bồi dưỡng",
     "Biệt phái, luân chuyển",
+    "Biệt phái theo đơn vị",
     "Theo cấp, loại",
 )
 BOLD = Font(bold=True)
@@ -118,6 +119,12 @@ def workbook(report: Report) -> bytes:
     )  # fmt: skip
     for s in report.secondments:
         ws.append([SECONDMENT_LABELS.get(s.kind, s.kind), s.active, s.started, s.ended])
+    ws = _sheet(wb, SHEETS[8], [f"Đang thực hiện ngày {_date(report.as_of)}", "Đơn vị đến",
+                                 "Đơn vị cử", "Số người", "Quá hạn họp đánh giá"],
+                [20, 40, 40, 10, 14])  # fmt: skip
+    for p in report.postings:
+        ws.append([SECONDMENT_LABELS.get(p.kind, p.kind), p.host, p.home, p.people,
+                   p.overdue])  # fmt: skip
     if report.tiers is not None:
         _tiers(wb, report.tiers)
     buffer = io.BytesIO()
@@ -183,7 +190,7 @@ def _tiers(wb: Workbook, t: Tiers) -> None:
     headers = ["", "Số người", "Tỷ lệ (%)"]
     for name in (*TIER_EDU, *(f"LLCT {n.lower()}" for n in TIER_PT)):
         headers += [name, "Tỷ lệ (%)"]
-    ws = _sheet(wb, SHEETS[8], headers, [24, 10, 10, *([12] * (len(headers) - 3))])
+    ws = _sheet(wb, SHEETS[9], headers, [24, 10, 10, *([12] * (len(headers) - 3))])
     for rows, labels in ((t.tiers, TIER_LABELS), (t.types, TYPE_LABELS)):
         for r in rows:
             line: list[Any] = [labels.get(r.key, r.key), r.people, _number(t.people_share(r))]

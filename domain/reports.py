@@ -43,6 +43,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain import roles
 from domain.errors import DomainError, Refusal
 from domain.importing import POSITION_GROUP
+from domain.secondments import PostingsAt
+from domain.secondments import by_unit as postings_by_unit
 from domain.text import fold
 from domain.tiers import Tiers
 from domain.tiers import breakdown as tier_breakdown
@@ -274,6 +276,7 @@ class Report:
     training: Training
     secondments: tuple[SecondmentRow, ...]
     tiers: Tiers | None = None  # by government tier and by person type
+    postings: tuple[PostingsAt, ...] = ()  # under way on `as_of`, by host and home unit
 
 
 # -- services -----------------------------------------------------------------------------------
@@ -379,6 +382,7 @@ async def build(
         training=await _training(session, q, roots),
         secondments=await _secondments(session, q),
         tiers=await tier_breakdown(session, people_filter=q.people()),
+        postings=await postings_by_unit(session, touches=_touches(q), on=as_of),
     )
 
 
@@ -793,6 +797,17 @@ def _category_order(code: str) -> tuple[int, str]:
     return (codes.index(code), code) if code in codes else (len(codes), code)
 
 
+def _touches(q: _Queries) -> ColumnElement[bool]:
+    """A secondment touches the scope: the person is of it, or goes to or comes from it."""
+    if q.everywhere:
+        return true()
+    return or_(
+        q.unit_in_scope(Person.unit_id),
+        q.unit_in_scope(Secondment.to_unit_id),
+        q.unit_in_scope(Secondment.from_unit_id),
+    )
+
+
 async def _secondments(session: AsyncSession, q: _Queries) -> tuple[SecondmentRow, ...]:
     """Secondments and rotations under way in the year that touch the scope: the person is
     of the scope, or they go to or come from one of its units."""
@@ -800,15 +815,7 @@ async def _secondments(session: AsyncSession, q: _Queries) -> tuple[SecondmentRo
     def when(cond: ColumnElement[bool]) -> Any:
         return func.sum(case((cond, 1), else_=0))
 
-    touches = (
-        true()
-        if q.everywhere
-        else or_(
-            q.unit_in_scope(Person.unit_id),
-            q.unit_in_scope(Secondment.to_unit_id),
-            q.unit_in_scope(Secondment.from_unit_id),
-        )
-    )
+    touches = _touches(q)
     stmt = (
         select(
             Secondment.kind,

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import roles
@@ -260,6 +260,51 @@ async def current_postings(session: AsyncSession, *, person_id: int, today: date
         for sec, name in (await session.execute(stmt)).all()
         if sec.ends_on is None or sec.ends_on >= today
     ]
+
+
+# -- the report: by host and home unit, with reviews overdue ---------------------------------
+
+
+@dataclass(frozen=True)
+class PostingsAt:
+    """Secondments or rotations under way on a day, from one home unit to one host unit."""
+
+    kind: str
+    host: str
+    home: str
+    people: int
+    overdue: int  # whose review meeting fell due before the day and was not recorded
+
+
+def review_due(sec: Secondment) -> date:
+    """When the review meeting is due that has not been recorded yet."""
+    from domain.reminders import add_months
+
+    if sec.next_review_on is not None:
+        return sec.next_review_on
+    return add_months(sec.last_review_on or sec.starts_on, sec.review_every_months)
+
+
+async def by_unit(session: AsyncSession, *, touches: Any, on: date) -> tuple[PostingsAt, ...]:
+    """Under way on `on`, touching the scope (`touches`: a condition on Secondment and
+    Person), by kind, host and home unit; with how many reviews are overdue."""
+    from sqlalchemy.orm import aliased
+
+    host, home = aliased(Unit), aliased(Unit)
+    stmt = (
+        select(Secondment, host.name, home.name)
+        .join(Person, Person.id == Secondment.person_id)
+        .join(host, host.id == Secondment.to_unit_id)
+        .outerjoin(home, home.id == func.coalesce(Secondment.from_unit_id, Person.unit_id))
+        .where(touches, Secondment.starts_on <= on,
+               (Secondment.ends_on.is_(None)) | (Secondment.ends_on >= on))
+    )  # fmt: skip
+    rows: dict[tuple[str, str, str], list[int]] = {}
+    for sec, host_name, home_name in await session.execute(stmt):
+        acc = rows.setdefault((sec.kind, host_name, home_name or ""), [0, 0])
+        acc[0] += 1
+        acc[1] += review_due(sec) < on
+    return tuple(PostingsAt(k, h, m, n, o) for (k, h, m), (n, o) in sorted(rows.items()))
 
 
 # -- outcomes: a review held, an early end, an extension -----------------------------------

@@ -23,6 +23,7 @@ from storage.models import Role
 
 MESSAGE_LIMIT = 4000  # Telegram's 4,096 less some room for entities
 YEARS = range(2000, 2101)
+POSTINGS_SHOWN = 10  # host/home pairs in the chat summary; the XLSX lists them all
 
 
 def number(t: Translator, n: int) -> str:
@@ -137,6 +138,15 @@ def summary_text(t: Translator, report: Report, *, positions: bool = True) -> st
             % {"kind": escape(kinds.get(row.kind, row.kind)), "active": number(t, row.active),
                "started": number(t, row.started), "ended": number(t, row.ended)}
         )  # fmt: skip
+    for p in report.postings[:POSTINGS_SHOWN]:
+        line = _("%(kind)s to %(host)s from %(home)s: %(n)s") % {
+            "kind": escape(kinds.get(p.kind, p.kind)), "host": escape(p.host),
+            "home": escape(p.home or "—"), "n": number(t, p.people)}  # fmt: skip
+        if p.overdue:
+            line += "; " + t.ngettext("%(n)s review meeting overdue",
+                                      "%(n)s review meetings overdue",
+                                      p.overdue) % {"n": number(t, p.overdue)}  # fmt: skip
+        lines.append("• " + line)
     text = "\n".join(lines)
     if len(text) > MESSAGE_LIMIT and positions:
         return summary_text(t, report, positions=False)

@@ -4,14 +4,17 @@ host unit's head and the home unit's organizer, and ended or extended from the c
 from __future__ import annotations
 
 import argparse
+import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram import Update
@@ -20,11 +23,14 @@ from bot.app import OFFLINE_TOKEN, build_application
 from bot.cli import KINDS
 from bot.cli_data import cmd_import, cmd_template
 from bot.cli_secondments import cmd_secondments
+from bot.i18n import Translator
 from bot.offline import OfflineBotAPI, OfflineRequest
 from bot.settings import Settings
+from domain import report_files, reports
 from domain.importing import ImportReport, Problem
 from domain.secondments import import_secondments
 from domain.sheets import write_rows_xlsx
+from handlers.report import summary_text
 from schedules.notifications import Pacer, drain_once, plan_all
 from storage.models import AuditEntry, ChatAccount, Person, Role, RoleGrant, Secondment, Unit
 from tests.botapi.validator import SpecValidator
@@ -32,6 +38,7 @@ from tests.factories import make_person, make_unit
 from tests.test_reminders import at
 
 NOW = datetime(2026, 12, 7, 3, 0, tzinfo=UTC)
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 HEADERS = ["Số CCCD", "Hình thức", "Đơn vị công tác", "Đơn vị đến", "Bộ phận công tác",
            "Lĩnh vực công tác", "Ngày bắt đầu", "Ngày kết thúc dự kiến",
            "Đánh giá sau mỗi (tháng)", "Số quyết định"]  # fmt: skip
@@ -259,3 +266,31 @@ async def _unit(s: AsyncSession, code: str) -> Unit:
 
 async def _unit_id(s: AsyncSession, code: str) -> int:
     return int((await _unit(s, code)).id)
+
+
+async def test_the_report_lists_postings_by_host_and_home_unit_with_overdue_reviews(
+    db: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    await _people(db)
+    async with db.begin() as s:
+        await make_person(s, personal_id="020085000003", unit=await _unit(s, "LS-SNV"))
+    path = tmp_path / "bp.xlsx"
+    write_rows_xlsx(path, HEADERS, [
+        _row(),  # rotation LS-X001 → LS-X002 from 01/07/2026, review every 3 months: due 01/10
+        _row(**{"Số CCCD": "020085005678", "Ngày bắt đầu": "01/11/2026"}),  # due 01/02/2027
+        _row(**{"Số CCCD": "020085000003", "Hình thức": "Biệt phái", "Đơn vị đến": "LS-X001",
+                "Ngày bắt đầu": "01/01/2026", "Ngày kết thúc dự kiến": "30/06/2026"}),  # ended
+    ], "Dữ liệu")  # fmt: skip
+    await _import(db, path)
+    async with db() as s:
+        r = await reports.build(s, roots=[await _unit_id(s, "LS")], year=2026,
+                                as_of=date(2026, 12, 7), tz=TZ, hours_target=40)  # fmt: skip
+    assert [(p.kind, p.host, p.home, p.people, p.overdue) for p in r.postings] == [
+        ("rotation", "Xã Hòa Bình", "Xã Đề Thám", 2, 1)
+    ]
+    text = summary_text(Translator("vi", TZ), r)
+    assert "• Luân chuyển đến Xã Hòa Bình từ Xã Đề Thám: 2; 1 cuộc họp đánh giá quá hạn" in text
+    sheet = load_workbook(io.BytesIO(report_files.workbook(r)))["Biệt phái theo đơn vị"]
+    assert ["Luân chuyển", "Xã Hòa Bình", "Xã Đề Thám", 2, 1] in [
+        [c.value for c in row] for row in sheet.iter_rows()
+    ]
