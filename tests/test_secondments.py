@@ -294,3 +294,19 @@ async def test_the_report_lists_postings_by_host_and_home_unit_with_overdue_revi
     assert ["Luân chuyển", "Xã Hòa Bình", "Xã Đề Thám", 2, 1] in [
         [c.value for c in row] for row in sheet.iter_rows()
     ]
+
+
+@pytest.mark.databases("sqlite")
+async def test_the_demo_report_shows_secondments_and_the_plan(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    from bot.demo import build_demo
+
+    async with db.begin() as s:
+        await build_demo(s, now=NOW)
+    async with db() as s:
+        r = await reports.build(s, roots=None, year=2026, as_of=date(2026, 12, 7), tz=TZ,
+                                hours_target=40)  # fmt: skip
+    assert sum(row.active for row in r.secondments) == 6
+    assert sum(p.people for p in r.postings) == 6
+    assert r.training.plan and r.training.plan_share and r.training.plan_share > 100
