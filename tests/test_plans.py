@@ -101,3 +101,26 @@ async def test_the_report_shows_participations_against_the_plan_in_total_and_by_
     assert cells["Lượt người được đào tạo, bồi dưỡng"] == (26_236, 106.5)
     assert cells["Kế hoạch năm (lượt người)"] == (24_635, None)
     assert cells["Thực hiện kỹ năng số (lượt người)"] == (1_236, 123.6)
+
+
+async def test_merging_communes_adds_their_figures_of_the_same_category(
+    db: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    from domain.units import merge_units
+
+    async with db.begin() as s:
+        province = await make_unit(s, code="LS", name="Tỉnh Lạng Sơn", kind="province")
+        for code in ("LS-X001", "LS-X002"):
+            await make_unit(s, code=code, name=code, parent=province)
+    await _import(db, tmp_path / "kh.xlsx", [
+        ["LS-X001", "2026", "", "20", ""], ["LS-X001", "2026", "Kỹ năng số", "5", "1"],
+        ["LS-X002", "2026", "", "30", "2"], ["LS-X002", "2026", "Kỹ năng số", "7", "1"],
+        ["LS-X002", "2026", "Tin học", "3", ""],
+    ])  # fmt: skip
+    async with db.begin() as s:
+        await merge_units(s, olds=["LS-X001", "LS-X002"], into="LS-XM01", name="Xã Hợp Nhất",
+                          parent="LS", kind=None, actor="test", now=NOW)  # fmt: skip
+    async with db() as s:
+        plans = (await s.execute(select(TrainingPlan).where(TrainingPlan.year == 2026))).scalars()
+        assert sorted((p.category or "", p.participants, p.courses) for p in plans) == [
+            ("", 50, 2), ("digital_skills", 12, 2), ("it", 3, None)]  # fmt: skip
