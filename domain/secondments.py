@@ -26,7 +26,7 @@ from domain.phones import valid_personal_id
 from domain.reminders import next_review
 from domain.sheets import Column, read_table, write_template
 from domain.vocab import Term, Vocab
-from storage.models import Person, Secondment, Unit
+from storage.models import Person, Role, Secondment, Unit
 from storage.repos.roster import UnitRepo
 
 log = logging.getLogger(__name__)
@@ -383,3 +383,65 @@ async def change_end(
                       before=before.isoformat() if before else "",
                       after=ends_on.isoformat())  # fmt: skip
     return outcome
+
+
+# -- an organizer in chat: the reviews of their units, and recording one ----------------------
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    secondment_id: int
+    name: str
+    kind: str
+    host: str
+    due: date  # the review meeting not recorded yet
+    every_months: int
+
+
+def _overseen(scope: roles.Scope, sec: Secondment, person_unit: int) -> bool:
+    return any(scope.covers(u) for u in (sec.from_unit_id, sec.to_unit_id, person_unit))
+
+
+async def reviews_for(
+    session: AsyncSession, *, actor_id: int | None, today: date
+) -> list[ReviewItem]:
+    """Secondments under way that touch the organizer's units, the most urgent review first."""
+    scope = await roles.require(session, person_id=actor_id, role=Role.ORGANIZER)
+    stmt = (
+        select(Secondment, Person.full_name, Person.unit_id, Unit.name)
+        .join(Person, Person.id == Secondment.person_id)
+        .join(Unit, Unit.id == Secondment.to_unit_id)
+        .where(Secondment.starts_on <= today,
+               (Secondment.ends_on.is_(None)) | (Secondment.ends_on >= today))
+    )  # fmt: skip
+    items = [
+        ReviewItem(sec.id, name, sec.kind, host, review_due(sec), sec.review_every_months)
+        for sec, name, unit_id, host in await session.execute(stmt)
+        if _overseen(scope, sec, unit_id)
+    ]
+    return sorted(items, key=lambda i: (i.due, i.name))
+
+
+async def review_as_organizer(
+    session: AsyncSession, *, actor_id: int | None, secondment_id: int, rating: str, note: str,
+    today: date, now: datetime,
+) -> date | None:  # fmt: skip
+    """Record a meeting held today, checked against the organizer's units; the next review."""
+    scope = await roles.require(session, person_id=actor_id, role=Role.ORGANIZER)
+    sec = await session.get(Secondment, secondment_id)
+    person = await session.get(Person, sec.person_id) if sec else None
+    if sec is None or person is None or (sec.ends_on is not None and sec.ends_on < today):
+        raise DomainError(Refusal.NOT_FOUND, what="secondment")
+    if not _overseen(scope, sec, person.unit_id):
+        await roles.audit(session, actor_person_id=actor_id,
+                          actor=await roles.actor_label(session, actor_id),
+                          action="secondment.review", target=str(sec.id), result="refused",
+                          now=now)  # fmt: skip
+        raise DomainError(Refusal.FORBIDDEN)
+    if rating not in REVIEW_RATING:
+        raise DomainError(Refusal.INVALID, what="rating")
+    return await record_review(
+        session, secondment=sec, held_on=max(today, sec.starts_on), rating=rating,
+        note=note[:2000], next_on=None, now=now,
+        actor=await roles.actor_label(session, actor_id), actor_person_id=actor_id,
+    )  # fmt: skip

@@ -170,6 +170,18 @@ class World:
         )
         return self.texts(user_id)[-1]
 
+    def buttons(self, user_id: int) -> list[tuple[str, str]]:
+        markup = self.api.last_message(user_id).get("reply_markup") or {}
+        return [(b["text"], b["callback_data"]) for row in markup.get("inline_keyboard", [])
+                for b in row]  # fmt: skip
+
+    async def press(self, user_id: int, data: str) -> str:
+        user = {"id": user_id, "is_bot": False, "first_name": "X", "language_code": "vi"}
+        message_id = int(self.api.last_message(user_id)["message_id"])
+        update = self.api.callback_update(user, message_id, data)
+        await self.app.process_update(Update.de_json(update, self.app.bot))
+        return self.texts(user_id)[-1]
+
 
 @pytest.fixture
 async def world(
@@ -310,3 +322,45 @@ async def test_the_demo_report_shows_secondments_and_the_plan(
     assert sum(row.active for row in r.secondments) == 6
     assert sum(p.people for p in r.postings) == 6
     assert r.training.plan and r.training.plan_share and r.training.plan_share > 100
+
+
+async def test_an_organizer_records_a_review_in_chat_which_moves_the_next_one(
+    world: World, tmp_path: Path
+) -> None:
+    await _people(world.db)
+    path = tmp_path / "bp.xlsx"
+    write_rows_xlsx(path, HEADERS, [_row()], "Dữ liệu")
+    async with world.db.begin() as s:
+        await import_secondments(s, path=path, dry_run=False, now=NOW)
+        organizer = await make_person(s, full_name="Cán bộ Sở", personal_id="020085000002",
+                                      unit=await _unit(s, "LS-SNV"))  # fmt: skip
+        other = await make_person(s, full_name="Cán bộ khác", personal_id="020085000004",
+                                  unit=await _unit(s, "LS-SNV"))  # fmt: skip
+        s.add(RoleGrant(person_id=organizer.id, role=Role.ORGANIZER,
+                        unit_id=await _unit_id(s, "LS-X002")))  # the host commune  # fmt: skip
+        s.add(RoleGrant(person_id=other.id, role=Role.ORGANIZER,
+                        unit_id=await _unit_id(s, "LS-SNV")))  # fmt: skip
+        await _link(s, world.api, "020085000002", 401)
+        await _link(s, world.api, "020085000004", 402)
+        await _link(s, world.api, "020085001234", 403)
+
+    with time_machine.travel(at("05/10/2026", "09:00"), tick=True):
+        assert (await world.send(402, "/reviews")) == (
+            "Đơn vị của bạn không có cán bộ đang biệt phái, luân chuyển.")  # fmt: skip
+        assert (await world.send(403, "/reviews")) != ""  # not an organizer: refused
+        assert world.buttons(403) == []
+        await world.send(401, "/reviews")
+        ((label, data),) = world.buttons(401)
+        assert label == "❗ 01/10/2026 · Hoàng Thị Lan · Xã Hòa Bình"  # due 01/10: overdue
+        assert await world.press(401, data) == "Kết quả đánh giá?"
+        good = next(d for text, d in world.buttons(401) if text == "Hoàn thành tốt nhiệm vụ")
+        assert await world.press(401, good) == (
+            "Ghi kết luận của cuộc họp trong một tin nhắn, hoặc gửi /skip để bỏ qua.")  # fmt: skip
+        assert await world.send(401, "Hoàn thành tốt, cần tăng cường tiếp dân") == (
+            "✅ Đã ghi kết quả đánh giá. Họp đánh giá tiếp theo: 05/01/2027")  # fmt: skip
+        assert "Họp đánh giá tiếp theo: 05/01/2027" in await world.send(403, "/status")
+        await world.send(401, "/reviews")
+        assert world.buttons(401)[0][0].startswith("🗓 05/01/2027 ·")
+    (sec,) = await _secondments(world.db)
+    assert (sec.last_review_on, sec.last_review_rating, sec.last_review_note) == (
+        date(2026, 10, 5), "good", "Hoàn thành tốt, cần tăng cường tiếp dân")  # fmt: skip
