@@ -44,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("kind", choices=KINDS)
     imp.add_argument("file", type=Path)
     imp.add_argument("--dry-run", action="store_true", help="report changes, write nothing")
+    imp.add_argument("--as-of", metavar="dd/mm/yyyy",
+                     help="roster only: the date its levels were true (an older roster, for "
+                     "report --compare)")  # fmt: skip
     tpl = sub.add_parser("template", help="write a blank import template (XLSX)")
     tpl.add_argument("kind", choices=KINDS)
     tpl.add_argument("out", type=Path)
@@ -74,6 +77,8 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", type=Path, required=True, help="folder to write the files into")
     rep.add_argument("--since", type=int, metavar="YEAR",
                      help="also print totals per year from this year to --year")  # fmt: skip
+    rep.add_argument("--compare", type=int, metavar="YEAR",
+                     help="also compare the qualification shares with the end of YEAR")  # fmt: skip
     add_parsers(sub)
     add_secondments_parser(sub)
     bc = sub.add_parser("broadcast", help="send a message to an audience (the bot sends it)")
@@ -136,7 +141,9 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "import":
         from bot.cli_data import cmd_import
 
-        return asyncio.run(cmd_import(settings, args.kind, args.file, args.dry_run))
+        return asyncio.run(
+            cmd_import(settings, args.kind, args.file, args.dry_run, as_of=args.as_of)
+        )
     if args.command == "template":
         from bot.cli_data import cmd_template
 
@@ -163,7 +170,9 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "report":
         from bot.cli_report import cmd_report
 
-        return asyncio.run(cmd_report(settings, args.unit, args.year, args.out, since=args.since))
+        return asyncio.run(cmd_report(
+            settings, args.unit, args.year, args.out, since=args.since, compare=args.compare
+        ))
     if args.command == "export" and args.what == "registrants":
         from bot.cli_export import cmd_export_registrants
 

@@ -27,6 +27,7 @@ from domain.importing import (
     YES_NO,
     ImportReport,
     RowError,
+    parse_when,
     write_import_template,
 )
 from domain.plans import import_plans, write_plans_template
@@ -195,11 +196,21 @@ def _summary(report: ImportReport) -> str:
     )
 
 
-async def cmd_import(settings: Settings, kind: str, path: Path, dry_run: bool) -> int:
+async def cmd_import(
+    settings: Settings, kind: str, path: Path, dry_run: bool, *, as_of: str | None = None
+) -> int:
     """Import a roster or courses file in one transaction; print every bad row."""
     if kind not in KINDS:
         _err(f"Loại không hợp lệ (unknown kind): {kind}; dùng (use) {' | '.join(KINDS)}")
         return USAGE
+    learnt_on = None
+    if as_of is not None:
+        parsed = parse_when(as_of.strip())
+        if kind != "roster" or parsed is None or parsed[1] is not None:
+            _err("--as-of chỉ dùng cho danh sách cán bộ, dạng dd/mm/yyyy (roster only, "
+                 "dd/mm/yyyy)")  # fmt: skip
+            return USAGE
+        learnt_on = parsed[0]
     if not _exists(path):
         return USAGE
     started = time.perf_counter()
@@ -214,7 +225,10 @@ async def cmd_import(settings: Settings, kind: str, path: Path, dry_run: bool) -
         async with make_sessionmaker(engine).begin() as session:
             now = datetime.now(UTC)
             if kind in IMPORTERS:
-                extra = {"policy": settings.reminder_policy()} if kind == "courses" else {}
+                extra: dict[str, object] = (
+                    {"policy": settings.reminder_policy()} if kind == "courses"
+                    else {"as_of": learnt_on}
+                )  # fmt: skip
                 report = await IMPORTERS[kind](
                     session, path=path, dry_run=dry_run, now=now, progress=progress, **extra
                 )

@@ -148,6 +148,19 @@ class Qualification(Base):
     source: Mapped[str] = mapped_column(String(20), default="roster")
 
 
+class QualificationLevel(Base):
+    """A level the roster said a person held, and when it was learnt: the report compares
+    with earlier years from these (a roster import adds a row when a level changes)."""
+
+    __tablename__ = "qualification_levels"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    level: Mapped[str] = mapped_column(String(40))  # "" when the roster gave none
+    learnt_on: Mapped[date] = mapped_column(Date)
+
+
 class Secondment(Base):
     """A secondment or rotation to another unit, with periodic review meetings."""
 

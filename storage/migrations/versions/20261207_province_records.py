@@ -3,7 +3,8 @@
 A secondment or rotation keeps the host division and field of work, the decision that sent
 the person, the next review date and the last review's outcome. A yearly plan figure can be
 per training category (blank: the unit's total) and plan a number of courses; training
-recorded from outside the bot keeps its category, organizer and what it granted.
+recorded from outside the bot keeps its category, organizer and what it granted. The
+levels a roster import learns are kept with their date, to compare with earlier years.
 
 Revision ID: 0013
 Revises: 0009
@@ -40,6 +41,19 @@ RECORD_COLUMNS: tuple[tuple[str, Any], ...] = (
 
 
 def upgrade() -> None:
+    op.create_table(
+        "qualification_levels",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("person_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=30), nullable=False),
+        sa.Column("level", sa.String(length=40), nullable=False),
+        sa.Column("learnt_on", sa.Date(), nullable=False),
+        sa.ForeignKeyConstraint(["person_id"], ["people.id"], ondelete="CASCADE",
+                                name=op.f("fk_qualification_levels_person_id_people")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_qualification_levels")),
+    )  # fmt: skip
+    op.create_index(op.f("ix_qualification_levels_person_id"), "qualification_levels",
+                    ["person_id"])  # fmt: skip
     with op.batch_alter_table("secondments") as batch:
         for name, type_ in SECONDMENT_COLUMNS:
             batch.add_column(sa.Column(name, type_, nullable=True))
@@ -55,6 +69,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_qualification_levels_person_id"), table_name="qualification_levels")
+    op.drop_table("qualification_levels")
     for name, _type in reversed(RECORD_COLUMNS):  # plain: the table refers to `people`
         op.drop_column("training_records", name)
     # The old key holds one figure per unit and year: the per-category figures go.
