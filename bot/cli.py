@@ -16,7 +16,8 @@ from bot.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger(__name__)
 # What `import` and `template` take, in the order a new installation loads them.
-KINDS = ["units", "positions", "roster", "courses", "secondments", "plans", "training"]
+KINDS = ["units", "positions", "roster", "courses", "secondments", "plans", "training",
+         "studies"]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -38,8 +39,8 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--person", help="personal ID of the civil servant to play")
     demo.add_argument("--lang", choices=["vi", "en"], default="vi")
     imp = sub.add_parser(
-        "import", help="import units, positions, a roster, courses, secondments, yearly plans or "
-        "training history (XLSX, XLS, ODS or CSV)"
+        "import", help="import units, positions, a roster, courses, secondments, yearly plans, "
+        "training history or degree studies (XLSX, XLS, ODS or CSV)"
     )
     imp.add_argument("kind", choices=KINDS)
     imp.add_argument("file", type=Path)

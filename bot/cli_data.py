@@ -41,6 +41,7 @@ from domain.secondments import (
     write_secondments_template,
 )
 from domain.sheets import SheetError
+from domain.studies import FUNDING, STUDY_MODE, import_studies, write_studies_template
 from domain.training_history import import_training, write_training_template
 from domain.units import import_units, write_units_template
 from domain.vocab import VOCABULARIES, Vocab
@@ -102,16 +103,18 @@ KINDS = {
     "secondments": "biệt phái, luân chuyển (secondments and rotations)",
     "plans": "kế hoạch đào tạo, bồi dưỡng năm (yearly plans)",
     "training": "quá trình đào tạo, bồi dưỡng (training history)",
+    "studies": "cán bộ đang học nâng cao trình độ (degree studies)",
 }  # fmt: skip
 ACTIONS = {"created": "thêm mới (created)", "updated": "cập nhật (updated)"}
 CHANGES_SHOWN = 200
 EXTRA_VOCABS: dict[str, Vocab] = {
-    v.name: v for v in (YES_NO, POSITION_GROUP, SECONDMENT_KIND, REVIEW_RATING)
+    v.name: v for v in (YES_NO, POSITION_GROUP, SECONDMENT_KIND, REVIEW_RATING, STUDY_MODE,
+                        FUNDING)
 }
 TEMPLATE_WRITERS: dict[str, Callable[[Path], None]] = {
     "units": write_units_template, "positions": write_positions_template,
     "secondments": write_secondments_template, "plans": write_plans_template,
-    "training": write_training_template,
+    "training": write_training_template, "studies": write_studies_template,
     **{kind: partial(write_import_template, kind) for kind in TEMPLATES},
 }  # fmt: skip
 
@@ -235,7 +238,8 @@ async def cmd_import(
             else:
                 importer = {"units": import_units, "positions": import_positions,
                             "secondments": import_secondments, "plans": import_plans,
-                            "training": import_training}[kind]  # fmt: skip
+                            "training": import_training,
+                            "studies": import_studies}[kind]  # fmt: skip
                 report = await importer(
                     session, path=path, dry_run=dry_run, now=now, actor=operator()
                 )

@@ -193,6 +193,8 @@ def _state(t: Translator, s: RuleStatus) -> str:
     _ = t.gettext
     if s.state == State.MET:
         return _("met")
+    if s.state == State.IN_PROGRESS and s.until is not None:
+        return _("in progress (studying) until %(month)s") % {"month": f"{s.until:%m/%Y}"}
     if s.state == State.IN_PROGRESS:
         return _("in progress (registered for a course)")
     if s.state == State.OVERDUE:

@@ -161,6 +161,24 @@ class QualificationLevel(Base):
     learnt_on: Mapped[date] = mapped_column(Date)
 
 
+class DegreeStudy(Base):
+    """A degree a person is studying for (college, university, postgraduate): a standard it
+    will meet shows as in progress until the expected end."""
+
+    __tablename__ = "degree_studies"
+    __table_args__ = (UniqueConstraint("person_id", "level", "starts_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    level: Mapped[str] = mapped_column(String(40))  # an EDUCATION code
+    field: Mapped[str] = mapped_column(String(200), default="")
+    school: Mapped[str | None] = mapped_column(String(200))
+    mode: Mapped[str | None] = mapped_column(String(20))  # in_service | distance | full_time
+    starts_on: Mapped[date] = mapped_column(Date)
+    expected_end: Mapped[date] = mapped_column(Date)
+    funding: Mapped[str | None] = mapped_column(String(20))  # state | self
+
+
 class Secondment(Base):
     """A secondment or rotation to another unit, with periodic review meetings."""
 

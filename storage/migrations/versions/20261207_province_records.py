@@ -4,7 +4,8 @@ A secondment or rotation keeps the host division and field of work, the decision
 the person, the next review date and the last review's outcome. A yearly plan figure can be
 per training category (blank: the unit's total) and plan a number of courses; training
 recorded from outside the bot keeps its category, organizer and what it granted. The
-levels a roster import learns are kept with their date, to compare with earlier years.
+levels a roster import learns are kept with their date, to compare with earlier years;
+degree studies under way are recorded.
 
 Revision ID: 0013
 Revises: 0009
@@ -54,6 +55,24 @@ def upgrade() -> None:
     )  # fmt: skip
     op.create_index(op.f("ix_qualification_levels_person_id"), "qualification_levels",
                     ["person_id"])  # fmt: skip
+    op.create_table(
+        "degree_studies",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("person_id", sa.Integer(), nullable=False),
+        sa.Column("level", sa.String(length=40), nullable=False),
+        sa.Column("field", sa.String(length=200), nullable=False),
+        sa.Column("school", sa.String(length=200), nullable=True),
+        sa.Column("mode", sa.String(length=20), nullable=True),
+        sa.Column("starts_on", sa.Date(), nullable=False),
+        sa.Column("expected_end", sa.Date(), nullable=False),
+        sa.Column("funding", sa.String(length=20), nullable=True),
+        sa.ForeignKeyConstraint(["person_id"], ["people.id"], ondelete="CASCADE",
+                                name=op.f("fk_degree_studies_person_id_people")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_degree_studies")),
+        sa.UniqueConstraint("person_id", "level", "starts_on",
+                            name=op.f("uq_degree_studies_person_id_level_starts_on")),
+    )  # fmt: skip
+    op.create_index(op.f("ix_degree_studies_person_id"), "degree_studies", ["person_id"])
     with op.batch_alter_table("secondments") as batch:
         for name, type_ in SECONDMENT_COLUMNS:
             batch.add_column(sa.Column(name, type_, nullable=True))
@@ -69,6 +88,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_degree_studies_person_id"), table_name="degree_studies")
+    op.drop_table("degree_studies")
     op.drop_index(op.f("ix_qualification_levels_person_id"), table_name="qualification_levels")
     op.drop_table("qualification_levels")
     for name, _type in reversed(RECORD_COLUMNS):  # plain: the table refers to `people`
