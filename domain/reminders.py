@@ -760,8 +760,8 @@ async def _review(
         return Skip("the review date has passed")
     if sec.ends_on is not None and sec.ends_on < review_on:
         return Skip("the secondment ends before the review")
-    if sec.next_review_on is not None and sec.next_review_on != review_on:
-        return Skip("the review was moved")
+    if next_review(sec, now.astimezone(policy.tz).date()) != review_on:
+        return Skip("the review was moved")  # a recorded meeting set another date
     unit = await session.get(Unit, sec.to_unit_id)
     subject = None
     if note.params.get("as"):

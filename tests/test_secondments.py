@@ -364,3 +364,16 @@ async def test_an_organizer_records_a_review_in_chat_which_moves_the_next_one(
     (sec,) = await _secondments(world.db)
     assert (sec.last_review_on, sec.last_review_rating, sec.last_review_note) == (
         date(2026, 10, 5), "good", "Hoàn thành tốt, cần tăng cường tiếp dân")  # fmt: skip
+
+
+def test_the_next_review_follows_the_recorded_date_then_the_interval_again() -> None:
+    from domain.reminders import next_review
+
+    sec = Secondment(starts_on=date(2026, 7, 1), ends_on=date(2027, 6, 30),
+                     review_every_months=3)  # fmt: skip
+    assert next_review(sec, date(2026, 9, 20)) == date(2026, 10, 1)
+    sec.last_review_on, sec.next_review_on = date(2026, 10, 5), date(2026, 12, 15)
+    assert next_review(sec, date(2026, 10, 6)) == date(2026, 12, 15)
+    # The 15/12 meeting went unrecorded: the next one is counted from the last recorded.
+    assert next_review(sec, date(2026, 12, 16)) == date(2027, 1, 5)
+    assert next_review(sec, date(2027, 4, 6)) is None  # 05/07/2027 is after the end
