@@ -29,7 +29,7 @@ from domain.reports import (
     Report,
     group_label,
 )
-from domain.tiers import Tiers
+from domain.tiers import TierRow, Tiers
 from domain.vocab import (
     COURSE_CATEGORY,
     EDUCATION,
@@ -288,9 +288,15 @@ def chart(report: Report) -> bytes:
 
     groups = [g for g in report.education.groups if g.total]
     rules = [s for s in report.standards if s.applicable]
-    fig = Figure(figsize=(10, 3 + 0.45 * (len(groups) + len(rules))), dpi=110)
+    tiers = [r for r in report.tiers.tiers[:-1] if r.people] if report.tiers else []
+    ratios = [max(len(groups), 1) + 1, max(len(rules), 1)] + ([len(tiers) + 1] if tiers else [])
+    fig = Figure(figsize=(10, 3 + 0.45 * (len(groups) + len(rules)) + 0.9 * len(tiers)),
+                 dpi=110)  # fmt: skip
     FigureCanvasAgg(fig)
-    top, bottom = fig.subplots(2, 1, height_ratios=[max(len(groups), 1) + 1, max(len(rules), 1)])
+    axes = fig.subplots(len(ratios), 1, height_ratios=ratios)
+    top, bottom = axes[0], axes[1]
+    if tiers:
+        _tier_chart(axes[2], tiers)
     fig.suptitle(f"Báo cáo năm {report.year} — {scope_label(report)}", fontsize=12)
 
     labels = [_wrap(f"{group_label(g.group)} ({g.total})") for g in groups]
@@ -334,6 +340,30 @@ def chart(report: Report) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     return buffer.getvalue()
+
+
+def _tier_chart(ax: Any, tiers: Sequence[TierRow]) -> None:
+    """Each tier's qualification bands, each bar labelled with its share (17,51%)."""
+    colors = ("#1b5e20", "#2e7d32", "#66bb6a", "#c5e1a5")
+    ys = list(range(len(tiers)))
+    height = 0.8 / len(TIER_EDU[:4])
+    for i, (name, color) in enumerate(zip(TIER_EDU[:4], colors, strict=True)):
+        shares = [r.edu_share(i) or Decimal(0) for r in tiers]
+        offsets = [y - 0.4 + height * (i + 0.5) for y in ys]
+        ax.barh(offsets, [float(v) for v in shares], height=height, label=name, color=color)
+        for y, v in zip(offsets, shares, strict=True):
+            ax.text(float(v) + 1, y, share_label(v), va="center", fontsize=7)
+    ax.set_yticks(ys, [f"{TIER_LABELS[r.key]} ({r.people:,})".replace(",", ".") for r in tiers])
+    ax.invert_yaxis()
+    ax.set_xlim(0, 110)
+    ax.set_xlabel("%")
+    ax.set_title("Trình độ chuyên môn theo cấp", fontsize=10)
+    ax.legend(loc="lower right", fontsize=7)
+
+
+def share_label(value: Decimal | None) -> str:
+    """A share as the chart labels it, with the text's two decimals where needed: 17,51%."""
+    return "—" if value is None else f"{value:f}".replace(".", ",") + "%"
 
 
 def _wrap(text: str, width: int = 30) -> str:

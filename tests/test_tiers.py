@@ -112,3 +112,6 @@ async def test_the_report_reproduces_dien_biens_figures_by_tier_and_type(
             "(25,19%), sơ cấp 137 (1,9%)") in text  # fmt: skip
     assert "lý luận chính trị: cao cấp 221 (1,55%), trung cấp 2.043 (14,31%)" in text
     assert "• Công chức: 9.000 (37,36%)" in text
+    assert report_files.chart(r).startswith(b"\x89PNG")
+    assert [report_files.share_label(prov.edu_share(i)) for i in range(4)] == [
+        "17,51%", "55,4%", "25,19%", "1,9%"]  # fmt: skip
