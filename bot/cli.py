@@ -11,12 +11,14 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot.cli_secondments import add_parser as add_secondments_parser
 from bot.cli_units import add_parsers
 from bot.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger(__name__)
 # What `import` and `template` take, in the order a new installation loads them.
-KINDS = ["units", "positions", "roster", "courses"]
+KINDS = ["units", "positions", "roster", "courses", "secondments", "plans", "training",
+         "studies"]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -38,11 +40,15 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--person", help="personal ID of the civil servant to play")
     demo.add_argument("--lang", choices=["vi", "en"], default="vi")
     imp = sub.add_parser(
-        "import", help="import units, positions, a roster or courses (XLSX, XLS, ODS or CSV)"
+        "import", help="import units, positions, a roster, courses, secondments, yearly plans, "
+        "training history or degree studies (XLSX, XLS, ODS or CSV)"
     )
     imp.add_argument("kind", choices=KINDS)
     imp.add_argument("file", type=Path)
     imp.add_argument("--dry-run", action="store_true", help="report changes, write nothing")
+    imp.add_argument("--as-of", metavar="dd/mm/yyyy",
+                     help="roster only: the date its levels were true (an older roster, for "
+                     "report --compare)")  # fmt: skip
     tpl = sub.add_parser("template", help="write a blank import template (XLSX)")
     tpl.add_argument("kind", choices=KINDS)
     tpl.add_argument("out", type=Path)
@@ -71,7 +77,12 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--unit", help="code of the unit (and its subtree); default: everything")
     rep.add_argument("--year", type=int, help="the year reported on; default: this year")
     rep.add_argument("--out", type=Path, required=True, help="folder to write the files into")
+    rep.add_argument("--since", type=int, metavar="YEAR",
+                     help="also print totals per year from this year to --year")  # fmt: skip
+    rep.add_argument("--compare", type=int, metavar="YEAR",
+                     help="also compare the qualification shares with the end of YEAR")  # fmt: skip
     add_parsers(sub)
+    add_secondments_parser(sub)
     bc = sub.add_parser("broadcast", help="send a message to an audience (the bot sends it)")
     bc.add_argument("--text", required=True, help="the message; Telegram HTML (<b>, <i>, <a>)")
     bc.add_argument("--unit", action="append", default=[], help="unit code (subtree included)")
@@ -191,7 +202,9 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "import":
         from bot.cli_data import cmd_import
 
-        return asyncio.run(cmd_import(settings, args.kind, args.file, args.dry_run))
+        return asyncio.run(
+            cmd_import(settings, args.kind, args.file, args.dry_run, as_of=args.as_of)
+        )
     if args.command == "template":
         from bot.cli_data import cmd_template
 
@@ -218,7 +231,9 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "report":
         from bot.cli_report import cmd_report
 
-        return asyncio.run(cmd_report(settings, args.unit, args.year, args.out))
+        return asyncio.run(cmd_report(
+            settings, args.unit, args.year, args.out, since=args.since, compare=args.compare
+        ))
     if args.command == "export" and args.what == "registrants":
         from bot.cli_export import cmd_export_registrants
 
@@ -240,6 +255,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             at=args.at, everyone=args.everyone, yes=args.yes, report_to=args.report_to,
             photo=args.photo, document=args.document,
         ))  # fmt: skip
+    if args.command == "secondments":
+        from bot.cli_secondments import cmd_secondments
+
+        return asyncio.run(cmd_secondments(settings, args))
     if args.command == "migrate":
         return asyncio.run(_migrate(settings))
     raise AssertionError(args.command)

@@ -28,12 +28,22 @@ from domain.importing import (
     YES_NO,
     ImportReport,
     RowError,
+    parse_when,
     write_import_template,
 )
+from domain.plans import import_plans, write_plans_template
 from domain.positions import import_positions, write_positions_template
 from domain.registration import cancel_course
 from domain.rulebook import YAML_SUFFIXES, RulebookReport, RuleIssue, load_rulebook
+from domain.secondments import (
+    REVIEW_RATING,
+    SECONDMENT_KIND,
+    import_secondments,
+    write_secondments_template,
+)
 from domain.sheets import SheetError
+from domain.studies import FUNDING, STUDY_MODE, import_studies, write_studies_template
+from domain.training_history import import_training, write_training_template
 from domain.units import import_units, write_units_template
 from domain.vocab import VOCABULARIES, Vocab
 from storage.db import create_engine, make_sessionmaker, upgrade
@@ -74,6 +84,8 @@ PROBLEMS = {
     "postgraduate": "hãy ghi rõ Thạc sĩ hoặc Tiến sĩ thay cho «Sau đại học» (write Thạc sĩ or "
     "Tiến sĩ instead of «Sau đại học»)",
     "bad_old_id": "số CMND cũ cần 9 chữ số (the old ID number has 9 digits)",
+    "unknown_person": "không có người này trong danh sách cán bộ (not on the roster)",
+    "review_interval": "cần từ 3 đến 6 tháng (3 to 6 months)",
 }
 FILE_PROBLEMS = {
     "unsupported_format": "định dạng tệp không hỗ trợ (unsupported file type)",
@@ -97,12 +109,21 @@ STAGES = {
 KINDS = {
     "roster": "danh sách cán bộ (roster)", "courses": "khóa học (courses)",
     "units": "danh mục đơn vị (units)", "positions": "danh mục chức vụ, chức danh (positions)",
+    "secondments": "biệt phái, luân chuyển (secondments and rotations)",
+    "plans": "kế hoạch đào tạo, bồi dưỡng năm (yearly plans)",
+    "training": "quá trình đào tạo, bồi dưỡng (training history)",
+    "studies": "cán bộ đang học nâng cao trình độ (degree studies)",
 }  # fmt: skip
 ACTIONS = {"created": "thêm mới (created)", "updated": "cập nhật (updated)"}
 CHANGES_SHOWN = 200
-EXTRA_VOCABS: dict[str, Vocab] = {v.name: v for v in (YES_NO, POSITION_GROUP)}
+EXTRA_VOCABS: dict[str, Vocab] = {
+    v.name: v for v in (YES_NO, POSITION_GROUP, SECONDMENT_KIND, REVIEW_RATING, STUDY_MODE,
+                        FUNDING)
+}
 TEMPLATE_WRITERS: dict[str, Callable[[Path], None]] = {
     "units": write_units_template, "positions": write_positions_template,
+    "secondments": write_secondments_template, "plans": write_plans_template,
+    "training": write_training_template, "studies": write_studies_template,
     **{kind: partial(write_import_template, kind) for kind in TEMPLATES},
 }  # fmt: skip
 
@@ -193,11 +214,21 @@ def _summary(report: ImportReport) -> str:
     )
 
 
-async def cmd_import(settings: Settings, kind: str, path: Path, dry_run: bool) -> int:
+async def cmd_import(
+    settings: Settings, kind: str, path: Path, dry_run: bool, *, as_of: str | None = None
+) -> int:
     """Import a roster or courses file in one transaction; print every bad row."""
     if kind not in KINDS:
         _err(f"Loại không hợp lệ (unknown kind): {kind}; dùng (use) {' | '.join(KINDS)}")
         return USAGE
+    learnt_on = None
+    if as_of is not None:
+        parsed = parse_when(as_of.strip())
+        if kind != "roster" or parsed is None or parsed[1] is not None:
+            _err("--as-of chỉ dùng cho danh sách cán bộ, dạng dd/mm/yyyy (roster only, "
+                 "dd/mm/yyyy)")  # fmt: skip
+            return USAGE
+        learnt_on = parsed[0]
     if not _exists(path):
         return USAGE
     started = time.perf_counter()
@@ -212,12 +243,18 @@ async def cmd_import(settings: Settings, kind: str, path: Path, dry_run: bool) -
         async with make_sessionmaker(engine).begin() as session:
             now = datetime.now(UTC)
             if kind in IMPORTERS:
-                extra = {"policy": settings.reminder_policy()} if kind == "courses" else {}
+                extra: dict[str, object] = (
+                    {"policy": settings.reminder_policy()} if kind == "courses"
+                    else {"as_of": learnt_on}
+                )  # fmt: skip
                 report = await IMPORTERS[kind](
                     session, path=path, dry_run=dry_run, now=now, progress=progress, **extra
                 )
             else:
-                importer = import_units if kind == "units" else import_positions
+                importer = {"units": import_units, "positions": import_positions,
+                            "secondments": import_secondments, "plans": import_plans,
+                            "training": import_training,
+                            "studies": import_studies}[kind]  # fmt: skip
                 report = await importer(
                     session, path=path, dry_run=dry_run, now=now, actor=operator()
                 )

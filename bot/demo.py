@@ -34,11 +34,14 @@ from storage.models import (
     Qualification,
     Registration,
     RegistrationStatus,
+    Secondment,
+    TrainingPlan,
     TrainingRecord,
     Unit,
 )
 
 log = logging.getLogger(__name__)
+DEMO_SECONDMENTS = 6
 
 # Demo courses are laid out in the province's own clock (the real zone has no DST).
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -571,6 +574,8 @@ async def build_demo(session: AsyncSession, *, now: datetime, seed: int = 2024) 
         ],
     )  # fmt: skip
     await session.execute(insert(TrainingRecord), trainings)
+    await session.execute(insert(Secondment), _secondments(b, in_district, others, played))
+    await session.execute(insert(TrainingPlan), _plans(b, trainings))
     await session.execute(insert(Course), courses)
     await session.execute(insert(CourseSession), sessions)
     await session.execute(insert(Registration), registrations)
@@ -584,6 +589,37 @@ async def build_demo(session: AsyncSession, *, now: datetime, seed: int = 2024) 
     )
     log.info("demo built: %d units, %d people, %d courses", info.units, info.people, info.courses)
     return info
+
+
+def _secondments(
+    b: _Builder, in_district: list[int], others: list[int], played: set[int]
+) -> list[dict[str, Any]]:
+    """A few people of other communes seconded or rotated into the district (Mường Ảng's
+    kind of arrangement), reviewed every 3 or 6 months; a separate generator, so the rest
+    of the demo stays as it was."""
+    rng = random.Random(len(b.people))
+    homes = set(others)
+    pool = [p for p in b.people if p.unit_id in homes and p.id not in played]
+    rows = []
+    for n, member in enumerate(rng.sample(pool, min(DEMO_SECONDMENTS, len(pool)))):
+        starts = b.today - timedelta(days=rng.randint(60, 300))
+        rows.append({
+            "person_id": member.id, "from_unit_id": member.unit_id,
+            "to_unit_id": rng.choice(in_district), "kind": ("rotation", "secondment")[n % 2],
+            "starts_on": starts, "ends_on": starts + timedelta(days=730),
+            "review_every_months": rng.choice((3, 6)), "decision_no": f"{100 + n}/QĐ-UBND",
+            "field_of_work": "Văn hóa - Xã hội",
+        })  # fmt: skip
+    return rows
+
+
+def _plans(b: _Builder, trainings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """This year's plan, a little under what the demo people did: for the whole installation
+    (an administrator's report) and for the province (a report of its subtree)."""
+    done = sum(1 for t in trainings if t["ends_on"].year == b.today.year)
+    return [{"year": b.today.year, "unit_id": unit_id, "category": None,
+             "participants": max(done * 100 // 106, 1), "courses": None}
+            for unit_id in (None, 1)]  # fmt: skip
 
 
 def _person_row(b: _Builder, p: _Person, positions: dict[str, int]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import asyncio
 import enum
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from domain import reminders
+from domain.level_history import HISTORY, highest, record_levels
 from domain.phones import normalize_phone, valid_personal_id
 from domain.reminders import Policy
 from domain.sheets import Column, read_table, write_template
@@ -91,6 +92,8 @@ class Problem(enum.StrEnum):
     END_BEFORE_START = "end_before_start"
     SESSION_OUTSIDE_COURSE = "session_outside_course"
     DEADLINE_AFTER_END = "deadline_after_end"
+    UNKNOWN_PERSON = "unknown_person"
+    REVIEW_INTERVAL = "review_interval"
 
 
 @dataclass(frozen=True)
@@ -673,10 +676,13 @@ async def import_roster(
     dry_run: bool,
     now: datetime,
     progress: Progress | None = None,
+    as_of: date | None = None,
 ) -> ImportReport:
     """Validate every row of a roster file, then create or update people by personal ID.
 
-    Raises domain.sheets.SheetError when the file itself cannot be read as a roster.
+    The levels it learns are kept with the date (today, or `as_of` for an older roster
+    loaded to compare with past years). Raises domain.sheets.SheetError when the file itself
+    cannot be read as a roster.
     """
     # Parsing a big workbook takes a while: keep the event loop (a bot, a webhook) responsive.
     table = await asyncio.to_thread(read_table, path, ROSTER_COLUMNS)
@@ -718,6 +724,11 @@ async def import_roster(
     existing = await repo.existing(p.personal_id for p in people)
     held = await repo.qualifications(e["id"] for e in existing.values())
     kinds = sorted({QUAL_COLUMNS[k] for k in table.columns if k in QUAL_COLUMNS})
+    learnt = {
+        p.personal_id: {kind: highest(HISTORY[kind][0], [q[1] for q in p.quals if q[0] == kind])
+                        for kind in kinds if kind in HISTORY}
+        for p in people
+    }  # fmt: skip
     names = _Names(units.code_of, {p.id: p.code for p in await PositionRepo(session).all()})
     created: list[_PersonIn] = []
     changed: list[tuple[int, _PersonIn]] = []
@@ -767,6 +778,9 @@ async def import_roster(
         ],
     )
     await session.flush()
+    person_ids = {**{k: int(v["id"]) for k, v in existing.items()}, **ids}
+    await record_levels(session, learnt_on=as_of or today, levels={
+        person_ids[pid]: by_kind for pid, by_kind in learnt.items() if by_kind})  # fmt: skip
     report.written = True
     _notify(progress, "written", len(targets))
     log.info("roster import: %d created, %d updated, %d unchanged",
@@ -1068,4 +1082,6 @@ async def import_courses(
     return report
 
 
-IMPORTERS = {"roster": import_roster, "courses": import_courses}
+IMPORTERS: dict[str, Callable[..., Awaitable[ImportReport]]] = {
+    "roster": import_roster, "courses": import_courses,
+}

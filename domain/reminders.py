@@ -29,6 +29,8 @@ from storage.models import (
     Registration,
     RegistrationStatus,
     ReminderOptOut,
+    Role,
+    RoleGrant,
     Secondment,
     StandardRule,
     Unit,
@@ -470,29 +472,101 @@ async def owed_to(
     return owed
 
 
+def next_review(sec: Secondment, today: date) -> date | None:
+    """The next review meeting on or after `today`: the recorded date, or every N months
+    from the start; None when the secondment ends first."""
+    review = sec.next_review_on
+    if review is None or review < today:
+        base = sec.last_review_on or sec.starts_on
+        n = 1
+        while add_months(base, n * sec.review_every_months) < today:
+            n += 1
+        review = add_months(base, n * sec.review_every_months)
+    if sec.ends_on is not None and review > sec.ends_on:
+        return None
+    return review
+
+
+# Who is told of a review meeting besides the person: the host unit's head and the home
+# unit's organizer (the nearest grant up the tree, so a province-wide organizer counts).
+HOST_HEAD, HOME_ORGANIZER = "host_head", "home_organizer"
+
+
+async def _nearest_holders(session: AsyncSession, unit_id: int | None, role: Role) -> list[int]:
+    seen: set[int] = set()
+    while unit_id is not None and unit_id not in seen:
+        seen.add(unit_id)
+        stmt = select(RoleGrant.person_id).where(
+            RoleGrant.unit_id == unit_id, RoleGrant.role == role
+        )
+        found = sorted(set((await session.execute(stmt)).scalars()))
+        if found:
+            return found
+        unit = await session.get(Unit, unit_id)
+        unit_id = unit.parent_id if unit else None
+    return []
+
+
+async def review_recipients(session: AsyncSession, sec: Secondment) -> dict[int, str]:
+    """person id → why they are told (HOST_HEAD or HOME_ORGANIZER); the person excluded."""
+    home = sec.from_unit_id
+    if home is None:
+        person = await session.get(Person, sec.person_id)
+        home = person.unit_id if person else None
+    told = {pid: HOME_ORGANIZER for pid in await _nearest_holders(session, home, Role.ORGANIZER)}
+    for pid in await _nearest_holders(session, sec.to_unit_id, Role.UNIT_HEAD):
+        told[pid] = HOST_HEAD
+    told.pop(sec.person_id, None)
+    return told
+
+
+async def _overseen(session: AsyncSession, person_id: int, today: date) -> list[Secondment]:
+    """Secondments whose review this role holder is told of."""
+    roles = {g.role for g in (await session.execute(
+        select(RoleGrant).where(RoleGrant.person_id == person_id,
+                                RoleGrant.role.in_((Role.ORGANIZER, Role.UNIT_HEAD)))
+    )).scalars()}  # fmt: skip
+    if not roles:
+        return []
+    stmt = select(Secondment).where(
+        Secondment.starts_on <= today + timedelta(days=31 * 6),
+        (Secondment.ends_on.is_(None)) | (Secondment.ends_on >= today),
+    )
+    return [
+        sec
+        for sec in (await session.execute(stmt)).scalars()
+        if person_id in await review_recipients(session, sec)
+    ]
+
+
 async def _plan_reviews(
     session: AsyncSession, *, person_id: int, today: date, now: datetime, policy: Policy
 ) -> list[Notification]:
-    stmt = select(Secondment).where(Secondment.person_id == person_id)
+    own = (await session.execute(
+        select(Secondment).where(Secondment.person_id == person_id)
+    )).scalars().all()  # fmt: skip
+    overseen = await _overseen(session, person_id, today)
     owed: list[Notification] = []
-    for sec in (await session.execute(stmt)).scalars():
+    for sec in [*own, *overseen]:
         if sec.ends_on is not None and sec.ends_on < today:
             continue
-        n = 1
-        while add_months(sec.starts_on, n * sec.review_every_months) < today:
-            n += 1
-        review = add_months(sec.starts_on, n * sec.review_every_months)
-        if sec.ends_on is not None and review > sec.ends_on:
+        review = next_review(sec, today)
+        if review is None:
             continue
+        params: dict[str, Any] = {"secondment_id": sec.id, "review_on": review.isoformat()}
+        if sec.next_review_on is None and sec.last_review_on is None:
+            n = 1  # the key as first planned: the n-th meeting counted from the start
+            while add_months(sec.starts_on, n * sec.review_every_months) < review:
+                n += 1
+            key = f"{REVIEW_MEETING}:{sec.id}:{n}"
+        else:
+            key = f"{REVIEW_MEETING}:{sec.id}:{review.isoformat()}"
+        if sec.person_id != person_id:
+            params["as"] = (await review_recipients(session, sec))[person_id]
+            key += f":{person_id}"
         due = _plan_due(review - timedelta(days=policy.review_days), now, policy)
         owed.append(
-            _note(
-                key=f"{REVIEW_MEETING}:{sec.id}:{n}",
-                person_id=person_id,
-                kind=REVIEW_MEETING,
-                due_at=due,
-                params={"secondment_id": sec.id, "review_on": review.isoformat()},
-            )
+            _note(key=key, person_id=person_id, kind=REVIEW_MEETING, due_at=due, params=params)
         )
     return owed
 
@@ -512,12 +586,12 @@ class Ready:
     hours_target: int | None = None
     review_on: date | None = None
     unit_name: str | None = None
-    review_kind: str | None = None  # of a review meeting: "secondment" or "rotation"
     # Nomination and approval: the registration, the other person involved (nominator,
     # applicant or nominee) and, for an approval request, the applicant's gaps.
     registration: Registration | None = None
     subject: str | None = None
     gaps: tuple[RuleStatus, ...] = ()
+    secondment_kind: str | None = None  # a review meeting: "secondment" or "rotation"
 
 
 @dataclass(frozen=True)
@@ -689,10 +763,15 @@ async def _review(
         return Skip("the review date has passed")
     if sec.ends_on is not None and sec.ends_on < review_on:
         return Skip("the secondment ends before the review")
+    if next_review(sec, now.astimezone(policy.tz).date()) != review_on:
+        return Skip("the review was moved")  # a recorded meeting set another date
     unit = await session.get(Unit, sec.to_unit_id)
-    return Ready(
-        note, review_on=review_on, unit_name=unit.name if unit else None, review_kind=sec.kind
-    )
+    subject = None
+    if note.params.get("as"):
+        person = await session.get(Person, sec.person_id)
+        subject = person.full_name if person else None
+    return Ready(note, review_on=review_on, unit_name=unit.name if unit else None,
+                 subject=subject, secondment_kind=sec.kind)  # fmt: skip
 
 
 async def skip_pending(session: AsyncSession, *, person_ids: Sequence[int], reason: str) -> int:

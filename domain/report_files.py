@@ -30,7 +30,15 @@ from domain.reports import (
     group_label,
 )
 from domain.sheets import set_text
-from domain.vocab import COURSE_CATEGORY, EDUCATION, POLITICAL_THEORY, QUALIFICATION_KIND, Vocab
+from domain.tiers import TierRow, Tiers
+from domain.vocab import (
+    COURSE_CATEGORY,
+    EDUCATION,
+    PERSON_TYPE,
+    POLITICAL_THEORY,
+    QUALIFICATION_KIND,
+    Vocab,
+)
 
 SHEETS = (
     "Tổng hợp",
@@ -41,6 +49,8 @@ SHEETS = (
     "Tiêu chuẩn",
     "Bồi dưỡng",
     "Biệt phái, luân chuyển",
+    "Biệt phái theo đơn vị",
+    "Theo cấp, loại",
 )
 BOLD = Font(bold=True)
 PERCENT_FORMAT = "0.0"
@@ -120,6 +130,14 @@ def workbook(report: Report) -> bytes:
     )  # fmt: skip
     for s in report.secondments:
         ws.append([SECONDMENT_LABELS.get(s.kind, s.kind), s.active, s.started, s.ended])
+    ws = _sheet(wb, SHEETS[8], [f"Đang thực hiện ngày {_date(report.as_of)}", "Đơn vị đến",
+                                 "Đơn vị cử", "Số người", "Quá hạn họp đánh giá"],
+                [20, 40, 40, 10, 14])  # fmt: skip
+    for p in report.postings:
+        ws.append([SECONDMENT_LABELS.get(p.kind, p.kind), p.host, p.home, p.people,
+                   p.overdue])  # fmt: skip
+    if report.tiers is not None:
+        _tiers(wb, report.tiers)
     _as_text(wb)
     buffer = io.BytesIO()
     wb.save(buffer)
@@ -160,9 +178,42 @@ def _summary(wb: Workbook, r: Report) -> None:
     ]  # fmt: skip
     for s in r.secondments:
         rows.append((SECONDMENT_LABELS.get(s.kind, s.kind) + " trong năm", s.active, None))
+    for p in t.plans:
+        rows.append((f"Kế hoạch {COURSE_CATEGORY.label(p.category).lower()} (lượt người)",
+                     p.planned, None))
+        rows.append((f"Thực hiện {COURSE_CATEGORY.label(p.category).lower()} (lượt người)",
+                     p.done, p.share))  # fmt: skip
     for label, value, share in rows:
         ws.append([label, value, _number(share)])
         ws.cell(ws.max_row, 3).number_format = PERCENT_FORMAT
+
+
+TIER_LABELS = {"province": "Cấp tỉnh", "district": "Cấp huyện", "commune": "Cấp xã",
+               "": "Chưa xác định cấp", "total": "Tổng cộng"}  # fmt: skip
+TYPE_LABELS = {**{t.code: t.vi for t in PERSON_TYPE}, "": "Chưa xác định loại",
+               "total": "Tổng cộng"}  # fmt: skip
+TIER_EDU = ("Sau đại học", "Đại học", "Cao đẳng, trung cấp", "Sơ cấp", "Chưa qua đào tạo")
+TIER_PT = ("Cao cấp, cử nhân", "Trung cấp", "Sơ cấp", "Chưa có")
+SHARE_FORMAT = "0.##"  # two decimals where the figure needs them: 17.51, 55.4
+
+
+def _tiers(wb: Workbook, t: Tiers) -> None:
+    """People by government tier, then by person type: counts and shares of each level."""
+    headers = ["", "Số người", "Tỷ lệ (%)"]
+    for name in (*TIER_EDU, *(f"LLCT {n.lower()}" for n in TIER_PT)):
+        headers += [name, "Tỷ lệ (%)"]
+    ws = _sheet(wb, SHEETS[9], headers, [24, 10, 10, *([12] * (len(headers) - 3))])
+    for rows, labels in ((t.tiers, TIER_LABELS), (t.types, TYPE_LABELS)):
+        for r in rows:
+            line: list[Any] = [labels.get(r.key, r.key), r.people, _number(t.people_share(r))]
+            for i, n in enumerate(r.education):
+                line += [n, _number(r.edu_share(i))]
+            for i, n in enumerate(r.political):
+                line += [n, _number(r.pt_share(i))]
+            ws.append(line)
+            for col in range(3, len(line) + 1, 2):
+                ws.cell(ws.max_row, col).number_format = SHARE_FORMAT
+        ws.append([])
 
 
 def _levels(wb: Workbook, title: str, table: LevelTable, kind_label: str) -> None:
@@ -249,9 +300,15 @@ def chart(report: Report) -> bytes:
 
     groups = [g for g in report.education.groups if g.total]
     rules = [s for s in report.standards if s.applicable]
-    fig = Figure(figsize=(10, 3 + 0.45 * (len(groups) + len(rules))), dpi=110)
+    tiers = [r for r in report.tiers.tiers[:-1] if r.people] if report.tiers else []
+    ratios = [max(len(groups), 1) + 1, max(len(rules), 1)] + ([len(tiers) + 1] if tiers else [])
+    fig = Figure(figsize=(10, 3 + 0.45 * (len(groups) + len(rules)) + 0.9 * len(tiers)),
+                 dpi=110)  # fmt: skip
     FigureCanvasAgg(fig)
-    top, bottom = fig.subplots(2, 1, height_ratios=[max(len(groups), 1) + 1, max(len(rules), 1)])
+    axes = fig.subplots(len(ratios), 1, height_ratios=ratios)
+    top, bottom = axes[0], axes[1]
+    if tiers:
+        _tier_chart(axes[2], tiers)
     fig.suptitle(f"Báo cáo năm {report.year} — {scope_label(report)}", fontsize=12)
 
     labels = [_wrap(f"{group_label(g.group)} ({g.total})") for g in groups]
@@ -295,6 +352,30 @@ def chart(report: Report) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     return buffer.getvalue()
+
+
+def _tier_chart(ax: Any, tiers: Sequence[TierRow]) -> None:
+    """Each tier's qualification bands, each bar labelled with its share (17,51%)."""
+    colors = ("#1b5e20", "#2e7d32", "#66bb6a", "#c5e1a5")
+    ys = list(range(len(tiers)))
+    height = 0.8 / len(TIER_EDU[:4])
+    for i, (name, color) in enumerate(zip(TIER_EDU[:4], colors, strict=True)):
+        shares = [r.edu_share(i) or Decimal(0) for r in tiers]
+        offsets = [y - 0.4 + height * (i + 0.5) for y in ys]
+        ax.barh(offsets, [float(v) for v in shares], height=height, label=name, color=color)
+        for y, v in zip(offsets, shares, strict=True):
+            ax.text(float(v) + 1, y, share_label(v), va="center", fontsize=7)
+    ax.set_yticks(ys, [f"{TIER_LABELS[r.key]} ({r.people:,})".replace(",", ".") for r in tiers])
+    ax.invert_yaxis()
+    ax.set_xlim(0, 110)
+    ax.set_xlabel("%")
+    ax.set_title("Trình độ chuyên môn theo cấp", fontsize=10)
+    ax.legend(loc="lower right", fontsize=7)
+
+
+def share_label(value: Decimal | None) -> str:
+    """A share as the chart labels it, with the text's two decimals where needed: 17,51%."""
+    return "—" if value is None else f"{value:f}".replace(".", ",") + "%"
 
 
 def _wrap(text: str, width: int = 30) -> str:

@@ -43,8 +43,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain import roles
 from domain.errors import DomainError, Refusal
 from domain.importing import POSITION_GROUP
+from domain.secondments import PostingsAt
+from domain.secondments import by_unit as postings_by_unit
 from domain.text import fold
+from domain.tiers import Tiers
+from domain.tiers import breakdown as tier_breakdown
 from domain.vocab import (
+    COURSE_CATEGORY,
     EDUCATION,
     POLITICAL_THEORY,
     STATE_MANAGEMENT,
@@ -219,6 +224,20 @@ class CategoryRow:
 
 
 @dataclass(frozen=True)
+class PlanRow:
+    """A training category's plan for the year against participations done."""
+
+    category: str
+    planned: int
+    done: int
+    courses_planned: int | None
+
+    @property
+    def share(self) -> Decimal | None:
+        return percent(self.done, self.planned)
+
+
+@dataclass(frozen=True)
 class Training:
     """Courses of the year with people of the scope enrolled, and training completed."""
 
@@ -228,6 +247,7 @@ class Training:
     people_trained: int
     hours: int
     plan: int | None
+    plans: tuple[PlanRow, ...] = ()  # per category, where the plan has categories
 
     @property
     def plan_share(self) -> Decimal | None:
@@ -256,6 +276,8 @@ class Report:
     standards: tuple[StandardRow, ...]
     training: Training
     secondments: tuple[SecondmentRow, ...]
+    tiers: Tiers | None = None  # by government tier and by person type
+    postings: tuple[PostingsAt, ...] = ()  # under way on `as_of`, by host and home unit
 
 
 # -- services -----------------------------------------------------------------------------------
@@ -359,6 +381,8 @@ async def build(
         standards=rule_totals,
         training=await _training(session, q, roots),
         secondments=await _secondments(session, q),
+        tiers=await tier_breakdown(session, people_filter=q.people()),
+        postings=await postings_by_unit(session, touches=_touches(q), on=as_of),
     )
 
 
@@ -723,15 +747,69 @@ async def _training(session: AsyncSession, q: _Queries, roots: Sequence[int] | N
         .where(q.people(), TrainingRecord.ends_on >= q.first, TrainingRecord.ends_on <= q.last)
     )
     participations, people_trained, hours = (await session.execute(records)).one()
-    plan_q = select(func.sum(TrainingPlan.participants)).where(TrainingPlan.year == q.first.year)
-    plan_q = plan_q.where(
-        TrainingPlan.unit_id.is_(None) if roots is None else TrainingPlan.unit_id.in_(roots)
-    )
-    plan = (await session.execute(plan_q)).scalar_one()
+    plan, plans = await _plans(session, q, roots)
     return Training(
-        categories, total, int(participations), int(people_trained), int(hours),
-        int(plan) if plan is not None else None,
+        categories, total, int(participations), int(people_trained), int(hours), plan, plans
+    )
+
+
+async def _plans(
+    session: AsyncSession, q: _Queries, roots: Sequence[int] | None
+) -> tuple[int | None, tuple[PlanRow, ...]]:
+    """The year's plan in total (a unit's total figure, or else the sum of its categories)
+    and per category, against training records ending in the year by their category."""
+    stmt = select(TrainingPlan.unit_id, TrainingPlan.category, TrainingPlan.participants,
+                  TrainingPlan.courses).where(
+        TrainingPlan.year == q.first.year,
+        TrainingPlan.unit_id.is_(None) if roots is None else TrainingPlan.unit_id.in_(roots),
     )  # fmt: skip
+    totals: dict[int | None, int] = {}
+    by_unit: dict[int | None, int] = {}
+    planned: dict[str, list[int]] = {}
+    for unit_id, category, participants, courses in await session.execute(stmt):
+        if category is None:
+            totals[unit_id] = totals.get(unit_id, 0) + participants
+            continue
+        by_unit[unit_id] = by_unit.get(unit_id, 0) + participants
+        row = planned.setdefault(category, [0, 0, 0])
+        row[0] += participants
+        row[1] += courses or 0
+        row[2] += courses is not None
+    units = set(totals) | set(by_unit)
+    plan = sum(totals.get(u, by_unit.get(u, 0)) for u in units) if units else None
+    if not planned:
+        return plan, ()
+    record_category = func.coalesce(TrainingRecord.category, Course.category)
+    done_q = (
+        select(record_category, func.count(TrainingRecord.id))
+        .select_from(TrainingRecord)
+        .join(Person, Person.id == TrainingRecord.person_id)
+        .outerjoin(Course, Course.id == TrainingRecord.course_id)
+        .where(q.people(), TrainingRecord.ends_on >= q.first, TrainingRecord.ends_on <= q.last)
+        .group_by(record_category)
+    )
+    done = {c: int(n) for c, n in await session.execute(done_q)}
+    rows = tuple(
+        PlanRow(c, v[0], done.get(c, 0), v[1] if v[2] else None)
+        for c, v in sorted(planned.items(), key=lambda kv: _category_order(kv[0]))
+    )
+    return plan, rows
+
+
+def _category_order(code: str) -> tuple[int, str]:
+    codes = [t.code for t in COURSE_CATEGORY]
+    return (codes.index(code), code) if code in codes else (len(codes), code)
+
+
+def _touches(q: _Queries) -> ColumnElement[bool]:
+    """A secondment touches the scope: the person is of it, or goes to or comes from it."""
+    if q.everywhere:
+        return true()
+    return or_(
+        q.unit_in_scope(Person.unit_id),
+        q.unit_in_scope(Secondment.to_unit_id),
+        q.unit_in_scope(Secondment.from_unit_id),
+    )
 
 
 async def _secondments(session: AsyncSession, q: _Queries) -> tuple[SecondmentRow, ...]:
@@ -741,15 +819,7 @@ async def _secondments(session: AsyncSession, q: _Queries) -> tuple[SecondmentRo
     def when(cond: ColumnElement[bool]) -> Any:
         return func.sum(case((cond, 1), else_=0))
 
-    touches = (
-        true()
-        if q.everywhere
-        else or_(
-            q.unit_in_scope(Person.unit_id),
-            q.unit_in_scope(Secondment.to_unit_id),
-            q.unit_in_scope(Secondment.from_unit_id),
-        )
-    )
+    touches = _touches(q)
     stmt = (
         select(
             Secondment.kind,

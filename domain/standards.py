@@ -16,9 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.audience import applies, in_audience
 from domain.text import fold
-from domain.vocab import level_vocab, meets
+from domain.vocab import EDUCATION, level_vocab, meets
 from storage.models import (
     Course,
+    DegreeStudy,
     Qualification,
     RegistrationStatus,
     StandardRule,
@@ -46,6 +47,7 @@ class RuleStatus:
     hours_done: int | None = None
     hours_target: int | None = None
     closing: list[Course] = field(default_factory=list)
+    until: date | None = None  # in progress through a degree study ending then
 
 
 def holds(rule: StandardRule, quals: Sequence[Qualification]) -> bool:
@@ -63,6 +65,17 @@ def holds(rule: StandardRule, quals: Sequence[Qualification]) -> bool:
             continue
         return True
     return False
+
+
+def study_meets(rule: StandardRule, study: DegreeStudy) -> bool:
+    """Whether finishing a degree study would meet an education standard."""
+    if rule.requires_kind != "education":
+        return False
+    if rule.requires_level and not meets(EDUCATION, study.level, rule.requires_level):
+        return False
+    if rule.requires_fields:
+        return any(k in fold(study.field or "") for k in rule.requires_fields)
+    return True
 
 
 def grants(rule: StandardRule, course: Course) -> bool:
@@ -108,6 +121,10 @@ async def status_of(
         for _r, c in await RegistrationRepo(session).of_person(person_id, IN_PROGRESS_STATUSES)
         if c.ends_at >= now
     ]
+    studies = list((await session.execute(select(DegreeStudy).where(
+        DegreeStudy.person_id == person_id, DegreeStudy.starts_on <= today,
+        DegreeStudy.expected_end >= today,
+    ))).scalars())  # fmt: skip
     courses = CourseRepo(session)
     result: list[RuleStatus] = []
     for rule in rules:
@@ -129,7 +146,8 @@ async def status_of(
         if met:
             result.append(RuleStatus(rule, State.MET, hours_done=done, hours_target=target))
             continue
-        if in_progress:
+        studying = [st.expected_end for st in studies if study_meets(rule, st)]
+        if in_progress or studying:
             state = State.IN_PROGRESS
         elif deadline is not None and deadline < today:
             state = State.OVERDUE
@@ -147,5 +165,6 @@ async def status_of(
                     closing.append(course)
                     if len(closing) == max_courses:
                         break
-        result.append(RuleStatus(rule, state, deadline, done, target, closing))
+        until = min(studying) if studying and not in_progress else None
+        result.append(RuleStatus(rule, state, deadline, done, target, closing, until))
     return result

@@ -23,6 +23,7 @@ from handlers import (
     registration,
     reminders,
     report,
+    reviews,
     start,
     status,
 )
@@ -42,6 +43,7 @@ def register_all(app: Application) -> None:
         broadcast,  # its message may be a document: before the spreadsheet import
         attendance, claims, course_create, course_edit, organizer_courses, course_import,
         nominations,  # asks a decline's reason as the next message
+        reviews,  # asks a review meeting's conclusions as the next message
     ):  # fmt: skip
         feature.register(app)
     # Order matters below: free text is a search only when no menu button matched above,

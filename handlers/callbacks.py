@@ -77,6 +77,9 @@ BC_CANCEL = "bcx"  # bcx:<broadcast> cancel a draft, scheduled or running broadc
 BC_REFRESH = "bcu"  # bcu:<broadcast> the report again, with receipts so far
 BC_RECEIVED = "bok"  # bok:<broadcast> a recipient confirms receipt
 BC_KINDS = ("all", "unit", "pos", "miss", "reg", "wait")
+# Secondment review meetings (handlers/reviews.py)
+REVIEW_VIEW = "sv"  # sv:<secondment> the rating buttons
+REVIEW_RATE = "svr"  # svr:<secondment>:<rating index> then the meeting's note is asked
 _NUMBERS = {ATT_COURSE: 1, ATT_SESSION: 3, ATT_TOGGLE: 5, ATT_CODE: 2, ATT_SHEET: 1,
             ATT_UPLOAD: 1, ATT_FINISH: 1, ATT_FINISH_CONFIRM: 1, CLAIM_VIEW: 1,
             CLAIM_APPROVE: 1, CLAIM_REJECT: 1}  # fmt: skip
@@ -87,6 +90,7 @@ _WORDS = {CLAIM_KIND: "correction|qualification|training", CLAIM_LEVEL: "[a-z0-9
 _ID_ACTIONS = (COURSE, REGISTER, REGISTER_CONFIRM, CANCEL, CANCEL_CONFIRM, PAGE, SEARCH_PAGE)
 _NUMBERS.update(dict.fromkeys((NOM_ACCEPT, NOM_DECLINE, APPROVE, APPROVE_DECLINE, NOM_COURSE,
                                 NOM_TOGGLE, NOM_PAGE, NOM_HOLD), 1))  # fmt: skip
+_NUMBERS.update({REVIEW_VIEW: 1, REVIEW_RATE: 2})
 _NUMBERS.update({BC_RULE: 2, BC_ACK: 2, BC_SEND: 1, BC_WHEN: 1, BC_CANCEL: 1, BC_REFRESH: 1,
                  BC_RECEIVED: 1})  # fmt: skip
 _ORG_ID_ACTIONS = (ORG_LIST, ORG_COURSE, ORG_EDIT, ORG_CLOSE, ORG_REOPEN, ORG_CANCEL,

@@ -31,7 +31,7 @@ COMMANDS = (
 ROLE_COMMANDS: dict[Role, tuple[str, ...]] = {
     Role.UNIT_HEAD: ("nominate", "noshows"),
     Role.ORGANIZER: ("organize", "newcourse", "nominate", "broadcast", "attendance", "complete",
-                     "noshows", "claims", "report"),
+                     "noshows", "claims", "reviews", "report"),
     Role.ADMIN: ("grant", "revoke", "audit"),
 }  # fmt: skip
 
@@ -58,6 +58,7 @@ def command_menu(t: Translator, held: Collection[Role] = ()) -> list[BotCommand]
         "complete": _("Organizer: finish a course, record completion"),
         "noshows": _("Registered people who did not attend"),
         "claims": _("Organizer: training claims to review"),
+        "reviews": _("Organizer: secondment review meetings"),
         "report": _("Organizer: figures for my units"),
         "grant": _("Administrator: give a role"),
         "revoke": _("Administrator: take a role back"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from html import escape, unescape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -12,6 +12,7 @@ from domain.attendance import CheckinResult, CheckinStatus
 from domain.catalog import CourseView, Page
 from domain.errors import DomainError, Refusal
 from domain.records import Overview, PrivacyView
+from domain.secondments import Posting
 from domain.standards import RuleStatus, State
 from handlers import callbacks as cb
 from storage.models import Course, RegistrationStatus, StandardRule
@@ -256,6 +257,8 @@ def _state(t: Translator, s: RuleStatus) -> str:
     _ = t.gettext
     if s.state == State.MET:
         return _("met")
+    if s.state == State.IN_PROGRESS and s.until is not None:
+        return _("in progress (studying) until %(month)s") % {"month": f"{s.until:%m/%Y}"}
     if s.state == State.IN_PROGRESS:
         return _("in progress (registered for a course)")
     if s.state == State.OVERDUE:
@@ -311,6 +314,27 @@ def status_text(
         for c, _gaps in closing.values()
     ]
     return "\n".join(lines), InlineKeyboardMarkup(rows) if rows else None
+
+
+def postings_text(t: Translator, postings: Sequence[Posting]) -> str:
+    """The person's secondments and rotations under way: host, until when, next review."""
+    _ = t.gettext
+    lines = []
+    for p in postings:
+        args = {"unit": escape(p.host), "division": escape(p.division or ""),
+                "until": t.date(p.ends_on) if p.ends_on else "—",
+                "review": t.date(p.next_review) if p.next_review else "—"}  # fmt: skip
+        if p.kind == "rotation":
+            line = _("🔄 Rotated to <b>%(unit)s</b> until %(until)s.") % args
+        else:
+            line = _("🔄 Seconded to <b>%(unit)s</b> until %(until)s.") % args
+        if p.division:
+            line += "\n   " + _("Division: %(division)s") % args
+        if p.field_of_work:
+            line += "\n   " + _("Field of work: %(field)s") % {"field": escape(p.field_of_work)}
+        line += "\n   " + _("Next review meeting: %(review)s") % args
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def refusal(t: Translator, error: DomainError) -> str:

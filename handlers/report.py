@@ -15,11 +15,15 @@ from bot.context import BotContext
 from bot.i18n import Translator
 from domain import report_files, reports
 from domain.reports import Breakdown, LevelTable, Report
+from domain.tiers import Tiers
+from domain.vocab import PERSON_TYPE
 from handlers.common import reply, require_role
+from handlers.render import label
 from storage.models import Role
 
 MESSAGE_LIMIT = 4000  # Telegram's 4,096 less some room for entities
 YEARS = range(2000, 2101)
+POSTINGS_SHOWN = 10  # host/home pairs in the chat summary; the XLSX lists them all
 
 
 def number(t: Translator, n: int) -> str:
@@ -30,6 +34,37 @@ def number(t: Translator, n: int) -> str:
 def pct(t: Translator, value: Decimal | None) -> str:
     """A percentage with one decimal and the local decimal mark: 70,9% / 70.9%."""
     return "—" if value is None else format_decimal(value, format="0.0", locale=t.lang) + "%"
+
+
+def pct2(t: Translator, value: Decimal | None) -> str:
+    """A share with two decimals where it needs them, as the XLSX shows it: 17,51% / 55,4%."""
+    return "—" if value is None else format_decimal(value, format="0.##", locale=t.lang) + "%"
+
+
+def _tiers(t: Translator, tiers: Tiers) -> list[str]:
+    """People by government tier (with each level band's share) and by person type."""
+    _ = t.gettext
+    names = {"province": _("Provincial level"), "district": _("District level"),
+             "commune": _("Commune level"), "": _("Tier not set")}  # fmt: skip
+
+    def part(n: int, value: Decimal | None) -> str:
+        return f"{number(t, n)} ({pct2(t, value)})"
+
+    lines = ["", "<b>" + _("By government tier") + "</b>"]
+    for row in tiers.tiers[:-1]:
+        e = [part(row.education[i], row.edu_share(i)) for i in range(4)]
+        p = [part(row.political[i], row.pt_share(i)) for i in range(2)]
+        lines.append(f"• {names[row.key]}: {part(row.people, tiers.people_share(row))}")
+        lines.append("   " + _("postgraduate %(pg)s, university %(uni)s, college or vocational "
+                               "%(col)s, elementary %(el)s") % dict(zip(
+                                   ("pg", "uni", "col", "el"), e, strict=True)))  # fmt: skip
+        lines.append("   " + _("political theory: advanced %(adv)s, intermediate %(mid)s")
+                     % {"adv": p[0], "mid": p[1]})  # fmt: skip
+    lines += ["", "<b>" + _("By type") + "</b>"]
+    for row in tiers.types[:-1]:
+        label = PERSON_TYPE.label(row.key, t.lang) if row.key else _("Type not set")
+        lines.append(f"• {escape(label)}: {part(row.people, tiers.people_share(row))}")
+    return lines
 
 
 def share(t: Translator, part: int, whole: int, value: Decimal | None) -> str:
@@ -72,6 +107,8 @@ def summary_text(t: Translator, report: Report, *, positions: bool = True) -> st
         _("Roster as of %(date)s; people: %(n)s")
         % {"date": t.date(report.as_of), "n": number(t, report.people)},
     ]
+    if report.tiers is not None and report.people:
+        lines += _tiers(t, report.tiers)
     lines += _levels(t, _("University degree or higher"), report.education, positions)
     lines += _levels(t, _("Intermediate political theory or higher"), report.political, positions)
     lines += ["", "<b>" + _("Standards") + "</b>"]
@@ -101,6 +138,15 @@ def summary_text(t: Translator, report: Report, *, positions: bool = True) -> st
             % {"kind": escape(kinds.get(row.kind, row.kind)), "active": number(t, row.active),
                "started": number(t, row.started), "ended": number(t, row.ended)}
         )  # fmt: skip
+    for p in report.postings[:POSTINGS_SHOWN]:
+        line = _("%(kind)s to %(host)s from %(home)s: %(n)s") % {
+            "kind": escape(kinds.get(p.kind, p.kind)), "host": escape(p.host),
+            "home": escape(p.home or "—"), "n": number(t, p.people)}  # fmt: skip
+        if p.overdue:
+            line += "; " + t.ngettext("%(n)s review meeting overdue",
+                                      "%(n)s review meetings overdue",
+                                      p.overdue) % {"n": number(t, p.overdue)}  # fmt: skip
+        lines.append("• " + line)
     text = "\n".join(lines)
     if len(text) > MESSAGE_LIMIT and positions:
         return summary_text(t, report, positions=False)
@@ -127,6 +173,12 @@ def _training(t: Translator, report: Report) -> list[str]:
             _("Yearly plan: %(plan)s participations; %(share)s done")
             % {"plan": number(t, tr.plan), "share": pct(t, tr.plan_share)}
         )
+    for p in tr.plans:
+        lines.append(
+            "• " + _("%(category)s: %(done)s of %(plan)s planned (%(share)s)")
+            % {"category": escape(label(t, p.category)), "done": number(t, p.done),
+               "plan": number(t, p.planned), "share": pct(t, p.share)}
+        )  # fmt: skip
     return lines
 
 

@@ -6,11 +6,12 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
 from bot.context import BotContext
+from domain.secondments import current_postings
 from domain.standards import status_of
 from handlers import callbacks as cb
 from handlers.common import reply, require_person
 from handlers.menus import menu_pattern
-from handlers.render import status_text
+from handlers.render import postings_text, status_text
 
 
 async def status(update: Update, context: BotContext) -> None:
@@ -19,15 +20,19 @@ async def status(update: Update, context: BotContext) -> None:
     if person_id is None:
         return
     now = context.now()
+    today = now.astimezone(context.settings.tz).date()
     async with context.db.begin() as session:
         statuses = await status_of(
             session,
             person_id=person_id,
             now=now,
-            today=now.astimezone(context.settings.tz).date(),
+            today=today,
             hours_target=context.settings.annual_hours_target,
         )
+        postings = await current_postings(session, person_id=person_id, today=today)
     text, markup = status_text(context.t, statuses)
+    if postings:
+        text = postings_text(context.t, postings) + "\n\n" + text
     rows = list(markup.inline_keyboard) if markup else []
     claim = context.t.gettext("✏️ Report a mistake or claim a qualification")
     rows.append((InlineKeyboardButton(claim, callback_data=cb.build(cb.CLAIM_START)),))

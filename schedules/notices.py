@@ -112,19 +112,38 @@ def _render(t: Translator, ready: r.Ready) -> str:
             "📚 You have %(done)d of %(target)d training hours this year. /courses lists "
             "courses you can still join before 31/12."
         ) % {"done": ready.hours_done or 0, "target": ready.hours_target or 0}
-    if kind == r.REVIEW_MEETING and ready.review_kind == "rotation":
-        return _(
-            "🗓 The periodic review meeting of your rotation to %(unit)s is due on %(date)s."
-        ) % {"unit": escape(ready.unit_name or "—"), "date": t.date(ready.review_on)}
     if kind == r.REVIEW_MEETING:
-        return _(
-            "🗓 The periodic review meeting of your secondment to %(unit)s is due on %(date)s."
-        ) % {"unit": escape(ready.unit_name or "—"), "date": t.date(ready.review_on)}
+        return _review(t, ready)
     if kind in (r.COURSE_COMPLETED, r.CLAIM_RESULT):
         return _record_change(t, ready)
     if kind in NOMINATION_KINDS and course is not None:
         return _nomination(t, ready, course_args)
     raise ValueError(f"cannot word a {kind} notification")
+
+
+def _review(t: Translator, ready: r.Ready) -> str:
+    """A review meeting, to the person or to whoever holds it, in the words of its kind."""
+    _ = t.gettext
+    args = {"unit": escape(ready.unit_name or "—"), "date": t.date(ready.review_on),
+            "name": escape(ready.subject or "—")}  # fmt: skip
+    rotation = ready.secondment_kind == "rotation"
+    if ready.note.params.get("as") and rotation:
+        return _(
+            "🗓 The periodic review meeting of %(name)s, rotated to %(unit)s, is due on "
+            "%(date)s."
+        ) % args
+    if ready.note.params.get("as"):
+        return _(
+            "🗓 The periodic review meeting of %(name)s, seconded to %(unit)s, is due on "
+            "%(date)s."
+        ) % args
+    if rotation:
+        return _(
+            "🗓 The periodic review meeting of your rotation to %(unit)s is due on %(date)s."
+        ) % args
+    return _(
+        "🗓 The periodic review meeting of your secondment to %(unit)s is due on %(date)s."
+    ) % args
 
 
 def _record_change(t: Translator, ready: r.Ready) -> str:

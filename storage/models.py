@@ -148,6 +148,37 @@ class Qualification(Base):
     source: Mapped[str] = mapped_column(String(20), default="roster")
 
 
+class QualificationLevel(Base):
+    """A level the roster said a person held, and when it was learnt: the report compares
+    with earlier years from these (a roster import adds a row when a level changes)."""
+
+    __tablename__ = "qualification_levels"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    level: Mapped[str] = mapped_column(String(40))  # "" when the roster gave none
+    learnt_on: Mapped[date] = mapped_column(Date)
+
+
+class DegreeStudy(Base):
+    """A degree a person is studying for (college, university, postgraduate): a standard it
+    will meet shows as in progress until the expected end."""
+
+    __tablename__ = "degree_studies"
+    __table_args__ = (UniqueConstraint("person_id", "level", "starts_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    level: Mapped[str] = mapped_column(String(40))  # an EDUCATION code
+    field: Mapped[str] = mapped_column(String(200), default="")
+    school: Mapped[str | None] = mapped_column(String(200))
+    mode: Mapped[str | None] = mapped_column(String(20))  # in_service | distance | full_time
+    starts_on: Mapped[date] = mapped_column(Date)
+    expected_end: Mapped[date] = mapped_column(Date)
+    funding: Mapped[str | None] = mapped_column(String(20))  # state | self
+
+
 class Secondment(Base):
     """A secondment or rotation to another unit, with periodic review meetings."""
 
@@ -161,6 +192,16 @@ class Secondment(Base):
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date | None] = mapped_column(Date)
     review_every_months: Mapped[int] = mapped_column(Integer, default=6)
+    # Where in the host unit the person works, and on what; the decision that sent them.
+    host_division: Mapped[str | None] = mapped_column(String(200))
+    field_of_work: Mapped[str | None] = mapped_column(String(200))
+    decision_no: Mapped[str | None] = mapped_column(String(60))
+    # Set when a review is recorded (or imported): the planner reminds of this date, not of
+    # the one counted from the start. Blank: every N months from the start.
+    next_review_on: Mapped[date | None] = mapped_column(Date)
+    last_review_on: Mapped[date | None] = mapped_column(Date)
+    last_review_rating: Mapped[str | None] = mapped_column(String(20))
+    last_review_note: Mapped[str | None] = mapped_column(Text)
 
 
 class StandardRule(Base):
@@ -286,6 +327,12 @@ class TrainingRecord(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
     course_id: Mapped[int | None] = mapped_column(ForeignKey("courses.id", ondelete="SET NULL"))
     title: Mapped[str] = mapped_column(String(300))
+    # A record from outside the bot has its own category; one from a course takes the course's.
+    category: Mapped[str | None] = mapped_column(String(30))
+    organizer: Mapped[str | None] = mapped_column(String(200))
+    # What it granted (a qualification kind and level), for a record from outside the bot.
+    grants_kind: Mapped[str | None] = mapped_column(String(30))
+    grants_level: Mapped[str | None] = mapped_column(String(40))
     hours: Mapped[int] = mapped_column(Integer, default=0)
     starts_on: Mapped[date | None] = mapped_column(Date)
     ends_on: Mapped[date] = mapped_column(Date)
@@ -569,9 +616,12 @@ class TrainingPlan(Base):
     """A yearly plan figure a report compares against (participations, for a unit subtree)."""
 
     __tablename__ = "training_plans"
-    __table_args__ = (UniqueConstraint("year", "unit_id"),)
+    __table_args__ = (UniqueConstraint("year", "unit_id", "category"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     year: Mapped[int] = mapped_column(Integer)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    # A training category (COURSE_CATEGORY); None: the unit's total for the year.
+    category: Mapped[str | None] = mapped_column(String(30))
     participants: Mapped[int] = mapped_column(Integer)
+    courses: Mapped[int | None] = mapped_column(Integer)

@@ -23,6 +23,7 @@ from domain.errors import DomainError
 from domain.records import overview
 from domain.registration import Outcome
 from domain.search import Intent, understand
+from domain.secondments import current_postings
 from domain.standards import status_of
 from handlers.render import (
     checkin_text,
@@ -33,6 +34,7 @@ from handlers.render import (
     label,
     my_text,
     no_match,
+    postings_text,
     refusal,
     register_question,
     short,
@@ -111,7 +113,12 @@ async def status(ctx: Ctx, arg: str) -> list[Say]:
             today=ctx.now.astimezone(ctx.settings.tz).date(),
             hours_target=ctx.settings.annual_hours_target,
         )
+        postings = await current_postings(
+            session, person_id=ctx.person_id, today=ctx.now.astimezone(ctx.settings.tz).date()
+        )
     text, _markup = status_text(ctx.t, statuses)
+    if postings:
+        text = postings_text(ctx.t, postings) + "\n\n" + text
     closing = {c.id: c for s in statuses for c in s.closing}
     choices = [_course_choice(c.id, c.title) for c in closing.values()]
     # As Telegram's button under /status; zalo/claims.py takes it from there.

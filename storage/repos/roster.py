@@ -219,13 +219,17 @@ class UnitRepo:
         for plan in plans:
             same = (await s.execute(
                 select(TrainingPlan).where(
-                    TrainingPlan.unit_id == into.id, TrainingPlan.year == plan.year
+                    TrainingPlan.unit_id == into.id, TrainingPlan.year == plan.year,
+                    TrainingPlan.category.is_(None) if plan.category is None
+                    else TrainingPlan.category == plan.category,
                 )
             )).scalar_one_or_none()  # fmt: skip
             if same is None:
                 plan.unit_id = into.id
             else:
                 same.participants += plan.participants
+                if plan.courses is not None:
+                    same.courses = (same.courses or 0) + plan.courses
                 await s.delete(plan)
             await s.flush()
         return len(plans)

@@ -1,0 +1,379 @@
+"""Secondments and rotations: imported from a file, shown in /status, reviewed on time by the
+host unit's head and the home unit's organizer, and ended or extended from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import io
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from openpyxl import load_workbook
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from telegram import Update
+
+from bot.app import OFFLINE_TOKEN, build_application
+from bot.cli import KINDS
+from bot.cli_data import cmd_import, cmd_template
+from bot.cli_secondments import cmd_secondments
+from bot.i18n import Translator
+from bot.offline import OfflineBotAPI, OfflineRequest
+from bot.settings import Settings
+from domain import report_files, reports
+from domain.importing import ImportReport, Problem
+from domain.secondments import import_secondments
+from domain.sheets import write_rows_xlsx
+from handlers.report import summary_text
+from schedules.notifications import Pacer, drain_once, plan_all
+from storage.models import AuditEntry, ChatAccount, Person, Role, RoleGrant, Secondment, Unit
+from tests.botapi.validator import SpecValidator
+from tests.factories import make_person, make_unit
+from tests.test_reminders import at
+
+NOW = datetime(2026, 12, 7, 3, 0, tzinfo=UTC)
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+HEADERS = ["Số CCCD", "Hình thức", "Đơn vị công tác", "Đơn vị đến", "Bộ phận công tác",
+           "Lĩnh vực công tác", "Ngày bắt đầu", "Ngày kết thúc dự kiến",
+           "Đánh giá sau mỗi (tháng)", "Số quyết định"]  # fmt: skip
+
+
+def _settings(engine: AsyncEngine) -> Settings:
+    return Settings(  # type: ignore[call-arg]
+        _env_file=None, database_url=engine.url.render_as_string(hide_password=False)
+    )
+
+
+@pytest.mark.databases("sqlite")
+async def test_every_template_example_imports_after_the_readme_examples(
+    db_engine: AsyncEngine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As the README's "Running for real": each template, written and imported in order."""
+    settings = _settings(db_engine)
+    for kind in KINDS:
+        path = tmp_path / f"{kind}.xlsx"
+        assert cmd_template(kind, path) == 0
+        assert await cmd_import(settings, kind, path, dry_run=False) == 0, kind
+        assert " 0 thêm mới (created)" not in capsys.readouterr().out, kind
+        assert await cmd_import(settings, kind, path, dry_run=False) == 0, kind
+        assert "0 thêm mới (created), 0 cập nhật (updated)" in capsys.readouterr().out, kind
+
+
+async def _people(db: async_sessionmaker[AsyncSession]) -> None:
+    async with db.begin() as s:
+        province = await make_unit(s, code="LS", name="Tỉnh Lạng Sơn", kind="province")
+        await make_unit(s, code="LS-SNV", name="Sở Nội vụ", kind="agency", parent=province)
+        home = await make_unit(s, code="LS-X001", name="Xã Đề Thám", parent=province)
+        await make_unit(s, code="LS-X002", name="Xã Hòa Bình", parent=province)
+        await make_person(s, personal_id="020085001234", full_name="Hoàng Thị Lan", unit=home)
+        await make_person(s, personal_id="020085005678", full_name="Lò Văn Tú", unit=home)
+
+
+def _row(**over: str) -> list[str]:
+    values = dict(zip(HEADERS, ["020085001234", "Luân chuyển", "", "LS-X002", "Văn phòng",
+                                "Địa chính", "01/07/2026", "30/06/2027", "3", "12/QĐ-UBND"],
+                      strict=True))  # fmt: skip
+    values.update({k.replace("_", " "): v for k, v in over.items()})
+    return [values[h] for h in HEADERS]
+
+
+async def _import(
+    db: async_sessionmaker[AsyncSession], path: Path, *, dry_run: bool = False
+) -> ImportReport:
+    async with db.begin() as s:
+        return await import_secondments(s, path=path, dry_run=dry_run, now=NOW)
+
+
+async def _secondments(db: async_sessionmaker[AsyncSession]) -> list[Secondment]:
+    async with db() as s:
+        return list((await s.execute(select(Secondment).order_by(Secondment.id))).scalars())
+
+
+async def test_a_bad_row_writes_nothing_and_each_problem_is_named(
+    db: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    await _people(db)
+    rows = [
+        _row(),
+        _row(**{"Số CCCD": "020085009999"}),
+        _row(**{"Hình thức": "Điều động", "Ngày bắt đầu": "03/07/2026"}),
+        _row(**{"Số CCCD": "020085005678", "Đánh giá sau mỗi (tháng)": "12"}),
+        _row(**{"Số CCCD": "020085005678", "Ngày bắt đầu": "01/08/2026",
+                "Ngày kết thúc dự kiến": "01/01/2026"}),
+        _row(**{"Đơn vị đến": "LS-X999", "Ngày bắt đầu": "02/07/2026"}),
+        _row(),  # the first row again: same person and start
+    ]
+    path = tmp_path / "bp.xlsx"
+    write_rows_xlsx(path, HEADERS, rows, "Dữ liệu")
+    report = await _import(db, path)
+    assert [(e.row, e.column, e.code) for e in report.errors] == [
+        (3, "Số CCCD", Problem.UNKNOWN_PERSON),
+        (4, "Hình thức", Problem.UNKNOWN_VALUE),
+        (5, "Đánh giá sau mỗi (tháng)", Problem.REVIEW_INTERVAL),
+        (6, "Ngày kết thúc dự kiến", Problem.END_BEFORE_START),
+        (7, "Đơn vị đến", Problem.UNKNOWN_UNIT),
+        (8, "Ngày bắt đầu", Problem.DUPLICATE_IN_FILE),
+    ]
+    assert await _secondments(db) == []
+
+
+async def test_reimport_updates_by_person_and_start_with_or_without_diacritics(
+    db: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    await _people(db)
+    path = tmp_path / "bp.xlsx"
+    other = _row(**{"Số CCCD": "20085005678", "Hình thức": "biet phai"})  # Excel ate the 0
+    write_rows_xlsx(path, HEADERS, [_row(), other], "Dữ liệu")
+    report = await _import(db, path)
+    assert (report.created, report.updated) == (2, 0)
+    changed = _row(**{"Bộ phận công tác": "Phòng Kinh tế", "Ngày kết thúc dự kiến": "31/12/2027"})
+    write_rows_xlsx(path, HEADERS, [changed], "Dữ liệu")
+    dry = await _import(db, path, dry_run=True)
+    assert [(c.key, c.action, c.fields) for c in dry.changes] == [
+        ("020085001234 01/07/2026", "updated",
+         (("Bộ phận công tác", "Văn phòng", "Phòng Kinh tế"),
+          ("Ngày kết thúc dự kiến", "30/06/2027", "31/12/2027"))),
+    ]  # fmt: skip
+    again = await _import(db, path)
+    assert (again.created, again.updated) == (0, 1)
+    stored = await _secondments(db)
+    assert [(s.kind, s.host_division, s.ends_on, s.review_every_months) for s in stored] == [
+        ("rotation", "Phòng Kinh tế", date(2027, 12, 31), 3),
+        ("secondment", "Văn phòng", date(2027, 6, 30), 3),
+    ]
+    assert stored[0].decision_no == "12/QĐ-UBND"
+
+
+# -- in chat ----------------------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    app: Any
+    api: OfflineBotAPI
+    db: async_sessionmaker[AsyncSession]
+    engine: AsyncEngine
+
+    def texts(self, user_id: int) -> list[str]:
+        return [str(m.get("text")) for m in self.api.sent_to(user_id)]
+
+    async def send(self, user_id: int, text: str) -> str:
+        user = {"id": user_id, "is_bot": False, "first_name": "X", "language_code": "vi"}
+        await self.app.process_update(
+            Update.de_json(self.api.message_update(user, text), self.app.bot)
+        )
+        return self.texts(user_id)[-1]
+
+    def buttons(self, user_id: int) -> list[tuple[str, str]]:
+        markup = self.api.last_message(user_id).get("reply_markup") or {}
+        return [(b["text"], b["callback_data"]) for row in markup.get("inline_keyboard", [])
+                for b in row]  # fmt: skip
+
+    async def press(self, user_id: int, data: str) -> str:
+        user = {"id": user_id, "is_bot": False, "first_name": "X", "language_code": "vi"}
+        message_id = int(self.api.last_message(user_id)["message_id"])
+        update = self.api.callback_update(user, message_id, data)
+        await self.app.process_update(Update.de_json(update, self.app.bot))
+        return self.texts(user_id)[-1]
+
+
+@pytest.fixture
+async def world(
+    db_engine: AsyncEngine, db: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[World]:
+    api = OfflineBotAPI(token=OFFLINE_TOKEN, validator=SpecValidator())
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    app = build_application(settings, db_engine, request=OfflineRequest(api), rate_limit=False)
+    async with app:
+        yield World(app, api, db, db_engine)
+
+
+async def _link(s: AsyncSession, api: OfflineBotAPI, personal_id: str, user_id: int) -> None:
+    person = (await s.execute(select(Person).where(Person.personal_id == personal_id))).scalar_one()
+    s.add(ChatAccount(channel="telegram", chat_user_id=str(user_id), chat_id=str(user_id),
+                      person_id=person.id, language="vi", linked_at=NOW))  # fmt: skip
+    api.add_user({"id": user_id, "is_bot": False, "first_name": "X", "language_code": "vi"})
+
+
+@pytest.mark.databases("sqlite")  # the command line opens its own engine on the file
+async def test_the_person_sees_it_and_the_host_head_and_home_organizer_are_reminded(
+    world: World, tmp_path: Path
+) -> None:
+    await _people(world.db)
+    path = tmp_path / "bp.xlsx"
+    write_rows_xlsx(path, HEADERS, [_row()], "Dữ liệu")
+    async with world.db.begin() as s:
+        await import_secondments(s, path=path, dry_run=False, now=NOW)
+        host = await make_person(s, full_name="Chủ tịch Hòa Bình", personal_id="020085000001",
+                                 unit=await _unit(s, "LS-X002"))  # fmt: skip
+        organizer = await make_person(s, full_name="Cán bộ Sở", personal_id="020085000002",
+                                      unit=await _unit(s, "LS-SNV"))  # fmt: skip
+        s.add(RoleGrant(person_id=host.id, role=Role.UNIT_HEAD, unit_id=host.unit_id))
+        s.add(RoleGrant(person_id=organizer.id, role=Role.ORGANIZER,
+                        unit_id=await _unit_id(s, "LS")))  # fmt: skip
+        for personal_id, user_id in (("020085001234", 301), ("020085000001", 302),
+                                     ("020085000002", 303)):  # fmt: skip
+            await _link(s, world.api, personal_id, user_id)
+
+    with time_machine.travel(at("20/09/2026", "10:00"), tick=True):
+        status = await world.send(301, "/status")
+        assert "🔄 Luân chuyển đến Xã Hòa Bình, đến ngày 30/06/2027." in status
+        assert "Bộ phận: Văn phòng" in status and "Lĩnh vực công tác: Địa chính" in status
+        assert "Họp đánh giá tiếp theo: 01/10/2026" in status  # every 3 months from 01/07
+        await plan_all(world.app.bot_data["resources"])
+    with time_machine.travel(at("24/09/2026", "08:01"), tick=True):  # a week before
+        await drain_once(world.app.bot, world.app.bot_data["resources"], Pacer(1000))
+    assert world.texts(301)[-1] == ("🗓 Cuộc họp đánh giá định kỳ việc luân chuyển của bạn tại "
+                                    "Xã Hòa Bình diễn ra ngày 01/10/2026.")  # fmt: skip
+    expected = ("🗓 Ngày 01/10/2026 họp đánh giá định kỳ Hoàng Thị Lan, cán bộ luân chuyển đến "
+                "Xã Hòa Bình.")  # fmt: skip
+    assert world.texts(302) == [expected]
+    assert world.texts(303) == [expected]
+
+    # The meeting is held; its outcome moves the next review, which is planned afresh.
+    settings = _settings(world.engine)
+    with time_machine.travel(at("01/10/2026", "15:00"), tick=True):
+        args = argparse.Namespace(action="review", personal_id="020085001234", on="01/10/2026",
+                                  rating="Hoàn thành tốt", note="Tiến bộ",
+                                  next="15/12/2026")  # fmt: skip
+        assert await cmd_secondments(settings, args) == 0
+        status = await world.send(301, "/status")
+        assert "Họp đánh giá tiếp theo: 15/12/2026" in status
+        await plan_all(world.app.bot_data["resources"])
+    with time_machine.travel(at("08/12/2026", "08:01"), tick=True):
+        await drain_once(world.app.bot, world.app.bot_data["resources"], Pacer(1000))
+    assert world.texts(302)[-1] == expected.replace("01/10/2026", "15/12/2026")
+
+    # Coming home early ends it: no more reminders, and /status no longer shows it.
+    with time_machine.travel(at("20/12/2026", "09:00"), tick=True):
+        args = argparse.Namespace(action="end", personal_id="020085001234", on="31/12/2026")
+        assert await cmd_secondments(settings, args) == 0
+        args = argparse.Namespace(action="extend", personal_id="020085001234", on=None,
+                                  until="31/01/2027")  # fmt: skip
+        assert await cmd_secondments(settings, args) == 0
+    async with world.db() as s:
+        actions = list((await s.execute(
+            select(AuditEntry.action).where(AuditEntry.action.like("secondment%"))
+            .order_by(AuditEntry.id)
+        )).scalars())  # fmt: skip
+    assert actions == ["secondments.import", "secondment.review", "secondment.ended",
+                       "secondment.extended"]  # fmt: skip
+    (sec,) = await _secondments(world.db)
+    assert (sec.ends_on, sec.last_review_rating, sec.last_review_note) == (
+        date(2027, 1, 31), "good", "Tiến bộ")  # fmt: skip
+    with time_machine.travel(at("01/02/2027", "09:00"), tick=True):
+        status = await world.send(301, "/status")
+    assert "🔄" not in status
+
+
+async def _unit(s: AsyncSession, code: str) -> Unit:
+    return (await s.execute(select(Unit).where(Unit.code == code))).scalar_one()
+
+
+async def _unit_id(s: AsyncSession, code: str) -> int:
+    return int((await _unit(s, code)).id)
+
+
+async def test_the_report_lists_postings_by_host_and_home_unit_with_overdue_reviews(
+    db: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    await _people(db)
+    async with db.begin() as s:
+        await make_person(s, personal_id="020085000003", unit=await _unit(s, "LS-SNV"))
+    path = tmp_path / "bp.xlsx"
+    write_rows_xlsx(path, HEADERS, [
+        _row(),  # rotation LS-X001 → LS-X002 from 01/07/2026, review every 3 months: due 01/10
+        _row(**{"Số CCCD": "020085005678", "Ngày bắt đầu": "01/11/2026"}),  # due 01/02/2027
+        _row(**{"Số CCCD": "020085000003", "Hình thức": "Biệt phái", "Đơn vị đến": "LS-X001",
+                "Ngày bắt đầu": "01/01/2026", "Ngày kết thúc dự kiến": "30/06/2026"}),  # ended
+    ], "Dữ liệu")  # fmt: skip
+    await _import(db, path)
+    async with db() as s:
+        r = await reports.build(s, roots=[await _unit_id(s, "LS")], year=2026,
+                                as_of=date(2026, 12, 7), tz=TZ, hours_target=40)  # fmt: skip
+    assert [(p.kind, p.host, p.home, p.people, p.overdue) for p in r.postings] == [
+        ("rotation", "Xã Hòa Bình", "Xã Đề Thám", 2, 1)
+    ]
+    text = summary_text(Translator("vi", TZ), r)
+    assert "• Luân chuyển đến Xã Hòa Bình từ Xã Đề Thám: 2; 1 cuộc họp đánh giá quá hạn" in text
+    sheet = load_workbook(io.BytesIO(report_files.workbook(r)))["Biệt phái theo đơn vị"]
+    assert ["Luân chuyển", "Xã Hòa Bình", "Xã Đề Thám", 2, 1] in [
+        [c.value for c in row] for row in sheet.iter_rows()
+    ]
+
+
+@pytest.mark.databases("sqlite")
+async def test_the_demo_report_shows_secondments_and_the_plan(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    from bot.demo import build_demo
+
+    async with db.begin() as s:
+        await build_demo(s, now=NOW)
+    async with db() as s:
+        r = await reports.build(s, roots=None, year=2026, as_of=date(2026, 12, 7), tz=TZ,
+                                hours_target=40)  # fmt: skip
+    assert sum(row.active for row in r.secondments) == 6
+    assert sum(p.people for p in r.postings) == 6
+    assert r.training.plan and r.training.plan_share and r.training.plan_share > 100
+
+
+async def test_an_organizer_records_a_review_in_chat_which_moves_the_next_one(
+    world: World, tmp_path: Path
+) -> None:
+    await _people(world.db)
+    path = tmp_path / "bp.xlsx"
+    write_rows_xlsx(path, HEADERS, [_row()], "Dữ liệu")
+    async with world.db.begin() as s:
+        await import_secondments(s, path=path, dry_run=False, now=NOW)
+        organizer = await make_person(s, full_name="Cán bộ Sở", personal_id="020085000002",
+                                      unit=await _unit(s, "LS-SNV"))  # fmt: skip
+        other = await make_person(s, full_name="Cán bộ khác", personal_id="020085000004",
+                                  unit=await _unit(s, "LS-SNV"))  # fmt: skip
+        s.add(RoleGrant(person_id=organizer.id, role=Role.ORGANIZER,
+                        unit_id=await _unit_id(s, "LS-X002")))  # the host commune  # fmt: skip
+        s.add(RoleGrant(person_id=other.id, role=Role.ORGANIZER,
+                        unit_id=await _unit_id(s, "LS-SNV")))  # fmt: skip
+        await _link(s, world.api, "020085000002", 401)
+        await _link(s, world.api, "020085000004", 402)
+        await _link(s, world.api, "020085001234", 403)
+
+    with time_machine.travel(at("05/10/2026", "09:00"), tick=True):
+        assert (await world.send(402, "/reviews")) == (
+            "Đơn vị của bạn không có cán bộ đang biệt phái, luân chuyển.")  # fmt: skip
+        assert (await world.send(403, "/reviews")) != ""  # not an organizer: refused
+        assert world.buttons(403) == []
+        await world.send(401, "/reviews")
+        ((label, data),) = world.buttons(401)
+        assert label == "❗ 01/10/2026 · Hoàng Thị Lan · Xã Hòa Bình"  # due 01/10: overdue
+        assert await world.press(401, data) == "Kết quả đánh giá?"
+        good = next(d for text, d in world.buttons(401) if text == "Hoàn thành tốt nhiệm vụ")
+        assert await world.press(401, good) == (
+            "Ghi kết luận của cuộc họp trong một tin nhắn, hoặc gửi /skip để bỏ qua.")  # fmt: skip
+        assert await world.send(401, "Hoàn thành tốt, cần tăng cường tiếp dân") == (
+            "✅ Đã ghi kết quả đánh giá. Họp đánh giá tiếp theo: 05/01/2027")  # fmt: skip
+        assert "Họp đánh giá tiếp theo: 05/01/2027" in await world.send(403, "/status")
+        await world.send(401, "/reviews")
+        assert world.buttons(401)[0][0].startswith("🗓 05/01/2027 ·")
+    (sec,) = await _secondments(world.db)
+    assert (sec.last_review_on, sec.last_review_rating, sec.last_review_note) == (
+        date(2026, 10, 5), "good", "Hoàn thành tốt, cần tăng cường tiếp dân")  # fmt: skip
+
+
+def test_the_next_review_follows_the_recorded_date_then_the_interval_again() -> None:
+    from domain.reminders import next_review
+
+    sec = Secondment(starts_on=date(2026, 7, 1), ends_on=date(2027, 6, 30),
+                     review_every_months=3)  # fmt: skip
+    assert next_review(sec, date(2026, 9, 20)) == date(2026, 10, 1)
+    sec.last_review_on, sec.next_review_on = date(2026, 10, 5), date(2026, 12, 15)
+    assert next_review(sec, date(2026, 10, 6)) == date(2026, 12, 15)
+    # The 15/12 meeting went unrecorded: the next one is counted from the last recorded.
+    assert next_review(sec, date(2026, 12, 16)) == date(2027, 1, 5)
+    assert next_review(sec, date(2027, 4, 6)) is None  # 05/07/2027 is after the end
