@@ -37,7 +37,12 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="offline console chat on a demo database (no token)")
     demo.add_argument("--db", type=Path, default=Path("demo.db"), help="demo database file")
     demo.add_argument("--fresh", action="store_true", help="rebuild the demo database")
-    demo.add_argument("--person", help="personal ID of the civil servant to play")
+    played = demo.add_mutually_exclusive_group()
+    played.add_argument("--person", help="personal ID of the civil servant to play")
+    played.add_argument(
+        "--role", choices=["organizer", "unit_head", "admin"],
+        help="play someone with this role over the demo district, with claims waiting",
+    )  # fmt: skip
     demo.add_argument("--lang", choices=["vi", "en"], default="vi")
     imp = sub.add_parser(
         "import", help="import units, positions, a roster, courses, secondments, yearly plans, "
@@ -197,6 +202,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
                 personal_id=args.person,
                 lang=args.lang,
                 settings=settings,
+                role=args.role,
             )
         )
     if args.command == "import":

@@ -30,6 +30,7 @@ from telegram.ext import Application
 
 from bot.app import OFFLINE_TOKEN, build_application
 from bot.demo import DemoPerson, build_demo, demo_people
+from bot.demo_roles import prepare_role
 from bot.offline import OfflineBotAPI, OfflineRequest
 from bot.settings import Settings
 from handlers.help import set_commands
@@ -69,6 +70,15 @@ ASK_ID = "Nhập số CCCD của người cần nhập vai (enter the personal I
 NOT_FOUND = "Không có số CCCD {pid} trong cơ sở dữ liệu (personal ID not in the database)."
 BAD_CHOICE = "Không có lựa chọn [{n}] (no such choice); hãy chọn 1–{k} (pick 1–{k})."
 PLAYING = "Bạn là (you are): {name} — {unit} · CCCD {pid} · ĐT {phone}"
+ROLE_NOTE = {
+    "organizer": "Vai trò: cán bộ phụ trách bồi dưỡng của tỉnh Lạng Sơn (role: training "
+    "organizer of the province) — thử /organize, /claims, /attendance, /nominate, /broadcast, "
+    "/report",
+    "unit_head": "Vai trò: thủ trưởng đơn vị, Huyện Tràng Định (role: unit head of the "
+    "district) — thử /nominate và duyệt đăng ký (try /nominate and approvals)",
+    "admin": "Vai trò: quản trị viên (role: administrator) — thử /grant, /audit và mọi lệnh "
+    "của cán bộ phụ trách bồi dưỡng (and every organizer command)",
+}
 BUILDING = "Đang tạo dữ liệu mẫu tại {path} (building the demo data)…"
 BUILT = "Đã tạo (built): {units} đơn vị (units), {people} người (people), {courses} khóa học."
 CONTACT_NOTE = "(gửi số điện thoại của {name}: {phone} — shares the demo person's phone)"
@@ -91,7 +101,13 @@ class Choice:
 
 
 async def run_demo(
-    db_path: Path, *, fresh: bool, personal_id: str | None, lang: str, settings: Settings
+    db_path: Path,
+    *,
+    fresh: bool,
+    personal_id: str | None,
+    lang: str,
+    settings: Settings,
+    role: str | None = None,
 ) -> int:
     """Open (or build) the demo database and chat with the bot until EOF or /quit."""
     if fresh:
@@ -103,11 +119,19 @@ async def run_demo(
         db = make_sessionmaker(engine)
         suggested = await _prepare(db, db_path)
         print(INTRO)
-        person = await _choose(db, suggested, personal_id, lines)
+        if role is not None:
+            async with db.begin() as session:
+                person: DemoPerson | None = await prepare_role(
+                    session, role=role, now=datetime.now(UTC)
+                )
+        else:
+            person = await _choose(db, suggested, personal_id, lines)
         if person is None:
             return 1 if personal_id else 0
         print(PLAYING.format(name=person.name, unit=person.unit, pid=person.personal_id,
                              phone=person.phone))  # fmt: skip
+        if role is not None:
+            print(ROLE_NOTE[role])
         await _forget_someone_else(db, person)
         return await _chat(settings, engine, person, lang, lines)
     finally:

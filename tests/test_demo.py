@@ -380,3 +380,18 @@ async def test_console_plays_the_person_chosen_now_not_the_one_before(
     assert other_name in start and first_name not in start  # the banner
     assert f"Đã liên kết. Xin chào {other_name}!" in contact
     assert other_name in privacy and first_name not in privacy
+
+
+async def test_demo_role_organizer_has_courses_and_claims_to_act_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "demo.db"
+    await _demo_for_console(db)
+    monkeypatch.setattr(sys, "stdin", io.StringIO("1\n/organize\n/claims\n1\n"))
+    code = await run_demo(db, fresh=False, personal_id=None, lang="vi",
+                          settings=load_settings(Path(os.devnull)), role="organizer")  # fmt: skip
+    assert code == 0
+    _start, _contact, organize, queue, claim = _turns(capsys.readouterr().out)
+    assert "Khóa học bạn tổ chức: 12" in organize
+    assert "2 đề nghị đang chờ" in queue
+    assert "[1] ✅ Duyệt" in claim and "[2] ❌ Từ chối" in claim
