@@ -66,6 +66,12 @@ class Candidate:
     unit_name: str
     gaps: tuple[StandardRule, ...]
     personal_id: str = ""
+    unit_id: int = 0
+
+    @property
+    def hours_only(self) -> bool:
+        """Only the yearly hours would improve: the course grants nothing they miss."""
+        return all(rule.requires_kind == REFRESHER for rule in self.gaps)
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,7 @@ class Choice:
     course: Course
     candidates: int
     seats_left: int
+    missing_standard: int = 0  # of the candidates, those who miss the standard it grants
 
 
 @dataclass(frozen=True)
@@ -259,15 +266,12 @@ def _candidates(
                     pop.names.get(person.unit_id, ""),
                     gaps,
                     person.personal_id,
+                    person.unit_id,
                 )
             )
     # People missing the standard the course grants come first; those it would only help
     # towards the yearly hours (nearly everyone, most of the year) last.
-    return sorted(found, key=lambda c: (_hours_only(c), c.unit_name, c.full_name, c.person_id))
-
-
-def _hours_only(candidate: Candidate) -> bool:
-    return all(rule.requires_kind == REFRESHER for rule in candidate.gaps)
+    return sorted(found, key=lambda c: (c.hours_only, c.unit_name, c.full_name, c.person_id))
 
 
 def _open(course: Course | None, now: datetime) -> Course:
@@ -303,7 +307,8 @@ async def courses_to_nominate(
         )
         held = sum(counts.get((course.id, s.value), 0) for s in _SEATED)
         if found:
-            choices.append(Choice(course, len(found), max(course.capacity - held, 0)))
+            standard = sum(1 for c in found if not c.hours_only)
+            choices.append(Choice(course, len(found), max(course.capacity - held, 0), standard))
     return choices
 
 

@@ -67,6 +67,8 @@ NOM_PAGE = "np"  # np:<page> another page of people
 NOM_HOLD = "nh"  # nh:<hours> how long seats are held (0: until registration closes)
 NOM_REVIEW = "nn"  # the summary before nominating
 NOM_SEND = "ny"  # nominate the picked people
+NOM_GAP = "ng"  # ng:<0 everyone|1 missing the standard it grants|2 hours only> filter
+NOM_UNIT = "nu"  # nu:<unit> only people of this unit (0: every unit)
 # Broadcasts (handlers/broadcast.py, schedules/broadcasts.py)
 BC_AUDIENCE = "bca"  # bca:<broadcast>:<all|unit|pos|miss|reg|wait> how to pick the audience
 BC_RULE = "bcr"  # bcr:<broadcast>:<rule> people missing this standard
@@ -89,7 +91,7 @@ _WORDS = {CLAIM_KIND: "correction|qualification|training", CLAIM_LEVEL: "[a-z0-9
 
 _ID_ACTIONS = (COURSE, REGISTER, REGISTER_CONFIRM, CANCEL, CANCEL_CONFIRM, PAGE, SEARCH_PAGE)
 _NUMBERS.update(dict.fromkeys((NOM_ACCEPT, NOM_DECLINE, APPROVE, APPROVE_DECLINE, NOM_COURSE,
-                                NOM_TOGGLE, NOM_PAGE, NOM_HOLD), 1))  # fmt: skip
+                                NOM_TOGGLE, NOM_PAGE, NOM_HOLD, NOM_GAP, NOM_UNIT), 1))  # fmt: skip
 _NUMBERS.update({REVIEW_VIEW: 1, REVIEW_RATE: 2})
 _NUMBERS.update({BC_RULE: 2, BC_ACK: 2, BC_SEND: 1, BC_WHEN: 1, BC_CANCEL: 1, BC_REFRESH: 1,
                  BC_RECEIVED: 1})  # fmt: skip

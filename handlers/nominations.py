@@ -30,7 +30,7 @@ from bot.i18n import Translator
 from domain import nominations
 from domain.errors import DomainError
 from domain.ics import course_ics
-from domain.nominations import Choice, Nominating
+from domain.nominations import Candidate, Choice, Nominating
 from handlers import callbacks as cb
 from handlers.common import reply, require_person, require_role
 from handlers.render import refusal, refusal_alert, rule_title, short
@@ -40,6 +40,7 @@ from storage.models import Role
 PICKING = "nominate"  # user_data: {"course": id, "picked": [ids], "page": n, "hold": hours}
 DECLINING = "declining"  # user_data: ("nomination", course id) or ("approval", registration id)
 PER_PAGE = 8
+MAX_UNIT_BUTTONS = 8  # more units than this: the list is long enough to page through
 HOLDS = (24, 72, 168, 0)  # hours a nominee's seat may be held; 0 = until registration closes
 
 
@@ -58,9 +59,11 @@ def _course_list(t: Translator, choices: list[Choice]) -> tuple[str, InlineKeybo
     for c in choices:
         lines.append(
             f"• <b>{escape(c.course.title)}</b> ({t.local_date(c.course.starts_at)}): "
-            + _("%(n)d could use it, %(left)d seats left")
-            % {"n": c.candidates, "left": c.seats_left}
-        )
+            + _("%(standard)d miss the standard it grants, %(hours)d need only training "
+                "hours, %(left)d seats left")
+            % {"standard": c.missing_standard, "hours": c.candidates - c.missing_standard,
+               "left": c.seats_left}
+        )  # fmt: skip
     rows = [
         [
             InlineKeyboardButton(
@@ -76,7 +79,7 @@ def _people_page(
     t: Translator, view: Nominating, state: dict[str, Any]
 ) -> tuple[str, InlineKeyboardMarkup]:
     _ = t.gettext
-    people, picked = view.candidates, set(state["picked"])
+    people, picked = _filtered(view.candidates, state), set(state["picked"])
     pages = max((len(people) + PER_PAGE - 1) // PER_PAGE, 1)
     page = state["page"] = min(max(state["page"], 0), pages - 1)
     chunk = people[page * PER_PAGE : (page + 1) * PER_PAGE]
@@ -85,9 +88,11 @@ def _people_page(
         % {"title": escape(view.course.title), "left": view.seats_left, "n": len(picked)},
         _("People of your units who miss what it gives:"),
     ]
-    if not people:
+    if not view.candidates:
         lines[1] = _("Nobody in your units misses what this course gives.")
-    rows = []
+    elif not people:
+        lines[1] = _("Nobody matches this filter.")
+    rows = _filter_rows(t, view.candidates, state)
     for c in chunk:
         gaps = ", ".join(rule_title(t, g) for g in c.gaps)
         lines.append(f"• {escape(c.full_name)} ({escape(c.unit_name)}): {escape(gaps)}")
@@ -106,6 +111,45 @@ def _people_page(
     if picked:
         rows.append([InlineKeyboardButton(_("Next »"), callback_data=cb.build(cb.NOM_REVIEW))])
     return "\n".join(lines), InlineKeyboardMarkup(rows)
+
+
+def _filtered(people: list[Candidate], state: dict[str, Any]) -> list[Candidate]:
+    """The candidates the organizer's filters leave: by the gap the course closes, by unit."""
+    gap, unit = state.get("gap", 0), state.get("unit", 0)
+    return [
+        c for c in people
+        if (gap == 0 or c.hours_only == (gap == 2)) and (unit == 0 or c.unit_id == unit)
+    ]  # fmt: skip
+
+
+def _filter_rows(
+    t: Translator, people: list[Candidate], state: dict[str, Any]
+) -> list[list[InlineKeyboardButton]]:
+    """Filter buttons: who misses the standard the course grants or only hours, and, when the
+    people come from a few units, one button per unit; the active filter is marked."""
+    _ = t.gettext
+    if not people:
+        return []
+    standard = sum(1 for c in people if not c.hours_only)
+    gap = state.get("gap", 0)
+    gaps = [(0, _("All (%(n)d)") % {"n": len(people)}),
+            (1, _("Missing the standard (%(n)d)") % {"n": standard}),
+            (2, _("Hours only (%(n)d)") % {"n": len(people) - standard})]  # fmt: skip
+    rows = [[InlineKeyboardButton(("• " if g == gap else "") + label,
+                                  callback_data=cb.build(cb.NOM_GAP, g))
+             for g, label in gaps]]  # fmt: skip
+    units = dict.fromkeys((c.unit_id, c.unit_name) for c in people)
+    if 1 < len(units) <= MAX_UNIT_BUTTONS:
+        unit = state.get("unit", 0)
+        buttons = [InlineKeyboardButton(("• " if unit == 0 else "") + _("Every unit"),
+                                        callback_data=cb.build(cb.NOM_UNIT, 0))]  # fmt: skip
+        buttons += [
+            InlineKeyboardButton(("• " if unit == uid else "") + short(name, 24),
+                                 callback_data=cb.build(cb.NOM_UNIT, uid))
+            for uid, name in units
+        ]  # fmt: skip
+        rows += [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
+    return rows
 
 
 def _review(
@@ -204,6 +248,18 @@ async def toggle(update: Update, context: BotContext) -> None:
             picked.remove(person_id)
         else:
             picked.append(person_id)
+    await _show(update, context)
+
+
+async def set_filter(update: Update, context: BotContext) -> None:
+    """Show only people missing the standard the course grants (or only hours), or one unit."""
+    if await require_role(update, context, Role.UNIT_HEAD, "nominate") is None:
+        return
+    state = (context.user_data or {}).get(PICKING)
+    query = update.callback_query
+    if state is not None and query is not None and query.data:
+        key = "gap" if query.data.startswith(cb.NOM_GAP + ":") else "unit"
+        state[key], state["page"] = cb.number(query.data), 0
     await _show(update, context)
 
 
@@ -441,6 +497,8 @@ def register(app: Application) -> None:
         (cb.NOM_COURSE, pick_course),
         (cb.NOM_TOGGLE, toggle),
         (cb.NOM_PAGE, turn_page),
+        (cb.NOM_GAP, set_filter),
+        (cb.NOM_UNIT, set_filter),
         (cb.NOM_REVIEW, review),
         (cb.NOM_HOLD, set_hold),
         (cb.NOM_SEND, send),

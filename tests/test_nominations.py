@@ -499,7 +499,8 @@ async def test_a_head_nominates_in_chat_one_confirms_and_one_declines_with_a_rea
     u_an, u_binh = await _link(db, c.api, an, 802), await _link(db, c.api, binh, 803)
 
     listing = await c.say(head, "/nominate")
-    assert "Kỹ năng số cơ bản" in listing and "2 could use it, 30 seats left" in listing
+    assert "Kỹ năng số cơ bản" in listing
+    assert "2 miss the standard it grants, 0 need only training hours, 30 seats left" in listing
     page = await c.press(head, f"nc:{course}")
     assert "Nguyễn An" in page and "Trần Bình" in page and "Picked: 0" in page
     await c.press(head, f"nt:{an}")
@@ -652,3 +653,34 @@ async def test_the_expiry_job_lets_go_and_tells_the_nominee(
         "⌛ You did not answer the nomination for Bồi dưỡng kỹ năng số in time, so the seat "
         "held for you has been given up."
     ]
+
+
+@pytest.mark.databases("sqlite")
+async def test_a_head_filters_candidates_by_the_gap_the_course_closes_and_by_unit(
+    chat: tuple[Any, OfflineBotAPI], db: Db
+) -> None:
+    c = Chat(*chat)
+    w = await _world(db)
+    standard = await _person(db, w["commune"], "Yến Thiếu Chuẩn")
+    hours_only = await _person(db, w["division"], "An Thiếu Giờ",
+                               qualifications=[("digital_skills", "", "")])  # fmt: skip
+    course = await _course(
+        db, starts_at=datetime.now(UTC) + timedelta(days=10), hours=16,
+        registration_deadline=datetime.now(UTC) + timedelta(days=7), title="Kỹ năng số cơ bản",
+    )  # fmt: skip
+    head = await _link(db, c.api, w["head"], 811)
+
+    listing = await c.say(head, "/nominate")
+    assert "1 miss the standard it grants, 1 need only training hours" in listing
+    page = await c.press(head, f"nc:{course}")
+    assert page.index("Yến Thiếu Chuẩn") < page.index("An Thiếu Giờ")  # the standard first
+    assert {"ng:0", "ng:1", "ng:2", "nu:0", f"nu:{w['commune']}", f"nu:{w['division']}"} <= set(
+        c.buttons(811)
+    )
+    only_standard = await c.press(head, "ng:1")
+    assert "Yến Thiếu Chuẩn" in only_standard and "An Thiếu Giờ" not in only_standard
+    assert f"nt:{standard}" in c.buttons(811) and f"nt:{hours_only}" not in c.buttons(811)
+    nobody = await c.press(head, f"nu:{w['division']}")  # the division has nobody missing it
+    assert "Nobody matches this filter." in nobody
+    division = await c.press(head, "ng:0")
+    assert "An Thiếu Giờ" in division and "Yến Thiếu Chuẩn" not in division
