@@ -62,18 +62,23 @@ CALLBACK_DATA = st.one_of(
 
 
 async def _world(tg: Telegram) -> tuple[Chat, Chat]:
+    """An organizer and unit head of one unit; the course, the claim and the broadcast draft
+    belong to another unit's organizer, so no press of theirs is a valid path to a change
+    (random presses on their own things would be, and would change things legitimately)."""
     async with tg.db.begin() as s:
-        unit = await make_unit(s)
-        boss = await make_person(s, unit=unit, phone=PHONE, full_name="Cán bộ Tổ chức")
+        unit, other = await make_unit(s), await make_unit(s)
+        boss = await make_person(s, unit=unit, phone=PHONE, full_name="Cán bộ phụ trách")
+        rival = await make_person(s, unit=other, full_name="Cán bộ đơn vị khác")
         for role in (Role.ORGANIZER, Role.UNIT_HEAD):
             await roles.grant(s, person_id=boss.id, role=role, unit_id=unit.id, by="t")
-        await make_course(s, organizer=unit, grants_kind="digital_skills")
-        person = await make_person(s, unit=unit)
+            await roles.grant(s, person_id=rival.id, role=role, unit_id=other.id, by="t")
+        await make_course(s, organizer=other, grants_kind="digital_skills")
+        person = await make_person(s, unit=other)
         await claims.submit(
             s, person_id=person.id, kind=claims.CORRECTION, details={}, note="Sai tên",
             evidence_kind="photo", evidence_file_id="F1", now=datetime.now(UTC),
         )  # fmt: skip
-        await broadcasts.create_draft(s, actor_person_id=boss.id, text="Họp", plain_length=3)
+        await broadcasts.create_draft(s, actor_person_id=rival.id, text="Họp", plain_length=3)
     organizer = await linked(tg, AN, PHONE)
     stranger = tg.chat(BINH)
     await stranger.send("/start")
