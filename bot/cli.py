@@ -91,6 +91,11 @@ def _parser() -> argparse.ArgumentParser:
                        help="send this file (≤ 50 MB) the same way")  # fmt: skip
     bc.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     sub.add_parser("migrate", help="bring the database schema up to date")
+    bk = sub.add_parser("backup", help="back up the database to FILE (safe while the bot runs)")
+    bk.add_argument("file", type=Path)
+    rs = sub.add_parser("restore", help="replace the database with a backup FILE")
+    rs.add_argument("file", type=Path)
+    rs.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     return parser
 
 
@@ -242,6 +247,12 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         ))  # fmt: skip
     if args.command == "migrate":
         return asyncio.run(_migrate(settings))
+    if args.command in ("backup", "restore"):
+        from bot.cli_backup import cmd_backup, cmd_restore
+
+        if args.command == "backup":
+            return asyncio.run(cmd_backup(settings, args.file))
+        return asyncio.run(cmd_restore(settings, args.file, yes=args.yes))
     raise AssertionError(args.command)
 
 
