@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.cli_units import add_parsers
+from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger(__name__)
@@ -103,19 +104,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # A running bot logs what it does; a one-off command prints only what its user needs.
     quiet = args.command != "run" and not args.verbose
-    # The demo's console is the chat: its log goes to a file beside the demo database, so a
-    # warning never lands between the bot's lines.
-    logging.basicConfig(
-        level=logging.WARNING if quiet else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        filename=args.db.with_suffix(".log") if args.command == "demo" else None,
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         settings = load_settings(args.env_file)
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 2
+    # The demo's console is the chat: its log goes to a file beside the demo database, so a
+    # warning never lands between the bot's lines.
+    configure_logging(
+        level=logging.WARNING if quiet else logging.INFO,
+        json_lines=settings.log_format == "json",
+        file=args.db.with_suffix(".log") if args.command == "demo" else None,
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     if args.command not in _NO_DATABASE:
         problem = _database_problem(settings.database_url)
         if problem is not None:
