@@ -10,7 +10,9 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.context import BotContext, Resources
+from bot.instruments import UPDATE_SECONDS, UPDATES, telegram_kind
 from bot.limiter import PacedLimiter, PriorityPacer
+from bot.metrics import Health, start_metrics, stop_metrics
 from bot.outgoing import GuardedBot
 from bot.settings import Settings
 from handlers import register_all
@@ -46,6 +48,7 @@ def build_application(
     )
     builder = (
         ApplicationBuilder()
+        .application_class(MeteredApplication)
         .bot(bot)
         .context_types(ContextTypes(context=BotContext))
         # Users are answered while a slow update (or a long send) is still running.
@@ -61,14 +64,34 @@ def build_application(
     return app
 
 
+class MeteredApplication(Application[Any, Any, Any, Any, Any, Any]):
+    """Counts each update by kind and times it, from its arrival to the end of its handlers
+    (every group, whatever ends them) for /metrics."""
+
+    async def process_update(self, update: object) -> None:
+        UPDATES.labels("telegram", telegram_kind(update)).inc()
+        with UPDATE_SECONDS.labels("telegram").time():
+            await super().process_update(update)
+
+
+def _alive(app: Application[Any, Any, Any, Any, Any, Any]) -> bool:
+    return bool(app.running and app.updater is not None and app.updater.running)
+
+
 async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Runs under run_polling/run_webhook only: schema, command menus, the drainer."""
+    """Runs under run_polling/run_webhook only: schema, command menus, the drainer, and the
+    health and metrics server when METRICS_LISTEN is set."""
     await upgrade(app.bot_data["engine"])
     await set_commands(app)
     start_drainer(app)
     start_broadcasts(app)
+    res: Resources = app.bot_data["resources"]
+    if res.settings.metrics_listen:
+        health = Health(res.db, alive=lambda: _alive(app))
+        app.bot_data["metrics"] = await start_metrics(res.settings.metrics_listen, health)
     log.info("bot @%s is ready", app.bot.username)
 
 
 async def _post_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    await stop_metrics(app.bot_data.pop("metrics", None))
     await app.bot_data["engine"].dispose()

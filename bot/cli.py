@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bot.cli_secondments import add_parser as add_secondments_parser
 from bot.cli_units import add_parsers
+from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger(__name__)
@@ -107,6 +108,11 @@ def _parser() -> argparse.ArgumentParser:
                        help="send this file (≤ 50 MB) the same way")  # fmt: skip
     bc.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     sub.add_parser("migrate", help="bring the database schema up to date")
+    bk = sub.add_parser("backup", help="back up the database to FILE (safe while the bot runs)")
+    bk.add_argument("file", type=Path)
+    rs = sub.add_parser("restore", help="replace the database with a backup FILE")
+    rs.add_argument("file", type=Path)
+    rs.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     return parser
 
 
@@ -114,19 +120,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # A running bot logs what it does; a one-off command prints only what its user needs.
     quiet = args.command != "run" and not args.verbose
-    # The demo's console is the chat: its log goes to a file beside the demo database, so a
-    # warning never lands between the bot's lines.
-    logging.basicConfig(
-        level=logging.WARNING if quiet else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        filename=args.db.with_suffix(".log") if args.command == "demo" else None,
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         settings = load_settings(args.env_file)
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 2
+    # The demo's console is the chat: its log goes to a file beside the demo database, so a
+    # warning never lands between the bot's lines.
+    configure_logging(
+        level=logging.WARNING if quiet else logging.INFO,
+        json_lines=settings.log_format == "json",
+        file=args.db.with_suffix(".log") if args.command == "demo" else None,
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     if args.command not in _NO_DATABASE:
         problem = _database_problem(settings.database_url)
         if problem is not None:
@@ -267,6 +273,12 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(cmd_secondments(settings, args))
     if args.command == "migrate":
         return asyncio.run(_migrate(settings))
+    if args.command in ("backup", "restore"):
+        from bot.cli_backup import cmd_backup, cmd_restore
+
+        if args.command == "backup":
+            return asyncio.run(cmd_backup(settings, args.file))
+        return asyncio.run(cmd_restore(settings, args.file, yes=args.yes))
     raise AssertionError(args.command)
 
 

@@ -23,6 +23,7 @@ from typing import Any
 from telegram.error import BadRequest, NetworkError, RetryAfter
 from telegram.ext import BaseRateLimiter
 
+from bot.instruments import RATE_LIMITED, SENDS
 from schedules.pacing import Pacer
 
 log = logging.getLogger(__name__)
@@ -155,6 +156,19 @@ def _seconds(value: float | timedelta) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
+async def _send(
+    callback: Callable[..., Coroutine[Any, Any, Any]], args: Any, kwargs: dict[str, Any]
+) -> Any:
+    """Make one counted send, counting it (or its 429) for /metrics."""
+    try:
+        result = await callback(*args, **kwargs)
+    except RetryAfter:
+        RATE_LIMITED.labels("telegram").inc()
+        raise
+    SENDS.labels("telegram").inc()
+    return result
+
+
 class PacedLimiter(BaseRateLimiter[None]):
     """Every counted send goes out on the pacer: already paced by a drainer, or as urgent."""
 
@@ -184,7 +198,7 @@ class PacedLimiter(BaseRateLimiter[None]):
             # A drainer's send: it handles 429 itself (reschedules the row), but everyone
             # else must pause too.
             try:
-                return await callback(*args, **kwargs)
+                return await _send(callback, args, kwargs)
             except RetryAfter as exc:
                 self.pacer.hold(_seconds(exc.retry_after))
                 raise
@@ -194,7 +208,7 @@ class PacedLimiter(BaseRateLimiter[None]):
             await self.pacer.wait(urgent=True)
             slot = take_turn()
             try:
-                return await callback(*args, **kwargs)
+                return await _send(callback, args, kwargs)
             except RetryAfter as exc:
                 self.pacer.hold(_seconds(exc.retry_after))
                 if attempt == MAX_RETRIES:

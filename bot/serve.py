@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.context import Resources
+from bot.metrics import Health, start_metrics, stop_metrics
 from bot.settings import Settings
 from schedules.notifications import run_schedules
 from schedules.pacing import Pacer
@@ -73,8 +74,13 @@ async def serve(
                 loop.add_signal_handler(sig, stop.set)
     parts: list[asyncio.Task[Any]] = []
     zalo_bot: ZaloBot | None = None
+    metrics = None
     try:
         await upgrade(engine)
+        if settings.metrics_listen and not telegram:  # with Telegram, its post_init starts it
+            alive = lambda: not stop.is_set() and not any(p.done() for p in parts)  # noqa: E731
+            health = Health(make_sessionmaker(engine), alive=alive)
+            metrics = await start_metrics(settings.metrics_listen, health)
         if zalo:
             zalo_bot, sender = zalo_parts(settings, engine)
             parts.append(asyncio.create_task(zalo_updates(settings, zalo_bot, stop)))
@@ -85,6 +91,7 @@ async def serve(
             return await _with_telegram(settings, engine, stop, parts, [sender] if zalo else [])
         return await _until_stopped(stop, parts)
     finally:
+        await stop_metrics(metrics)
         if zalo_bot is not None:
             await zalo_bot.client.aclose()
         await engine.dispose()
@@ -111,6 +118,7 @@ async def _with_telegram(
         finally:
             await app.updater.stop()
             await app.stop()
+            await stop_metrics(app.bot_data.pop("metrics", None))
 
 
 async def _until_stopped(stop: asyncio.Event, parts: list[asyncio.Task[Any]]) -> int:

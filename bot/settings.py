@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
@@ -78,6 +79,11 @@ class Settings(BaseSettings):
     zalo_webhook_listen: str = "0.0.0.0:8080"
     # Zalo publishes no rate figures; stay modest.
     zalo_send_rate_per_second: float = Field(default=10.0, gt=0, le=1000)
+    # host:port for GET /healthz and GET /metrics (Prometheus) while `boiduong run` runs; off
+    # when unset. Keep it off the public internet (bind 127.0.0.1 or a private address).
+    metrics_listen: str | None = None
+    # "json": one JSON object per line (time, level, logger, message) for log collectors.
+    log_format: Literal["text", "json"] = "text"
 
     @field_validator("timezone")
     @classmethod
@@ -144,9 +150,11 @@ class Settings(BaseSettings):
         used = {"telegram": self.bot_token, "zalo": self.zalo_bot_token}
         return tuple(name for name, token in used.items() if token)
 
-    @field_validator("zalo_webhook_listen")
+    @field_validator("zalo_webhook_listen", "metrics_listen")
     @classmethod
-    def _host_port(cls, value: str) -> str:
+    def _host_port(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         host, _, port = value.rpartition(":")
         if not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise ValueError("use HOST:PORT, e.g. 0.0.0.0:8080")

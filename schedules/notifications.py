@@ -24,6 +24,7 @@ from telegram.ext import Application
 
 from bot.context import Resources
 from bot.i18n import Translator, pick_language
+from bot.instruments import PLANNER_SECONDS
 from domain import channels, nominations, reminders
 from schedules.channels import (
     Blocked,
@@ -233,6 +234,11 @@ async def _mark(
 
 async def plan_all(res: Resources) -> int:
     """Create the standards, hours and review reminders every linked person is owed."""
+    with PLANNER_SECONDS.time():
+        return await _plan_all(res)
+
+
+async def _plan_all(res: Resources) -> int:
     db, settings, now = res.db, res.settings, datetime.now(UTC)
     async with reading(db) as session:
         people = await reminders.linked_people(session)

@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from bot.instruments import RATE_LIMITED, SENDS
+
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 2000  # sendMessage text and sendPhoto caption, in characters
@@ -124,9 +126,14 @@ class ZaloClient:
             answer = {"ok": False, "error_code": response.status_code, "description": "not JSON"}
         if not isinstance(answer, dict):
             raise ZaloError(response.status_code, "unexpected answer")
+        counted = method.startswith("send") and method != "sendChatAction"
         if answer.get("ok"):
+            if counted:
+                SENDS.labels("zalo").inc()
             return answer.get("result")
         code = int(answer.get("error_code") or response.status_code or 0)
+        if counted and code == 429:
+            RATE_LIMITED.labels("zalo").inc()
         description = str(answer.get("description") or answer.get("message") or "")
         raise _BY_CODE.get(code, ZaloError)(code, description)
 

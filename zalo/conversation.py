@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import LANGUAGES, Translator, pick_language
+from bot.instruments import UPDATE_SECONDS, UPDATES, zalo_kind
 from bot.settings import Settings
 from domain.claims import EVIDENCE_MAX_BYTES
 from domain.linking import account_for
@@ -194,6 +195,11 @@ class ZaloBot:
 
     async def handle(self, update: dict[str, Any]) -> None:
         """Answer one update; failures are logged and apologised for, never raised."""
+        UPDATES.labels("zalo", zalo_kind(update)).inc()
+        with UPDATE_SECONDS.labels("zalo").time():
+            await self._handle(update)
+
+    async def _handle(self, update: dict[str, Any]) -> None:
         turn = parse_update(update)
         if turn is None or turn.from_bot:
             log.info("ignored a zalo update without a usable message: %s", update.get("event_name"))
