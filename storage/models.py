@@ -23,6 +23,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -616,7 +617,13 @@ class TrainingPlan(Base):
     """A yearly plan figure a report compares against (participations, for a unit subtree)."""
 
     __tablename__ = "training_plans"
-    __table_args__ = (UniqueConstraint("year", "unit_id", "category"),)
+    __table_args__ = (
+        UniqueConstraint("year", "unit_id", "category"),
+        # The total (category NULL) once per unit and year: NULLs never collide in the key
+        # above, on SQLite or PostgreSQL.
+        Index("uq_training_plans_total", "year", "unit_id", unique=True,
+              sqlite_where=text("category IS NULL"), postgresql_where=text("category IS NULL")),
+    )  # fmt: skip
 
     id: Mapped[int] = mapped_column(primary_key=True)
     year: Mapped[int] = mapped_column(Integer)

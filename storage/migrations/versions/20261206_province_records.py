@@ -83,6 +83,12 @@ def upgrade() -> None:
         batch.create_unique_constraint(
             "uq_training_plans_year_unit_id_category", ["year", "unit_id", "category"]
         )
+    # The key above never stops a second total (category NULL): NULLs differ on both
+    # databases. A partial unique index does.
+    op.create_index(
+        "uq_training_plans_total", "training_plans", ["year", "unit_id"], unique=True,
+        sqlite_where=sa.text("category IS NULL"), postgresql_where=sa.text("category IS NULL"),
+    )  # fmt: skip
     for name, type_ in RECORD_COLUMNS:
         op.add_column("training_records", sa.Column(name, type_, nullable=True))
 
@@ -95,6 +101,7 @@ def downgrade() -> None:
     for name, _type in reversed(RECORD_COLUMNS):  # plain: the table refers to `people`
         op.drop_column("training_records", name)
     # The old key holds one figure per unit and year: the per-category figures go.
+    op.drop_index("uq_training_plans_total", table_name="training_plans")
     op.execute("DELETE FROM training_plans WHERE category IS NOT NULL")
     with op.batch_alter_table("training_plans") as batch:
         batch.drop_constraint("uq_training_plans_year_unit_id_category", type_="unique")
