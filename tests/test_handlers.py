@@ -833,6 +833,29 @@ async def test_forged_or_stale_buttons_are_refused_and_change_nothing(
     assert await snapshot(tg.db) == before
 
 
+@pytest.mark.parametrize("data", [None, ""])
+async def test_a_press_without_callback_data_is_answered_and_changes_nothing(
+    tg: Telegram, data: str | None
+) -> None:
+    # PTB matches a query without data against every pattern: the first handler got it.
+    await add_person(tg.db)
+    await add_course(tg.db)
+    chat = await linked(tg, AN)
+    await chat.send("/courses")
+    before = await snapshot(tg.db)
+    message_id = chat.last()["message_id"]
+    data_ = chat.last()["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    update = tg.api.callback_update(AN, message_id, data_)
+    if data is None:
+        del update["callback_query"]["data"]
+    else:
+        update["callback_query"]["data"] = data
+    await tg.process(update)  # no error logged, nothing refused
+    answered = [p.get("text") for name, p in tg.api.calls if name == "answerCallbackQuery"]
+    assert answered == [said("This button is no longer valid.")]
+    assert await snapshot(tg.db) == before
+
+
 async def test_a_course_removed_after_its_card_was_sent_is_refused(tg: Telegram) -> None:
     await add_person(tg.db)
     course = await add_course(tg.db)
