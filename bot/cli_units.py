@@ -35,6 +35,7 @@ REFUSALS = {
     "name": "cần tên đơn vị hợp lệ cho đơn vị mới: --name (a valid name is needed: --name)",
     "into": "không thể sáp nhập một đơn vị vào chính nó (a unit cannot be merged into itself)",
     "cycle": "đơn vị cấp trên mới nằm trong chính đơn vị này (the new parent is inside this unit)",
+    "other": "thao tác không hợp lệ với các đơn vị này (not possible with these units)",
 }
 
 
@@ -108,7 +109,7 @@ async def cmd_export(settings: Settings, what: str, out: Path, unit: str | None)
 
 def _refused(exc: DomainError) -> int:
     what = str(exc.details.get("what", ""))
-    text = REFUSALS.get(what, exc.code.value).format(code=exc.details.get("unit", ""))
+    text = REFUSALS.get(what, REFUSALS["other"]).format(code=exc.details.get("unit", ""))
     print(f"Không thực hiện (refused): {text}", file=sys.stderr)
     return INVALID
 

@@ -43,7 +43,7 @@ EVIDENCE_MAX_BYTES = 10 * 1024 * 1024  # Telegram's limit for a photo sent to an
 _HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1")
 
 
-def _is_heif(b: bytes) -> bool:
+def is_heif(b: bytes) -> bool:
     return b[4:8] == b"ftyp" and b[8:12] in _HEIF_BRANDS
 
 
@@ -53,7 +53,7 @@ EVIDENCE_TYPES: dict[str, Callable[[bytes], bool]] = {
     "application/pdf": lambda b: b.startswith(b"%PDF-"),
     "image/jpeg": lambda b: b.startswith(b"\xff\xd8\xff"),
     "image/png": lambda b: b.startswith(b"\x89PNG\r\n\x1a\n"),
-    "image/heic": _is_heif,
+    "image/heic": is_heif,
 }
 
 

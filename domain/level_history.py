@@ -17,6 +17,7 @@ from decimal import Decimal
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.numbers import percent
 from domain.vocab import EDUCATION, POLITICAL_THEORY, Vocab
 from storage.models import Person, QualificationLevel, Unit
 
@@ -71,7 +72,6 @@ class Shares:
 
 async def shares_on(session: AsyncSession, *, roots: Sequence[int] | None, on: date) -> Shares:
     """The threshold shares among the scope's people (by their unit now) as learnt by `on`."""
-    from domain.reports import percent
 
     ql = QualificationLevel
     ranked = (

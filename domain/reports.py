@@ -22,7 +22,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -43,6 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain import roles
 from domain.errors import DomainError, Refusal
 from domain.importing import POSITION_GROUP
+from domain.numbers import percent
 from domain.secondments import PostingsAt
 from domain.secondments import by_unit as postings_by_unit
 from domain.text import fold
@@ -98,13 +99,6 @@ RANKED: dict[str, tuple[str, Vocab]] = {
     "political_theory": ("pt", POLITICAL_THEORY),
     "state_management": ("sm", STATE_MANAGEMENT),
 }
-
-
-def percent(part: int, whole: int) -> Decimal | None:
-    """`part` of `whole` in percent with one decimal, halves rounded up (280/395 → 70.9)."""
-    if whole <= 0:
-        return None
-    return (Decimal(100 * part) / Decimal(whole)).quantize(Decimal("0.1"), ROUND_HALF_UP)
 
 
 def group_label(group: str | None, lang: str = "vi") -> str:

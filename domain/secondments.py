@@ -18,12 +18,13 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from domain import roles
 from domain.errors import DomainError, Refusal
 from domain.importing import Cells, Change, ImportReport, Problem, _col
 from domain.phones import valid_personal_id
-from domain.reminders import next_review
+from domain.reminders import add_months, next_review
 from domain.sheets import Column, read_table, write_template
 from domain.vocab import Term, Vocab
 from storage.models import Person, Role, Secondment, Unit
@@ -278,7 +279,6 @@ class PostingsAt:
 
 def review_due(sec: Secondment) -> date:
     """When the review meeting is due that has not been recorded yet."""
-    from domain.reminders import add_months
 
     if sec.next_review_on is not None:
         return sec.next_review_on
@@ -288,7 +288,6 @@ def review_due(sec: Secondment) -> date:
 async def by_unit(session: AsyncSession, *, touches: Any, on: date) -> tuple[PostingsAt, ...]:
     """Under way on `on`, touching the scope (`touches`: a condition on Secondment and
     Person), by kind, host and home unit; with how many reviews are overdue."""
-    from sqlalchemy.orm import aliased
 
     host, home = aliased(Unit), aliased(Unit)
     stmt = (
@@ -345,7 +344,6 @@ async def record_review(
     next_on: date | None, now: datetime, actor: str, actor_person_id: int | None = None,
 ) -> date | None:  # fmt: skip
     """Record a review meeting's outcome; the next review moves to `next_on` or N months on."""
-    from domain.reminders import add_months
 
     if held_on < secondment.starts_on or (next_on is not None and next_on <= held_on):
         raise _bad_date(held_on)

@@ -346,6 +346,14 @@ async def merge_units(
             target.kind = kind
     if any(s.id == target.id for s in sources):
         raise DomainError(Refusal.INVALID, what="into")
+    for source in sources:
+        below = await roles.subtree(session, [source.id])
+        if parent_unit is not None and (parent_unit.id in below or parent_unit.id == target.id):
+            raise DomainError(Refusal.INVALID, what="cycle")
+        if target.id in below and parent_unit is None:
+            # A unit inside a merged one takes its place, or the children moved to it would
+            # hang the tree in a loop (A → C → NEW: C moves under NEW, still under C).
+            target.parent_id = source.parent_id
     total = MergeResult(0, 0, 0, 0, 0, 0)
     for source in sources:
         total = total + await repo.merge(source, target)

@@ -360,3 +360,22 @@ async def test_two_administrators_merging_at_once_merge_once(
             AuditEntry.action == "units.merge"))).scalar_one()  # fmt: skip
         assert merges == 1
 
+
+
+async def test_merging_a_unit_into_one_below_it_keeps_the_tree_a_tree(
+    db: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    rows = [("P", "Tỉnh", "Tỉnh", ""), ("A", "Huyện A", "Huyện", "P"),
+            ("C", "Xã C", "Xã", "A"), ("G", "Phòng G", "Phòng", "C")]  # fmt: skip
+    assert (await _load(db, _csv(tmp_path / "units.csv", rows))).ok
+    async with db.begin() as s:
+        with pytest.raises(DomainError):  # a new parent inside a merged unit: a loop
+            await merge_units(s, olds=["A"], into="G", name=None, parent="C", kind=None,
+                              actor="cli:t", now=NOW)  # fmt: skip
+    async with db.begin() as s:
+        await merge_units(s, olds=["A"], into="G", name=None, parent=None, kind=None,
+                          actor="cli:t", now=NOW)  # fmt: skip
+    units = await _units(db)
+    assert units["G"].parent_id == units["P"].id and units["C"].parent_id == units["G"].id
+    async with db.begin() as s:  # the tree has no loop: a move walks up to the root
+        await move_unit(s, code="C", parent="P", actor="cli:t", now=NOW)

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from bot.instruments import RATE_LIMITED, SENDS
+from domain.claims import is_heif
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ IMAGE_TYPES: dict[str, Callable[[bytes], bool]] = {
     "image/png": lambda b: b.startswith(b"\x89PNG\r\n\x1a\n"),
     "image/gif": lambda b: b.startswith((b"GIF87a", b"GIF89a")),
     "image/webp": lambda b: b[:4] == b"RIFF" and b[8:12] == b"WEBP",
-    "image/heic": lambda b: b[4:8] == b"ftyp" and b[8:12] in (b"heic", b"heix", b"mif1"),
+    "image/heic": is_heif,  # the same brands as evidence sent on Telegram
 }
 
 
