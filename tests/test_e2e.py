@@ -222,7 +222,9 @@ async def _walk(srv: StandInBotAPI) -> None:
     # /status: the standards of the position.
     srv.api.push(srv.api.message_update(USER, "/status"))
     _, sent = await srv.wait_for(_send("sendMessage"), STEP)
-    assert sent["text"].startswith(tr("<b>Your standards</b>")), sent["text"]
+    # The README's example secondment comes first, then the standards of the position.
+    assert sent["text"].startswith("🔄 Biệt phái đến <b>Sở Nội vụ"), sent["text"]
+    assert tr("<b>Your standards</b>") in sent["text"], sent["text"]
 
     # /courses: the open course for civil servants, not the one for leaders.
     srv.api.push(srv.api.message_update(USER, "/courses"))
