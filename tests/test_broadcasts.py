@@ -532,14 +532,15 @@ async def states(db: async_sessionmaker[AsyncSession]) -> Counter[str]:
 
 
 @pytest.mark.databases("sqlite")
-async def test_2000_recipients_at_30_a_second_once_each_through_a_restart(
+async def test_600_recipients_at_30_a_second_once_each_through_a_restart(
     db_engine: AsyncEngine, db: async_sessionmaker[AsyncSession]
 ) -> None:
     """The stand-in answers 429 above 30 sends a second and 403 for users who blocked the bot.
-    The bot is stopped politely after 700 sends and started again, and a row is left as a
+    The bot is stopped politely after 200 sends and started again, and a row is left as a
     hard kill leaves it: everyone is counted exactly once, nobody gets the message twice, and
-    a user chatting meanwhile is answered within half a second."""
-    n, base = 2000, 500_000
+    a user chatting meanwhile is answered. (600 people keep the suite's wall clock to ~20 s;
+    bench/broadcast.py sends 10,000 for the figures.)"""
+    n, base = 600, 500_000
     async with StandInBotAPI(token=OFFLINE_TOKEN, rate_limit_per_second=30) as srv:
         settings = Settings(_env_file=None, telegram_base_url=srv.base_url,  # type: ignore[call-arg]
                             telegram_base_file_url=srv.base_file_url, quiet_hours="00:00-00:00")
@@ -554,7 +555,7 @@ async def test_2000_recipients_at_30_a_second_once_each_through_a_restart(
         app = build_application(settings, db_engine)
         async with app:  # the first process, stopped politely after 700 sends
             await drain_broadcasts(app.bot, app.bot_data["resources"], app.bot_data["pacer"],
-                                   running=lambda: sends() < 700, shown={})  # fmt: skip
+                                   running=lambda: sends() < 200, shown={})  # fmt: skip
         async with db.begin() as s:  # and a row as a hard kill leaves it: claimed, lease over
             row = next(r for r in (await s.execute(select(BroadcastDelivery).where(
                 BroadcastDelivery.state == DeliveryState.PENDING).order_by(BroadcastDelivery.id))
@@ -580,7 +581,9 @@ async def test_2000_recipients_at_30_a_second_once_each_through_a_restart(
 
     counted = await states(db)
     assert sum(counted.values()) == n
-    assert counted == {"sent": n - 40 - 20 - 1, "blocked": 40, "not_linked": 20, "failed": 1}
+    blocked, not_linked = n // 50, n // 100
+    assert counted == {"sent": n - blocked - not_linked - 1, "blocked": blocked,
+                       "not_linked": not_linked, "failed": 1}  # fmt: skip
     per_chat = Counter(int(p["chat_id"]) for m, p in srv.api.calls
                        if m == "sendMessage" and "chung" in str(p.get("text")))  # fmt: skip
     reached = {base + i for i in range(n) if i % 100 != 99 and i % 50 != 7}
@@ -593,8 +596,8 @@ async def test_2000_recipients_at_30_a_second_once_each_through_a_restart(
     # The stand-in shares this test's event loop, so a stall of either side can bunch arrivals
     # into a rare 429: it is handled (row retried later), never lost or doubled, as asserted
     # above. Speed and reply times are figures, not pass/fail: bench/broadcast.py measures them.
-    rate = (n - 20) / elapsed  # every linked recipient is one send (403s count at Telegram)
-    print(f"2000 recipients: {rate:.1f}/s, {srv.too_many} × 429, slowest reply {max(waits):.3f} s")
+    rate = (n - not_linked) / elapsed  # every linked recipient is one send (403s count too)
+    print(f"{n} recipients: {rate:.1f}/s, {srv.too_many} × 429, slowest reply {max(waits):.3f} s")
 
 
 async def test_429_answers_reschedule_rows_and_pause_everyone(
