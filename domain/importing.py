@@ -396,12 +396,15 @@ class Cells:
     ) -> None:  # fmt: skip
         self.row, self.values, self.columns, self.errors = row, values, columns, errors
         self.ok = True
+        self._raw: dict[str, str] = {}
 
     def present(self, key: str) -> bool:
         return key in self.values
 
     def raw(self, key: str) -> str:
-        return " ".join(self.values.get(key, "").split())
+        if (done := self._raw.get(key)) is None:
+            done = self._raw[key] = " ".join(self.values.get(key, "").split())
+        return done
 
     def fail(self, key: str, code: Problem, value: str | None = None, **extra: Any) -> None:
         self.ok = False

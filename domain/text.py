@@ -8,6 +8,7 @@ order decide between names that fold to the same letters.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -27,6 +28,7 @@ _D_LIKE = str.maketrans({"đ": "d", "Đ": "d", "ð": "d", "Ð": "d"})
 _NON_WORD = re.compile(r"[\W_]+")
 
 
+@functools.lru_cache(maxsize=16384)  # spreadsheets and searches repeat the same few texts
 def fold(s: str) -> str:
     """Lower case without diacritics, single-spaced: "Bồi dưỡng  LÝ LUẬN" -> "boi duong ly luan"."""
     decomposed = unicodedata.normalize("NFD", s.translate(_D_LIKE).lower())

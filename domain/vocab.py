@@ -48,6 +48,9 @@ def match_key(s: str) -> str:
     return " ".join(_NON_WORD.sub(" ", fold(s)).replace("y", "i").split())
 
 
+_PARSED_MAX = 4096  # distinct texts remembered per vocabulary; bounded for a long-lived bot
+
+
 class VocabError(ValueError):
     """A value outside a vocabulary; `allowed` lists the codes, for the caller to present."""
 
@@ -99,6 +102,7 @@ class Vocab:
                 if self._index.setdefault(key, t.code) != t.code:
                     raise ValueError(f"{name}: {spelling!r} names two codes")
         self._longest = max(len(k) for k in self._index)
+        self._parsed: dict[str, str | VocabError | None] = {}
 
     def __iter__(self) -> Iterator[Term]:
         return iter(self.terms)
@@ -131,6 +135,25 @@ class Vocab:
         """The code for a cell or typed value; None when blank; VocabError when unknown."""
         if raw is None:
             return None
+        # A roster column holds a few hundred distinct values in 25,000 cells: parse each once.
+        if raw in self._parsed:
+            known = self._parsed[raw]
+            if isinstance(known, VocabError):
+                raise VocabError(self.name, raw, self.codes)
+            return known
+        try:
+            code = self._parse(raw)
+        except VocabError as exc:
+            self._remember(raw, exc)
+            raise
+        self._remember(raw, code)
+        return code
+
+    def _remember(self, raw: str, value: str | VocabError | None) -> None:
+        if len(self._parsed) < _PARSED_MAX:
+            self._parsed[raw] = value
+
+    def _parse(self, raw: str) -> str | None:
         key = match_key(raw)
         if not key or key in self._none:
             return None
