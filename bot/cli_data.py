@@ -86,6 +86,16 @@ PROBLEMS = {
     "bad_old_id": "số CMND cũ cần 9 chữ số (the old ID number has 9 digits)",
     "unknown_person": "không có người này trong danh sách cán bộ (not on the roster)",
     "review_interval": "cần từ 3 đến 6 tháng (3 to 6 months)",
+    # Postgraduate sending conditions (domain/postgraduate.py); the value is "age > limit" or
+    # "years < minimum".
+    "pg_too_old": "quá tuổi cử đi đào tạo sau đại học lần đầu tại ngày quyết định (over the "
+    "age limit for a first postgraduate sending at the decision date)",
+    "pg_short_service": "chưa đủ số năm công tác để cử đi đào tạo sau đại học (too few years "
+    "of service to be sent to postgraduate study)",
+    "pg_no_birth_date": "thiếu ngày sinh trong danh sách cán bộ, chưa xét được tuổi cử đi học "
+    "(no date of birth on the roster: the age limit cannot be checked)",
+    "pg_no_joined_date": "thiếu ngày vào cơ quan trong danh sách cán bộ, chưa xét được thời "
+    "gian công tác (no joined date on the roster: years of service cannot be checked)",
 }
 FILE_PROBLEMS = {
     "unsupported_format": "định dạng tệp không hỗ trợ (unsupported file type)",
@@ -198,6 +208,14 @@ def _print_changes(report: ImportReport) -> None:
               f"{len(report.changes) - CHANGES_SHOWN} more rows)")  # fmt: skip
 
 
+def _print_commitments(report: ImportReport) -> None:
+    """The commitment to serve each postgraduate study the unit sends someone to brings."""
+    for row, key, months, until in report.commitments[:CHANGES_SHOWN]:
+        print(f"  Dòng (row) {row}, {key}: cam kết phục vụ ít nhất {months} tháng, đến "
+              f"{until:%d/%m/%Y} (commitment to serve at least {months} months, until "
+              f"{until:%d/%m/%Y})")  # fmt: skip
+
+
 def _summary(report: ImportReport) -> str:
     head = "Kiểm tra thử (dry run)" if report.dry_run else "Đã nhập (imported)"
     return (
@@ -270,6 +288,7 @@ async def cmd_import(
         return INVALID
     if report.dry_run:
         _print_changes(report)
+    _print_commitments(report)
     print(_summary(report))
     return OK
 
@@ -295,7 +314,10 @@ def _rulebook_summary(r: RulebookReport) -> str:
         f"(updated), {r.rules_unchanged} không đổi (unchanged), {r.rules_deactivated} ngừng áp "
         f"dụng (deactivated); chức vụ (positions) {r.positions_created} mới, "
         f"{r.positions_updated} cập nhật, {r.positions_unchanged} không đổi."
-    )
+        + ("" if r.postgraduate_changed is None else
+           " Điều kiện cử đi học sau đại học (postgraduate sending conditions): "
+           + ("cập nhật (updated)." if r.postgraduate_changed else "không đổi (unchanged)."))
+    )  # fmt: skip
 
 
 async def cmd_standards_load(settings: Settings, path: Path, dry_run: bool) -> int:

@@ -134,6 +134,9 @@ class ImportReport:
     # People registered or waitlisted for a course whose time or place changed: they are told.
     notified: int = 0
     changes: list[Change] = field(default_factory=list)
+    # Degree studies: a postgraduate study the unit sends someone to brings a commitment to
+    # serve: (row, study, months, until).
+    commitments: list[tuple[int, str, int, date]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:

@@ -4,7 +4,10 @@ The format is storage/seed/standards.yaml: `positions` (code, vi, en, group) and
 (code, title_vi, title_en, applies_to {groups, positions, units, ranks, types}, requires
 {kind, level, fields, hours}, basis, grace_until). An XLSX file holds the same fields
 flattened on a sheet named "rules" (lists comma-separated, dates dd/mm/yyyy) and optionally
-a "positions" sheet.
+a "positions" sheet. An optional `postgraduate` section (XLSX: a "postgraduate" sheet, one
+row) holds the conditions for sending someone to postgraduate study (levels,
+max_age_first_sending, min_years_of_service, commitment_multiple, basis); a file without it
+leaves the stored conditions as they are.
 
 Like the imports it is all or nothing: every problem is returned with its location and no row
 is written while any remains. Channel-agnostic: codes and data only, the caller renders.
@@ -42,13 +45,14 @@ from domain.sheets import (
 from domain.text import fold
 from domain.vocab import (
     CIVIL_SERVICE_RANK,
+    EDUCATION,
     PERSON_TYPE,
     QUALIFICATION_KIND,
     VocabError,
     level_vocab,
     match_key,
 )
-from storage.models import Position, StandardRule
+from storage.models import Position, PostgraduateConditions, StandardRule
 from storage.repos.roster import PositionRepo, UnitIndex, UnitRepo
 
 log = logging.getLogger(__name__)
@@ -97,6 +101,8 @@ class RulebookReport:
     rules_updated: int = 0
     rules_unchanged: int = 0
     rules_deactivated: int = 0
+    # The postgraduate sending conditions: None when the file has none, else whether they change.
+    postgraduate_changed: bool | None = None
     errors: list[RuleIssue] = field(default_factory=list)
     written: bool = False
 
@@ -117,6 +123,11 @@ RULE_COLUMNS = (
     _c("fields", "Chuyên ngành"), _c("hours", "Số giờ"), _c("basis", "Căn cứ"),
     _c("grace_until", "Hạn chuyển tiếp"), _c("active", "Áp dụng"),
 )  # fmt: skip
+POSTGRADUATE_COLUMNS = (
+    _c("levels", "Trình độ"), _c("max_age_first_sending", "Tuổi tối đa khi cử đi lần đầu"),
+    _c("min_years_of_service", "Số năm công tác tối thiểu"),
+    _c("commitment_multiple", "Số lần thời gian đào tạo phải cam kết", True), _c("basis", "Căn cứ"),
+)  # fmt: skip
 POSITION_COLUMNS = (
     _c("code", "Mã chức vụ", True), _c("vi", "Tên tiếng Việt", True),
     _c("en", "Tên tiếng Anh"), _c("group", "Nhóm", True),
@@ -128,7 +139,7 @@ Item = tuple[int, Mapping[str, Any]]
 # --- reading --------------------------------------------------------------------------------
 
 
-def _read_yaml(path: Path) -> tuple[list[Item], list[Item]]:
+def _read_yaml(path: Path) -> tuple[list[Item], list[Item], list[Item]]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
@@ -150,7 +161,8 @@ def _read_yaml(path: Path) -> tuple[list[Item], list[Item]]:
         if isinstance(requires, dict):
             flat.update({k: requires.get(k) for k in ("kind", "level", "fields", "hours")})
         rules.append((where, flat))
-    return items("positions"), rules
+    pg = data.get("postgraduate")
+    return items("positions"), rules, ([(1, pg if isinstance(pg, dict) else {})] if pg else [])
 
 
 def _sheet(wb: CalamineWorkbook, names: Sequence[str], columns: Sequence[Column]) -> list[Item]:
@@ -160,16 +172,17 @@ def _sheet(wb: CalamineWorkbook, names: Sequence[str], columns: Sequence[Column]
     return list(_to_table(sheet_rows(wb, sheet), columns).rows)
 
 
-def _read_xlsx(path: Path) -> tuple[list[Item], list[Item]]:
+def _read_xlsx(path: Path) -> tuple[list[Item], list[Item], list[Item]]:
     try:
         with open_workbook(path) as wb:
             rules = _sheet(wb, ("rules", "quy tac", "tieu chuan"), RULE_COLUMNS)
             if not rules and wb.sheet_names and match_key(wb.sheet_names[0]) != "positions":
                 rules = _sheet(wb, (match_key(wb.sheet_names[0]),), RULE_COLUMNS)
             positions = _sheet(wb, ("positions", "chuc vu"), POSITION_COLUMNS)
+            pg = _sheet(wb, ("postgraduate", "sau dai hoc"), POSTGRADUATE_COLUMNS)[:1]
     except (CalamineError, OSError, ValueError, zipfile.BadZipFile) as exc:
         raise SheetError(SheetErrorCode.UNREADABLE, f"{type(exc).__name__}: {exc}") from exc
-    return positions, rules
+    return positions, rules, pg
 
 
 # --- validating -----------------------------------------------------------------------------
@@ -318,6 +331,40 @@ def _rule(it: _Item, known: _Known) -> RuleSpec | None:
     return RuleSpec(code, values)
 
 
+def _whole(it: _Item, key: str, low: int, high: int, *, required: bool = False) -> int | None:
+    raw = str(it.item.get(key) if it.item.get(key) is not None else "").strip()
+    if not raw:
+        if required:
+            it.fail(key, Problem.REQUIRED)
+        return None
+    if not re.fullmatch(r"\d+(?:\.0+)?", raw) or not low <= int(float(raw)) <= high:
+        it.fail(key, Problem.BAD_NUMBER)
+        return None
+    return int(float(raw))
+
+
+def _postgraduate(it: _Item) -> dict[str, Any] | None:
+    """The sending conditions as PostgraduateConditions columns (levels default to master's
+    and doctorate)."""
+    levels: list[str] = []
+    for token in it.items("levels") or ["thac_si", "tien_si"]:
+        try:
+            level = EDUCATION.parse(token)
+        except VocabError:
+            it.fail("levels", Problem.UNKNOWN_VALUE, token, vocab=EDUCATION.name)
+        else:
+            if level:
+                levels.append(level)
+    values = {
+        "levels": list(dict.fromkeys(levels)),
+        "max_age_first_sending": _whole(it, "max_age_first_sending", 18, 70),
+        "min_years_of_service": _whole(it, "min_years_of_service", 0, 40),
+        "commitment_multiple": _whole(it, "commitment_multiple", 1, 10, required=True),
+        "basis": " ".join(str(it.item.get("basis") or "").split()),
+    }
+    return values if it.ok else None
+
+
 def _repeated(it: _Item, seen: set[str]) -> bool:
     """Whether the item's code was already used (checked even when the item has other
     problems, so a repeated code is reported in the same pass)."""
@@ -331,16 +378,17 @@ def _repeated(it: _Item, seen: set[str]) -> bool:
 
 async def parse_rulebook(
     session: AsyncSession, *, path: Path
-) -> tuple[list[PositionSpec], list[RuleSpec], list[RuleIssue]]:
-    """Read and check a rule book against the positions and units in the database.
+) -> tuple[list[PositionSpec], list[RuleSpec], dict[str, Any] | None, list[RuleIssue]]:
+    """Read and check a rule book against the positions and units in the database; the third
+    item is the postgraduate sending conditions (None when the file has none).
 
     Raises domain.sheets.SheetError when the file cannot be read as a rule book at all.
     """
     suffix = path.suffix.lower()
     if suffix in YAML_SUFFIXES:
-        raw_positions, raw_rules = await asyncio.to_thread(_read_yaml, path)
+        raw_positions, raw_rules, raw_pg = await asyncio.to_thread(_read_yaml, path)
     elif suffix in XLSX_SUFFIXES:
-        raw_positions, raw_rules = await asyncio.to_thread(_read_xlsx, path)
+        raw_positions, raw_rules, raw_pg = await asyncio.to_thread(_read_xlsx, path)
     else:
         raise SheetError(SheetErrorCode.UNSUPPORTED_FORMAT, suffix or path.name)
     issues: list[RuleIssue] = []
@@ -365,7 +413,8 @@ async def parse_rulebook(
         if _repeated(it, seen) or rule is None:
             continue
         rules.append(rule)
-    return positions, rules, issues
+    pg = next((_postgraduate(_Item("postgraduate", w, item, issues)) for w, item in raw_pg), None)
+    return positions, rules, pg, issues
 
 
 # --- loading --------------------------------------------------------------------------------
@@ -377,7 +426,13 @@ async def load_rulebook(
     """Upsert positions and rules by code; rules missing from the file stay as they are
     unless `deactivate_missing`. Nothing is written when any problem is found or on dry run."""
     report = RulebookReport(dry_run)
-    positions, rules, report.errors = await parse_rulebook(session, path=path)
+    positions, rules, pg, report.errors = await parse_rulebook(session, path=path)
+    stored_pg = (await session.execute(
+        select(PostgraduateConditions).order_by(PostgraduateConditions.id).limit(1)
+    )).scalar_one_or_none()  # fmt: skip
+    if pg is not None:
+        report.postgraduate_changed = stored_pg is None or any(
+            getattr(stored_pg, k) != v for k, v in pg.items())  # fmt: skip
     stored_positions = {p.code: p for p in await PositionRepo(session).all()}
     stored_rules = {r.code: r for r in (await session.execute(select(StandardRule))).scalars()}
 
@@ -416,6 +471,12 @@ async def load_rulebook(
     if deactivate_missing:
         for r in missing:
             r.active = False
+    if pg is not None and report.postgraduate_changed:
+        if stored_pg is None:
+            session.add(PostgraduateConditions(**pg))
+        else:
+            for k, v in pg.items():
+                setattr(stored_pg, k, v)
     await session.flush()
     report.written = True
     log.info("rule book %s: %d rules created, %d updated, %d deactivated",

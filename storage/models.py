@@ -228,6 +228,24 @@ class StandardRule(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
+class PostgraduateConditions(Base):
+    """Decree 171/2025's conditions for sending someone to postgraduate study, as data: one
+    row, loaded from the rule book's `postgraduate` section (storage/seed/standards.yaml)."""
+
+    __tablename__ = "postgraduate_conditions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The EDUCATION levels the conditions apply to (thac_si, tien_si).
+    levels: Mapped[list[Any]] = mapped_column(default=list)
+    # Age in full years at the decision date, when first sent; None: no limit.
+    max_age_first_sending: Mapped[int | None] = mapped_column(Integer)
+    # Full years since joined_on at the decision date; None: no minimum.
+    min_years_of_service: Mapped[int | None] = mapped_column(Integer)
+    # The commitment to serve: at least this many times the study period.
+    commitment_multiple: Mapped[int] = mapped_column(Integer)
+    basis: Mapped[str] = mapped_column(Text, default="")
+
+
 class CourseStatus(enum.StrEnum):
     DRAFT = "draft"
     OPEN = "open"
