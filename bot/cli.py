@@ -87,6 +87,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="also print totals per year from this year to --year")  # fmt: skip
     rep.add_argument("--compare", type=int, metavar="YEAR",
                      help="also compare the qualification shares with the end of YEAR")  # fmt: skip
+    rep.add_argument("--lang", choices=["vi", "en"], default="vi",
+                     help="language of the files and the summary; default: vi")  # fmt: skip
     add_parsers(sub)
     add_secondments_parser(sub)
     bc = sub.add_parser("broadcast", help="send a message to an audience (the bot sends it)")
@@ -244,7 +246,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         from bot.cli_report import cmd_report
 
         return asyncio.run(cmd_report(
-            settings, args.unit, args.year, args.out, since=args.since, compare=args.compare
+            settings, args.unit, args.year, args.out, since=args.since, compare=args.compare,
+            lang=args.lang,
         ))
     if args.command == "export" and args.what == "registrants":
         from bot.cli_export import cmd_export_registrants

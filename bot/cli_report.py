@@ -1,7 +1,7 @@
 """`boiduong report`: the yearly report of a unit's subtree (or of everything) as files.
 
 Writes the same XLSX workbook and PNG chart the bot sends an organizer, and prints the same
-summary, as plain Vietnamese text (the operator's console).
+summary as plain text (the operator's console): in Vietnamese, or with `--lang en` in English.
 """
 
 from __future__ import annotations
@@ -34,10 +34,10 @@ def plain(html: str) -> str:
 
 async def cmd_report(
     settings: Settings, unit_code: str | None, year: int | None, out: Path,
-    *, since: int | None = None, compare: int | None = None,
+    *, since: int | None = None, compare: int | None = None, lang: str = "vi",
 ) -> int:  # fmt: skip
-    """Write bao-cao-YEAR.xlsx and .png into `out` and print the summary (and, with `since`,
-    the totals of each year since then)."""
+    """Write bao-cao-YEAR.xlsx and .png (report-YEAR.* in English) into `out` and print the
+    summary (and, with `since`, the totals of each year since then), in `lang`."""
     today = datetime.now(UTC).astimezone(settings.tz).date()
     year = year or today.year
     if since is not None and not 2000 <= since <= year:
@@ -78,7 +78,7 @@ async def cmd_report(
         return INVALID
     finally:
         await engine.dispose()
-    print(plain(_summary(settings, report)))
+    print(plain(_summary(settings, report, lang)))
     print()
     if span is not None:
         print("\n".join(span_lines(span)))
@@ -86,25 +86,25 @@ async def cmd_report(
     if then is not None and now is not None:
         print("\n".join(compare_lines(then, now)))
         print()
-    stem = report_files.file_stem(report) + (f"-{unit_code}" if unit_code else "")
-    for path in _write(report, out, stem):
+    stem = report_files.file_stem(report, lang) + (f"-{unit_code}" if unit_code else "")
+    for path in _write(report, out, stem, lang):
         print(f"Đã ghi (written): {path}")
     return OK
 
 
-def _write(report: reports.Report, out: Path, stem: str) -> list[Path]:
+def _write(report: reports.Report, out: Path, stem: str, lang: str) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     book, chart = out / f"{stem}.xlsx", out / f"{stem}.png"
-    book.write_bytes(report_files.workbook(report))
-    chart.write_bytes(report_files.chart(report))
+    book.write_bytes(report_files.workbook(report, lang))
+    chart.write_bytes(report_files.chart(report, lang))
     return [book, chart]
 
 
-def _summary(settings: Settings, report: reports.Report) -> str:
+def _summary(settings: Settings, report: reports.Report, lang: str) -> str:
     # The chat's own renderer, so the console and the chat can never disagree.
     from handlers.report import summary_text
 
-    return summary_text(Translator("vi", settings.tz), report)
+    return summary_text(Translator(lang, settings.tz), report)
 
 
 def _n(value: int) -> str:

@@ -208,12 +208,14 @@ async def report(update: Update, context: BotContext) -> None:
         )  # fmt: skip
     await reply(update, summary_text(context.t, result))
     # Drawing takes a moment of CPU: off the event loop, so other users are answered meanwhile.
+    # The files are in the user's language, like the summary.
+    lang = context.t.lang
     book, png = await asyncio.gather(
-        asyncio.to_thread(report_files.workbook, result),
-        asyncio.to_thread(report_files.chart, result),
+        asyncio.to_thread(report_files.workbook, result, lang),
+        asyncio.to_thread(report_files.chart, result, lang),
     )
     assert update.effective_chat is not None
-    stem = report_files.file_stem(result)
+    stem = report_files.file_stem(result, lang)
     await update.effective_chat.send_document(
         book, filename=f"{stem}.xlsx", caption=_("Report workbook, one sheet per table")
     )
