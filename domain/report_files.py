@@ -180,7 +180,7 @@ def _category(code: str, lang: str) -> str:
     return COURSE_CATEGORY.label(code, lang) if code in COURSE_CATEGORY else readable(code)
 
 
-def _group_namer(r: Report, lang: str) -> Callable[[str | None], str]:
+def group_namer(r: Report, lang: str) -> Callable[[str | None], str]:
     """A position group's label; a group outside the vocabulary takes the name of a position
     of that group, or failing that its code as words."""
     named: dict[str, str] = {}
@@ -254,7 +254,7 @@ def workbook(report: Report, lang: str = "vi") -> bytes:
     """The report as an XLSX file, in Vietnamese or ("en") English."""
     wb = Workbook()
     wb.remove(wb.active)
-    group = _group_namer(report, lang)
+    group = group_namer(report, lang)
     _summary(wb, report, lang)
     ws = _sheet(wb, _title(1, lang),
                 [tr(h, lang) for h in ("Mã đơn vị", "Đơn vị", "Chức danh", "Số người")],
@@ -501,7 +501,7 @@ def _group_chart(ax: Any, report: Report, groups: Sequence[Breakdown], lang: str
         ax.text(55, 0, tr("Không có dữ liệu", lang), ha="center", va="center")
         ax.set_yticks([])
         return
-    name = _group_namer(report, lang)
+    name = group_namer(report, lang)
     ys = list(range(len(groups)))
     series = (
         ("Đại học trở lên", [g.share for g in groups], -0.2, "#2e7d32"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from html import escape
 
@@ -71,27 +71,30 @@ def share(t: Translator, part: int, whole: int, value: Decimal | None) -> str:
     return f"{number(t, part)}/{number(t, whole)} ({pct(t, value)})"
 
 
-def _name(t: Translator, b: Breakdown) -> str:
+def _name(t: Translator, b: Breakdown, group: Callable[[str | None], str]) -> str:
     if b.position is None:  # a whole group
         if b.group is None:
             return t.gettext("No position")
-        return reports.group_label(b.group, t.lang)
+        return group(b.group)
     if not b.position:
         return t.gettext("No position")
     return b.name_en if t.lang == "en" else b.name_vi
 
 
-def _levels(t: Translator, title: str, table: LevelTable, positions: bool) -> list[str]:
+def _levels(
+    t: Translator, title: str, table: LevelTable, positions: bool,
+    namer: Callable[[str | None], str],
+) -> list[str]:  # fmt: skip
     total = table.total
     lines = ["", f"<b>{title}</b>: {share(t, total.at_least, total.total, total.share)}"]
-    for group in table.groups:
+    for row in table.groups:
         lines.append(
-            f"• {escape(_name(t, group))}: {share(t, group.at_least, group.total, group.share)}"
+            f"• {escape(_name(t, row, namer))}: {share(t, row.at_least, row.total, row.share)}"
         )
-        members = [b for b in table.positions if b.group == group.group]
+        members = [b for b in table.positions if b.group == row.group]
         if positions and len(members) > 1:
             lines += [
-                f"   – {escape(_name(t, b))}: {share(t, b.at_least, b.total, b.share)}"
+                f"   – {escape(_name(t, b, namer))}: {share(t, b.at_least, b.total, b.share)}"
                 for b in members
             ]
     return lines
@@ -109,8 +112,10 @@ def summary_text(t: Translator, report: Report, *, positions: bool = True) -> st
     ]
     if report.tiers is not None and report.people:
         lines += _tiers(t, report.tiers)
-    lines += _levels(t, _("University degree or higher"), report.education, positions)
-    lines += _levels(t, _("Intermediate political theory or higher"), report.political, positions)
+    group = report_files.group_namer(report, t.lang)
+    lines += _levels(t, _("University degree or higher"), report.education, positions, group)
+    lines += _levels(t, _("Intermediate political theory or higher"), report.political,
+                     positions, group)  # fmt: skip
     lines += ["", "<b>" + _("Standards") + "</b>"]
     for s in report.standards:
         if not s.applicable:
