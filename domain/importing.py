@@ -15,7 +15,7 @@ import asyncio
 import enum
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Container, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -470,6 +470,21 @@ class Cells:
             self.fail(key, Problem.BAD_NUMBER)
             return None
         return int(float(value))
+
+    def person(self, key: str, known: Container[str]) -> str | None:
+        """A personal-ID cell naming someone on the roster (`known` IDs): the ID, or None with
+        the problem noted (missing, not a CCCD, nobody on the roster)."""
+        raw = self.raw(key)
+        personal_id = valid_personal_id(raw)
+        if not raw:
+            self.fail(key, Problem.REQUIRED)
+        elif personal_id is None:
+            self.fail(key, Problem.BAD_PERSONAL_ID)
+        elif personal_id not in known:
+            self.fail(key, Problem.UNKNOWN_PERSON)
+        else:
+            return personal_id
+        return None
 
     def unit(self, key: str, units: UnitIndex, token: str | None = None) -> int | None:
         raw = self.raw(key) if token is None else token

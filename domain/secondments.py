@@ -146,14 +146,8 @@ async def import_secondments(
     wanted: list[tuple[int, str, int, date, dict[str, Any]]] = []
     for row, values in table.rows:
         cells = Cells(row, values, _BY_KEY, report.errors)
-        pid = valid_personal_id(cells.raw("personal_id"))
+        pid = cells.person("personal_id", people)
         person = people.get(pid) if pid else None
-        if not cells.raw("personal_id"):
-            cells.fail("personal_id", Problem.REQUIRED)
-        elif pid is None:
-            cells.fail("personal_id", Problem.BAD_PERSONAL_ID)
-        elif person is None:
-            cells.fail("personal_id", Problem.UNKNOWN_PERSON)
         kind = cells.vocab("kind", SECONDMENT_KIND, required=True)
         home = cells.unit("home_unit", units)
         host = cells.unit("host_unit", units)

@@ -91,13 +91,7 @@ async def import_studies(
     wanted: list[tuple[int, str, int, dict[str, Any], date]] = []
     for row, values in table.rows:
         cells = Cells(row, values, _BY_KEY, report.errors)
-        pid = valid_personal_id(cells.raw("personal_id"))
-        if not cells.raw("personal_id"):
-            cells.fail("personal_id", Problem.REQUIRED)
-        elif pid is None:
-            cells.fail("personal_id", Problem.BAD_PERSONAL_ID)
-        elif pid not in people:
-            cells.fail("personal_id", Problem.UNKNOWN_PERSON)
+        pid = cells.person("personal_id", people)
         v: dict[str, Any] = {
             "level": cells.vocab("level", EDUCATION, required=True),
             "field": cells.text("field", 200) or "",

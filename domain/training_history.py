@@ -115,13 +115,7 @@ async def import_training(
     wanted: list[tuple[int, str, int, dict[str, Any]]] = []
     for row, values in table.rows:
         cells = Cells(row, values, _BY_KEY, report.errors)
-        pid = valid_personal_id(cells.raw("personal_id"))
-        if not cells.raw("personal_id"):
-            cells.fail("personal_id", Problem.REQUIRED)
-        elif pid is None:
-            cells.fail("personal_id", Problem.BAD_PERSONAL_ID)
-        elif pid not in people:
-            cells.fail("personal_id", Problem.UNKNOWN_PERSON)
+        pid = cells.person("personal_id", people)
         v: dict[str, Any] = {
             "title": cells.text("title", 300, required=True),
             "category": cells.vocab("category", COURSE_CATEGORY),
