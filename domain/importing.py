@@ -496,6 +496,38 @@ class Cells:
         return unit_id
 
 
+def _plain(_field: str, value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def note_change(
+    report: ImportReport,
+    *,
+    row: int,
+    key: str,
+    old: Any | None,
+    fields: Mapping[str, Any],
+    header: Callable[[str], str],
+    shown: Callable[[str, Any], str] = _plain,
+) -> dict[str, Any]:
+    """Count what importing `fields` does to the stored record `old` (None: a new one) and list
+    it for the dry run (column header, old and new value as text); returns the fields that
+    change (empty when nothing does)."""
+    if old is None:
+        report.created += 1
+        report.changes.append(Change(row, key, "created"))
+        return dict(fields)
+    diff = {k: v for k, v in fields.items() if getattr(old, k) != v}
+    if not diff:
+        report.unchanged += 1
+        return diff
+    report.updated += 1
+    report.changes.append(Change(row, key, "updated", tuple(
+        (header(k), shown(k, getattr(old, k)), shown(k, v)) for k, v in diff.items()
+    )))  # fmt: skip
+    return diff
+
+
 def _tokens(text: str) -> list[str]:
     return [t.strip() for t in _LIST_SPLIT.split(text) if t.strip()]
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import roles
-from domain.importing import Cells, Change, ImportReport, Problem, _col
+from domain.importing import Cells, ImportReport, Problem, _col, note_change
 from domain.sheets import Column, read_table, write_template
 from domain.vocab import COURSE_CATEGORY
 from storage.models import TrainingPlan
@@ -100,19 +100,10 @@ async def import_plans(
             COURSE_CATEGORY.label(key[2]) if key[2] else "Tổng (total)"
         )
         old = stored.get(key)
-        if old is None:
-            report.changes.append(Change(row, shown_key, "created"))
-            continue
-        diff = {k: v for k, v in fields.items() if getattr(old, k) != v}
-        if diff:
+        diff = note_change(report, row=row, key=shown_key, old=old, fields=fields,
+                           header=labels.__getitem__)  # fmt: skip
+        if old is not None and diff:
             updates.append((old, diff))
-            shown = tuple((labels[k], "" if getattr(old, k) is None else str(getattr(old, k)),
-                           "" if v is None else str(v)) for k, v in diff.items())  # fmt: skip
-            report.changes.append(Change(row, shown_key, "updated", shown))
-        else:
-            report.unchanged += 1
-    report.created = sum(1 for c in report.changes if c.action == "created")
-    report.updated = len(updates)
     if dry_run:
         return report
     session.add_all(

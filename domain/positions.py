@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import roles
-from domain.importing import POSITION_GROUP, Cells, Change, ImportReport, Problem, _col
+from domain.importing import POSITION_GROUP, Cells, ImportReport, Problem, _col, note_change
 from domain.sheets import Column, read_table, write_rows_xlsx, write_template
 from domain.vocab import VocabError
 from storage.models import Position
@@ -104,18 +104,10 @@ async def import_positions(
     updates: list[tuple[Position, dict[str, str]]] = []
     for row, code, values in wanted:
         old = stored.get(code)
-        if old is None:
-            report.changes.append(Change(row, code, "created"))
-            continue
-        diff = {k: v for k, v in values.items() if getattr(old, k) != v}
-        if diff:
+        diff = note_change(report, row=row, key=code, old=old, fields=values,
+                           header=labels.__getitem__)  # fmt: skip
+        if old is not None and diff:
             updates.append((old, diff))
-            shown = tuple((labels[k], str(getattr(old, k)), v) for k, v in diff.items())
-            report.changes.append(Change(row, code, "updated", shown))
-        else:
-            report.unchanged += 1
-    report.created = sum(1 for c in report.changes if c.action == "created")
-    report.updated = len(updates)
     if dry_run:
         return report
     session.add_all(

@@ -22,7 +22,7 @@ from sqlalchemy.orm import aliased
 
 from domain import roles
 from domain.errors import DomainError, Refusal
-from domain.importing import Cells, Change, ImportReport, Problem, _col
+from domain.importing import Cells, ImportReport, Problem, _col, note_change
 from domain.phones import valid_personal_id
 from domain.reminders import add_months, next_review
 from domain.sheets import Column, read_table, write_template
@@ -187,19 +187,12 @@ async def import_secondments(
     for row, pid, person_id, starts, fields in wanted:
         key = f"{pid} {starts:%d/%m/%Y}"
         old = stored.get((person_id, starts))
-        if old is None:
-            report.changes.append(Change(row, key, "created"))
-            continue
-        diff = {k: v for k, v in fields.items() if getattr(old, k) != v}
-        if diff:
+        diff = note_change(
+            report, row=row, key=key, old=old, fields=fields,
+            header=lambda k: _BY_KEY[_LABELS[k]].vi, shown=lambda k, v: _shown(k, v, names),
+        )  # fmt: skip
+        if old is not None and diff:
             updates.append((old, diff))
-            shown = tuple((_BY_KEY[_LABELS[k]].vi, _shown(k, getattr(old, k), names),
-                           _shown(k, v, names)) for k, v in diff.items())  # fmt: skip
-            report.changes.append(Change(row, key, "updated", shown))
-        else:
-            report.unchanged += 1
-    report.created = sum(1 for c in report.changes if c.action == "created")
-    report.updated = len(updates)
     if dry_run:
         return report
     session.add_all(
