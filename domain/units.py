@@ -158,6 +158,7 @@ async def import_units(
             report.errors.append(RowError(u.row, _BY_KEY["parent"].vi, Problem.UNIT_CYCLE,
                                           u.parent[:200], key="parent"))  # fmt: skip
     if report.errors:
+        report.errors.sort(key=lambda e: e.row)  # listed in the file's order, as people read it
         return report
 
     created: list[_UnitIn] = []
