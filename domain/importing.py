@@ -15,7 +15,7 @@ import asyncio
 import enum
 import logging
 import re
-from collections.abc import Awaitable, Callable, Container, Mapping
+from collections.abc import Awaitable, Callable, Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -26,7 +26,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from domain import reminders
+from domain import reminders, roles
 from domain.level_history import HISTORY, highest, record_levels
 from domain.phones import normalize_phone, valid_personal_id
 from domain.reminders import Policy
@@ -526,6 +526,30 @@ def note_change(
         (header(k), shown(k, getattr(old, k)), shown(k, v)) for k, v in diff.items()
     )))  # fmt: skip
     return diff
+
+
+async def write_changes(
+    session: AsyncSession,
+    report: ImportReport,
+    *,
+    new: Iterable[Any],
+    updates: Iterable[tuple[Any, Mapping[str, Any]]],
+    action: str,
+    target: str,
+    actor: str,
+    now: datetime,
+) -> None:
+    """Add the new records, apply the changed fields, flush and leave one audit entry with
+    the counts: the end of every import that upserts ORM records by key."""
+    session.add_all(new)
+    for record, diff in updates:
+        for k, v in diff.items():
+            setattr(record, k, v)
+    await session.flush()
+    await roles.audit(session, actor_person_id=None, actor=actor, action=action,
+                      target=target[:200], now=now, created=report.created,
+                      updated=report.updated)  # fmt: skip
+    report.written = True
 
 
 def _tokens(text: str) -> list[str]:

@@ -12,8 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain import roles
-from domain.importing import Cells, ImportReport, Problem, _col, note_change
+from domain.importing import Cells, ImportReport, Problem, _col, note_change, write_changes
 from domain.sheets import Column, read_table, write_template
 from domain.vocab import COURSE_CATEGORY
 from storage.models import TrainingPlan
@@ -106,17 +105,8 @@ async def import_plans(
             updates.append((old, diff))
     if dry_run:
         return report
-    session.add_all(
-        TrainingPlan(unit_id=key[0], year=key[1], category=key[2], **fields)
-        for _r, key, fields in wanted
-        if key not in stored
-    )
-    for plan, diff in updates:
-        for k, v in diff.items():
-            setattr(plan, k, v)
-    await session.flush()
-    await roles.audit(session, actor_person_id=None, actor=actor, action="plans.import",
-                      target=path.name[:200], now=now, created=report.created,
-                      updated=report.updated)  # fmt: skip
-    report.written = True
+    new = [TrainingPlan(unit_id=key[0], year=key[1], category=key[2], **fields)
+           for _r, key, fields in wanted if key not in stored]  # fmt: skip
+    await write_changes(session, report, new=new, updates=updates, action="plans.import",
+                        target=path.name, actor=actor, now=now)  # fmt: skip
     return report

@@ -17,8 +17,15 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain import roles
-from domain.importing import POSITION_GROUP, Cells, ImportReport, Problem, _col, note_change
+from domain.importing import (
+    POSITION_GROUP,
+    Cells,
+    ImportReport,
+    Problem,
+    _col,
+    note_change,
+    write_changes,
+)
 from domain.sheets import Column, read_table, write_rows_xlsx, write_template
 from domain.vocab import VocabError
 from storage.models import Position
@@ -110,17 +117,9 @@ async def import_positions(
             updates.append((old, diff))
     if dry_run:
         return report
-    session.add_all(
-        Position(code=code, **values) for _r, code, values in wanted if code not in stored
-    )
-    for position, diff in updates:
-        for k, v in diff.items():
-            setattr(position, k, v)
-    await session.flush()
-    await roles.audit(session, actor_person_id=None, actor=actor, action="positions.import",
-                      target=path.name[:200], now=now, created=report.created,
-                      updated=report.updated)  # fmt: skip
-    report.written = True
+    new = [Position(code=code, **values) for _r, code, values in wanted if code not in stored]
+    await write_changes(session, report, new=new, updates=updates, action="positions.import",
+                        target=path.name, actor=actor, now=now)  # fmt: skip
     return report
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import aliased
 
 from domain import roles
 from domain.errors import DomainError, Refusal
-from domain.importing import Cells, ImportReport, Problem, _col, note_change
+from domain.importing import Cells, ImportReport, Problem, _col, note_change, write_changes
 from domain.phones import valid_personal_id
 from domain.reminders import add_months, next_review
 from domain.sheets import Column, read_table, write_template
@@ -195,21 +195,16 @@ async def import_secondments(
             updates.append((old, diff))
     if dry_run:
         return report
-    session.add_all(
-        Secondment(person_id=person_id, starts_on=starts, **fields)
-        for _r, _p, person_id, starts, fields in wanted
-        if (person_id, starts) not in stored
-    )
-    for sec, diff in updates:
-        for k, v in diff.items():
-            setattr(sec, k, v)
-        if "review_every_months" in diff and sec.last_review_on is None:
-            sec.next_review_on = None  # counted again from the start with the new interval
-    await session.flush()
-    await roles.audit(session, actor_person_id=None, actor=actor, action="secondments.import",
-                      target=path.name[:200], now=now, created=report.created,
-                      updated=report.updated)  # fmt: skip
-    report.written = True
+    # A new interval counts the next review again from the start, unless one was recorded.
+    updates = [
+        (sec, {**diff, "next_review_on": None}
+         if "review_every_months" in diff and sec.last_review_on is None else diff)
+        for sec, diff in updates
+    ]  # fmt: skip
+    new = [Secondment(person_id=person_id, starts_on=starts, **fields)
+           for _r, _p, person_id, starts, fields in wanted if (person_id, starts) not in stored]
+    await write_changes(session, report, new=new, updates=updates,
+                        action="secondments.import", target=path.name, actor=actor, now=now)
     return report
 
 
