@@ -52,7 +52,7 @@ from bench.common import (
     wait_for_log_line,
 )
 from bot.cli_broadcast import cmd_broadcast
-from bot.settings import Settings
+from config.settings import Settings
 from tests.standin import StandInBotAPI
 
 CAP = 30  # Telegram's overall limit per bot, enforced by the stand-in

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert
 
-from bot.settings import Settings
+from config.settings import Settings
 from domain import reminders
 from domain.text import fold
 from storage.db import create_engine, make_sessionmaker, upgrade

@@ -64,7 +64,7 @@ from bench.common import (
     query,
     wait_for_log_line,
 )
-from bot.settings import Settings
+from config.settings import Settings
 from tests.standin import StandInBotAPI
 
 STANDIN_RATE = 30  # Telegram's overall limit per bot, enforced by the stand-in

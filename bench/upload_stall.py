@@ -26,7 +26,7 @@ from telegram import Update
 from bench.common import percentile
 from bot.app import OFFLINE_TOKEN, build_application
 from bot.offline import OfflineBotAPI, OfflineRequest
-from bot.settings import Settings
+from config.settings import Settings
 from domain import roles
 from storage.db import create_engine, make_sessionmaker, upgrade
 from storage.models import ChatAccount, Role

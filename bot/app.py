@@ -10,13 +10,13 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.context import BotContext, Resources
-from bot.instruments import UPDATE_SECONDS, UPDATES, telegram_kind
 from bot.limiter import PacedLimiter, PriorityPacer
 from bot.metrics import Health, start_metrics, stop_metrics
 from bot.outgoing import GuardedBot
-from bot.settings import Settings
-from handlers import register_all
-from handlers.help import set_commands
+from bot.telegram import register_all
+from bot.telegram.help import set_commands
+from config.instruments import UPDATE_SECONDS, UPDATES, telegram_kind
+from config.settings import Settings
 from schedules.broadcasts import start_broadcasts
 from schedules.notifications import start_drainer
 from storage.db import make_sessionmaker, upgrade

@@ -14,7 +14,7 @@ from pathlib import Path
 from bot.cli_secondments import add_parser as add_secondments_parser
 from bot.cli_units import add_parsers
 from bot.logs import configure_logging
-from bot.settings import Settings, SettingsError, load_settings
+from config.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger(__name__)
 # What `import` and `template` take, in the order a new installation loads them.

@@ -9,7 +9,7 @@ import getpass
 import sys
 from zoneinfo import ZoneInfo
 
-from bot.settings import Settings
+from config.settings import Settings
 from domain import roles
 from domain.errors import DomainError
 from storage.db import create_engine, make_sessionmaker, upgrade

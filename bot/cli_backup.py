@@ -10,7 +10,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from bot.settings import Settings
+from config.settings import Settings
 from storage.backup import BackupError, backup, backup_revision, head_revision, known_revision
 from storage.backup import restore as restore_database
 from storage.backup import target as database_target

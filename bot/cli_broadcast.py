@@ -28,11 +28,11 @@ from telegram.error import Forbidden, TelegramError
 from telegram.request import HTTPXRequest
 
 from bot.cli_admin import operator
-from bot.i18n import Translator, pick_language
-from bot.settings import Settings
+from config.settings import Settings
 from domain import broadcasts, rich_text
 from domain.errors import DomainError, Refusal
 from domain.recipients import Audience
+from locales import Translator, pick_language
 from storage.db import create_engine, make_sessionmaker, upgrade
 from storage.models import Broadcast
 from storage.repos.accounts import AccountRepo
@@ -143,7 +143,7 @@ async def preview(
     the file id Telegram gives it (the largest size of a photo)."""
     # The handlers package loads first, as in the bot: it and schedules.broadcasts import each
     # other, and only that order resolves.
-    import handlers  # noqa: F401
+    from bot import telegram as _telegram  # noqa: F401
     from schedules.broadcasts import content_of, send_content
 
     # send_content hands the file to send_photo/send_document, which take an upload as well.

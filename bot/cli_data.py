@@ -19,7 +19,7 @@ from itertools import islice
 from pathlib import Path
 
 from bot.cli_admin import operator
-from bot.settings import Settings
+from config.settings import Settings
 from domain.errors import DomainError
 from domain.importing import (
     IMPORTERS,

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from bot.cli_admin import operator
-from bot.settings import Settings
+from config.settings import Settings
 from domain.course_admin import registrants_by_code, write_registrants
 from domain.errors import DomainError
 from storage.db import create_engine, make_sessionmaker, upgrade

@@ -14,12 +14,12 @@ from html import unescape
 from pathlib import Path
 
 from bot.cli_admin import operator
-from bot.i18n import Translator
-from bot.settings import Settings
+from config.settings import Settings
 from domain import report_files, reports
 from domain.errors import DomainError
 from domain.level_history import Shares, shares_on
 from domain.multi_year import MultiYear, multi_year
+from locales import Translator
 from storage.db import create_engine, make_sessionmaker, upgrade
 from storage.repos.roster import UnitRepo
 
@@ -102,7 +102,7 @@ def _write(report: reports.Report, out: Path, stem: str, lang: str) -> list[Path
 
 def _summary(settings: Settings, report: reports.Report, lang: str) -> str:
     # The chat's own renderer, so the console and the chat can never disagree.
-    from handlers.report import summary_text
+    from bot.telegram.report import summary_text
 
     return summary_text(Translator(lang, settings.tz), report)
 

@@ -11,7 +11,7 @@ import argparse
 from datetime import UTC, date, datetime
 
 from bot.cli_admin import operator
-from bot.settings import Settings
+from config.settings import Settings
 from domain.errors import DomainError, Refusal
 from domain.importing import parse_when
 from domain.phones import valid_personal_id

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli_admin import operator
-from bot.settings import Settings
+from config.settings import Settings
 from domain import units
 from domain.errors import DomainError
 from domain.positions import export_positions

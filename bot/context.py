@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.ext import Application, CallbackContext, ExtBot
 
-from bot.i18n import Translator
-from bot.settings import Settings
+from config.settings import Settings
+from locales import Translator
 
 
 @dataclass

@@ -23,7 +23,7 @@ from typing import Any
 from telegram.error import BadRequest, NetworkError, RetryAfter
 from telegram.ext import BaseRateLimiter
 
-from bot.instruments import RATE_LIMITED, SENDS
+from config.instruments import RATE_LIMITED, SENDS
 from schedules.pacing import Pacer
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tornado.httpserver import HTTPServer
 from tornado.web import Application, RequestHandler
 
-from bot.instruments import BACKLOG, DATABASE_UP, OLDEST_DUE
+from config.instruments import BACKLOG, DATABASE_UP, OLDEST_DUE
 from storage.db import reading
 from storage.repos.backlog import backlog
 

@@ -19,15 +19,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.context import Resources
 from bot.metrics import Health, start_metrics, stop_metrics
-from bot.settings import Settings
+from bot.zalo.client import ZaloClient
+from bot.zalo.conversation import ZaloBot
+from bot.zalo.polling import Poller
+from bot.zalo.sender import ZaloSender
+from bot.zalo.webhook import serve as serve_webhook
+from config.settings import Settings
 from schedules.notifications import run_schedules
 from schedules.pacing import Pacer
 from storage.db import make_sessionmaker, upgrade
-from zalo.client import ZaloClient
-from zalo.conversation import ZaloBot
-from zalo.polling import Poller
-from zalo.sender import ZaloSender
-from zalo.webhook import serve as serve_webhook
 
 log = logging.getLogger(__name__)
 

@@ -1,52 +1,6 @@
-"""Chat handlers. `register_all` wires every feature in one ordered list."""
+"""The conversation, written once for every channel.
 
-from __future__ import annotations
-
-from telegram.ext import Application
-
-from handlers import (
-    account,
-    admin,
-    attendance,
-    broadcast,
-    claims,
-    course_create,
-    course_edit,
-    course_import,
-    courses,
-    help,
-    middleware,
-    my,
-    nominations,
-    organizer_courses,
-    other_app,
-    registration,
-    reminders,
-    report,
-    reviews,
-    start,
-    status,
-)
-
-
-def register_all(app: Application) -> None:
-    middleware.register(app)  # group -1: identifies the user before any handler runs
-    for feature in (
-        start, status, courses, registration, my, reminders, account, admin, report, help,
-        other_app,
-    ):  # fmt: skip
-        feature.register(app)
-    # Organizers' courses: the conversations come before free-text search, which would
-    # otherwise take their typed answers; a spreadsheet sent outside them is an import.
-    # Attendance uploads and claim evidence are files inside conversations: before that.
-    for feature in (
-        broadcast,  # its message may be a document: before the spreadsheet import
-        attendance, claims, course_create, course_edit, organizer_courses, course_import,
-        nominations,  # asks a decline's reason as the next message
-        reviews,  # asks a review meeting's conclusions as the next message
-    ):  # fmt: skip
-        feature.register(app)
-    # Order matters below: free text is a search only when no menu button matched above,
-    # and the catch-alls answer whatever is left.
-    courses.register_search(app)
-    help.register_fallbacks(app)
+A flow takes what a person did (a command, a choice, typed text, a file) and returns what to
+show (`Say`: text, choices, a file) and the next step, which is kept in the database. It knows
+nothing of Telegram or Zalo: the adapters in bot/telegram and bot/zalo render its answers.
+"""

@@ -16,8 +16,8 @@ from telegram import Bot, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
-from bot.i18n import Translator
 from domain import reminders
+from locales import Translator
 from schedules.pacing import Pacer
 
 

@@ -7,11 +7,11 @@ from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.i18n import Translator
+from bot.telegram import callbacks as cb
+from bot.telegram.render import join_link, rule_title
 from domain import reminders as r
 from domain.standards import RuleStatus, State, grants
-from handlers import callbacks as cb
-from handlers.render import join_link, rule_title
+from locales import Translator
 from storage.models import Course
 
 

@@ -23,9 +23,9 @@ from telegram import Bot
 from telegram.ext import Application
 
 from bot.context import Resources
-from bot.i18n import Translator, pick_language
-from bot.instruments import PLANNER_SECONDS
+from config.instruments import PLANNER_SECONDS
 from domain import channels, nominations, reminders
+from locales import Translator, pick_language
 from schedules.channels import (
     Blocked,
     ChannelSender,

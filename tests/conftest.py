@@ -21,11 +21,11 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.settings import Settings
+from bot.zalo.client import ZaloClient
+from bot.zalo.conversation import ZaloBot
+from config.settings import Settings
 from storage.db import create_engine, make_sessionmaker, upgrade
 from tests.zalo_standin import StandInZalo, Zalo
-from zalo.client import ZaloClient
-from zalo.conversation import ZaloBot
 
 # Opt in to timedelta durations as ./dev does; conftest loads before any test imports telegram.
 os.environ.setdefault("PTB_TIMEDELTA", "1")

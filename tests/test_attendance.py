@@ -21,7 +21,7 @@ from telegram import Update
 
 from bot.app import OFFLINE_TOKEN, build_application
 from bot.offline import OfflineBotAPI, OfflineRequest
-from bot.settings import Settings
+from config.settings import Settings
 from domain import attendance as att
 from domain import completion, registration, roles
 from domain.attendance import CheckinStatus
@@ -521,7 +521,7 @@ async def test_in_chat_participants_are_checked_in_completed_and_their_status_ch
 
 
 def att_page() -> int:
-    from handlers.attendance import PAGE
+    from bot.telegram.attendance import PAGE
 
     return PAGE
 

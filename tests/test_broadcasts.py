@@ -26,7 +26,7 @@ from bot.app import OFFLINE_TOKEN, build_application
 from bot.cli_broadcast import cmd_broadcast
 from bot.limiter import PacedLimiter, PriorityPacer
 from bot.offline import OfflineBotAPI, OfflineRequest
-from bot.settings import Settings
+from config.settings import Settings
 from domain import broadcasts, recipients, roles
 from domain.errors import DomainError, Refusal
 from domain.recipients import Audience

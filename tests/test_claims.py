@@ -20,7 +20,7 @@ from telegram import Update
 
 from bot.app import OFFLINE_TOKEN, build_application
 from bot.offline import OfflineBotAPI, OfflineRequest
-from bot.settings import Settings
+from config.settings import Settings
 from domain import claims, roles
 from domain.errors import DomainError, Refusal
 from domain.standards import status_of

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.app import build_application
 from bot.cli_broadcast import cmd_broadcast
-from bot.settings import Settings
+from config.settings import Settings
 from schedules.broadcasts import drain_broadcasts
 from schedules.pacing import Pacer
 from storage.db import make_sessionmaker

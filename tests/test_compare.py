@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.cli_data import cmd_import
 from bot.cli_report import cmd_report
-from bot.settings import Settings
+from config.settings import Settings
 from domain.level_history import shares_on
 from domain.sheets import write_rows_xlsx
 from storage.models import QualificationLevel

@@ -16,9 +16,9 @@ from sqlalchemy import text
 
 from bot.console import run_demo
 from bot.demo import DemoInfo, build_demo
-from bot.i18n import Translator
-from bot.settings import load_settings
+from config.settings import load_settings
 from domain.catalog import open_for
+from locales import Translator
 from storage.db import create_engine, make_sessionmaker, upgrade
 
 ROOT = Path(__file__).resolve().parent.parent

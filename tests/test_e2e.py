@@ -24,8 +24,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.i18n import Translator
-from bot.settings import Settings
+from config.settings import Settings
+from locales import Translator
 from tests.standin import Predicate, StandInBotAPI
 
 ROOT = Path(__file__).resolve().parent.parent

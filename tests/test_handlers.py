@@ -36,12 +36,12 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application
 
 from bot.app import OFFLINE_TOKEN, build_application
-from bot.i18n import LOCALES, Translator
 from bot.offline import OfflineBotAPI, OfflineRequest, render_text
-from bot.settings import Settings
+from bot.telegram.help import COMMANDS, set_commands
+from config.settings import Settings
 from domain import linking, registration
 from domain.reminders import PROMOTED
-from handlers.help import COMMANDS, set_commands
+from locales import LOCALES, Translator
 from schedules.notifications import Pacer, drain_once
 from storage.models import (
     ChatAccount,

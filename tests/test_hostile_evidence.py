@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.app import OFFLINE_TOKEN, build_application
 from bot.offline import OfflineBotAPI, OfflineRequest
-from bot.settings import Settings
+from config.settings import Settings
 from domain import claims
 from storage.models import Claim
 from tests.botapi.validator import SpecValidator

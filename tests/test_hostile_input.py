@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.cli_broadcast import cmd_broadcast
 from bot.offline import BotAPIError
-from bot.settings import Settings
+from config.settings import Settings
 from domain import broadcasts, claims, rich_text, roles
 from domain.errors import DomainError
 from domain.rich_text import Issue

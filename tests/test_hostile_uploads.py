@@ -17,9 +17,9 @@ from telegram import Update
 
 from bot.app import OFFLINE_TOKEN, build_application
 from bot.offline import OfflineBotAPI, OfflineRequest
-from bot.settings import Settings
+from bot.telegram.sheet_upload import CHAT_MAX_ROWS
+from config.settings import Settings
 from domain.sheets import MAX_ROWS
-from handlers.sheet_upload import CHAT_MAX_ROWS
 from storage.models import Course
 from tests.botapi.validator import SpecValidator
 from tests.hostile import row_bomb_xlsx

@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.zalo.webhook import MAX_BODY
+from bot.zalo.webhook import serve as serve_webhook
 from tests.conftest import Zalo
-from zalo.webhook import MAX_BODY
-from zalo.webhook import serve as serve_webhook
 
 SECRET = "a-long-webhook-secret"
 

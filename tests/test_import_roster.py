@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.cli_data import cmd_import, cmd_template
-from bot.settings import Settings
+from config.settings import Settings
 from domain.importing import ImportReport, Problem, import_roster
 from domain.sheets import write_rows_xlsx
 from storage.models import Person, Position, Qualification

@@ -12,7 +12,7 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.cli_report import cmd_report
-from bot.settings import Settings
+from config.settings import Settings
 from domain.multi_year import multi_year
 from storage.models import TrainingRecord
 from tests.factories import make_course, make_person, make_unit

@@ -17,7 +17,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.app import OFFLINE_TOKEN, build_application
 from bot.offline import OfflineBotAPI, OfflineRequest
-from bot.settings import Settings
+from config.settings import Settings
 from domain import nominations, registration, roles
 from domain.errors import DomainError, Refusal
 from domain.registration import Outcome

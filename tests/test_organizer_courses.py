@@ -18,9 +18,10 @@ from telegram import Update
 
 from bot.app import OFFLINE_TOKEN, build_application
 from bot.cli_export import cmd_export_registrants
-from bot.i18n import Translator
 from bot.offline import OfflineBotAPI, OfflineRequest
-from bot.settings import Settings
+from bot.telegram import course_create
+from bot.telegram.organizer_common import invalid_text
+from config.settings import Settings
 from domain import completion, course_admin, registration, roles
 from domain.course_admin import Edit, Field
 from domain.course_draft import (
@@ -42,8 +43,7 @@ from domain.reminders import (
     Ready,
     prepare,
 )
-from handlers import course_create
-from handlers.organizer_common import invalid_text
+from locales import Translator
 from schedules.notices import render
 from storage.models import (
     AuditEntry,

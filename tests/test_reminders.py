@@ -23,7 +23,7 @@ from telegram import Update
 
 from bot.app import OFFLINE_TOKEN, build_application
 from bot.offline import OfflineBotAPI, OfflineRequest
-from bot.settings import Settings, SettingsError, load_settings
+from config.settings import Settings, SettingsError, load_settings
 from domain import registration, reminders
 from domain.reminders import Policy, Window, out_of_quiet_hours
 from schedules.notifications import LEASE, Pacer, drain_once, plan_all

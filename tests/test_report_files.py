@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.cli_report import cmd_report
-from bot.settings import Settings
+from config.settings import Settings
 from domain import report_files, reports
 from storage.models import StandardRule
 from tests.test_reports import _dai_tu, _report, _small

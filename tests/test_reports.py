@@ -23,14 +23,14 @@ from telegram import Update
 from bot.app import OFFLINE_TOKEN, build_application
 from bot.cli_report import cmd_report
 from bot.demo import build_demo
-from bot.i18n import Translator
 from bot.offline import OfflineBotAPI, OfflineRequest
-from bot.settings import Settings
+from bot.telegram.report import summary_text
+from config.settings import Settings
 from domain import report_files, reports, roles
 from domain.audience import applies
 from domain.errors import DomainError
 from domain.standards import holds
-from handlers.report import summary_text
+from locales import Translator
 from storage.models import (
     AuditEntry,
     ChatAccount,

@@ -17,10 +17,10 @@ from telegram import Update
 from bot.app import OFFLINE_TOKEN, build_application
 from bot.cli_admin import cmd_audit, cmd_role
 from bot.offline import OfflineBotAPI, OfflineRequest
-from bot.settings import Settings
+from bot.telegram.help import COMMANDS, sync_role_menus
+from config.settings import Settings
 from domain import roles
 from domain.errors import DomainError, Refusal
-from handlers.help import COMMANDS, sync_role_menus
 from storage.models import AuditEntry, ChatAccount, Role, RoleGrant
 from tests.botapi.validator import SpecValidator
 from tests.factories import make_person, make_unit

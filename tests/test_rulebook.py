@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.cli_data import cmd_standards_load
-from bot.settings import Settings
+from config.settings import Settings
 from domain.importing import Problem
 from domain.rulebook import RulebookReport, load_rulebook
 from storage.models import Position, StandardRule

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.i18n import Translator
+from bot.zalo.dialog import plain
+from locales import Translator
 from tests.factories import make_course
 from tests.test_handlers import AN, Telegram, add_person, linked, said, tg  # noqa: F401
 from tests.test_zalo import TZ, person_on_zalo
 from tests.zalo_standin import Zalo
-from zalo.dialog import plain
 
 HOANG_VAN_THU = "Trường Chính trị Hoàng Văn Thụ, TP Lạng Sơn"
 

@@ -8,7 +8,7 @@ import re
 import pytest
 from babel.messages.pofile import read_po
 
-from bot.i18n import LANGUAGES, LOCALES
+from locales import LANGUAGES, LOCALES
 
 # (pattern in a translation, why it is retired). Vietnamese first.
 RETIRED = {

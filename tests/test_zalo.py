@@ -22,21 +22,21 @@ from telegram import Update
 
 from bot.app import OFFLINE_TOKEN, build_application
 from bot.context import Resources
-from bot.i18n import Translator
 from bot.offline import OfflineBotAPI, OfflineRequest
 from bot.serve import serve
-from bot.settings import Settings
+from bot.zalo.client import ZaloClient, ZaloError, ZaloRateLimited, ZaloUnauthorized
+from bot.zalo.dialog import Choice, Dialogs, OutOfRange, Picked, Replaced, Stale, split
+from bot.zalo.polling import Poller
+from bot.zalo.webhook import serve as serve_webhook
+from config.settings import Settings
 from domain.channels import linked_channels, set_preferred_channel
 from domain.linking import create_code
+from locales import Translator
 from schedules.notifications import Pacer, drain_once
 from storage.models import ChatAccount, Notification, NotificationState, Registration
 from tests.botapi.validator import SpecValidator
 from tests.factories import make_course, make_person
 from tests.zalo_standin import Zalo
-from zalo.client import ZaloClient, ZaloError, ZaloRateLimited, ZaloUnauthorized
-from zalo.dialog import Choice, Dialogs, OutOfRange, Picked, Replaced, Stale, split
-from zalo.polling import Poller
-from zalo.webhook import serve as serve_webhook
 
 pytestmark = pytest.mark.databases("sqlite")
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")

@@ -15,11 +15,12 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from bot.i18n import Translator
+from bot.telegram.render import label
+from bot.zalo.dialog import Dialogs, plain
 from domain import nominations, roles
 from domain.registration import Outcome, register
 from domain.reminders import APPROVAL_REQUEST, APPROVAL_RESULT, NOMINATION_ANSWER
-from handlers.render import label
+from locales import Translator
 from storage.models import (
     Attendance,
     AuditEntry,
@@ -34,7 +35,6 @@ from tests.factories import make_course, make_person
 from tests.test_nominations import _course, _person, _world
 from tests.test_zalo import TZ, at, person_on_zalo
 from tests.zalo_standin import PHOTO, Zalo
-from zalo.dialog import Dialogs, plain
 
 
 async def linked(zalo: Zalo, user: str, lang: str = "vi", **person: Any) -> int:

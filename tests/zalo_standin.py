@@ -34,11 +34,11 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.context import Resources
-from bot.settings import Settings
+from bot.zalo.client import ZaloClient
+from bot.zalo.conversation import ZaloBot
+from bot.zalo.sender import ZaloSender
+from config.settings import Settings
 from schedules.notifications import Pacer, drain_once
-from zalo.client import ZaloClient
-from zalo.conversation import ZaloBot
-from zalo.sender import ZaloSender
 
 Predicate = Callable[[str, dict[str, Any]], bool]
 MAX_TEXT = 2000

@@ -1,0 +1,218 @@
+"""/help, answers for anything unrecognised, the command menu, and the error handler."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Collection
+from typing import Any
+
+from telegram import Bot, BotCommand, BotCommandScopeChat, Update
+from telegram.error import TelegramError
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.context import BotContext, Resources
+from bot.telegram.common import reply
+from bot.telegram.menus import contact_menu, main_menu, menu_pattern
+from domain import roles
+from locales import LANGUAGES, Translator, pick_language
+from storage.models import Role
+from storage.repos.accounts import AccountRepo
+
+log = logging.getLogger(__name__)
+MENUS = "role_menus"  # bot_data: chat id -> (person id, language, roles) of the menu last set
+
+COMMANDS = (
+    "start", "status", "courses", "my", "checkin", "reminders", "language", "privacy", "help",
+)  # fmt: skip
+
+
+# What each role adds to the menu of its holder's own chat (the checks are in the handlers).
+ROLE_COMMANDS: dict[Role, tuple[str, ...]] = {
+    Role.UNIT_HEAD: ("nominate", "noshows"),
+    Role.ORGANIZER: ("organize", "newcourse", "nominate", "broadcast", "attendance", "complete",
+                     "noshows", "claims", "reviews", "report"),
+    Role.ADMIN: ("grant", "revoke", "audit"),
+}  # fmt: skip
+
+
+def command_menu(t: Translator, held: Collection[Role] = ()) -> list[BotCommand]:
+    """Everyone's commands, then those of the roles held (an administrator's include the
+    organizer's, as the role does)."""
+    _ = t.gettext
+    descriptions = {
+        "start": _("Start and link your account"),
+        "status": _("Standards of my position"),
+        "courses": _("Open training courses"),
+        "my": _("My registrations and hours"),
+        "checkin": _("Check in at a course session with its code"),
+        "reminders": _("Which reminders I get"),
+        "language": _("Tiếng Việt / English"),
+        "privacy": _("What is stored about me"),
+        "help": _("How to use this bot"),
+        "organize": _("Organizer: my courses"),
+        "newcourse": _("Organizer: create a course"),
+        "nominate": _("Nominate people for a course"),
+        "broadcast": _("Organizer: message an audience"),
+        "attendance": _("Organizer: attendance"),
+        "complete": _("Organizer: finish a course, record completion"),
+        "noshows": _("Registered people who did not attend"),
+        "claims": _("Organizer: training claims to review"),
+        "reviews": _("Organizer: secondment review meetings"),
+        "report": _("Organizer: figures for my units"),
+        "grant": _("Administrator: give a role"),
+        "revoke": _("Administrator: take a role back"),
+        "audit": _("Administrator: the audit log"),
+    }
+    names = list(COMMANDS)
+    for role in (Role.UNIT_HEAD, Role.ORGANIZER, Role.ADMIN):
+        if any(role in roles.IMPLIES[h] for h in held):
+            names += [n for n in ROLE_COMMANDS[role] if n not in names]
+    return [BotCommand(name, descriptions[name]) for name in names]
+
+
+async def set_commands(app: Application) -> None:
+    """Localized command menus; users without a matching app language get Vietnamese. People
+    who hold a role get their commands in their own chat's menu soon after (a job, so that a
+    province's hundreds of unit heads do not hold the start up)."""
+    settings = app.bot_data["resources"].settings
+    for lang in LANGUAGES:
+        commands = command_menu(Translator(lang, settings.tz))
+        await app.bot.set_my_commands(commands, language_code=lang)
+        if lang == settings.default_language:
+            await app.bot.set_my_commands(commands)
+    if app.job_queue is not None:
+        app.job_queue.run_once(_sync_job, when=1, name="role-menus")
+
+
+async def _sync_job(context: BotContext) -> None:
+    await sync_role_menus(context.application)
+
+
+async def sync_role_menus(app: Application) -> None:
+    """Every role holder's menu, a few a second (Telegram publishes no limit for this)."""
+    res: Resources = app.bot_data["resources"]
+    async with res.db() as session:
+        holders = await roles.holders(session)
+    for person_id in holders:
+        await sync_role_menu(app.bot, res, person_id, app.bot_data)
+        await asyncio.sleep(0.05)
+
+
+async def sync_role_menu(bot: Bot, res: Resources, person_id: int, bot_data: Any) -> None:
+    """Give the person's Telegram chat the menu of the roles they hold now (or the common
+    one back), in their language. Done at start-up, on /grant and /revoke in chat, on the
+    person's /help (so a change made on the command line shows by then), on linking and on
+    a change of language; Telegram is asked only when what the chat shows changes."""
+    async with res.db() as session:
+        account = await AccountRepo(session).linked_to("telegram", person_id)
+        held = frozenset(g.role for g in await roles.grants_of(session, person_id))
+    if account is None or not account.active:
+        return
+    lang = pick_language(account.language, None, res.settings.default_language)
+    shown: dict[str, tuple[int, str, frozenset[Role]]] = bot_data.setdefault(MENUS, {})
+    if shown.get(account.chat_id) == (person_id, lang, held):
+        return  # the chat shows this already (after a restart, each chat is asked once)
+    scope = BotCommandScopeChat(int(account.chat_id))
+    try:
+        if held:
+            await bot.set_my_commands(command_menu(Translator(lang, res.settings.tz), held),
+                                      scope=scope)  # fmt: skip
+        else:
+            await bot.delete_my_commands(scope=scope)
+    except TelegramError as error:  # e.g. the person blocked the bot: the menu can wait
+        log.warning("could not set the command menu of person %s: %s", person_id, error)
+        return
+    shown[account.chat_id] = (person_id, lang, held)
+
+
+async def forget_role_menu(bot: Bot, chat_id: str, bot_data: Any) -> None:
+    """The common menu back in a chat that no longer speaks for its person (unlinked)."""
+    bot_data.setdefault(MENUS, {}).pop(chat_id, None)
+    try:
+        await bot.delete_my_commands(scope=BotCommandScopeChat(int(chat_id)))
+    except TelegramError as error:
+        log.warning("could not reset the command menu of chat %s: %s", chat_id, error)
+
+
+async def help_(update: Update, context: BotContext) -> None:
+    """Explain what the bot does and how to use it."""
+    _ = context.t.gettext
+    text = _(
+        "<b>How to use this bot</b>\n"
+        "📋 <b>My standards</b> (/status): which standards of your position you meet, and "
+        "courses that close the gaps.\n"
+        "📚 <b>Courses</b> (/courses): open courses you can join. You can also just type "
+        "words from a course title, with or without accents, e.g. <i>boi duong chinh tri</i>.\n"
+        "🗓 <b>My registrations</b> (/my): your courses, waitlist places and yearly hours.\n"
+        "/language: Tiếng Việt / English. /privacy: what we store about you."
+    )
+    text += "\n" + _(
+        "🔔 /reminders: choose which reminders you get. At night only urgent changes to a "
+        "course about to start are sent."
+    )
+    text += "\n" + _("📱 /zalo: a code to use this bot on Zalo too.")
+    text += "\n\n" + _("Problems with your record? Contact your unit's personnel officer.")
+    async with context.db.begin() as session:
+        grants = await roles.grants_of(session, context.person_id) if context.person_id else []
+    if grants:  # only people with a role see what organizers can do
+        text += "\n\n" + _(
+            "<b>For organizers</b>\n"
+            "/organize: your courses (edit, close, cancel, registrants) · /newcourse · "
+            "/nominate: send people to a course · /broadcast: message an audience · "
+            "/attendance and /complete · /noshows · /claims: record claims to review · "
+            "/report: figures for your units"
+        )
+        if any(g.role == Role.ADMIN for g in grants):
+            text += "\n" + _("/grant, /revoke: roles · /audit: the audit log")
+    menu = main_menu(context.t) if context.person_id is not None else contact_menu(context.t)
+    await reply(update, text, menu)
+    if context.person_id is not None:  # after the answer: nobody waits for it
+        await sync_role_menu(context.bot, context.resources, context.person_id, context.bot_data)
+
+
+async def unknown_command(update: Update, context: BotContext) -> None:
+    """Never stay silent on an unknown command."""
+    await reply(
+        update, context.t.gettext("I don't know that command. Send /help to see what I can do.")
+    )
+
+
+async def not_text(update: Update, context: BotContext) -> None:
+    """Stickers, photos and the like: say what works instead."""
+    await reply(update, context.t.gettext("Please type a message or use the menu buttons."))
+
+
+async def stale_button(update: Update, context: BotContext) -> None:
+    """A button this bot no longer understands (old message or forged data)."""
+    query = update.callback_query
+    assert query is not None
+    log.warning("unrecognised callback data from user %s: %r", query.from_user.id, query.data)
+    await query.answer(context.t.gettext("This button is no longer valid."), show_alert=True)
+
+
+async def on_error(update: object, context: BotContext) -> None:
+    """Log the failure and apologise in the user's language."""
+    log.error("error while handling an update", exc_info=context.error)
+    if isinstance(update, Update) and update.effective_chat is not None:
+        try:
+            await update.effective_chat.send_message(
+                context.t.gettext("Sorry, something went wrong. Please try again in a moment.")
+            )
+        except Exception:  # the apology itself failed; the log has the cause
+            log.exception("could not send the apology")
+
+
+def register(app: Application) -> None:
+    app.add_handler(CommandHandler("help", help_))
+    app.add_handler(MessageHandler(filters.Regex(menu_pattern("help")), help_))
+    app.add_error_handler(on_error)
+
+
+def register_fallbacks(app: Application) -> None:
+    """Catch-alls; registered after every feature so they only see what nobody handled."""
+    app.add_handler(MessageHandler(filters.COMMAND, unknown_command))
+    app.add_handler(CallbackQueryHandler(stale_button))
+    app.add_handler(
+        MessageHandler(~filters.TEXT & ~filters.CONTACT & ~filters.StatusUpdate.ALL, not_text)
+    )

@@ -1,0 +1,368 @@
+"""One Zalo update in, replies out: who is talking, which flow answers, numbered choices.
+
+The counterpart of handlers/middleware.py and handlers/__init__.py for Telegram: the account
+and language are settled first, then a typed number or label picks the current choice, a
+command word runs its flow, and other text is a reason the chat owes (declining a nomination
+or a registration request), a step of a claim (zalo/claims.py), links (unlinked chats) or
+searches courses. A photo is a claim's evidence when a claim waits for one.
+Updates of one chat are handled one at a time, in order; repeated deliveries are dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import functools
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.zalo import account, claims, flows, link, nominations
+from bot.zalo.client import ZaloClient, ZaloError, ZaloRateLimited
+from bot.zalo.dialog import Dialogs, OutOfRange, Picked, Replaced, Stale, compose, key, split
+from bot.zalo.flows import Ctx, Flow, Say
+from config.instruments import UPDATE_SECONDS, UPDATES, zalo_kind
+from config.settings import Settings
+from domain.claims import EVIDENCE_MAX_BYTES
+from domain.linking import account_for
+from locales import LANGUAGES, Translator, pick_language
+
+log = logging.getLogger(__name__)
+
+TEXT_EVENT = "message.text.received"
+IMAGE_EVENT = "message.image.received"
+SEEN_MAX = 5000
+
+# Choices and typed commands lead to the same flows; the names mirror Telegram's commands.
+ACTIONS: dict[str, Flow] = {
+    "start": link.start,
+    "status": flows.status,
+    "courses": flows.courses,
+    "page": flows.turn_page,
+    "spage": flows.turn_search_page,
+    "course": flows.show_course,
+    "reg": flows.ask_register,
+    "regok": flows.confirm_register,
+    "unreg": flows.ask_cancel,
+    "unregok": flows.confirm_cancel,
+    "no": flows.dismiss,
+    "nomyes": nominations.accept_nomination,
+    "nomno": nominations.ask_decline_reason,
+    "nomskip": nominations.decline_without_reason,
+    "appyes": nominations.approve_request,
+    "appno": nominations.ask_request_reason,
+    "appskip": nominations.decline_request_without_reason,
+    "my": flows.my,
+    "reminders": flows.show_reminders,
+    "rem": flows.toggle_reminder,
+    "off": flows.reminders_off,
+    "via": flows.choose_channel,
+    "language": flows.language,
+    "lang": flows.set_language,
+    "privacy": account.privacy,
+    "unlink": account.ask_unlink,
+    "unlinkok": account.unlink,
+    "help": flows.help_,
+    "telegram": flows.telegram_code,
+    "checkin": flows.checkin,
+    "claim": claims.start,
+    "clk": claims.kind,
+    "clq": claims.qualification,
+    "cll": claims.level,
+    "cancel": claims.cancel,
+}
+COMMANDS = (
+    "start",
+    "status",
+    "courses",
+    "my",
+    "reminders",
+    "language",
+    "privacy",
+    "help",
+    "telegram",
+    "checkin",
+    "cancel",
+)
+# Words people type instead of a command (folded: accents and case do not matter).
+_WORDS = {
+    "start": ("bat dau", "lien ket", "link"),
+    "status": ("chuan", "chuan cua toi", "tieu chuan"),
+    "courses": ("khoa hoc", "danh sach khoa hoc"),
+    "my": ("dang ky cua toi", "cua toi"),
+    "reminders": ("nhac nho", "nhac"),
+    "language": ("ngon ngu",),
+    "privacy": ("rieng tu", "quyen rieng tu"),
+    "help": ("tro giup", "huong dan", "menu"),
+    "telegram": ("ma telegram", "lien ket telegram"),
+    "checkin": ("diem danh", "check in"),
+    "cancel": ("huy", "huy bo"),
+}
+# Words that take what follows them, e.g. "điểm danh 482 913".
+_WITH_ARGUMENT = ("checkin",)
+
+
+def _command_words() -> dict[str, str]:
+    words = {name: name for name in COMMANDS}
+    for name, aliases in _WORDS.items():
+        words.update({alias: name for alias in aliases})
+    for lang in LANGUAGES:  # the main menu's labels, in either language
+        for choice in flows.main_menu(Translator(lang, ZoneInfo("UTC"))):
+            words[key(choice.label)] = choice.action
+    return words
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One incoming message, reduced to what the flows read."""
+
+    event: str
+    chat_id: str
+    user_id: str
+    text: str | None
+    photo: str | None  # the URL of an image's photo
+    message_id: str
+    private: bool
+    from_bot: bool
+
+
+def parse_update(update: dict[str, Any]) -> Turn | None:
+    """A Turn from an update object (the `result` of a wrapped body); None if unusable."""
+    message = update.get("message")
+    if not isinstance(message, dict):
+        return None
+    sender, chat = message.get("from") or {}, message.get("chat") or {}
+    chat_id = str(chat.get("id") or sender.get("id") or "")
+    if not chat_id:
+        return None
+    event = str(update.get("event_name") or "")
+    text = message.get("text") if event == TEXT_EVENT else None
+    photo = message.get("photo") if event == IMAGE_EVENT else None
+    return Turn(
+        event=event,
+        chat_id=chat_id,
+        user_id=str(sender.get("id") or chat_id),
+        text=text if isinstance(text, str) else None,
+        photo=photo if isinstance(photo, str) and photo else None,
+        message_id=str(message.get("message_id") or ""),
+        private=str(chat.get("chat_type") or "PRIVATE").upper() == "PRIVATE",
+        from_bot=bool(sender.get("is_bot")),
+    )
+
+
+class ZaloBot:
+    """Answers Zalo updates, whichever way they arrive (polling or webhook)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: async_sessionmaker[AsyncSession],
+        client: ZaloClient,
+        *,
+        dialogs: Dialogs | None = None,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.client = client
+        self.dialogs = dialogs or Dialogs()
+        self._words = _command_words()
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._seen: collections.OrderedDict[str, None] = collections.OrderedDict()
+
+    def duplicate(self, update: dict[str, Any]) -> bool:
+        """True for an update already handled: same event and message id or, for an event
+        without an id, the same content (Zalo's events carry their time, so a user typing the
+        same words twice is two events, and a replay is one)."""
+        message = update.get("message") if isinstance(update.get("message"), dict) else {}
+        message_id = str((message or {}).get("message_id") or "")
+        if message_id:
+            seen_key = f"{update.get('event_name')}:{message_id}"
+        else:
+            canonical = json.dumps(update, sort_keys=True, ensure_ascii=False, default=str)
+            seen_key = "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+        if seen_key in self._seen:
+            return True
+        self._seen[seen_key] = None
+        while len(self._seen) > SEEN_MAX:
+            self._seen.popitem(last=False)
+        return False
+
+    async def handle(self, update: dict[str, Any]) -> None:
+        """Answer one update; failures are logged and apologised for, never raised."""
+        UPDATES.labels("zalo", zalo_kind(update)).inc()
+        with UPDATE_SECONDS.labels("zalo").time():
+            await self._handle(update)
+
+    async def _handle(self, update: dict[str, Any]) -> None:
+        turn = parse_update(update)
+        if turn is None or turn.from_bot:
+            log.info("ignored a zalo update without a usable message: %s", update.get("event_name"))
+            return
+        if self.duplicate(update):
+            log.info("dropped a repeated zalo delivery of message %s", turn.message_id)
+            return
+        lock = self._locks.setdefault(turn.chat_id, asyncio.Lock())
+        try:
+            async with lock:
+                await self._answer(turn)
+        finally:
+            if not lock.locked() and self._locks.get(turn.chat_id) is lock:
+                del self._locks[turn.chat_id]
+
+    async def _answer(self, turn: Turn) -> None:
+        now = datetime.now(UTC)
+        t = Translator(self.settings.default_language, self.settings.tz)
+        try:
+            if not turn.private:
+                await self._send(turn.chat_id, t.gettext("Please write to me in a private chat."))
+                return
+            async with self.db.begin() as session:
+                account = await account_for(
+                    session,
+                    channel=flows.CHANNEL,
+                    chat_user_id=turn.user_id,
+                    chat_id=turn.chat_id,
+                    now=now,
+                )
+                account_id, person_id, stored = account.id, account.person_id, account.language
+            lang = pick_language(stored, None, self.settings.default_language)
+            ctx = Ctx(
+                settings=self.settings,
+                db=self.db,
+                dialogs=self.dialogs,
+                chat_id=turn.chat_id,
+                account_id=account_id,
+                person_id=person_id,
+                t=Translator(lang, self.settings.tz),
+                now=now,
+            )
+            t = ctx.t
+            evidence = None
+            if turn.photo is not None:  # a claim's evidence, when a claim waits for a photo
+                fetch = functools.partial(self.client.download_image, max_bytes=EVIDENCE_MAX_BYTES)
+                evidence = await claims.photo(ctx, turn.photo, fetch)
+            if evidence is not None:
+                says = evidence
+            elif turn.text is None or not turn.text.strip():
+                says = [Say(t.gettext("I can only read text. Please type your message."))]
+            else:
+                says = await self.respond(ctx, turn.text.strip())
+            await self.deliver(ctx, says)
+        except Exception:
+            log.exception("error while answering zalo chat %s", turn.chat_id)
+            await self._send(
+                turn.chat_id,
+                t.gettext("Sorry, something went wrong. Please try again in a moment."),
+            )
+
+    async def respond(self, ctx: Ctx, text: str) -> list[Say]:
+        """Which flow answers this text."""
+        _ = ctx._
+        picked = self.dialogs.pick(ctx.chat_id, text, ctx.now)
+        if isinstance(picked, Replaced):
+            # A notice just re-bound the numbers: show them, and let the next pick act.
+            state = self.dialogs.state(ctx.chat_id, ctx.now)
+            again = _(
+                "A new message has just arrived, so the numbers have changed. Please choose again:"
+            )
+            return [Say(again, list(state.choices))]
+        owed = self._owed_reason(ctx)
+        step, draft = self._claim_step(ctx)
+        if isinstance(picked, Stale) and step is not None:
+            picked = None  # no list is offered at a claim's step: a number there is typed text
+        if isinstance(picked, Picked):
+            name, _sep, arg = picked.action.partition(":")
+            try:
+                return await ACTIONS[name](ctx, arg)
+            except ValueError:  # a malformed action cannot come from our own lists
+                picked = Stale()
+        if isinstance(picked, Stale):
+            menu = flows.main_menu(ctx.t) if ctx.person_id is not None else []
+            return [Say(_("That list has expired. Please choose again:"), menu)]
+        if isinstance(picked, OutOfRange):
+            if owed is not None:  # still owed: the prompt's choices are offered again
+                nominations.owe_reason(ctx, owed)
+            state = self.dialogs.state(ctx.chat_id, ctx.now)
+            # Answered with the same choices again, so the numbers stay valid.
+            return [
+                Say(
+                    _("Please reply with a number from 1 to %(n)d.") % {"n": picked.count},
+                    list(state.choices),
+                )
+            ]
+        if text.startswith("/"):
+            word, _sep, arg = text[1:].partition(" ")
+            command = self._words.get(key(word))
+            if command is None:
+                return [Say(_("I don't know that command. Send /help to see what I can do."))]
+            return await ACTIONS[command](ctx, arg.strip())
+        command = self._words.get(key(text))
+        if command is not None:
+            return await ACTIONS[command](ctx, "")
+        words = text.split()
+        for n in (2, 1):  # a command word of one or two words, then its argument
+            command = self._words.get(key(" ".join(words[:n])))
+            if command in _WITH_ARGUMENT and len(words) > n:
+                return await ACTIONS[command](ctx, " ".join(words[n:]))
+        if owed is not None:
+            return await nominations.decline_owed(ctx, owed, text)
+        if step is not None:
+            return await claims.typed(ctx, step, draft, text)
+        if ctx.person_id is None:
+            return await link.unlinked_text(ctx, text)
+        return await flows.search(ctx, text)
+
+    def _owed_reason(self, ctx: Ctx) -> dict[str, str] | None:
+        """What this chat is declining (a nomination or a request), when its next message is
+        the reason. Used up by this message whatever it is: a choice, a command or the reason."""
+        state = self.dialogs.state(ctx.chat_id, ctx.now)
+        if state.expect != nominations.REASON:
+            return None
+        owed = dict(state.data)
+        self.dialogs.expect(ctx.chat_id, None, ctx.now)
+        return owed
+
+    def _claim_step(self, ctx: Ctx) -> tuple[str | None, dict[str, str]]:
+        """The claim step this message answers, and the draft so far. Used up like a reason:
+        a choice or a command leaves the claim; typed text at the step is handled there."""
+        state = self.dialogs.state(ctx.chat_id, ctx.now)
+        if state.expect not in claims.STEPS or ctx.person_id is None:
+            return None, {}
+        step, draft = state.expect, dict(state.data)
+        self.dialogs.expect(ctx.chat_id, None, ctx.now)
+        return step, draft
+
+    async def deliver(self, ctx: Ctx, says: list[Say]) -> None:
+        """Send the replies; the last list of choices becomes the chat's current one."""
+        hint = ctx._("Reply with a number, or type the name of your choice.")
+        offered = False
+        for say in says:
+            if say.chat_id is not None and say.chat_id != ctx.chat_id:
+                for piece in split(compose(say.text, [], hint)):
+                    await self._send(say.chat_id, piece)
+                continue
+            if say.choices:
+                self.dialogs.offer(ctx.chat_id, say.choices, ctx.now)
+                offered = True
+            for piece in split(compose(say.text, say.choices, hint)):
+                await self._send(ctx.chat_id, piece)
+        if not offered:
+            self.dialogs.offer(ctx.chat_id, [], ctx.now)
+
+    async def _send(self, chat_id: str, text: str) -> None:
+        for attempt in range(3):
+            try:
+                await self.client.send_message(chat_id, text)
+                return
+            except ZaloRateLimited:
+                await asyncio.sleep(0.5 * 2**attempt)
+            except ZaloError as exc:
+                log.warning("could not answer zalo chat %s: %s", chat_id, exc)
+                return
+        log.warning("zalo kept refusing to answer chat %s: quota exceeded", chat_id)

@@ -1,0 +1,1 @@
+"""What a process is configured with (settings) and what it reports (instruments)."""
