@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 from telegram.request import BaseRequest, HTTPXRequest
 
@@ -14,11 +17,13 @@ from bot.limiter import PacedLimiter, PriorityPacer
 from bot.metrics import Health, start_metrics, stop_metrics
 from bot.outgoing import GuardedBot
 from bot.telegram import register_all
+from bot.telegram.adapter import CHANNEL
 from bot.telegram.help import set_commands
 from config.instruments import UPDATE_SECONDS, UPDATES, telegram_kind
 from config.settings import Settings
+from handlers.dialog import Dialogs
 from schedules.broadcasts import start_broadcasts
-from schedules.notifications import start_drainer
+from schedules.notifications import kick_drainer, start_drainer
 from storage.db import make_sessionmaker, upgrade
 
 log = logging.getLogger(__name__)
@@ -60,18 +65,43 @@ def build_application(
     app.bot_data["pacer"] = pacer
     app.bot_data["resources"] = Resources(settings=settings, db=make_sessionmaker(engine))
     app.bot_data["engine"] = engine
+    app.bot_data["dialogs"] = Dialogs(app.bot_data["resources"].db, CHANNEL)
+    app.bot_data["wake"] = lambda: kick_drainer(app)
     register_all(app)
     return app
 
 
 class MeteredApplication(Application[Any, Any, Any, Any, Any, Any]):
     """Counts each update by kind and times it, from its arrival to the end of its handlers
-    (every group, whatever ends them) for /metrics."""
+    (every group, whatever ends them) for /metrics; keeps each chat's conversation state."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._chat_locks: dict[str, asyncio.Lock] = {}
 
     async def process_update(self, update: object) -> None:
         UPDATES.labels("telegram", telegram_kind(update)).inc()
-        with UPDATE_SECONDS.labels("telegram").time():
-            await super().process_update(update)
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if chat is None:
+            with UPDATE_SECONDS.labels("telegram").time():
+                await super().process_update(update)
+            return
+        # One chat's updates are answered in turn, each with the conversation state the one
+        # before it left (loaded by the middleware, written back here).
+        key = str(chat.id)
+        lock = self._chat_locks.setdefault(key, asyncio.Lock())
+        try:
+            async with lock:
+                with UPDATE_SECONDS.labels("telegram").time():
+                    try:
+                        await super().process_update(update)
+                    except BaseException:
+                        self.bot_data["dialogs"].drop(key)
+                        raise
+                    await self.bot_data["dialogs"].save(key, datetime.now(UTC))
+        finally:
+            if not lock.locked() and self._chat_locks.get(key) is lock:
+                del self._chat_locks[key]
 
 
 def _alive(app: Application[Any, Any, Any, Any, Any, Any]) -> bool:

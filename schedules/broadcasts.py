@@ -34,10 +34,10 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.ext import Application
 
 from bot.context import Resources
-from bot.telegram import callbacks as cb
 from domain import broadcasts, channels
 from domain.broadcasts import Progress
 from domain.reminders import in_quiet_hours, out_of_quiet_hours
+from handlers import actions as cb
 from locales import Translator, pick_language
 from schedules.channels import Blocked, Outcome, Retry, Sent, TextSender
 from schedules.pacing import Pacer

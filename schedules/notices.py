@@ -7,23 +7,12 @@ from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.telegram import callbacks as cb
-from bot.telegram.render import join_link, rule_title
 from domain import reminders as r
 from domain.standards import RuleStatus, State, grants
+from handlers import actions as cb
+from handlers.render import join_link, rule_title
 from locales import Translator
 from storage.models import Course
-
-
-def category_label(t: Translator, category: str) -> str:
-    _ = t.gettext
-    return {
-        "course": _("Course start reminders"),
-        "deadline": _("Registration deadlines of useful courses"),
-        "standard": _("Standards deadlines"),
-        "hours": _("Yearly training hours"),
-        "review": _("Secondment review meetings"),
-    }[category]
 
 
 def _where(course: Course) -> str:

@@ -387,6 +387,20 @@ class ChatAccount(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class Dialog(Base):
+    """Where one chat is in a conversation: the step it owes, that step's data, the choices it
+    was last offered (numbered on Zalo) and until when they hold. One row per (channel, chat),
+    so a restart or another worker continues the conversation."""
+
+    __tablename__ = "dialogs"
+
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    state: Mapped[dict[str, Any]] = mapped_column(JSON)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
 class LinkCode(Base):
     """A one-time code an organizer gives a person to link (or relink) a chat account."""
 

@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from telegram import Message
 
-from bot.telegram import callbacks as cb
 from domain import broadcasts, claims, rich_text, roles
+from handlers import actions as cb
 from storage.models import AuditEntry, Broadcast, Claim, Role
 from tests.factories import make_course, make_person, make_unit
 from tests.test_handlers import AN, BINH, Chat, Telegram, linked, snapshot, tg

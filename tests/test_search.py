@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.zalo.dialog import plain
+from handlers.dialog import plain
 from locales import Translator
 from tests.factories import make_course
 from tests.test_handlers import AN, Telegram, add_person, linked, said, tg  # noqa: F401

@@ -10,11 +10,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.telegram.render import status_text
 from domain.importing import ImportReport, Problem
 from domain.sheets import write_rows_xlsx
 from domain.standards import State, status_of
 from domain.studies import import_studies
+from handlers.render import status_text
 from locales import Translator
 from storage.models import DegreeStudy
 from tests.factories import make_person, make_position, make_unit

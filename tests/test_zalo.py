@@ -25,12 +25,12 @@ from bot.context import Resources
 from bot.offline import OfflineBotAPI, OfflineRequest
 from bot.serve import serve
 from bot.zalo.client import ZaloClient, ZaloError, ZaloRateLimited, ZaloUnauthorized
-from bot.zalo.dialog import Choice, Dialogs, OutOfRange, Picked, Replaced, Stale, split
 from bot.zalo.polling import Poller
 from bot.zalo.webhook import serve as serve_webhook
 from config.settings import Settings
 from domain.channels import linked_channels, set_preferred_channel
 from domain.linking import create_code
+from handlers.dialog import Choice, Dialogs, OutOfRange, Picked, Replaced, Stale, split
 from locales import Translator
 from schedules.notifications import Pacer, drain_once
 from storage.models import ChatAccount, Notification, NotificationState, Registration
@@ -121,7 +121,7 @@ async def test_polling_deletes_the_webhook_answers_and_backs_off(zalo: Zalo) -> 
 
 
 def test_choices_by_number_by_label_without_diacritics_and_stale() -> None:
-    dialogs, now = Dialogs(ttl=timedelta(minutes=30)), datetime.now(UTC)
+    dialogs, now = Dialogs(None, "zalo", ttl=timedelta(minutes=30)), datetime.now(UTC)
     choices = [Choice("📚 Khóa học", "courses"), Choice("✍️ Đăng ký", "reg:4")]
     assert isinstance(dialogs.pick("c", "1", now), Stale)  # nothing offered yet
     dialogs.offer("c", choices, now)
@@ -135,7 +135,7 @@ def test_choices_by_number_by_label_without_diacritics_and_stale() -> None:
 
 
 def test_a_push_replacing_a_recent_list_asks_again_before_acting() -> None:
-    dialogs, now = Dialogs(), datetime.now(UTC)
+    dialogs, now = Dialogs(None, "zalo"), datetime.now(UTC)
     prompt = [Choice("Từ chối, không nêu lý do", "appskip:1"), Choice("Không, giữ lại", "no")]
     notice = [Choice("Phê duyệt", "appyes:2"), Choice("Từ chối", "appno:2")]
     dialogs.offer("c", prompt, now)
@@ -150,7 +150,7 @@ def test_a_push_replacing_a_recent_list_asks_again_before_acting() -> None:
 
 
 def test_a_push_replacing_no_recent_list_is_answered_at_once() -> None:
-    dialogs, now = Dialogs(), datetime.now(UTC)
+    dialogs, now = Dialogs(None, "zalo"), datetime.now(UTC)
     notice = [Choice("Xác nhận", "nomyes:3")]
     dialogs.offer("a", notice, now, pushed=True)  # nothing offered before
     assert dialogs.pick("a", "1", now) == Picked("nomyes:3")
@@ -164,7 +164,7 @@ def test_a_push_replacing_no_recent_list_is_answered_at_once() -> None:
 
 
 def test_typed_answers_expire_on_their_ttl_and_on_a_push_unless_kept() -> None:
-    dialogs, now = Dialogs(), datetime.now(UTC)
+    dialogs, now = Dialogs(None, "zalo"), datetime.now(UTC)
     notice = [Choice("Xác nhận", "nomyes:3")]
     dialogs.owe("c", "reason", now, {"id": "1"}, ttl=timedelta(minutes=5))
     assert dialogs.state("c", now + timedelta(minutes=4)).expect == "reason"
@@ -194,9 +194,10 @@ async def test_a_stale_number_gets_a_clear_answer(zalo: Zalo) -> None:
     await person_on_zalo(zalo.db, "u1")
     replies = await zalo.say("u1", "3")
     assert "hết hạn" in replies[0]
-    zalo.bot.dialogs = Dialogs()  # a restart forgets every list
+    # The answer offered the main menu again; a restart keeps it (the state is a row).
+    zalo.bot.dialogs = Dialogs(zalo.db, "zalo")
     replies = await zalo.say("u1", "2")
-    assert "hết hạn" in replies[0]
+    assert replies[0].startswith("📚 Khóa học bạn tham gia được")
 
 
 async def test_images_stickers_and_groups_get_a_polite_answer(zalo: Zalo) -> None:

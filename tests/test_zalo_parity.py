@@ -15,11 +15,11 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from bot.telegram.render import label
-from bot.zalo.dialog import Dialogs, plain
 from domain import nominations, roles
 from domain.registration import Outcome, register
 from domain.reminders import APPROVAL_REQUEST, APPROVAL_RESULT, NOMINATION_ANSWER
+from handlers.dialog import Dialogs, plain
+from handlers.render import label
 from locales import Translator
 from storage.models import (
     Attendance,
@@ -105,12 +105,13 @@ async def test_a_stale_unlink_confirmation_changes_nothing(zalo: Zalo) -> None:
     with time_machine.travel(datetime.now(UTC) + timedelta(minutes=31), tick=True):
         expired = await zalo.say("p2", "1")
     assert expired[0].startswith(said("vi", EXPIRED))
+    assert (await account(zalo, "p2")).person_id == person_id
     await zalo.say("p2", "riêng tư")
     await zalo.say("p2", "1")
-    zalo.bot.dialogs = Dialogs()  # a restart forgets the confirmation too
+    zalo.bot.dialogs = Dialogs(zalo.db, "zalo")  # a restart keeps the confirmation offered
     restarted = await zalo.say("p2", "1")
-    assert restarted[0].startswith(said("vi", EXPIRED))
-    assert (await account(zalo, "p2")).person_id == person_id
+    assert restarted[0] == said("vi", "Your Zalo account is unlinked.")[: len(restarted[0])]
+    assert (await account(zalo, "p2")).person_id is None
 
 
 async def test_privacy_is_in_the_menu_and_the_help(zalo: Zalo) -> None:

@@ -6,12 +6,12 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardRe
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.context import BotContext
-from bot.telegram import callbacks as cb
 from bot.telegram.common import reply, require_person
 from bot.telegram.help import forget_role_menu, sync_role_menu
 from bot.telegram.menus import main_menu
-from bot.telegram.render import privacy_lines
 from domain import linking, records
+from handlers import actions as cb
+from handlers.render import privacy_lines
 from locales import Translator
 
 

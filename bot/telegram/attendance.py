@@ -22,15 +22,15 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from bot.context import BotContext
-from bot.telegram import callbacks as cb
 from bot.telegram import sheet_upload
 from bot.telegram.common import reply, require_person, require_role
-from bot.telegram.render import checkin_text, refusal, short
 from domain import attendance as att
 from domain import completion, roles
 from domain.errors import DomainError, Refusal
 from domain.importing import Problem, RowError
 from domain.sheets import SheetError
+from handlers import actions as cb
+from handlers.render import checkin_text, refusal, short
 from locales import Translator
 from schedules.notifications import kick_drainer
 from storage.models import Role

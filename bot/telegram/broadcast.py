@@ -28,14 +28,14 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from bot.context import BotContext
-from bot.telegram import callbacks as cb
 from bot.telegram.common import reply, require_person, require_role
 from bot.telegram.organizer_common import unclear_unit
-from bot.telegram.render import refusal, rule_title, short
 from domain import broadcasts, recipients, roles, unit_search
 from domain.broadcasts import Preview
 from domain.errors import DomainError, Refusal
 from domain.recipients import Audience
+from handlers import actions as cb
+from handlers.render import refusal, rule_title, short
 from locales import Translator
 from schedules.broadcasts import (
     cancel_markup,

@@ -23,13 +23,13 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from bot.context import BotContext
-from bot.telegram import callbacks as cb
 from bot.telegram.common import reply, require_person, require_role
 from bot.telegram.menus import menu_pattern
-from bot.telegram.render import label, refusal, short
 from domain import claims, roles
 from domain.claims import ClaimView, EvidenceFile
 from domain.errors import DomainError, Refusal
+from handlers import actions as cb
+from handlers.render import kind_label, label, refusal, short
 from locales import Translator
 from schedules.notifications import kick_drainer
 from storage.models import Role
@@ -60,15 +60,6 @@ class Review(enum.IntEnum):
 
 def _button(text: str, action: str, value: int | str | None = None) -> list[InlineKeyboardButton]:
     return [InlineKeyboardButton(text, callback_data=cb.build(action, value))]
-
-
-def kind_label(t: Translator, kind: str) -> str:
-    _ = t.gettext
-    return {
-        claims.CORRECTION: _("Mistake in my record"),
-        claims.QUALIFICATION: _("Qualification"),
-        claims.TRAINING: _("Outside training"),
-    }[kind]
 
 
 def card(t: Translator, view: ClaimView) -> str:

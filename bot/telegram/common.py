@@ -10,9 +10,9 @@ from telegram.error import BadRequest
 
 from bot.context import BotContext
 from bot.telegram.menus import contact_menu
-from bot.telegram.render import refusal, refusal_alert
 from domain import roles
 from domain.errors import DomainError
+from handlers.render import refusal, refusal_alert
 from storage.models import Role
 
 log = logging.getLogger(__name__)

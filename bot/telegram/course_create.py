@@ -25,7 +25,6 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from bot.context import BotContext
-from bot.telegram import callbacks as cb
 from bot.telegram.common import reply
 from bot.telegram.organizer_common import (
     act,
@@ -40,6 +39,7 @@ from domain import course_admin
 from domain import course_draft as d
 from domain.course_draft import Draft, Invalid
 from domain.vocab import COURSE_CATEGORY, level_vocab
+from handlers import actions as cb
 from locales import Translator
 
 DRAFT = "new_course"

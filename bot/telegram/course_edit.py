@@ -24,7 +24,6 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from bot.context import BotContext
-from bot.telegram import callbacks as cb
 from bot.telegram.common import reply
 from bot.telegram.organizer_common import (
     act,
@@ -36,12 +35,13 @@ from bot.telegram.organizer_common import (
     invalid_text,
     load_view,
 )
-from bot.telegram.render import label
 from domain import course_admin
 from domain import course_draft as d
 from domain.course_admin import Edit, Field
 from domain.course_draft import Invalid, Problem
 from domain.vocab import level_vocab
+from handlers import actions as cb
+from handlers.render import label
 from locales import Translator
 from schedules.notifications import kick_drainer
 from storage.models import Course

@@ -16,7 +16,6 @@ from telegram import Document, InlineKeyboardButton, InlineKeyboardMarkup, Updat
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
 from bot.context import BotContext
-from bot.telegram import callbacks as cb
 from bot.telegram import sheet_upload
 from bot.telegram.common import reply
 from bot.telegram.organizer_common import act, allowed
@@ -24,6 +23,7 @@ from domain import course_admin
 from domain.course_admin import ImportOutcome
 from domain.importing import RowError
 from domain.sheets import SheetError
+from handlers import actions as cb
 from locales import Translator
 from schedules.notifications import kick_drainer
 

@@ -14,20 +14,17 @@ from telegram.ext import (
 )
 
 from bot.context import BotContext
-from bot.telegram import callbacks as cb
+from bot.telegram.adapter import keyboard
 from bot.telegram.common import reply
 from bot.telegram.menus import contact_menu, main_menu, menu_pattern
-from bot.telegram.render import (
-    course_buttons,
-    course_card,
+from domain import catalog
+from domain.search import Intent, understand
+from handlers import actions as cb
+from handlers.render import (
     course_page,
     greeting,
     no_match,
-    refusal_alert,
 )
-from domain import catalog
-from domain.errors import DomainError
-from domain.search import Intent, understand
 
 QUERY_KEY = "search_query"
 
@@ -55,8 +52,8 @@ async def _page(update: Update, context: BotContext, *, page: int, query: str) -
     else:
         heading = _("📚 Open courses you can join: %(n)d") % {"n": result.total}
         action = cb.PAGE
-    text, markup = course_page(context.t, result, action=action, heading=heading)
-    await reply(update, text, markup, edit=update.callback_query is not None)
+    text, choices = course_page(context.t, result, action=action, heading=heading)
+    await reply(update, text, keyboard(choices), edit=update.callback_query is not None)
 
 
 async def courses(update: Update, context: BotContext) -> None:
@@ -92,28 +89,11 @@ async def turn_page(update: Update, context: BotContext) -> None:
     await _page(update, context, page=cb.number(query.data), query=text)
 
 
-async def show_course(update: Update, context: BotContext) -> None:
-    """Send a course's card with Register or Cancel."""
-    query = update.callback_query
-    assert query is not None
-    try:
-        async with context.db.begin() as session:
-            view = await catalog.card(
-                session, course_id=cb.number(query.data), person_id=context.person_id
-            )
-    except DomainError as error:
-        await query.answer(refusal_alert(context.t, error), show_alert=True)
-        return
-    await query.answer()
-    await reply(update, course_card(context.t, view), course_buttons(context.t, view))
-
-
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("courses", courses))
     app.add_handler(MessageHandler(filters.Regex(menu_pattern("courses")), courses))
     app.add_handler(CallbackQueryHandler(turn_page, pattern=cb.pattern(cb.PAGE)))
     app.add_handler(CallbackQueryHandler(turn_page, pattern=cb.pattern(cb.SEARCH_PAGE)))
-    app.add_handler(CallbackQueryHandler(show_course, pattern=cb.pattern(cb.COURSE)))
 
 
 def register_search(app: Application) -> None:

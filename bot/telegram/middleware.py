@@ -8,6 +8,7 @@ from telegram import Update
 from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 
 from bot.context import BotContext
+from bot.telegram.adapter import dialogs
 from domain.linking import account_for
 from locales import Translator, pick_language
 
@@ -31,6 +32,7 @@ async def identify(update: Update, context: BotContext) -> None:
         )
         context.account_id, context.person_id = account.id, account.person_id
         stored = account.language
+        await dialogs(context).load(str(chat.id if chat else user.id), context.now(), session)
     lang = pick_language(stored, user.language_code, context.settings.default_language)
     context.t = Translator(lang, context.settings.tz)
     query = update.callback_query

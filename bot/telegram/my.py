@@ -6,11 +6,11 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
 from bot.context import BotContext
-from bot.telegram import callbacks as cb
 from bot.telegram.common import reply, require_person
 from bot.telegram.menus import menu_pattern
-from bot.telegram.render import my_text, short
 from domain.records import overview
+from handlers import actions as cb
+from handlers.render import my_text, short
 
 
 async def my(update: Update, context: BotContext) -> None:

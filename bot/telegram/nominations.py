@@ -26,13 +26,13 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from bot.context import BotContext
-from bot.telegram import callbacks as cb
 from bot.telegram.common import reply, require_person, require_role
-from bot.telegram.render import refusal, refusal_alert, rule_title, short
 from domain import nominations
 from domain.errors import DomainError
 from domain.ics import course_ics
 from domain.nominations import Candidate, Choice, Nominating
+from handlers import actions as cb
+from handlers.render import refusal, refusal_alert, rule_title, short
 from locales import Translator
 from schedules.notifications import kick_drainer
 from storage.models import Role

@@ -11,9 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.context import BotContext
-from bot.telegram import callbacks as cb
 from bot.telegram.common import reply, require_role
-from bot.telegram.render import grants_text, label, refusal, short
 from domain import course_admin, roles
 from domain.course_admin import AdminPage, AdminView
 from domain.course_draft import GRANTABLE, Invalid, Problem
@@ -21,6 +19,8 @@ from domain.errors import DomainError, Refusal
 from domain.importing import POSITION_GROUP
 from domain.unit_search import MAX_OFFERED, UnitMatch
 from domain.vocab import COURSE_CATEGORY, QUALIFICATION_KIND, level_vocab
+from handlers import actions as cb
+from handlers.render import grants_text, label, refusal, short
 from locales import Translator
 from storage.models import Course, CourseStatus, Role
 

@@ -15,7 +15,6 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.context import BotContext
-from bot.telegram import callbacks as cb
 from bot.telegram.common import reply
 from bot.telegram.organizer_common import (
     act,
@@ -27,6 +26,7 @@ from bot.telegram.organizer_common import (
 )
 from domain import course_admin
 from domain.course_admin import Registrant
+from handlers import actions as cb
 from locales import Translator
 from schedules.notifications import kick_drainer
 from storage.models import Course

@@ -6,11 +6,11 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.context import BotContext
-from bot.telegram import callbacks as cb
 from bot.telegram.common import reply, require_person
 from domain import reminders
+from handlers import actions as cb
+from handlers.render import category_label
 from locales import Translator
-from schedules.notices import category_label
 
 
 def _settings_view(t: Translator, off: set[str]) -> tuple[str, InlineKeyboardMarkup]:

@@ -13,11 +13,11 @@ from telegram.ext import Application, CommandHandler
 
 from bot.context import BotContext
 from bot.telegram.common import reply, require_role
-from bot.telegram.render import label
 from domain import report_files, reports
 from domain.reports import Breakdown, LevelTable, Report
 from domain.tiers import Tiers
 from domain.vocab import PERSON_TYPE
+from handlers.render import label
 from locales import Translator
 from storage.models import Role
 

@@ -23,12 +23,12 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from bot.context import BotContext
-from bot.telegram import callbacks as cb
 from bot.telegram.common import reply, require_role
-from bot.telegram.render import refusal, short
 from domain import secondments
 from domain.errors import DomainError
 from domain.secondments import REVIEW_RATING
+from handlers import actions as cb
+from handlers.render import refusal, short
 from storage.models import Role
 
 SHOWN = 20  # buttons in one list

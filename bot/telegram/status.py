@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
 from bot.context import BotContext
-from bot.telegram import callbacks as cb
+from bot.telegram.adapter import keyboard
 from bot.telegram.common import reply, require_person
 from bot.telegram.menus import menu_pattern
-from bot.telegram.render import postings_text, status_text
 from domain.secondments import current_postings
 from domain.standards import status_of
+from handlers import actions as cb
+from handlers.core import Choice
+from handlers.render import postings_text, status_text
 
 
 async def status(update: Update, context: BotContext) -> None:
@@ -30,13 +32,12 @@ async def status(update: Update, context: BotContext) -> None:
             hours_target=context.settings.annual_hours_target,
         )
         postings = await current_postings(session, person_id=person_id, today=today)
-    text, markup = status_text(context.t, statuses)
+    text, choices = status_text(context.t, statuses)
     if postings:
         text = postings_text(context.t, postings) + "\n\n" + text
-    rows = list(markup.inline_keyboard) if markup else []
     claim = context.t.gettext("✏️ Report a mistake or claim a qualification")
-    rows.append((InlineKeyboardButton(claim, callback_data=cb.build(cb.CLAIM_START)),))
-    await reply(update, text, InlineKeyboardMarkup(rows))
+    choices.append(Choice(claim, cb.build(cb.CLAIM_START)))
+    await reply(update, text, keyboard(choices))
 
 
 def register(app: Application) -> None:

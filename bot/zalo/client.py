@@ -11,7 +11,6 @@ import logging
 import mimetypes
 import posixpath
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,6 +18,7 @@ import httpx
 
 from config.instruments import RATE_LIMITED, SENDS
 from domain.claims import is_heif
+from handlers.core import Downloaded, DownloadFailed
 
 log = logging.getLogger(__name__)
 
@@ -58,25 +58,6 @@ class ZaloUnauthorized(ZaloError):
 
 class ZaloNetworkError(ZaloError):
     """No answer from the API (connection refused, timeout, reset)."""
-
-
-class DownloadFailed(Exception):
-    """A file in an update could not be fetched: gone, too large, not an image, or too slow.
-
-    `reason` is TOO_LARGE or NOT_A_PHOTO when the sender can do something about it."""
-
-    TOO_LARGE, NOT_A_PHOTO = "too_large", "not_a_photo"
-
-    def __init__(self, message: str, reason: str = "") -> None:
-        super().__init__(message)
-        self.reason = reason
-
-
-@dataclass(frozen=True)
-class Downloaded:
-    content: bytes
-    filename: str
-    mime: str
 
 
 _BY_CODE: dict[int, type[ZaloError]] = {

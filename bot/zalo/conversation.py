@@ -19,104 +19,25 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.zalo import account, claims, flows, link, nominations
 from bot.zalo.client import ZaloClient, ZaloError, ZaloRateLimited
-from bot.zalo.dialog import Dialogs, OutOfRange, Picked, Replaced, Stale, compose, key, split
-from bot.zalo.flows import Ctx, Flow, Say
 from config.instruments import UPDATE_SECONDS, UPDATES, zalo_kind
 from config.settings import Settings
 from domain.claims import EVIDENCE_MAX_BYTES
 from domain.linking import account_for
-from locales import LANGUAGES, Translator, pick_language
+from handlers import claims, flows, router
+from handlers.core import Ctx, Menu, Say
+from handlers.dialog import Dialogs, OutOfRange, Picked, Replaced, Stale, compose, split
+from locales import Translator, pick_language
 
 log = logging.getLogger(__name__)
 
+CHANNEL = "zalo"
 TEXT_EVENT = "message.text.received"
 IMAGE_EVENT = "message.image.received"
 SEEN_MAX = 5000
-
-# Choices and typed commands lead to the same flows; the names mirror Telegram's commands.
-ACTIONS: dict[str, Flow] = {
-    "start": link.start,
-    "status": flows.status,
-    "courses": flows.courses,
-    "page": flows.turn_page,
-    "spage": flows.turn_search_page,
-    "course": flows.show_course,
-    "reg": flows.ask_register,
-    "regok": flows.confirm_register,
-    "unreg": flows.ask_cancel,
-    "unregok": flows.confirm_cancel,
-    "no": flows.dismiss,
-    "nomyes": nominations.accept_nomination,
-    "nomno": nominations.ask_decline_reason,
-    "nomskip": nominations.decline_without_reason,
-    "appyes": nominations.approve_request,
-    "appno": nominations.ask_request_reason,
-    "appskip": nominations.decline_request_without_reason,
-    "my": flows.my,
-    "reminders": flows.show_reminders,
-    "rem": flows.toggle_reminder,
-    "off": flows.reminders_off,
-    "via": flows.choose_channel,
-    "language": flows.language,
-    "lang": flows.set_language,
-    "privacy": account.privacy,
-    "unlink": account.ask_unlink,
-    "unlinkok": account.unlink,
-    "help": flows.help_,
-    "telegram": flows.telegram_code,
-    "checkin": flows.checkin,
-    "claim": claims.start,
-    "clk": claims.kind,
-    "clq": claims.qualification,
-    "cll": claims.level,
-    "cancel": claims.cancel,
-}
-COMMANDS = (
-    "start",
-    "status",
-    "courses",
-    "my",
-    "reminders",
-    "language",
-    "privacy",
-    "help",
-    "telegram",
-    "checkin",
-    "cancel",
-)
-# Words people type instead of a command (folded: accents and case do not matter).
-_WORDS = {
-    "start": ("bat dau", "lien ket", "link"),
-    "status": ("chuan", "chuan cua toi", "tieu chuan"),
-    "courses": ("khoa hoc", "danh sach khoa hoc"),
-    "my": ("dang ky cua toi", "cua toi"),
-    "reminders": ("nhac nho", "nhac"),
-    "language": ("ngon ngu",),
-    "privacy": ("rieng tu", "quyen rieng tu"),
-    "help": ("tro giup", "huong dan", "menu"),
-    "telegram": ("ma telegram", "lien ket telegram"),
-    "checkin": ("diem danh", "check in"),
-    "cancel": ("huy", "huy bo"),
-}
-# Words that take what follows them, e.g. "điểm danh 482 913".
-_WITH_ARGUMENT = ("checkin",)
-
-
-def _command_words() -> dict[str, str]:
-    words = {name: name for name in COMMANDS}
-    for name, aliases in _WORDS.items():
-        words.update({alias: name for alias in aliases})
-    for lang in LANGUAGES:  # the main menu's labels, in either language
-        for choice in flows.main_menu(Translator(lang, ZoneInfo("UTC"))):
-            words[key(choice.label)] = choice.action
-    return words
-
 
 @dataclass(frozen=True)
 class Turn:
@@ -170,8 +91,7 @@ class ZaloBot:
         self.settings = settings
         self.db = db
         self.client = client
-        self.dialogs = dialogs or Dialogs()
-        self._words = _command_words()
+        self.dialogs = dialogs or Dialogs(db, CHANNEL)
         self._locks: dict[str, asyncio.Lock] = {}
         self._seen: collections.OrderedDict[str, None] = collections.OrderedDict()
 
@@ -225,18 +145,21 @@ class ZaloBot:
             async with self.db.begin() as session:
                 account = await account_for(
                     session,
-                    channel=flows.CHANNEL,
+                    channel=CHANNEL,
                     chat_user_id=turn.user_id,
                     chat_id=turn.chat_id,
                     now=now,
                 )
                 account_id, person_id, stored = account.id, account.person_id, account.language
+                await self.dialogs.load(turn.chat_id, now, session)
             lang = pick_language(stored, None, self.settings.default_language)
             ctx = Ctx(
                 settings=self.settings,
                 db=self.db,
                 dialogs=self.dialogs,
+                channel=CHANNEL,
                 chat_id=turn.chat_id,
+                user_id=turn.user_id,
                 account_id=account_id,
                 person_id=person_id,
                 t=Translator(lang, self.settings.tz),
@@ -254,15 +177,17 @@ class ZaloBot:
             else:
                 says = await self.respond(ctx, turn.text.strip())
             await self.deliver(ctx, says)
+            await self.dialogs.save(turn.chat_id, now)
         except Exception:
             log.exception("error while answering zalo chat %s", turn.chat_id)
+            self.dialogs.drop(turn.chat_id)
             await self._send(
                 turn.chat_id,
                 t.gettext("Sorry, something went wrong. Please try again in a moment."),
             )
 
     async def respond(self, ctx: Ctx, text: str) -> list[Say]:
-        """Which flow answers this text."""
+        """Which flow answers this text: a number or label picks a choice offered before."""
         _ = ctx._
         picked = self.dialogs.pick(ctx.chat_id, text, ctx.now)
         if isinstance(picked, Replaced):
@@ -272,22 +197,20 @@ class ZaloBot:
                 "A new message has just arrived, so the numbers have changed. Please choose again:"
             )
             return [Say(again, list(state.choices))]
-        owed = self._owed_reason(ctx)
-        step, draft = self._claim_step(ctx)
-        if isinstance(picked, Stale) and step is not None:
+        step = router.owed(ctx)
+        if isinstance(picked, Stale) and step is not None and step[0] in claims.STEPS:
             picked = None  # no list is offered at a claim's step: a number there is typed text
         if isinstance(picked, Picked):
-            name, _sep, arg = picked.action.partition(":")
-            try:
-                return await ACTIONS[name](ctx, arg)
-            except ValueError:  # a malformed action cannot come from our own lists
-                picked = Stale()
+            says = await router.run(ctx, picked.action)
+            if says is not None:
+                return says
+            picked = Stale()
         if isinstance(picked, Stale):
             menu = flows.main_menu(ctx.t) if ctx.person_id is not None else []
             return [Say(_("That list has expired. Please choose again:"), menu)]
         if isinstance(picked, OutOfRange):
-            if owed is not None:  # still owed: the prompt's choices are offered again
-                nominations.owe_reason(ctx, owed)
+            if step is not None:  # still owed: the prompt's choices are offered again
+                ctx.expect(step[0], **step[1])
             state = self.dialogs.state(ctx.chat_id, ctx.now)
             # Answered with the same choices again, so the numbers stay valid.
             return [
@@ -296,61 +219,33 @@ class ZaloBot:
                     list(state.choices),
                 )
             ]
-        if text.startswith("/"):
-            word, _sep, arg = text[1:].partition(" ")
-            command = self._words.get(key(word))
-            if command is None:
-                return [Say(_("I don't know that command. Send /help to see what I can do."))]
-            return await ACTIONS[command](ctx, arg.strip())
-        command = self._words.get(key(text))
-        if command is not None:
-            return await ACTIONS[command](ctx, "")
-        words = text.split()
-        for n in (2, 1):  # a command word of one or two words, then its argument
-            command = self._words.get(key(" ".join(words[:n])))
-            if command in _WITH_ARGUMENT and len(words) > n:
-                return await ACTIONS[command](ctx, " ".join(words[n:]))
-        if owed is not None:
-            return await nominations.decline_owed(ctx, owed, text)
-        if step is not None:
-            return await claims.typed(ctx, step, draft, text)
-        if ctx.person_id is None:
-            return await link.unlinked_text(ctx, text)
-        return await flows.search(ctx, text)
-
-    def _owed_reason(self, ctx: Ctx) -> dict[str, str] | None:
-        """What this chat is declining (a nomination or a request), when its next message is
-        the reason. Used up by this message whatever it is: a choice, a command or the reason."""
-        state = self.dialogs.state(ctx.chat_id, ctx.now)
-        if state.expect != nominations.REASON:
-            return None
-        owed = dict(state.data)
-        self.dialogs.expect(ctx.chat_id, None, ctx.now)
-        return owed
-
-    def _claim_step(self, ctx: Ctx) -> tuple[str | None, dict[str, str]]:
-        """The claim step this message answers, and the draft so far. Used up like a reason:
-        a choice or a command leaves the claim; typed text at the step is handled there."""
-        state = self.dialogs.state(ctx.chat_id, ctx.now)
-        if state.expect not in claims.STEPS or ctx.person_id is None:
-            return None, {}
-        step, draft = state.expect, dict(state.data)
-        self.dialogs.expect(ctx.chat_id, None, ctx.now)
-        return step, draft
+        says = await router.command(ctx, text)
+        if says is not None:
+            return says
+        return await router.typed(ctx, text, step)
 
     async def deliver(self, ctx: Ctx, says: list[Say]) -> None:
-        """Send the replies; the last list of choices becomes the chat's current one."""
+        """Send the replies as plain text; the last list of choices becomes the chat's current
+        one. The main menu is offered as choices; a file is replaced by its text."""
         hint = ctx._("Reply with a number, or type the name of your choice.")
         offered = False
         for say in says:
+            text = say.text or ("" if say.file else say.alert or "")
+            if say.file is not None and say.file.instead:
+                text = f"{text}\n\n{say.file.instead}" if text else say.file.instead
+            if not text:
+                continue
             if say.chat_id is not None and say.chat_id != ctx.chat_id:
-                for piece in split(compose(say.text, [], hint)):
+                for piece in split(compose(text, [], hint)):
                     await self._send(say.chat_id, piece)
                 continue
-            if say.choices:
-                self.dialogs.offer(ctx.chat_id, say.choices, ctx.now)
+            choices = say.choices
+            if not choices and say.menu is Menu.MAIN and ctx.person_id is not None:
+                choices = flows.main_menu(ctx.t)
+            if choices:
+                self.dialogs.offer(ctx.chat_id, choices, ctx.now)
                 offered = True
-            for piece in split(compose(say.text, say.choices, hint)):
+            for piece in split(compose(text, choices, hint)):
                 await self._send(ctx.chat_id, piece)
         if not offered:
             self.dialogs.offer(ctx.chat_id, [], ctx.now)

@@ -21,8 +21,8 @@ from bot.zalo.client import (
     ZaloNetworkError,
     ZaloRateLimited,
 )
-from bot.zalo.dialog import Choice, Dialogs, compose, split
 from domain import reminders as r
+from handlers.dialog import Choice, Dialogs, compose, split
 from locales import Translator
 from schedules.channels import Blocked, Hold, Outcome, Refused, Retry, Sent
 from schedules.pacing import Pacer
@@ -46,15 +46,15 @@ def notice_choices(t: Translator, ready: r.Ready) -> list[Choice]:
     note = ready.note
     choices = []
     if note.kind == r.NOMINATED and note.course_id is not None:
-        choices.append(Choice(_("✅ Confirm"), f"nomyes:{note.course_id}"))
-        choices.append(Choice(_("✖️ Decline"), f"nomno:{note.course_id}"))
+        choices.append(Choice(_("✅ Confirm"), f"na:{note.course_id}"))
+        choices.append(Choice(_("✖️ Decline"), f"nd:{note.course_id}"))
     elif note.kind == r.APPROVAL_REQUEST and ready.registration is not None:
-        choices.append(Choice(_("✅ Approve"), f"appyes:{ready.registration.id}"))
-        choices.append(Choice(_("✖️ Decline"), f"appno:{ready.registration.id}"))
+        choices.append(Choice(_("✅ Approve"), f"aa:{ready.registration.id}"))
+        choices.append(Choice(_("✖️ Decline"), f"ad:{ready.registration.id}"))
     if note.course_id is not None and note.kind != r.COURSE_CANCELLED:
-        choices.append(Choice(_("View course"), f"course:{note.course_id}"))
+        choices.append(Choice(_("View course"), f"c:{note.course_id}"))
         if note.kind in (r.COURSE_START, r.PROMOTED, r.COURSE_CHANGED):
-            choices.append(Choice(_("Cancel registration"), f"unreg:{note.course_id}"))
+            choices.append(Choice(_("Cancel registration"), f"u:{note.course_id}"))
     category = r.KINDS[note.kind].category
     if category is not None:
         choices.append(Choice(_("🔕 Turn these reminders off"), f"off:{category}"))
@@ -86,7 +86,7 @@ class ZaloSender:
             chat_id, compose(message.text, message.choices, message.hint), hold=hold
         )
         if isinstance(outcome, Sent) and message.choices:
-            self.dialogs.offer(chat_id, message.choices, datetime.now(UTC), pushed=True)
+            await self.dialogs.push(chat_id, message.choices, datetime.now(UTC))
         return outcome
 
     # -- any text, e.g. a broadcast ----------------------------------------------------------

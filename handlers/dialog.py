@@ -1,9 +1,14 @@
-"""Numbered choices instead of buttons, and what each chat is in the middle of.
+"""What each chat is in the middle of, kept in the database, and numbered choices.
 
-Zalo bots cannot show buttons. A reply that offers choices ends with numbered lines and a
-short hint; the next message picks one by its number, or by its label typed with or without
-diacritics. Choices are remembered per chat for a while (in memory: a restart or the TTL
-makes them stale, and a stale number gets a clear answer instead of a wrong action).
+A chat may owe a typed answer (`expect`: a reason after "Decline", a step of /newcourse) with
+data gathered so far; the state is a row per (channel, chat) with an expiry (storage.models
+.Dialog), loaded when an update arrives and written back after it, so a restart, or another
+worker, continues where the person was.
+
+Channels without buttons (Zalo, the console) end a reply that offers choices with numbered
+lines and a short hint; the next message picks one by its number, or by its label typed with
+or without diacritics. The choices are kept in the same row until CHOICES_TTL; a stale number
+gets a clear answer instead of a wrong action.
 
 A notice the bot pushes (zalo/sender.py) also becomes the current list, which re-binds the
 numbers under the user's fingers: someone answering the list they were shown a moment ago
@@ -15,11 +20,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from html import unescape
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.text import fold
+from storage.repos.dialogs import DialogRepo
 
 MAX_TEXT = 2000
 CHOICES_TTL = timedelta(minutes=30)
@@ -27,7 +36,6 @@ CHOICES_TTL = timedelta(minutes=30)
 # list; for PUSH_GUARD after such a push a pick is answered with the new list instead of acted on.
 REPLACED_GRACE = timedelta(minutes=10)
 PUSH_GUARD = timedelta(seconds=60)
-MAX_CHATS = 10_000  # forget the oldest chats beyond this (memory stays bounded)
 _NUMBER = re.compile(r"^\s*(?:#|so\s*|số\s*)?(\d{1,3})\s*[.)]?\s*$", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]+>")
 
@@ -68,8 +76,9 @@ def split(text: str, limit: int = MAX_TEXT) -> list[str]:
 @dataclass(frozen=True)
 class Choice:
     label: str
-    action: str  # "name:argument", dispatched by zalo.flows
+    action: str  # "name:argument" (handlers/actions.py), as a button's callback data
     aliases: tuple[str, ...] = ()  # other texts that pick it (e.g. a course title alone)
+    joined: bool = False  # shown beside the previous choice where a channel has rows
 
     def keys(self) -> set[str]:
         return {key(self.label), *(key(a) for a in self.aliases)} - {""}
@@ -100,32 +109,110 @@ class Replaced:
 Pick = Picked | Stale | OutOfRange | Replaced | None
 
 
+_TIMES = ("choices_until", "offered_at", "guard_until", "until")
+
+
 @dataclass
 class ChatState:
     choices: tuple[Choice, ...] = ()
     choices_until: datetime | None = None
     offered_at: datetime | None = None  # when the current (non-empty) list was offered
     guard_until: datetime | None = None  # picks before this get Replaced (set by a push)
-    expect: str | None = None  # a free-text answer the chat owes, e.g. "birth" after a phone
-    data: dict[str, str] = field(default_factory=dict)
+    expect: str | None = None  # a typed answer the chat owes, e.g. "birth" after a phone
+    data: dict[str, Any] = field(default_factory=dict)
     until: datetime | None = None
     survives_push: bool = False  # the expectation outlives a pushed notice (a claim's photo)
 
+    def to_json(self) -> dict[str, Any]:
+        raw = asdict(self)
+        raw["choices"] = [[c.label, c.action, list(c.aliases), c.joined] for c in self.choices]
+        for name in _TIMES:
+            value = getattr(self, name)
+            raw[name] = value.isoformat() if value is not None else None
+        return raw
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> ChatState:
+        state = cls(
+            choices=tuple(
+                Choice(label, action, tuple(aliases), bool(joined))
+                for label, action, aliases, joined in raw.get("choices") or ()
+            ),
+            expect=raw.get("expect"),
+            data=dict(raw.get("data") or {}),
+            survives_push=bool(raw.get("survives_push")),
+        )
+        for name in _TIMES:
+            value = raw.get(name)
+            setattr(state, name, datetime.fromisoformat(value) if value else None)
+        return state
+
+    def expires(self, now: datetime) -> datetime | None:
+        """When nothing of this state matters any more (None: already)."""
+        times = [t for t in (self.choices_until, self.until, self.guard_until) if t and t > now]
+        return max(times) if times else None
+
 
 class Dialogs:
-    """Per-chat conversation state, in memory."""
+    """The conversation state of one channel's chats: loaded from the database when a chat's
+    update arrives (`load`), changed by the flows, written back when it is answered (`save`).
+    Between the two the chat's state is held here; one chat's updates are answered in turn."""
 
-    def __init__(self, ttl: timedelta = CHOICES_TTL) -> None:
+    def __init__(
+        self,
+        db: async_sessionmaker[AsyncSession],
+        channel: str,
+        ttl: timedelta = CHOICES_TTL,
+    ) -> None:
+        self.db = db
+        self.channel = channel
         self.ttl = ttl
         self._chats: dict[str, ChatState] = {}
+        self._loaded: dict[str, dict[str, Any] | None] = {}
+
+    async def load(self, chat_id: str, now: datetime, session: AsyncSession | None = None) -> None:
+        """Read the chat's stored state (in `session` when given)."""
+        if session is None:
+            async with self.db.begin() as own:
+                raw = await DialogRepo(own).state(self.channel, chat_id, now)
+        else:
+            raw = await DialogRepo(session).state(self.channel, chat_id, now)
+        self._loaded[chat_id] = raw
+        self._chats[chat_id] = ChatState.from_json(raw) if raw else ChatState()
+
+    async def save(self, chat_id: str, now: datetime) -> None:
+        """Write the chat's state back if it changed, and let go of it."""
+        chat = self._chats.pop(chat_id, None)
+        before = self._loaded.pop(chat_id, None)
+        if chat is None:
+            return
+        expires = chat.expires(now)
+        after = chat.to_json() if expires is not None else None
+        if after == before:
+            return
+        async with self.db.begin() as session:
+            repo = DialogRepo(session)
+            if after is None or expires is None:
+                await repo.forget(self.channel, chat_id)
+            else:
+                await repo.put(self.channel, chat_id, after, expires)
+
+    def drop(self, chat_id: str) -> None:
+        """Let go of the chat's state unsaved (its update failed)."""
+        self._chats.pop(chat_id, None)
+        self._loaded.pop(chat_id, None)
+
+    async def push(self, chat_id: str, choices: Sequence[Choice], now: datetime) -> None:
+        """Make a notice's choices the chat's current ones (see `offer`), in the database."""
+        pusher = Dialogs(self.db, self.channel, self.ttl)  # apart from chats being answered
+        await pusher.load(chat_id, now)
+        pusher.offer(chat_id, choices, now, pushed=True)
+        await pusher.save(chat_id, now)
 
     def state(self, chat_id: str, now: datetime) -> ChatState:
-        chat = self._chats.pop(chat_id, None) or ChatState()
-        self._chats[chat_id] = chat  # most recently used last
+        chat = self._chats.setdefault(chat_id, ChatState())
         if chat.until is not None and chat.until <= now:
             chat.expect, chat.data, chat.until, chat.survives_push = None, {}, None, False
-        while len(self._chats) > MAX_CHATS:
-            del self._chats[next(iter(self._chats))]
         return chat
 
     def offer(
@@ -149,7 +236,7 @@ class Dialogs:
         chat.choices_until = now + self.ttl if choices else None
         chat.offered_at = now if choices else None
 
-    def expect(self, chat_id: str, what: str | None, now: datetime, **data: str) -> None:
+    def expect(self, chat_id: str, what: str | None, now: datetime, **data: Any) -> None:
         """Owe `what` as the chat's next message, for the dialog's TTL (None clears it)."""
         self.owe(chat_id, what, now, data)
 
@@ -158,7 +245,7 @@ class Dialogs:
         chat_id: str,
         what: str | None,
         now: datetime,
-        data: Mapping[str, str] | None = None,
+        data: Mapping[str, Any] | None = None,
         *,
         ttl: timedelta | None = None,
         survives_push: bool = False,

@@ -8,16 +8,25 @@ the counterpart of handlers/callbacks.py, re-checked on the server like a button
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from html import escape
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from bot.telegram.render import (
+from domain import attendance, catalog, channels, linking, registration, reminders
+from domain.catalog import CourseView
+from domain.errors import DomainError
+from domain.ics import course_ics
+from domain.records import overview
+from domain.registration import Outcome
+from domain.search import Intent, understand
+from domain.secondments import current_postings
+from domain.standards import status_of
+from handlers import actions as cb
+from handlers.core import Choice, Ctx, File, Menu, Say
+from handlers.render import (
+    category_label,
     checkin_text,
     course_card,
+    course_choices,
     full_text,
     greeting,
     join_link,
@@ -26,53 +35,13 @@ from bot.telegram.render import (
     no_match,
     postings_text,
     refusal,
+    refusal_alert,
     register_question,
     short,
     status_text,
 )
-from bot.zalo.dialog import Choice, Dialogs
-from config.settings import Settings
-from domain import attendance, catalog, channels, linking, registration, reminders
-from domain.catalog import CourseView
-from domain.errors import DomainError
-from domain.records import overview
-from domain.registration import Outcome
-from domain.search import Intent, understand
-from domain.secondments import current_postings
-from domain.standards import status_of
 from locales import Translator
-from schedules.notices import category_label
-from storage.models import Course, RegistrationStatus
-
-CHANNEL = "zalo"
-
-
-@dataclass
-class Say:
-    """One message to send: HTML of our catalogue (made plain when sent) and its choices."""
-
-    text: str
-    choices: list[Choice] = field(default_factory=list)
-    chat_id: str | None = None  # another chat (e.g. the one that lost a link); no choices
-
-
-@dataclass
-class Ctx:
-    settings: Settings
-    db: async_sessionmaker[AsyncSession]
-    dialogs: Dialogs
-    chat_id: str
-    account_id: int
-    person_id: int | None
-    t: Translator
-    now: datetime
-
-    @property
-    def _(self) -> Callable[[str], str]:
-        return self.t.gettext
-
-
-Flow = Callable[[Ctx, str], Awaitable[list[Say]]]
+from storage.models import Course
 
 
 def main_menu(t: Translator) -> list[Choice]:
@@ -89,14 +58,18 @@ def main_menu(t: Translator) -> list[Choice]:
 
 
 def not_linked(ctx: Ctx) -> list[Say]:
-    return [
-        Say(
-            ctx._(
-                "You are not linked yet. Type the link code your organizer gave you, or "
-                "your phone number as on your unit's roster."
-            )
+    """How to link, for a person who is not linked yet."""
+    if ctx.shares_contact:
+        text = ctx._(
+            "I don't know who you are yet. Send /start and share your phone number, "
+            "or type /start followed by the code your organizer gave you."
         )
-    ]
+        return [Say(text, alert=ctx._("Please link your account first."), menu=Menu.CONTACT)]
+    text = ctx._(
+        "You are not linked yet. Type the link code your organizer gave you, or "
+        "your phone number as on your unit's roster."
+    )
+    return [Say(text)]
 
 
 # -- standards, courses, registrations -------------------------------------------------------
@@ -122,13 +95,13 @@ async def status(ctx: Ctx, arg: str) -> list[Say]:
     closing = {c.id: c for s in statuses for c in s.closing}
     choices = [_course_choice(c.id, c.title) for c in closing.values()]
     # As Telegram's button under /status; zalo/claims.py takes it from there.
-    choices.append(Choice(ctx._("✏️ Report a mistake or claim a qualification"), "claim"))
+    choices.append(Choice(ctx._("✏️ Report a mistake or claim a qualification"), "cl"))
     return [Say(text, choices)]
 
 
 def _course_choice(course_id: int, title: str, detail: str = "") -> Choice:
     label = f"{short(title, 80)} ({detail})" if detail else short(title, 80)
-    return Choice(label, f"course:{course_id}", aliases=(title,))
+    return Choice(label, f"c:{course_id}", aliases=(title,))
 
 
 async def _page(ctx: Ctx, page: int, query: str) -> list[Say]:
@@ -143,14 +116,14 @@ async def _page(ctx: Ctx, page: int, query: str) -> list[Say]:
         )
     _ = ctx._
     if query and not result.total:
-        list_all = [Choice(_("📚 List open courses"), "page:0")] if result.open_total else []
+        list_all = [Choice(_("📚 List open courses"), "p:0")] if result.open_total else []
         return [Say(no_match(ctx.t, query, result.open_total), list_all)]
     if query:
         heading = _("🔎 Courses matching “%(q)s”: %(n)d") % {"q": escape(query), "n": result.total}
-        turn = "spage"
+        turn = "s"
     else:
         heading = _("📚 Open courses you can join: %(n)d") % {"n": result.total}
-        turn = "page"
+        turn = "p"
     if not result.items:
         return [Say(heading + "\n\n" + _("No open courses found."))]
     lines = [heading]
@@ -204,7 +177,7 @@ async def show_course(ctx: Ctx, arg: str) -> list[Say]:
         async with ctx.db.begin() as session:
             view = await catalog.card(session, course_id=int(arg), person_id=ctx.person_id)
     except DomainError as error:
-        return [Say(refusal(ctx.t, error))]
+        return [Say(refusal(ctx.t, error), alert=refusal_alert(ctx.t, error))]
     return [_card(ctx.t, view)]
 
 
@@ -215,28 +188,6 @@ def _card(t: Translator, view: CourseView) -> Say:
         # The card shows neither each session nor when a one-day course ends.
         text += "\n\n" + schedule(t, view.course)
     return Say(text, course_choices(t, view))
-
-
-def course_choices(t: Translator, view: CourseView) -> list[Choice]:
-    """handlers/render.py's course_buttons: what the person may do with the course."""
-    _ = t.gettext
-    cid = view.course.id
-    back = Choice(_("« All courses"), "page:0")
-    if view.my_status == RegistrationStatus.NOMINATED:
-        return [
-            Choice(_("✅ Confirm"), f"nomyes:{cid}"),
-            Choice(_("✖️ Decline"), f"nomno:{cid}"),
-            back,
-        ]
-    if view.my_status == RegistrationStatus.PENDING_APPROVAL:
-        first = Choice(_("Withdraw request"), f"unreg:{cid}")
-    elif view.my_status in (RegistrationStatus.REGISTERED, RegistrationStatus.WAITLISTED):
-        first = Choice(_("Cancel registration"), f"unreg:{cid}")
-    elif view.seats_left:
-        first = Choice(_("✍️ Register"), f"reg:{cid}")
-    else:
-        first = Choice(_("✍️ Join the waitlist"), f"reg:{cid}")
-    return [first, back]
 
 
 def _one_day(t: Translator, course: Course) -> bool:
@@ -271,15 +222,17 @@ async def ask(ctx: Ctx, arg: str, *, cancelling: bool) -> list[Say]:
         async with ctx.db.begin() as session:
             view = await catalog.card(session, course_id=int(arg), person_id=None)
     except DomainError as error:
-        return [Say(refusal(ctx.t, error))]
+        return [Say(alert=refusal_alert(ctx.t, error), text=refusal(ctx.t, error))]
     _ = ctx._
     title, cid = escape(view.course.title), view.course.id
     if cancelling:
         text = _("Cancel your registration for <b>%(title)s</b>?") % {"title": title}
-        yes, no = Choice(_("Yes, cancel it"), f"unregok:{cid}"), Choice(_("No, keep it"), "no")
+        yes = Choice(_("Yes, cancel it"), cb.build(cb.CANCEL_CONFIRM, cid))
+        no = Choice(_("No, keep it"), cb.build(cb.DISMISS), joined=True)
     else:
         text, yes_label = register_question(ctx.t, view)
-        yes, no = Choice(yes_label, f"regok:{cid}"), Choice(_("No"), "no")
+        yes = Choice(yes_label, cb.build(cb.REGISTER_CONFIRM, cid))
+        no = Choice(_("No"), cb.build(cb.DISMISS), joined=True)
     return [Say(text, [yes, no])]
 
 
@@ -306,30 +259,43 @@ async def confirm_register(ctx: Ctx, arg: str) -> list[Say]:
             )
             view = await catalog.card(session, course_id=result.course_id, person_id=ctx.person_id)
     except DomainError as error:
-        return [Say(refusal(ctx.t, error))]
+        return [Say(refusal(ctx.t, error), edit=True, alert=refusal_alert(ctx.t, error))]
     if result.outcome == Outcome.WAITLISTED:
         text = _(
             "⏳ The course is full. You are number %(n)d on the waitlist for <b>%(title)s</b>; "
             "I will tell you at once if a seat frees up."
         ) % {"n": result.waitlist_position or 0, "title": escape(view.course.title)}
-        return [Say(text, main_menu(ctx.t))]
+        return [Say(text, edit=True, menu=Menu.MAIN)]
     if result.outcome in (Outcome.PENDING_APPROVAL, Outcome.NOMINATED):
         # The card says the seat is held and what happens next; its choices answer it.
         card = _card(ctx.t, view)
+        card.edit = True
         if result.outcome == Outcome.PENDING_APPROVAL and not result.already:
             sent = _("📨 Your request was sent to your unit head for approval.")
             card.text = f"{sent}\n\n{card.text}"
+            ctx.wake()
         return [card]
-    return [Say(registered(ctx.t, view.course), main_menu(ctx.t))]
+    return registered(ctx, view.course, new=not result.already)
 
 
-def registered(t: Translator, course: Course) -> str:
-    """Registered, with the schedule and place Telegram's .ics file carries."""
+def registered(ctx: Ctx, course: Course, *, new: bool = True) -> list[Say]:
+    """Registered, with the course's calendar file (its schedule and place where a channel
+    cannot send files)."""
+    t = ctx.t
     text = t.gettext("✅ You are registered for <b>%(title)s</b>, starting %(when)s.") % {
         "title": escape(course.title),
         "when": t.datetime(course.starts_at),
     }
-    return text + "\n\n" + schedule(t, course, place=True)
+    says = [Say(text, edit=True, menu=Menu.MAIN)]
+    if new:
+        ics = File(
+            f"khoa-hoc-{course.id}.ics",
+            course_ics(course, now=ctx.now),
+            caption=t.gettext("Open this file to add the course to your phone's calendar."),
+            instead=schedule(t, course, place=True),
+        )
+        says.append(Say(file=ics))
+    return says
 
 
 async def confirm_cancel(ctx: Ctx, arg: str) -> list[Say]:
@@ -337,7 +303,7 @@ async def confirm_cancel(ctx: Ctx, arg: str) -> list[Say]:
         return not_linked(ctx)
     try:
         async with ctx.db.begin() as session:
-            await registration.cancel(
+            result = await registration.cancel(
                 session,
                 person_id=ctx.person_id,
                 course_id=int(arg),
@@ -346,12 +312,14 @@ async def confirm_cancel(ctx: Ctx, arg: str) -> list[Say]:
                 policy=ctx.settings.reminder_policy(),
             )
     except DomainError as error:
-        return [Say(refusal(ctx.t, error))]
-    return [Say(ctx._("Your registration is cancelled."), main_menu(ctx.t))]
+        return [Say(refusal(ctx.t, error), edit=True, alert=refusal_alert(ctx.t, error))]
+    if result.promoted_person_id is not None:
+        ctx.wake()
+    return [Say(ctx._("Your registration is cancelled."), edit=True, menu=Menu.MAIN)]
 
 
 async def dismiss(ctx: Ctx, arg: str) -> list[Say]:
-    return [Say(ctx._("OK, nothing changed."), main_menu(ctx.t))]
+    return [Say(ctx._("OK, nothing changed."), edit=True, menu=Menu.MAIN)]
 
 
 async def my(ctx: Ctx, arg: str) -> list[Say]:

@@ -13,11 +13,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 from html import escape
 
-from bot.telegram.render import refusal
-from bot.zalo.dialog import Choice
-from bot.zalo.flows import Ctx, Say, main_menu, not_linked, registered
 from domain import nominations, roles
 from domain.errors import DomainError
+from handlers.core import Choice, Ctx, Say
+from handlers.flows import main_menu, not_linked, registered
+from handlers.render import refusal
 from storage.models import Course, Role
 
 REASON = "reason"  # the chat owes why it declines; data: {"declining": NOMINATION | APPROVAL, "id"}
@@ -51,7 +51,7 @@ def _ask_reason(ctx: Ctx, what: str, ident: int, text: str, skip: str) -> list[S
     owe_reason(ctx, {"declining": what, "id": str(ident)})
     choices = [
         Choice(ctx._("Decline without a reason"), f"{skip}:{ident}"),
-        Choice(ctx._("No, keep it"), "no"),
+        Choice(ctx._("No, keep it"), "x"),
     ]
     return [Say(text, choices)]
 
@@ -88,7 +88,7 @@ async def _answer(ctx: Ctx, course_id: str, reason: str | None, *, accept: bool)
     except DomainError as error:
         return [Say(refusal(ctx.t, error))]
     if accept:
-        return [Say(registered(ctx.t, done.course), main_menu(ctx.t))]
+        return registered(ctx, done.course)
     return _declined(ctx, done.course)
 
 

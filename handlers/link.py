@@ -12,9 +12,10 @@ import re
 from datetime import date, timedelta
 from html import escape
 
-from bot.zalo.flows import Ctx, Say, main_menu, not_linked
 from domain.linking import LinkResult, LinkStatus, link_by_birth, link_by_code
 from domain.phones import normalize_phone
+from handlers.core import Ctx, Say
+from handlers.flows import main_menu, not_linked
 
 log = logging.getLogger(__name__)
 

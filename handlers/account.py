@@ -6,10 +6,10 @@ Telegram buttons turned into numbered choices and a confirmation before unlinkin
 
 from __future__ import annotations
 
-from bot.telegram.render import privacy_lines
-from bot.zalo.dialog import Choice
-from bot.zalo.flows import Ctx, Say, not_linked
 from domain import linking, records
+from handlers.core import Choice, Ctx, Say
+from handlers.flows import not_linked
+from handlers.render import privacy_lines
 
 
 async def privacy(ctx: Ctx, arg: str) -> list[Say]:
@@ -39,7 +39,7 @@ async def ask_unlink(ctx: Ctx, arg: str) -> list[Say]:
     if ctx.person_id is None:
         return not_linked(ctx)
     _ = ctx._
-    choices = [Choice(_("Yes, unlink"), "unlinkok"), Choice(_("No, keep it"), "no")]
+    choices = [Choice(_("Yes, unlink"), "unlinkc"), Choice(_("No, keep it"), "x")]
     return [Say(_("Unlink this Zalo account from your record?"), choices)]
 
 

@@ -20,12 +20,10 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 
-from bot.telegram.claims import kind_label
-from bot.telegram.render import label
-from bot.zalo.client import Downloaded, DownloadFailed
-from bot.zalo.dialog import Choice
-from bot.zalo.flows import Ctx, Say, main_menu, not_linked
 from domain import claims
+from handlers.core import Choice, Ctx, Downloaded, DownloadFailed, Say
+from handlers.flows import main_menu, not_linked
+from handlers.render import kind_label, label
 
 log = logging.getLogger(__name__)
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from html import escape, unescape
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
-
-from bot.telegram import callbacks as cb
+from domain import claims
 from domain.attendance import CheckinResult, CheckinStatus
 from domain.catalog import CourseView, Page
 from domain.errors import DomainError, Refusal
 from domain.records import Overview, PrivacyView
 from domain.secondments import Posting
 from domain.standards import RuleStatus, State
+from handlers import actions as cb
+from handlers.dialog import Choice
 from locales import Translator
 from storage.models import Course, RegistrationStatus, StandardRule
 
@@ -129,27 +129,24 @@ def course_card(t: Translator, view: CourseView) -> str:
     return "\n".join(lines)
 
 
-def course_buttons(t: Translator, view: CourseView) -> InlineKeyboardMarkup:
+def course_choices(t: Translator, view: CourseView) -> list[Choice]:
+    """What the person may do with the course on its card."""
     _ = t.gettext
     cid = view.course.id
-    back = InlineKeyboardButton(_("« All courses"), callback_data=cb.build(cb.PAGE, 0))
+    back = Choice(_("« All courses"), cb.build(cb.PAGE, 0))
     if view.my_status == RegistrationStatus.NOMINATED:
-        yes = InlineKeyboardButton(_("✅ Confirm"), callback_data=cb.build(cb.NOM_ACCEPT, cid))
-        no = InlineKeyboardButton(_("✖️ Decline"), callback_data=cb.build(cb.NOM_DECLINE, cid))
-        return InlineKeyboardMarkup([[yes, no], [back]])
+        yes = Choice(_("✅ Confirm"), cb.build(cb.NOM_ACCEPT, cid))
+        no = Choice(_("✖️ Decline"), cb.build(cb.NOM_DECLINE, cid), joined=True)
+        return [yes, no, back]
     if view.my_status == RegistrationStatus.PENDING_APPROVAL:
-        first = InlineKeyboardButton(_("Withdraw request"), callback_data=cb.build(cb.CANCEL, cid))
+        first = Choice(_("Withdraw request"), cb.build(cb.CANCEL, cid))
     elif view.my_status in (RegistrationStatus.REGISTERED, RegistrationStatus.WAITLISTED):
-        first = InlineKeyboardButton(
-            _("Cancel registration"), callback_data=cb.build(cb.CANCEL, cid)
-        )
+        first = Choice(_("Cancel registration"), cb.build(cb.CANCEL, cid))
     elif view.seats_left:
-        first = InlineKeyboardButton(_("✍️ Register"), callback_data=cb.build(cb.REGISTER, cid))
+        first = Choice(_("✍️ Register"), cb.build(cb.REGISTER, cid))
     else:
-        first = InlineKeyboardButton(
-            _("✍️ Join the waitlist"), callback_data=cb.build(cb.REGISTER, cid)
-        )
-    return InlineKeyboardMarkup([[first], [back]])
+        first = Choice(_("✍️ Join the waitlist"), cb.build(cb.REGISTER, cid))
+    return [first, back]
 
 
 def join_link(t: Translator, course: Course) -> str:
@@ -194,31 +191,21 @@ def course_line(t: Translator, view: CourseView) -> str:
 
 def course_page(
     t: Translator, page: Page, *, action: str, heading: str
-) -> tuple[str, InlineKeyboardMarkup | None]:
+) -> tuple[str, list[Choice]]:
     if not page.items:
-        return heading + "\n\n" + t.gettext("No open courses found."), None
+        return heading + "\n\n" + t.gettext("No open courses found."), []
     lines = [heading, ""] + [course_line(t, v) for v in page.items]
     if page.pages > 1:
         lines.append("")
         lines.append(
             t.gettext("Page %(page)d of %(pages)d") % {"page": page.page + 1, "pages": page.pages}
         )
-    rows = [
-        [
-            InlineKeyboardButton(
-                short(v.course.title), callback_data=cb.build(cb.COURSE, v.course.id)
-            )
-        ]
-        for v in page.items
-    ]
-    nav = []
+    choices = [Choice(short(v.course.title), cb.build(cb.COURSE, v.course.id)) for v in page.items]
     if page.page > 0:
-        nav.append(InlineKeyboardButton("◀️", callback_data=cb.build(action, page.page - 1)))
+        choices.append(Choice("◀️", cb.build(action, page.page - 1)))
     if page.page + 1 < page.pages:
-        nav.append(InlineKeyboardButton("▶️", callback_data=cb.build(action, page.page + 1)))
-    if nav:
-        rows.append(nav)
-    return "\n".join(lines), InlineKeyboardMarkup(rows)
+        choices.append(Choice("▶️", cb.build(action, page.page + 1), joined=page.page > 0))
+    return "\n".join(lines), choices
 
 
 def no_match(t: Translator, query: str, open_total: int) -> str:
@@ -268,9 +255,7 @@ def _state(t: Translator, s: RuleStatus) -> str:
     return _("missing")
 
 
-def status_text(
-    t: Translator, statuses: list[RuleStatus]
-) -> tuple[str, InlineKeyboardMarkup | None]:
+def status_text(t: Translator, statuses: list[RuleStatus]) -> tuple[str, list[Choice]]:
     _ = t.gettext
     applicable = [s for s in statuses if s.state != State.NOT_APPLICABLE]
     icons = {State.MET: "✅", State.IN_PROGRESS: "⏳", State.MISSING: "⚠️", State.OVERDUE: "❌"}
@@ -309,11 +294,11 @@ def status_text(
             % {"title": escape(c.title), "gaps": escape("; ".join(gaps))}
             for c, gaps in closing.values()
         ]
-    rows = [
-        [InlineKeyboardButton("📚 " + short(c.title), callback_data=cb.build(cb.COURSE, c.id))]
+    choices = [
+        Choice("📚 " + short(c.title), cb.build(cb.COURSE, c.id), aliases=(c.title,))
         for c, _gaps in closing.values()
     ]
-    return "\n".join(lines), InlineKeyboardMarkup(rows) if rows else None
+    return "\n".join(lines), choices
 
 
 def postings_text(t: Translator, postings: Sequence[Posting]) -> str:
@@ -456,3 +441,24 @@ def checkin_text(t: Translator, result: CheckinResult) -> str:
     args = {"title": escape(result.title), "n": result.session_no + 1,
             "when": t.datetime(result.valid_from)}  # fmt: skip
     return texts[result.status] % args
+
+
+def category_label(t: Translator, category: str) -> str:
+    _ = t.gettext
+    return {
+        "course": _("Course start reminders"),
+        "deadline": _("Registration deadlines of useful courses"),
+        "standard": _("Standards deadlines"),
+        "hours": _("Yearly training hours"),
+        "review": _("Secondment review meetings"),
+    }[category]
+
+
+def kind_label(t: Translator, kind: str) -> str:
+    """A record claim's kind."""
+    _ = t.gettext
+    return {
+        claims.CORRECTION: _("Mistake in my record"),
+        claims.QUALIFICATION: _("Qualification"),
+        claims.TRAINING: _("Outside training"),
+    }[kind]

@@ -1,0 +1,122 @@
+"""What a flow reads (`Ctx`) and what it answers (`Say`), for every channel alike.
+
+A flow is `async def flow(ctx, arg) -> list[Say]`: `arg` is what follows the action's name in
+a picked choice ("r:42" → "42"), a command's text, or the text typed at an owed step. It
+calls the domain in one transaction and returns messages; an adapter renders them (Telegram:
+HTML, inline keyboards, documents; Zalo and the console: plain text with numbered choices).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from config.settings import Settings
+from handlers.dialog import ChatState, Choice, Dialogs
+from locales import Translator
+
+__all__ = ["Choice", "Ctx", "DownloadFailed", "Downloaded", "File", "Flow", "Menu", "Say"]
+
+
+class Menu(enum.Enum):
+    """The standing menu under the input field, where a channel has one (Telegram)."""
+
+    MAIN = "main"  # standards, courses, registrations, help
+    CONTACT = "contact"  # share my phone number (linking)
+    REMOVE = "remove"  # no menu (after unlinking)
+
+
+@dataclass(frozen=True)
+class File:
+    name: str
+    content: bytes
+    caption: str = ""
+    instead: str = ""  # the text a channel that cannot send files shows in its place
+
+
+@dataclass
+class Say:
+    """One message: HTML of our catalogue (made plain where a channel has no markup)."""
+
+    text: str = ""
+    choices: list[Choice] = field(default_factory=list)
+    chat_id: str | None = None  # another chat of the same channel (e.g. one that lost a link)
+    edit: bool = False  # replaces the message whose choice was picked, where a channel can
+    alert: str | None = None  # a short notice answering the pick (a pop-up on Telegram)
+    file: File | None = None  # sent after the text, where the channel can send files
+    menu: Menu | None = None
+
+    def rows(self) -> list[list[Choice]]:
+        """The choices in rows: a `joined` choice sits beside the one before it."""
+        rows: list[list[Choice]] = []
+        for choice in self.choices:
+            if choice.joined and rows:
+                rows[-1].append(choice)
+            else:
+                rows.append([choice])
+        return rows
+
+
+Wake = Callable[[], None]
+
+
+@dataclass
+class Ctx:
+    """Who is talking, on which channel, and what the flow may use."""
+
+    settings: Settings
+    db: async_sessionmaker[AsyncSession]
+    dialogs: Dialogs
+    channel: str
+    chat_id: str
+    user_id: str
+    account_id: int
+    person_id: int | None
+    t: Translator
+    now: datetime
+    wake: Wake = lambda: None  # new notification rows were queued: deliver them soon
+    # What the channel can do (the flow words its answer accordingly).
+    shares_contact: bool = False  # a button that sends the person's phone number
+
+    @property
+    def _(self) -> Callable[[str], str]:
+        return self.t.gettext
+
+    @property
+    def actor(self) -> str:
+        """How the audit log names who acted: "telegram:123", "zalo:abc", "cli:user"."""
+        return f"{self.channel}:{self.user_id}"
+
+    @property
+    def dialog(self) -> ChatState:
+        return self.dialogs.state(self.chat_id, self.now)
+
+    def expect(self, what: str | None, **data: object) -> None:
+        """Owe `what` (a step name, "feature.step") as the chat's next typed message."""
+        self.dialogs.owe(self.chat_id, what, self.now, data)
+
+
+Flow = Callable[[Ctx, str], Awaitable[list[Say]]]
+
+
+class DownloadFailed(Exception):
+    """A file in an update could not be fetched: gone, too large, not an image, or too slow.
+
+    `reason` is TOO_LARGE or NOT_A_PHOTO when the sender can do something about it."""
+
+    TOO_LARGE, NOT_A_PHOTO = "too_large", "not_a_photo"
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Downloaded:
+    content: bytes
+    filename: str
+    mime: str
