@@ -61,6 +61,8 @@ NOM_ACCEPT = "na"  # na:<course> the nominee confirms
 NOM_DECLINE = "nd"  # nd:<course> the nominee declines (a reason is asked next)
 APPROVE = "aa"  # aa:<registration> the unit head approves
 APPROVE_DECLINE = "ad"  # ad:<registration> the unit head declines (a reason is asked next)
+NOM_SKIP = "ns"  # ns:<course> the nominee declines without a reason
+APPROVE_SKIP = "as"  # as:<registration> the unit head declines without a reason
 NOM_COURSE = "nc"  # nc:<course> /nominate: people to pick for this course
 NOM_TOGGLE = "nt"  # nt:<person> pick or unpick someone
 NOM_PAGE = "np"  # np:<page> another page of people
@@ -90,7 +92,8 @@ _WORDS = {CLAIM_KIND: "correction|qualification|training", CLAIM_LEVEL: "[a-z0-9
           "digital_skills"}  # fmt: skip
 
 _ID_ACTIONS = (COURSE, REGISTER, REGISTER_CONFIRM, CANCEL, CANCEL_CONFIRM, PAGE, SEARCH_PAGE)
-_NUMBERS.update(dict.fromkeys((NOM_ACCEPT, NOM_DECLINE, APPROVE, APPROVE_DECLINE, NOM_COURSE,
+_NUMBERS.update(dict.fromkeys((NOM_ACCEPT, NOM_DECLINE, APPROVE, APPROVE_DECLINE, NOM_SKIP,
+                                APPROVE_SKIP, NOM_COURSE,
                                 NOM_TOGGLE, NOM_PAGE, NOM_HOLD, NOM_GAP, NOM_UNIT), 1))  # fmt: skip
 _NUMBERS.update({REVIEW_VIEW: 1, REVIEW_RATE: 2})
 _NUMBERS.update({BC_RULE: 2, BC_ACK: 2, BC_SEND: 1, BC_WHEN: 1, BC_CANCEL: 1, BC_REFRESH: 1,

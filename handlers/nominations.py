@@ -1,10 +1,9 @@
-"""Answering a nomination, and deciding on a registration request, on Zalo: the counterpart of
-handlers/nominations.py. Confirm (or approve) and decline are numbered choices; declining asks
-for the reason as the chat's next message (zalo/conversation.py hands it over), or without one.
+"""Answering a nomination, and deciding on a registration request. Confirm (or approve) and
+decline are choices; declining asks for the reason as the chat's next message (an owed step,
+handlers/router.py), or declines without one.
 
-A unit head's every step is checked on the server, as a Telegram button press is: the role
-here (a refusal is audited, like handlers.common.require_role), the scope and the request's
-state by the domain.
+A unit head's every step is checked on the server: the role here (a refusal is audited), the
+scope and the request's state by the domain.
 """
 
 from __future__ import annotations
@@ -15,9 +14,10 @@ from html import escape
 
 from domain import nominations, roles
 from domain.errors import DomainError
-from handlers.core import Choice, Ctx, Say
-from handlers.flows import main_menu, not_linked, registered
-from handlers.render import refusal
+from handlers import actions as cb
+from handlers.core import Choice, Ctx, Menu, Say
+from handlers.flows import not_linked, registered
+from handlers.render import refusal, refusal_alert
 from storage.models import Course, Role
 
 REASON = "reason"  # the chat owes why it declines; data: {"declining": NOMINATION | APPROVAL, "id"}
@@ -38,20 +38,24 @@ async def require_role(ctx: Ctx, role: Role, action: str) -> list[Say] | None:
             await roles.audit(
                 session,
                 actor_person_id=ctx.person_id,
-                actor=f"zalo:{ctx.chat_id}",  # a private chat: its id is the user's
+                actor=ctx.actor,
                 action=action,
                 result="refused",
                 role=role.value,
             )
-    return [Say(refusal(ctx.t, refused))]
+    return [Say(refusal(ctx.t, refused), alert=refusal_alert(ctx.t, refused))]
+
+
+def _failed(ctx: Ctx, error: DomainError) -> list[Say]:
+    return [Say(refusal(ctx.t, error), alert=refusal_alert(ctx.t, error))]
 
 
 def _ask_reason(ctx: Ctx, what: str, ident: int, text: str, skip: str) -> list[Say]:
     """Owe the reason as the chat's next message, or decline without one, or keep it."""
     owe_reason(ctx, {"declining": what, "id": str(ident)})
     choices = [
-        Choice(ctx._("Decline without a reason"), f"{skip}:{ident}"),
-        Choice(ctx._("No, keep it"), "x"),
+        Choice(ctx._("Decline without a reason"), cb.build(skip, ident)),
+        Choice(ctx._("No, keep it"), cb.build(cb.DISMISS)),
     ]
     return [Say(text, choices)]
 
@@ -62,8 +66,9 @@ def owe_reason(ctx: Ctx, owed: Mapping[str, str]) -> None:
 
 
 def _declined(ctx: Ctx, course: Course) -> list[Say]:
+    ctx.wake()
     text = ctx._("Declined: %(title)s.") % {"title": escape(course.title)}
-    return [Say(text, main_menu(ctx.t))]
+    return [Say(text, edit=True, menu=Menu.MAIN)]
 
 
 # -- the nominee answers ----------------------------------------------------------------------
@@ -86,7 +91,7 @@ async def _answer(ctx: Ctx, course_id: str, reason: str | None, *, accept: bool)
                 policy=ctx.settings.reminder_policy(),
             )
     except DomainError as error:
-        return [Say(refusal(ctx.t, error))]
+        return _failed(ctx, error)
     if accept:
         return registered(ctx, done.course)
     return _declined(ctx, done.course)
@@ -106,11 +111,11 @@ async def ask_decline_reason(ctx: Ctx, arg: str) -> list[Say]:
                 session, person_id=ctx.person_id, course_id=int(arg), now=ctx.now
             )
     except DomainError as error:
-        return [Say(refusal(ctx.t, error))]
+        return _failed(ctx, error)
     text = ctx._(
         "Why do you decline <b>%(title)s</b>? Type the reason in one message, or choose below."
     ) % {"title": escape(pending.course.title)}
-    return _ask_reason(ctx, NOMINATION, pending.course.id, text, "nomskip")
+    return _ask_reason(ctx, NOMINATION, pending.course.id, text, cb.NOM_SKIP)
 
 
 async def decline_without_reason(ctx: Ctx, arg: str) -> list[Say]:
@@ -142,14 +147,15 @@ async def _decide(ctx: Ctx, reg_id: str, reason: str | None, *, approve: bool) -
                 policy=ctx.settings.reminder_policy(),
             )
     except DomainError as error:
-        return [Say(refusal(ctx.t, error))]
+        return _failed(ctx, error)
     if not approve:
         return _declined(ctx, done.course)
     text = ctx._("✅ Approved: %(who)s is registered for <b>%(title)s</b>.") % {
         "who": escape(done.person_name),
         "title": escape(done.course.title),
     }
-    return [Say(text, main_menu(ctx.t))]
+    ctx.wake()
+    return [Say(text, edit=True, menu=Menu.MAIN)]
 
 
 async def approve_request(ctx: Ctx, arg: str) -> list[Say]:
@@ -166,11 +172,11 @@ async def ask_request_reason(ctx: Ctx, arg: str) -> list[Say]:
                 session, actor_id=ctx.person_id, reg_id=int(arg), now=ctx.now
             )
     except DomainError as error:
-        return [Say(refusal(ctx.t, error))]
+        return _failed(ctx, error)
     text = ctx._(
         "Why decline <b>%(title)s</b> for %(who)s? Type the reason in one message, or choose below."
     ) % {"title": escape(pending.course.title), "who": escape(pending.person_name)}
-    return _ask_reason(ctx, APPROVAL, int(arg), text, "appskip")
+    return _ask_reason(ctx, APPROVAL, int(arg), text, cb.APPROVE_SKIP)
 
 
 async def decline_request_without_reason(ctx: Ctx, arg: str) -> list[Say]:
@@ -189,6 +195,11 @@ _DECLINES: dict[str, Callable[[Ctx, str, str | None], Awaitable[list[Say]]]] = {
 }
 
 
-async def decline_owed(ctx: Ctx, owed: dict[str, str], reason: str) -> list[Say]:
-    """Decline what the chat was asked a reason for (REASON's data), with this reason."""
-    return await _DECLINES[owed["declining"]](ctx, owed["id"], reason)
+async def decline_owed(ctx: Ctx, owed: Mapping[str, str], reason: str) -> list[Say]:
+    """Decline what the chat was asked a reason for (REASON's data), with this reason;
+    "/skip" declines without one, "/cancel" keeps it."""
+    word = reason.strip().lower()
+    if word == "/cancel":
+        return [Say(ctx._("OK, nothing changed."), menu=Menu.MAIN)]
+    given = None if word == "/skip" else reason
+    return await _DECLINES[owed["declining"]](ctx, owed["id"], given)

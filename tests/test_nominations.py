@@ -520,7 +520,7 @@ async def test_a_head_nominates_in_chat_one_confirms_and_one_declines_with_a_rea
     assert c.api.last_message(802)["document"]["file_name"].endswith(".ics")
 
     asked = await c.press(u_binh, f"nd:{course}")
-    assert asked.startswith("Why decline Kỹ năng số cơ bản for Trần Bình?")
+    assert asked.startswith("Why do you decline Kỹ năng số cơ bản? Type the reason")
     assert await c.say(u_binh, "Đang đi học lớp khác") == "Declined: Kỹ năng số cơ bản."
     assert (await _reg(db, binh, course)).reason == "Đang đi học lớp khác"
     await c.drain()

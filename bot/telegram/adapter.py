@@ -15,7 +15,14 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot.context import BotContext
 from bot.telegram.menus import contact_menu, main_menu
@@ -109,6 +116,23 @@ async def _text(update: Update, context: BotContext, say: Say, chat_id: int) -> 
     await context.bot.send_message(target, say.text, parse_mode=ParseMode.HTML, reply_markup=markup)
 
 
+async def owed_step(update: Update, context: BotContext) -> None:
+    """Text typed while the chat owes a step (a reason, a step of a form) goes to that step's
+    flow. Another command leaves the step and runs as usual; /skip and /cancel are the step's."""
+    message = update.effective_message
+    if context.account_id is None or message is None or message.text is None:
+        return
+    ctx = ctx_of(update, context)
+    if ctx.dialog.expect not in router.STEPS:
+        return
+    text = message.text.strip()
+    step = router.owed(ctx)
+    if step is None or (text.startswith("/") and text.split()[0] not in ("/skip", "/cancel")):
+        return
+    await render(update, context, await router.typed(ctx, text, step))
+    raise ApplicationHandlerStop
+
+
 def flow_handler(flow: Flow, *, arg: Callable[[Update], str] | None = None) -> Handler:
     """A PTB callback running `flow`: for a command its text after the command, for a
     button the action's argument."""
@@ -132,6 +156,11 @@ def actions(app: Application, names: Iterable[str]) -> None:
     for name in names:
         handler = flow_handler(router.ACTIONS[name])
         app.add_handler(CallbackQueryHandler(handler, pattern=cb.pattern(name)))
+
+
+def steps(app: Application) -> None:
+    """Owed steps answer typed text before any feature does (group -1, after the middleware)."""
+    app.add_handler(MessageHandler(filters.TEXT, owed_step), group=-1)
 
 
 def commands(app: Application, names: Iterable[str]) -> None:

@@ -9,8 +9,6 @@ reason as the next message (/skip for none, /cancel to keep things as they are).
 from __future__ import annotations
 
 import enum
-import warnings
-from datetime import timedelta
 from html import escape
 from typing import Any
 
@@ -19,26 +17,21 @@ from telegram.ext import (
     Application,
     CallbackQueryHandler,
     CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
 )
-from telegram.warnings import PTBUserWarning
 
 from bot.context import BotContext
-from bot.telegram.common import reply, require_person, require_role
+from bot.telegram.adapter import actions
+from bot.telegram.common import reply, require_role
 from domain import nominations
 from domain.errors import DomainError
-from domain.ics import course_ics
 from domain.nominations import Candidate, Choice, Nominating
 from handlers import actions as cb
-from handlers.render import refusal, refusal_alert, rule_title, short
+from handlers.render import refusal_alert, rule_title, short
 from locales import Translator
 from schedules.notifications import kick_drainer
 from storage.models import Role
 
 PICKING = "nominate"  # user_data: {"course": id, "picked": [ids], "page": n, "hold": hours}
-DECLINING = "declining"  # user_data: ("nomination", course id) or ("approval", registration id)
 PER_PAGE = 8
 MAX_UNIT_BUTTONS = 8  # more units than this: the list is long enough to page through
 HOLDS = (24, 72, 168, 0)  # hours a nominee's seat may be held; 0 = until registration closes
@@ -338,159 +331,6 @@ def _sent_text(t: Translator, done: nominations.Nominated) -> str:
     return text
 
 
-# -- the nominee answers ----------------------------------------------------------------------
-
-
-async def accept(update: Update, context: BotContext) -> None:
-    """Confirm a nomination: the held seat becomes a registration; send the calendar file."""
-    query = update.callback_query
-    person_id = await require_person(update, context)
-    if query is None or person_id is None:
-        return
-    try:
-        async with context.db.begin() as session:
-            done = await nominations.answer(
-                session,
-                person_id=person_id,
-                course_id=cb.number(query.data),
-                accept=True,
-                reason=None,
-                now=context.now(),
-                policy=context.settings.reminder_policy(),
-            )
-    except DomainError as error:
-        await query.answer(refusal_alert(context.t, error), show_alert=True)
-        return
-    await query.answer()
-    text = context.t.gettext("✅ You are registered for <b>%(title)s</b>, starting %(when)s.") % {
-        "title": escape(done.course.title),
-        "when": context.t.datetime(done.course.starts_at),
-    }
-    await reply(update, text, edit=True)
-    assert update.effective_chat is not None
-    await update.effective_chat.send_document(
-        course_ics(done.course, now=context.now()), filename=f"khoa-hoc-{done.course.id}.ics"
-    )
-
-
-async def ask_nominee_reason(update: Update, context: BotContext) -> int:
-    """Before declining a nomination, ask why."""
-    query = update.callback_query
-    person_id = await require_person(update, context)
-    if query is None or person_id is None:
-        return ConversationHandler.END
-    try:
-        async with context.db.begin() as session:
-            pending = await nominations.pending_nomination(
-                session, person_id=person_id, course_id=cb.number(query.data), now=context.now()
-            )
-    except DomainError as error:
-        await query.answer(refusal_alert(context.t, error), show_alert=True)
-        return ConversationHandler.END
-    return await _ask_reason(update, context, ("nomination", pending.course.id), pending)
-
-
-async def _ask_reason(
-    update: Update, context: BotContext, what: tuple[str, int], pending: nominations.Pending
-) -> int:
-    assert update.callback_query is not None and context.user_data is not None
-    await update.callback_query.answer()
-    context.user_data[DECLINING] = what
-    _ = context.t.gettext
-    text = _(
-        "Why decline <b>%(title)s</b> for %(who)s? Send the reason in one message "
-        "(/skip to give none, /cancel to keep it as it is)."
-    ) % {"title": escape(pending.course.title), "who": escape(pending.person_name)}
-    await reply(update, text)
-    return Step.REASON
-
-
-# -- the unit head decides ----------------------------------------------------------------------
-
-
-async def approve(update: Update, context: BotContext) -> None:
-    """Approve a self-registration: the person is registered and told."""
-    query = update.callback_query
-    if query is None or await require_role(update, context, Role.UNIT_HEAD, "approve") is None:
-        return
-    try:
-        async with context.db.begin() as session:
-            done = await nominations.decide(
-                session,
-                actor_id=context.person_id,
-                reg_id=cb.number(query.data),
-                approve=True,
-                reason=None,
-                now=context.now(),
-                policy=context.settings.reminder_policy(),
-            )
-    except DomainError as error:
-        await query.answer(refusal_alert(context.t, error), show_alert=True)
-        return
-    await query.answer()
-    text = context.t.gettext("✅ Approved: %(who)s is registered for <b>%(title)s</b>.") % {
-        "who": escape(done.person_name),
-        "title": escape(done.course.title),
-    }
-    await reply(update, text, edit=True)
-    kick_drainer(context.application)
-
-
-async def ask_head_reason(update: Update, context: BotContext) -> int:
-    """Before declining a self-registration, ask why."""
-    query = update.callback_query
-    if query is None or await require_role(update, context, Role.UNIT_HEAD, "decline") is None:
-        return ConversationHandler.END
-    try:
-        async with context.db.begin() as session:
-            pending = await nominations.pending_approval(
-                session, actor_id=context.person_id, reg_id=cb.number(query.data), now=context.now()
-            )
-    except DomainError as error:
-        await query.answer(refusal_alert(context.t, error), show_alert=True)
-        return ConversationHandler.END
-    return await _ask_reason(update, context, ("approval", cb.number(query.data)), pending)
-
-
-async def decline(update: Update, context: BotContext) -> int:
-    """Decline with the reason just sent (or none after /skip)."""
-    assert update.message is not None and context.user_data is not None
-    what, ident = context.user_data.pop(DECLINING, ("", 0))
-    if what == "approval" and not await require_role(update, context, Role.UNIT_HEAD, "decline"):
-        return ConversationHandler.END
-    text = update.message.text or ""
-    reason = None if text.startswith("/skip") else text
-    now, policy = context.now(), context.settings.reminder_policy()
-    try:
-        async with context.db.begin() as session:
-            done: nominations.Answer | nominations.Decision = (
-                await nominations.answer(
-                    session, person_id=context.person_id or 0, course_id=ident, accept=False,
-                    reason=reason, now=now, policy=policy,
-                )
-                if what == "nomination"
-                else await nominations.decide(
-                    session, actor_id=context.person_id, reg_id=ident, approve=False,
-                    reason=reason, now=now, policy=policy,
-                )
-            )  # fmt: skip
-    except DomainError as error:
-        await reply(update, refusal(context.t, error))
-        return ConversationHandler.END
-    await reply(
-        update, context.t.gettext("Declined: %(title)s.") % {"title": escape(done.course.title)}
-    )
-    kick_drainer(context.application)
-    return ConversationHandler.END
-
-
-async def keep(update: Update, context: BotContext) -> int:
-    """/cancel while asked for a reason: nothing is declined."""
-    (context.user_data or {}).pop(DECLINING, None)
-    await reply(update, context.t.gettext("OK, nothing changed."))
-    return ConversationHandler.END
-
-
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("nominate", start))
     for action, callback in (
@@ -502,26 +342,8 @@ def register(app: Application) -> None:
         (cb.NOM_REVIEW, review),
         (cb.NOM_HOLD, set_hold),
         (cb.NOM_SEND, send),
-        (cb.NOM_ACCEPT, accept),
-        (cb.APPROVE, approve),
     ):
         app.add_handler(CallbackQueryHandler(callback, pattern=cb.pattern(action)))
-    with warnings.catch_warnings():
-        # The conversation starts from a button and continues with a text message, so it
-        # must be tracked per chat and user, not per message; PTB warns about exactly that.
-        warnings.filterwarnings("ignore", message=".*per_message=False", category=PTBUserWarning)
-        reason = ConversationHandler(
-            entry_points=[
-                CallbackQueryHandler(ask_nominee_reason, pattern=cb.pattern(cb.NOM_DECLINE)),
-                CallbackQueryHandler(ask_head_reason, pattern=cb.pattern(cb.APPROVE_DECLINE)),
-            ],
-            states={
-                Step.REASON: [
-                    MessageHandler(filters.TEXT & ~filters.COMMAND, decline),
-                    CommandHandler("skip", decline),
-                ]
-            },
-            fallbacks=[CommandHandler("cancel", keep)],
-            conversation_timeout=timedelta(minutes=15),
-        )
-    app.add_handler(reason)
+    # The nominee's and the unit head's answers: handlers/nominations.py.
+    actions(app, (cb.NOM_ACCEPT, cb.NOM_DECLINE, cb.NOM_SKIP, cb.APPROVE, cb.APPROVE_DECLINE,
+                  cb.APPROVE_SKIP))  # fmt: skip
