@@ -16,10 +16,11 @@ from bot.context import BotContext, Resources
 from bot.limiter import PacedLimiter, PriorityPacer
 from bot.metrics import Health, start_metrics, stop_metrics
 from bot.outgoing import GuardedBot
+from bot.redelivery import Redelivery
 from bot.telegram import register_all
 from bot.telegram.adapter import CHANNEL
 from bot.telegram.help import set_commands
-from config.instruments import UPDATE_SECONDS, UPDATES, telegram_kind
+from config.instruments import DUPLICATES, UPDATE_SECONDS, UPDATES, telegram_kind
 from config.settings import Settings
 from handlers.dialog import Dialogs
 from schedules.broadcasts import start_broadcasts
@@ -72,14 +73,22 @@ def build_application(
 
 
 class MeteredApplication(Application[Any, Any, Any, Any, Any, Any]):
-    """Counts each update by kind and times it, from its arrival to the end of its handlers
-    (every group, whatever ends them) for /metrics; keeps each chat's conversation state."""
+    """Drops updates already handled (bot/redelivery.py); counts each update by kind and times
+    it, from its arrival to the end of its handlers (every group, whatever ends them) for
+    /metrics; keeps each chat's conversation state."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._chat_locks: dict[str, asyncio.Lock] = {}
 
     async def process_update(self, update: object) -> None:
+        # Set by _post_init, i.e. when serving; tests driving process_update replay at will.
+        redelivery: Redelivery | None = self.bot_data.get("redelivery")
+        if isinstance(update, Update) and redelivery is not None:
+            if not await redelivery.first("telegram", f"{self.bot.id}:{update.update_id}"):
+                DUPLICATES.labels("telegram").inc()
+                log.info("update %d was handled already; dropped", update.update_id)
+                return
         UPDATES.labels("telegram", telegram_kind(update)).inc()
         chat = update.effective_chat if isinstance(update, Update) else None
         if chat is None:
@@ -109,13 +118,14 @@ def _alive(app: Application[Any, Any, Any, Any, Any, Any]) -> bool:
 
 
 async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Runs under run_polling/run_webhook only: schema, command menus, the drainer, and the
-    health and metrics server when METRICS_LISTEN is set."""
+    """Runs under run_polling/run_webhook only: schema, command menus, the drainer, the claim
+    on each update, and the health and metrics server when METRICS_LISTEN is set."""
     await upgrade(app.bot_data["engine"])
     await set_commands(app)
     start_drainer(app)
     start_broadcasts(app)
     res: Resources = app.bot_data["resources"]
+    app.bot_data["redelivery"] = Redelivery(res.db)
     if res.settings.metrics_listen:
         health = Health(res.db, alive=lambda: _alive(app))
         app.bot_data["metrics"] = await start_metrics(res.settings.metrics_listen, health)

@@ -302,7 +302,12 @@ def _run(settings: Settings, channel: str | None = None) -> int:
 
     engine = create_engine(settings.database_url)
     app = build_application(settings, engine)
-    app.run_polling(drop_pending_updates=False)
+    if settings.telegram_webhook_url:
+        from bot.serve import telegram_webhook
+
+        app.run_webhook(**telegram_webhook(settings))
+    else:
+        app.run_polling(drop_pending_updates=False)
     return 0
 
 

@@ -1,8 +1,10 @@
 """`boiduong run`: every channel whose token is set, in one asyncio process.
 
 Telegram runs as PTB's Application started by hand (not `run_polling`, which would own the
-event loop) beside the Zalo poller or webhook. With Telegram, PTB's JobQueue drives the
-notification drainer and hands it the Zalo sender too; without it, a plain loop does.
+event loop) beside the Zalo poller or webhook; it long-polls, or serves PTB's own webhook when
+TELEGRAM_WEBHOOK_URL is set (`telegram_webhook`, also used by a Telegram-only `run`). With
+Telegram, PTB's JobQueue drives the notification drainer and hands it the Zalo sender too;
+without it, a plain loop does.
 Ctrl+C or SIGTERM stops every part and waits for answers in flight.
 """
 
@@ -11,9 +13,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import signal
 from collections.abc import Coroutine
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -30,6 +34,26 @@ from schedules.pacing import Pacer
 from storage.db import make_sessionmaker, upgrade
 
 log = logging.getLogger(__name__)
+
+
+def telegram_webhook(settings: Settings) -> dict[str, Any]:
+    """Arguments of PTB's run_webhook/start_webhook for TELEGRAM_WEBHOOK_URL. PTB's tornado
+    server listens on TELEGRAM_WEBHOOK_LISTEN at the URL's path (plain HTTP: the TLS proxy in
+    front forwards to it), calls setWebhook with the URL and secret_token, and answers 403,
+    unhandled, to a request whose X-Telegram-Bot-Api-Secret-Token header is missing or wrong.
+    """
+    url, secret = settings.telegram_webhook_url, settings.telegram_webhook_secret
+    assert url is not None and secret is not None  # both checked together by Settings
+    host, _, port = settings.telegram_webhook_listen.rpartition(":")
+    return {
+        "listen": host,
+        "port": int(port),
+        # PTB routes by regular expression; the path's "." must match itself only.
+        "url_path": re.escape(urlsplit(url).path or "/"),
+        "webhook_url": url,
+        "secret_token": secret.get_secret_value(),
+        "drop_pending_updates": False,
+    }
 
 
 def zalo_parts(settings: Settings, engine: AsyncEngine) -> tuple[ZaloBot, ZaloSender]:
@@ -111,7 +135,10 @@ async def _with_telegram(
     async with app:
         assert app.post_init is not None and app.updater is not None
         await app.post_init(app)  # schema, command menus, drainers (as run_polling would)
-        await app.updater.start_polling()
+        if settings.telegram_webhook_url:
+            await app.updater.start_webhook(**telegram_webhook(settings))
+        else:
+            await app.updater.start_polling()
         await app.start()
         try:
             return await _until_stopped(stop, parts)

@@ -19,6 +19,11 @@ UPDATE_SECONDS = Histogram(
     ["channel"],
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
 )
+DUPLICATES = Counter(
+    "boiduong_duplicate_updates",
+    "Updates dropped unhandled: redelivered, or taken by another worker; by channel",
+    ["channel"],
+)
 SENDS = Counter("boiduong_sends", "Messages sent (and accepted), by channel", ["channel"])
 RATE_LIMITED = Counter(
     "boiduong_rate_limited", "Sends answered 429 (too many requests), by channel", ["channel"]

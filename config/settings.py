@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
@@ -27,6 +29,14 @@ _REMINDER_PARSERS: dict[str, Callable[[str], object]] = {
 }
 
 
+# What Telegram accepts in setWebhook: the ports it delivers to and the secret_token's alphabet.
+WEBHOOK_PORTS = frozenset({443, 80, 88, 8443})
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+_SECRET_RULE = "1–256 characters of A–Z, a–z, 0–9, _ and -"
+# The path becomes a route of PTB's webhook server; plain URL characters keep it one literal path.
+_WEBHOOK_PATH = re.compile(r"/[A-Za-z0-9/_.~-]*")
+
+
 class Settings(BaseSettings):
     """Everything the bot reads from the environment (or an optional `.env` file)."""
 
@@ -36,6 +46,13 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///boiduong.db"
     telegram_base_url: str = "https://api.telegram.org/bot"
     telegram_base_file_url: str = "https://api.telegram.org/file/bot"
+    # Webhook mode when a public https URL is set (its path is the path listened on); long
+    # polling otherwise. A TLS reverse proxy forwards the URL to TELEGRAM_WEBHOOK_LISTEN.
+    telegram_webhook_url: str | None = None
+    # Sent to setWebhook as secret_token; deliveries without it are answered 403. Checked even
+    # when unset: it is required once the URL is set.
+    telegram_webhook_secret: SecretStr | None = Field(default=None, validate_default=True)
+    telegram_webhook_listen: str = "0.0.0.0:8443"
     timezone: str = "Asia/Ho_Chi_Minh"
     default_language: str = "vi"
     # Provinces set their own yearly refresher target since the fixed 40-period rule was repealed.
@@ -150,7 +167,38 @@ class Settings(BaseSettings):
         used = {"telegram": self.bot_token, "zalo": self.zalo_bot_token}
         return tuple(name for name, token in used.items() if token)
 
-    @field_validator("zalo_webhook_listen", "metrics_listen")
+    @field_validator("telegram_webhook_url")
+    @classmethod
+    def _public_https(cls, value: str | None) -> str | None:
+        if not value:  # an empty line in .env means "not set"
+            return None
+        # https only, also in tests: Telegram refuses anything else, and the tests post to
+        # TELEGRAM_WEBHOOK_LISTEN directly, as the reverse proxy does.
+        try:
+            url = urlsplit(value)
+            port = url.port or 443
+        except ValueError:
+            raise ValueError("not a URL; use https://HOST/PATH") from None
+        if url.scheme != "https" or not url.hostname:
+            raise ValueError("use https://HOST/PATH (Telegram delivers over https only)")
+        if port not in WEBHOOK_PORTS:
+            raise ValueError("Telegram delivers to ports 443, 80, 88 and 8443 only")
+        if not _WEBHOOK_PATH.fullmatch(url.path or "/") or url.query or url.fragment:
+            raise ValueError("the path may hold letters, digits and / _ - . ~ only, no query")
+        return value
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            if info.data.get("telegram_webhook_url"):
+                raise ValueError("required when TELEGRAM_WEBHOOK_URL is set; " + _SECRET_RULE)
+            return None
+        if not _WEBHOOK_SECRET.fullmatch(value.get_secret_value()):
+            raise ValueError(_SECRET_RULE)
+        return value
+
+    @field_validator("zalo_webhook_listen", "metrics_listen", "telegram_webhook_listen")
     @classmethod
     def _host_port(cls, value: str | None) -> str | None:
         if value is None:

@@ -664,3 +664,17 @@ class TrainingPlan(Base):
     category: Mapped[str | None] = mapped_column(String(30))
     participants: Mapped[int] = mapped_column(Integer)
     courses: Mapped[int | None] = mapped_column(Integer)
+
+
+class ProcessedUpdate(Base):
+    """An incoming update already taken by some worker: claimed by inserting this row before it
+    is handled, so a redelivery (or a second worker given the same update) finds it and drops
+    it. Rows are pruned after a day; Telegram redelivers for a few hours at most."""
+
+    __tablename__ = "processed_updates"
+    __table_args__ = (Index("ix_processed_updates_received_at", "received_at"),)
+
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    # Telegram: "<bot id>:<update_id>", so a new token's fresh numbering never collides.
+    update_key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
