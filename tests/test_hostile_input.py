@@ -21,11 +21,10 @@ from domain.rich_text import Issue
 from storage.models import Broadcast, Registration, RegistrationStatus, Role, Unit
 from tests.botapi.validator import SpecValidator
 from tests.factories import make_course, make_person, make_unit
+from tests.harness import BINH, Telegram, linked, said, snapshot
 from tests.test_claims import PNG
-from tests.test_handlers import BINH, Telegram, linked, said, snapshot, tg
 from tests.test_organizer_courses import _courses_file, _row
 
-__all__ = ["tg"]  # the fixture, shared with the chat-flow tests
 pytestmark = [
     pytest.mark.databases("sqlite"),
     pytest.mark.filterwarnings("ignore:Ignoring `conversation_timeout`"),
