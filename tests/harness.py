@@ -257,22 +257,22 @@ class Telegram:
 
     # -- what users do --
 
+    async def send(self, who: User, update: dict[str, Any]) -> Message:
+        """Hand an update from `who` to the application; returns the newest message in their
+        chat."""
+        await self.process(update)
+        return self.api.last_message(who["id"])
+
     async def say(self, who: User, text: str) -> Message:
         """Send a text; returns the newest message in the user's chat."""
-        await self.process(self.api.message_update(who, text))
-        return self.api.last_message(who["id"])
+        return await self.send(who, self.api.message_update(who, text))
 
     async def reply(self, who: User, text: str) -> str:
         """Send a text; returns the text of the newest message in the user's chat."""
         return str((await self.say(who, text)).get("text", ""))
 
     async def send_file(self, who: User, name: str, content: bytes) -> Message:
-        await self.process(self.api.document_update(who, name, content))
-        return self.api.last_message(who["id"])
-
-    async def send_photo(self, who: User, content: bytes, caption: str = "") -> Message:
-        await self.process(self.api.photo_update(who, content, caption))
-        return self.api.last_message(who["id"])
+        return await self.send(who, self.api.document_update(who, name, content))
 
     def message_with(self, chat_id: int, data: str) -> Message:
         """The newest message in the chat with a button carrying `data`."""
@@ -344,6 +344,10 @@ class Telegram:
             return new[-1]
         pressed = [m for m in sent if m["message_id"] == message["message_id"]]
         return pressed[0] if pressed else self.api.last_message(owner["id"])
+
+    async def choose(self, who: User, message: Message, label: str) -> Message:
+        """Press the button of `message` whose label contains `label` (as `press`)."""
+        return await self.press(who, button(message, label), message=message)
 
     # -- what users see --
 
