@@ -332,18 +332,22 @@ class Telegram:
         message: Message | None = None,
         owner: User | None = None,
     ) -> Message:
-        """Press a button (as `tap`); returns what the bot showed in answer: its newest new
-        message in the chat, else the pressed message as edited."""
+        """Press a button (as `tap`); returns the newest message in `owner`'s chat."""
         owner = owner or who
-        message = message or self.message_with(owner["id"], data)
+        await self.tap(who, data, message=message, owner=owner)
+        return self.api.last_message(owner["id"])
+
+    async def press_reply(self, who: User, data: str, *, owner: User | None = None) -> str:
+        """Press the newest button carrying `data` (as `tap`); returns the text the bot
+        answered with: its newest new text message, else the pressed message's as edited."""
+        owner = owner or who
+        message = self.message_with(owner["id"], data)
         newest = self.api.last_message(owner["id"])["message_id"]
         await self.tap(who, data, message=message, owner=owner)
         sent = self.api.sent_to(owner["id"])
-        new = [m for m in sent if m["message_id"] > newest]
-        if new:
-            return new[-1]
-        pressed = [m for m in sent if m["message_id"] == message["message_id"]]
-        return pressed[0] if pressed else self.api.last_message(owner["id"])
+        new = [m["text"] for m in sent if m.get("text") and m["message_id"] > newest]
+        pressed = next(m for m in sent if m["message_id"] == message["message_id"])
+        return str(new[-1] if new else pressed.get("text"))
 
     async def choose(self, who: User, message: Message, label: str) -> Message:
         """Press the button of `message` whose label contains `label` (as `press`)."""
