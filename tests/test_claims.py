@@ -29,7 +29,7 @@ from storage.models import (
     Role,
     TrainingRecord,
 )
-from tests.factories import make_person, make_position, make_unit
+from tests.factories import PNG, make_person, make_position, make_unit
 from tests.harness import Telegram
 from tests.zalo_standin import PHOTO, Zalo
 
@@ -38,7 +38,6 @@ DAYTIME = datetime(2026, 12, 1, 10, 0, tzinfo=TZ).astimezone(UTC)
 RULE_TITLE = "Lý luận chính trị trung cấp"
 # Telegram does not run conversation timeouts without a running JobQueue, as in these tests.
 pytestmark = pytest.mark.filterwarnings("ignore:Ignoring `conversation_timeout`")
-PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000")
 
 
 @dataclass
