@@ -6,7 +6,7 @@ TEST_POSTGRES_URL (default postgresql+asyncpg://postgres@127.0.0.1:5432/test). T
 half is skipped, with the reason, when the server cannot be reached.
 `@pytest.mark.databases("sqlite")` keeps a test to the named databases (the others are
 deselected, not skipped).
-The Telegram fixtures `tg` and `chat` come from tests/harness.py.
+The Telegram fixtures `tg`, `chat` and `broadcasting` come from tests/harness.py.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from bot.zalo.client import ZaloClient
 from bot.zalo.conversation import ZaloBot
 from config.settings import Settings
 from storage.db import create_engine, make_sessionmaker, upgrade
+from tests.harness import broadcasting as broadcasting
 from tests.harness import chat as chat
 from tests.harness import tg as tg
 from tests.zalo_standin import StandInZalo, Zalo

@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import roles
@@ -32,6 +33,8 @@ from storage.models import (
     Unit,
 )
 
+CULTURE_SOCIAL = "cc_van_hoa_xa_hoi"  # a seeded position with its own degree standard
+CULTURE_SOCIAL_DEGREE = "cs-culture-social-degree"  # its seeded rule: a university degree
 # The header of a 1×1 PNG: enough for Telegram's photo sizes and for evidence checks.
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000")
 _seq = itertools.count(1)
@@ -186,6 +189,32 @@ async def make_account(
     session.add(account)
     await session.flush()
     return account
+
+
+async def seeded_position(s: AsyncSession, code: str = CULTURE_SOCIAL) -> Position:
+    return (await s.execute(select(Position).where(Position.code == code))).scalar_one()
+
+
+async def person_in(
+    s: AsyncSession,
+    unit: Unit,
+    *,
+    uid: int | None = None,
+    pos: Position | None = None,
+    degree: str | None = None,
+    name: str = "Nguyễn Văn An",
+) -> int:
+    """A roster person; linked to chat `uid` when given; with a university degree in `degree`."""
+    quals = [("education", "dai_hoc", degree)] if degree else []
+    person = await make_person(s, unit=unit, position=pos, qualifications=quals, full_name=name,
+                               phone=f"09{(uid or 0) % 10**8:08d}")  # fmt: skip
+    if uid is not None:
+        await make_account(s, person=person, chat_user_id=str(uid), language="vi")
+    return person.id
+
+
+async def grant(s: AsyncSession, person_id: int, unit: Unit | None, role: Role) -> None:
+    await roles.grant(s, person_id=person_id, role=role, unit_id=unit.id if unit else None, by="t")
 
 
 # -- a province with two communes, an organizer, a courses file --------------------------------

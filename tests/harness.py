@@ -5,7 +5,8 @@ Every test that drives the Telegram application builds it here: `build` wires
 call lands in an `OfflineBotAPI` that checks it against the published spec and keeps the chats.
 `Telegram` plays users (texts, files, contacts, button presses) and reads the chats back;
 `Chat` is one user's view of it. The fixtures `tg` (strict: any refused call or logged error
-fails the test) and `chat` (the default settings) are registered in `tests/conftest.py`.
+fails the test), `chat` (the default settings) and `broadcasting` (no quiet hours) are
+registered in `tests/conftest.py`.
 
 Expected texts come from the message catalogues (`said`), so a test names a message by its
 English source and checks the Vietnamese (or English) reply.
@@ -50,11 +51,10 @@ from storage.models import (
     Registration,
 )
 from tests.botapi.validator import SpecValidator
-from tests.factories import make_course, make_person
+from tests.factories import CULTURE_SOCIAL, make_course, make_person
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 PHONE = "0912345678"
-CULTURE_SOCIAL = "cc_van_hoa_xa_hoi"  # a seeded position with its own degree standard
 AN = {"id": 700_000_101, "is_bot": False, "first_name": "An", "language_code": "vi"}
 BINH = {"id": 700_000_102, "is_bot": False, "first_name": "Bình", "language_code": "vi"}
 CUONG = {"id": 700_000_103, "is_bot": False, "first_name": "Cường", "language_code": "vi"}
@@ -136,6 +136,15 @@ async def chat(
         yield telegram
 
 
+@pytest.fixture
+async def broadcasting(
+    db_engine: AsyncEngine, db: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[Telegram]:
+    """The application without quiet hours: broadcasts and notices go out at any time."""
+    async with running(settings(quiet_hours="00:00-00:00"), db_engine, db) as telegram:
+        yield telegram
+
+
 # -- expected texts, from the catalogues -----------------------------------------------------------
 
 
@@ -180,6 +189,15 @@ def buttons(message: Message) -> list[tuple[str, str]]:
         for row in markup.get("inline_keyboard", [])
         for b in row
     ]
+
+
+def button_data(message: Message) -> list[str]:
+    """The callback data of a message's inline buttons."""
+    return [data for _, data in buttons(message)]
+
+
+def button_labels(message: Message) -> list[str]:
+    return [label for label, _ in buttons(message)]
 
 
 def button(message: Message, label: str) -> str:
@@ -348,6 +366,12 @@ class Telegram:
         new = [m["text"] for m in sent if m.get("text") and m["message_id"] > newest]
         pressed = next(m for m in sent if m["message_id"] == message["message_id"])
         return str(new[-1] if new else pressed.get("text"))
+
+    async def press_answer(
+        self, who: User, data: str, *, message: Message | None = None
+    ) -> str:
+        """Press a button (as `tap`); returns the text of the answer to the press, if any."""
+        return (await self.tap(who, data, message=message))[-1] or ""
 
     async def choose(self, who: User, message: Message, label: str) -> Message:
         """Press the button of `message` whose label contains `label` (as `press`)."""
