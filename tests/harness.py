@@ -169,6 +169,12 @@ def said(fragment: str, lang: str = "vi", **params: object) -> str:
     return plain(text % params if params else text)
 
 
+def at(day: str, clock: str) -> datetime:
+    """A Vietnamese wall-clock time ("10/12/2026", "08:00") as aware UTC."""
+    d = datetime.strptime(f"{day} {clock}", "%d/%m/%Y %H:%M")
+    return d.replace(tzinfo=TZ).astimezone(UTC)
+
+
 def local(moment: datetime) -> str:
     """A time as the bot shows it: dd/mm/yyyy HH:MM in Vietnam's time zone."""
     return moment.astimezone(TZ).strftime("%d/%m/%Y %H:%M")
