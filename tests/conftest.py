@@ -6,6 +6,7 @@ TEST_POSTGRES_URL (default postgresql+asyncpg://postgres@127.0.0.1:5432/test). T
 half is skipped, with the reason, when the server cannot be reached.
 `@pytest.mark.databases("sqlite")` keeps a test to the named databases (the others are
 deselected, not skipped).
+The Telegram fixtures `tg`, `chat` and `broadcasting` come from tests/harness.py.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ from bot.zalo.client import ZaloClient
 from bot.zalo.conversation import ZaloBot
 from config.settings import Settings
 from storage.db import create_engine, make_sessionmaker, upgrade
+from tests.harness import broadcasting as broadcasting
+from tests.harness import chat as chat
+from tests.harness import tg as tg
 from tests.zalo_standin import StandInZalo, Zalo
 
 # Opt in to timedelta durations as ./dev does; conftest loads before any test imports telegram.

@@ -1,7 +1,8 @@
 """Small factories for tests: each takes a session, adds one row with sensible defaults, flushes.
 
 Codes and personal IDs come from a counter, so any number of rows can be made in one test
-without naming them; pass keyword arguments for what the test is about.
+without naming them; pass keyword arguments for what the test is about. At the end: a small
+unit tree with an organizer, and a courses import file for it.
 """
 
 from __future__ import annotations
@@ -9,10 +10,16 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from openpyxl import Workbook
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain import roles
+from domain.importing import COURSE_COLUMNS
 from domain.text import fold
 from storage.models import (
     ChatAccount,
@@ -22,9 +29,14 @@ from storage.models import (
     Person,
     Position,
     Qualification,
+    Role,
     Unit,
 )
 
+CULTURE_SOCIAL = "cc_van_hoa_xa_hoi"  # a seeded position with its own degree standard
+CULTURE_SOCIAL_DEGREE = "cs-culture-social-degree"  # its seeded rule: a university degree
+# The header of a 1×1 PNG: enough for Telegram's photo sizes and for evidence checks.
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000")
 _seq = itertools.count(1)
 
 
@@ -177,3 +189,80 @@ async def make_account(
     session.add(account)
     await session.flush()
     return account
+
+
+async def seeded_position(s: AsyncSession, code: str = CULTURE_SOCIAL) -> Position:
+    return (await s.execute(select(Position).where(Position.code == code))).scalar_one()
+
+
+async def person_in(
+    s: AsyncSession,
+    unit: Unit,
+    *,
+    uid: int | None = None,
+    pos: Position | None = None,
+    degree: str | None = None,
+    name: str = "Nguyễn Văn An",
+) -> int:
+    """A roster person; linked to chat `uid` when given; with a university degree in `degree`."""
+    quals = [("education", "dai_hoc", degree)] if degree else []
+    person = await make_person(s, unit=unit, position=pos, qualifications=quals, full_name=name,
+                               phone=f"09{(uid or 0) % 10**8:08d}")  # fmt: skip
+    if uid is not None:
+        await make_account(s, person=person, chat_user_id=str(uid), language="vi")
+    return person.id
+
+
+async def grant(s: AsyncSession, person_id: int, unit: Unit | None, role: Role) -> None:
+    await roles.grant(s, person_id=person_id, role=role, unit_id=unit.id if unit else None, by="t")
+
+
+# -- a province with two communes, an organizer, a courses file --------------------------------
+
+
+async def make_communes(s: AsyncSession) -> dict[str, Unit]:
+    """Province LS with communes LS-X1 and LS-X2, by code."""
+    province = await make_unit(s, code="LS", kind="province", name="Tỉnh Lạng Sơn")
+    mine = await make_unit(s, code="LS-X1", name="Xã Tân Thanh", parent=province)
+    other = await make_unit(s, code="LS-X2", name="Xã Hoàng Văn Thụ", parent=province)
+    return {"LS": province, "LS-X1": mine, "LS-X2": other}
+
+
+async def make_organizer(s: AsyncSession, unit: Unit, **extra: Any) -> int:
+    """A person of `unit` who is its organizer; returns the person's id."""
+    person = await make_person(s, unit=unit, full_name="Lý Thị Tổ Chức", **extra)
+    await roles.grant(s, person_id=person.id, role=Role.ORGANIZER, unit_id=unit.id, by="test")
+    return person.id
+
+
+def future(days: int) -> str:
+    """A dd/mm/yyyy date `days` from now in Vietnam."""
+    return (datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")) + timedelta(days=days)).strftime("%d/%m/%Y")
+
+
+def courses_xlsx(path: Path, rows: list[dict[str, str]]) -> Path:
+    """A courses import file (Vietnamese headers) with `rows`, keyed by column key."""
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    keys = ["code", "title", "category", "organizer", "place", "starts", "ends", "capacity"]
+    by_key = {c.key: c for c in COURSE_COLUMNS}
+    ws.append([by_key[k].vi for k in keys])
+    for row in rows:
+        ws.append([row.get(k, "") for k in keys])
+    wb.save(path)
+    return path
+
+
+def course_row(code: str, organizer: str) -> dict[str, str]:
+    """A valid course starting in 20 days, organized by the unit coded `organizer`."""
+    return {
+        "code": code,
+        "title": "Bồi dưỡng quản lý nhà nước",
+        "category": "QLNN",
+        "organizer": organizer,
+        "place": "Hội trường xã",
+        "starts": f"{future(20)} 07:30",
+        "ends": f"{future(21)} 17:00",
+        "capacity": "30",
+    }

@@ -5,7 +5,6 @@ and /status turns from missing to met. Organizers act only on their units' cours
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,22 +15,16 @@ import pytest
 import time_machine
 from openpyxl import Workbook
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from telegram import Update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.app import OFFLINE_TOKEN, build_application
-from bot.offline import OfflineBotAPI, OfflineRequest
-from config.settings import Settings
 from domain import attendance as att
 from domain import completion, registration, roles
 from domain.attendance import CheckinStatus
 from domain.errors import DomainError, Refusal
 from domain.standards import State, status_of
-from schedules.notifications import Pacer, drain_once
 from storage.models import (
     Attendance,
     AuditEntry,
-    ChatAccount,
     Course,
     Notification,
     Qualification,
@@ -40,8 +33,8 @@ from storage.models import (
     Role,
     TrainingRecord,
 )
-from tests.botapi.validator import SpecValidator
 from tests.factories import make_course, make_person, make_position, make_unit
+from tests.harness import Telegram, buttons
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 RULE = "leader-political-theory"
@@ -399,77 +392,13 @@ async def test_the_organizer_marks_one_person_complete_with_a_certificate_number
 # -- in chat -------------------------------------------------------------------------------------
 
 
-@dataclass
-class Chat:
-    app: Any
-    api: OfflineBotAPI
-    db: async_sessionmaker[AsyncSession]
-
-    async def link(self, person_id: int, uid: int, lang: str) -> dict[str, Any]:
-        async with self.db.begin() as s:
-            s.add(
-                ChatAccount(
-                    channel="telegram",
-                    chat_user_id=str(uid),
-                    chat_id=str(uid),
-                    person_id=person_id,
-                    language=lang,
-                    linked_at=datetime.now(UTC),
-                )
-            )
-        user = {"id": uid, "is_bot": False, "first_name": "U", "language_code": lang}
-        self.api.add_user(user)
-        return user
-
-    async def say(self, user: dict[str, Any], text: str) -> dict[str, Any]:
-        await self.app.process_update(
-            Update.de_json(self.api.message_update(user, text), self.app.bot)
-        )
-        return self.api.last_message(user["id"])
-
-    async def press(
-        self, user: dict[str, Any], message: dict[str, Any], data: str
-    ) -> dict[str, Any]:
-        update = self.api.callback_update(user, message["message_id"], data)
-        await self.app.process_update(Update.de_json(update, self.app.bot))
-        return self.api.last_message(user["id"])
-
-    async def send_file(self, user: dict[str, Any], name: str, content: bytes) -> dict[str, Any]:
-        update = self.api.document_update(user, name, content)
-        await self.app.process_update(Update.de_json(update, self.app.bot))
-        return self.api.last_message(user["id"])
-
-    async def drain(self) -> int:
-        return await drain_once(self.app.bot, self.app.bot_data["resources"], Pacer(1000))
-
-
-def buttons(message: dict[str, Any]) -> list[tuple[str, str]]:
-    rows = message.get("reply_markup", {}).get("inline_keyboard", [])
-    return [(b["text"], b["callback_data"]) for row in rows for b in row]
-
-
-def button(message: dict[str, Any], text: str) -> str:
-    found = [data for label, data in buttons(message) if text in label]
-    assert found, f"no button {text!r} in {buttons(message)}"
-    return found[0]
-
-
-@pytest.fixture
-async def chat(db_engine: AsyncEngine, db: async_sessionmaker[AsyncSession]) -> AsyncIterator[Chat]:
-    api = OfflineBotAPI(token=OFFLINE_TOKEN, validator=SpecValidator())
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
-    app = build_application(settings, db_engine, request=OfflineRequest(api), rate_limit=False)
-    async with app:
-        yield Chat(app, api, db)
-
-
 def status_line(text: str) -> str:
     return next(line for line in text.splitlines() if "Lý luận chính trị trung cấp" in line)
 
 
 @pytest.mark.databases("sqlite")
 async def test_in_chat_participants_are_checked_in_completed_and_their_status_changes(
-    chat: Chat,
+    chat: Telegram,
 ) -> None:
     c = await course5(chat.db, participants=10)  # 14 participants: two pages
     org = await chat.link(c.organizer, 900, "en")
@@ -477,20 +406,20 @@ async def test_in_chat_participants_are_checked_in_completed_and_their_status_ch
     binh = await chat.link(c.people["Binh"], 902, "vi")
     with time_machine.travel(SESSIONS[0][0] + timedelta(minutes=10), tick=True):
         listing = await chat.say(org, "/attendance")
-        screen = await chat.press(org, listing, f"at:{c.course_id}")
+        screen = await chat.press(org, f"at:{c.course_id}", message=listing)
         assert "Session 1 · 01/12/2026 07:30 · present 0 of 14" in screen["text"]
-        page = await chat.press(org, screen, button(screen, "🗓 1"))
+        page = await chat.choose(org, screen, "🗓 1")
         assert "Page 1 of 2" in page["text"]
         names = [label for label, _d in buttons(page) if label.startswith("⬜")]
         assert len(names) == att_page() and names[0] == "⬜ Nguyễn Văn An"
-        page2 = await chat.press(org, page, button(page, "▶️"))
+        page2 = await chat.choose(org, page, "▶️")
         assert "Page 2 of 2" in page2["text"]
-        page = await chat.press(org, page2, button(page2, "◀️"))
-        page = await chat.press(org, page, button(page, "Nguyễn Văn An"))
+        page = await chat.choose(org, page2, "◀️")
+        page = await chat.choose(org, page, "Nguyễn Văn An")
         assert "✅ Nguyễn Văn An" in [label for label, _d in buttons(page)]
         assert "Present: 1 of 14" in page["text"]
 
-        shown = await chat.press(org, page, button(page, "Check-in code"))
+        shown = await chat.choose(org, page, "Check-in code")
         code = re.search(r"/checkin (\w+)", shown["text"])
         assert code is not None
         assert (await chat.say(binh, f"/checkin {code[1]}"))["text"] == (
@@ -501,11 +430,13 @@ async def test_in_chat_participants_are_checked_in_completed_and_their_status_ch
 
     with time_machine.travel(AFTER, tick=True):
         assert status_line((await chat.say(an, "/status"))["text"]).startswith("⚠️")
-        screen = await chat.press(org, await chat.say(org, "/attendance"), f"at:{c.course_id}")
+        screen = await chat.press(
+            org, f"at:{c.course_id}", message=await chat.say(org, "/attendance")
+        )
         assert "Session 1 · 01/12/2026 07:30 · present 2 of 14" in screen["text"]
-        ask = await chat.press(org, screen, button(screen, "Finish"))
+        ask = await chat.choose(org, screen, "Finish")
         assert "present at 80% of the sessions completes it" in ask["text"]
-        done = await chat.press(org, ask, button(ask, "Yes, finish"))
+        done = await chat.choose(org, ask, "Yes, finish")
         assert done["text"] == (
             "🏁 Trung cấp lý luận chính trị is finished: 1 completed, 1 attended too few "
             "sessions, 12 no-shows."
@@ -528,13 +459,15 @@ def att_page() -> int:
 
 @pytest.mark.databases("sqlite")
 async def test_in_chat_the_sheet_goes_out_and_comes_back_all_or_nothing(
-    chat: Chat, tmp_path: Path
+    chat: Telegram, tmp_path: Path
 ) -> None:
     c = await course5(chat.db)
     org = await chat.link(c.organizer, 910, "en")
     with time_machine.travel(AFTER, tick=True):
-        screen = await chat.press(org, await chat.say(org, "/attendance"), f"at:{c.course_id}")
-        sent = await chat.press(org, screen, button(screen, "Sheet"))
+        screen = await chat.press(
+            org, f"at:{c.course_id}", message=await chat.say(org, "/attendance")
+        )
+        sent = await chat.choose(org, screen, "Sheet")
         assert sent["document"]["file_name"] == f"diem-danh-{c.code}.xlsx"
         blank = tmp_path / "blank.xlsx"
         blank.write_bytes(chat.api.file_content(sent["document"]["file_id"]))
@@ -549,7 +482,7 @@ async def test_in_chat_the_sheet_goes_out_and_comes_back_all_or_nothing(
             row[2:] = (
                 ["x", "x", "x", "x", ""] if row[1] == "Nguyễn Văn An" else ["", "", "", "", "?"]
             )
-        asked = await chat.press(org, screen, button(screen, "Upload"))
+        asked = await chat.choose(org, screen, "Upload")
         assert asked["text"].startswith("Send the filled attendance sheet")
         bad = write_xlsx(tmp_path / "bad.xlsx", grid)
         answer = await chat.send_file(org, "bad.xlsx", bad.read_bytes())
@@ -570,7 +503,7 @@ async def test_in_chat_the_sheet_goes_out_and_comes_back_all_or_nothing(
 
 @pytest.mark.databases("sqlite")
 async def test_in_chat_only_organizers_of_the_unit_see_its_courses_and_heads_see_no_shows(
-    chat: Chat,
+    chat: Telegram,
 ) -> None:
     c = await course5(chat.db)
     outsider = await chat.link(c.outsider, 920, "en")

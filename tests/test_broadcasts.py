@@ -9,8 +9,6 @@ import asyncio
 import io
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,10 +20,9 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot.app import OFFLINE_TOKEN, build_application
+from bot.app import OFFLINE_TOKEN
 from bot.cli_broadcast import cmd_broadcast
 from bot.limiter import PacedLimiter, PriorityPacer
-from bot.offline import OfflineBotAPI, OfflineRequest
 from config.settings import Settings
 from domain import broadcasts, recipients, roles
 from domain.errors import DomainError, Refusal
@@ -41,7 +38,6 @@ from storage.models import (
     ChatAccount,
     DeliveryState,
     Person,
-    Position,
     Registration,
     RegistrationStatus,
     Role,
@@ -49,47 +45,35 @@ from storage.models import (
     TrainingRecord,
     Unit,
 )
-from tests.botapi.validator import SpecValidator
-from tests.factories import make_account, make_course, make_person, make_unit
+from tests.factories import (
+    CULTURE_SOCIAL as POSITION,
+)
+from tests.factories import (
+    CULTURE_SOCIAL_DEGREE as RULE,
+)
+from tests.factories import (
+    grant,
+    make_course,
+    make_person,
+    make_unit,
+    person_in,
+    seeded_position,
+)
+from tests.harness import (
+    Telegram,
+    build,
+    button_data,
+    button_labels,
+    recording_api,
+    user,
+)
 from tests.standin import StandInBotAPI
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-RULE = "cs-culture-social-degree"  # seeded: culture-social civil servants need a degree
-POSITION = "cc_van_hoa_xa_hoi"
 
 
 def at(day: str, clock: str) -> datetime:
     return datetime.strptime(f"{day} {clock}", "%d/%m/%Y %H:%M").replace(tzinfo=TZ).astimezone(UTC)
-
-
-def user(uid: int) -> dict[str, Any]:
-    return {"id": uid, "is_bot": False, "first_name": "U", "language_code": "vi"}
-
-
-async def position(s: AsyncSession, code: str = POSITION) -> Position:
-    return (await s.execute(select(Position).where(Position.code == code))).scalar_one()
-
-
-async def person_in(
-    s: AsyncSession,
-    unit: Unit,
-    *,
-    uid: int | None = None,
-    pos: Position | None = None,
-    degree: str | None = None,
-    name: str = "Nguyễn Văn An",
-) -> int:
-    """A roster person; linked to chat `uid` when given; with a university degree in `degree`."""
-    quals = [("education", "dai_hoc", degree)] if degree else []
-    person = await make_person(s, unit=unit, position=pos, qualifications=quals, full_name=name,
-                               phone=f"09{(uid or 0) % 10**8:08d}")  # fmt: skip
-    if uid is not None:
-        await make_account(s, person=person, chat_user_id=str(uid), language="vi")
-    return person.id
-
-
-async def grant(s: AsyncSession, person_id: int, unit: Unit | None, role: Role) -> None:
-    await roles.grant(s, person_id=person_id, role=role, unit_id=unit.id if unit else None, by="t")
 
 
 # -- the audience --------------------------------------------------------------------------------
@@ -104,7 +88,7 @@ async def test_the_audience_narrows_by_every_filter_and_stays_inside_the_organiz
         commune = await make_unit(s, code="LS-X1", parent=district)
         office = await make_unit(s, code="LS-X1-VP", kind="division", parent=commune)
         other = await make_unit(s, code="LS-X2", parent=province)
-        cs = await position(s)
+        cs = await seeded_position(s)
         a = await person_in(s, commune, pos=cs)
         b = await person_in(s, office)
         c = await person_in(s, other, pos=cs)
@@ -153,8 +137,8 @@ async def test_people_missing_a_standard_are_exactly_those_status_of_calls_missi
     today = now.astimezone(TZ).date()
     async with db.begin() as s:
         unit = await make_unit(s)
-        cs = await position(s)
-        leader = await position(s, "chu_tich_ubnd")
+        cs = await seeded_position(s)
+        leader = await seeded_position(s, "chu_tich_ubnd")
         people = [
             await person_in(s, unit, pos=cs),  # missing
             await person_in(s, unit, pos=cs, degree="Quản lý văn hóa"),  # met
@@ -189,66 +173,16 @@ async def test_people_missing_a_standard_are_exactly_those_status_of_calls_missi
 # -- in chat -------------------------------------------------------------------------------------
 
 
-@dataclass
-class World:
-    app: Any
-    api: OfflineBotAPI
-    db: async_sessionmaker[AsyncSession]
-    settings: Settings
-
-    async def say(self, uid: int, text: str) -> dict[str, Any]:
-        await self.app.process_update(Update.de_json(self.api.message_update(user(uid), text),
-                                                     self.app.bot))  # fmt: skip
-        return self.api.last_message(uid)
-
-    async def press(self, uid: int, data: str, message: dict[str, Any] | None = None) -> str:
-        """Press a button of `message` (the newest message with that button by default);
-        returns the text of the answer to the callback query."""
-        if message is None:
-            message = next(m for m in reversed(self.api.sent_to(uid)) if data in buttons(m))
-        update = self.api.callback_update(user(uid), message["message_id"], data)
-        await self.app.process_update(Update.de_json(update, self.app.bot))
-        answers = [p for m, p in self.api.calls if m == "answerCallbackQuery"
-                   and p["callback_query_id"] == update["callback_query"]["id"]]  # fmt: skip
-        assert len(answers) == 1, f"{data} answered {len(answers)} times"
-        return str(answers[0].get("text", ""))
-
-    async def drain(self) -> int:
-        res = self.app.bot_data["resources"]
-        return await drain_broadcasts(self.app.bot, res, Pacer(1000), shown={})
-
-
-def buttons(message: dict[str, Any]) -> list[str]:
-    markup = message.get("reply_markup") or {}
-    return [b.get("callback_data", "") for row in markup.get("inline_keyboard", []) for b in row]
-
-
-def labels(message: dict[str, Any]) -> list[str]:
-    markup = message.get("reply_markup") or {}
-    return [b["text"] for row in markup.get("inline_keyboard", []) for b in row]
-
-
-@pytest.fixture
-async def world(
-    db_engine: AsyncEngine, db: async_sessionmaker[AsyncSession]
-) -> AsyncIterator[World]:
-    api = OfflineBotAPI(token=OFFLINE_TOKEN, validator=SpecValidator())
-    settings = Settings(_env_file=None, quiet_hours="00:00-00:00")  # type: ignore[call-arg]
-    app = build_application(settings, db_engine, request=OfflineRequest(api), rate_limit=False)
-    async with app:
-        yield World(app, api, db, settings)
-
-
 ORGANIZER, CIVIL_SERVANT = 100, 200
 
 
-async def staff(w: World, n: int = 6) -> dict[str, Any]:
+async def staff(w: Telegram, n: int = 6) -> dict[str, Any]:
     """A commune with culture-social civil servants, half without a degree; an organizer of
     the district; a civil servant with no role; one recipient blocked the bot, one unlinked."""
     async with w.db.begin() as s:
         district = await make_unit(s, code="LS-TD", kind="district")
         commune = await make_unit(s, code="LS-X1", parent=district)
-        cs = await position(s)
+        cs = await seeded_position(s)
         org = await person_in(s, district, uid=ORGANIZER, name="Trần Tổ Chức")
         await grant(s, org, district, Role.ORGANIZER)
         await person_in(s, commune, uid=CIVIL_SERVANT, name="Lê Công Chức")
@@ -270,52 +204,52 @@ FORMATTING = [{"type": "bold", "offset": 0, "length": 14},
               {"type": "italic", "offset": 30, "length": 4}]  # fmt: skip
 
 
-async def compose(w: World) -> int:
+async def compose(w: Telegram) -> int:
     """/broadcast, a message in bold and italics, people missing the standard; the draft's id."""
-    assert "Gửi nội dung" in (await w.say(ORGANIZER, "/broadcast"))["text"]
+    assert "Gửi nội dung" in (await w.say(user(ORGANIZER), "/broadcast"))["text"]
     update = w.api.message_update(user(ORGANIZER), TEXT)
     update["message"]["entities"] = FORMATTING
     await w.app.process_update(Update.de_json(update, w.app.bot))
     kinds = w.api.last_message(ORGANIZER)
     assert kinds["text"] == "Ai sẽ nhận?"
-    draft = int(buttons(kinds)[0].split(":")[1])
-    await w.press(ORGANIZER, f"bca:{draft}:miss")
+    draft = int(button_data(kinds)[0].split(":")[1])
+    await w.press_answer(user(ORGANIZER), f"bca:{draft}:miss")
     return draft
 
 
 @pytest.mark.databases("sqlite")
 async def test_an_organizer_broadcasts_to_people_missing_a_standard_and_reads_the_report(
-    world: World,
+    broadcasting: Telegram,
 ) -> None:
-    w = world
+    w = broadcasting
     people = await staff(w)
     draft = await compose(w)
-    assert (await w.press(ORGANIZER, f"bcr:{draft}:{people['rule_id']}")) == ""
+    assert (await w.press_answer(user(ORGANIZER), f"bcr:{draft}:{people['rule_id']}")) == ""
     ask = w.api.last_message(ORGANIZER)
     assert ask["text"].startswith("Số người nhận: 7, trong đó 6 người đã liên kết bot.")
-    await w.press(ORGANIZER, f"bck:{draft}:1")
+    await w.press_answer(user(ORGANIZER), f"bck:{draft}:1")
     preview, summary = w.api.sent_to(ORGANIZER)[-2:]
     assert (preview["text"], preview["entities"]) == (TEXT, FORMATTING)
-    assert labels(preview) == ["✅ Đã nhận"]
+    assert button_labels(preview) == ["✅ Đã nhận"]
     assert "Đối tượng: thiếu chuẩn Đại học trở lên, chuyên ngành phù hợp" in summary["text"]
     assert "7 người đã liên kết" not in summary["text"]
     assert "1 người còn lại sẽ có trong báo cáo" in summary["text"]
-    await w.press(ORGANIZER, f"bcs:{draft}")
+    await w.press_answer(user(ORGANIZER), f"bcs:{draft}")
     assert w.api.last_message(ORGANIZER)["text"] == (
         "📤 Đang gửi cho 7 người. Tiến độ hiện ở tin nhắn dưới đây.")  # fmt: skip
 
-    assert await w.drain() == 5
+    assert await w.drain_broadcasts() == 5
     for uid in range(301, 306):  # exactly as previewed, once each
         got = w.api.sent_to(uid)
         assert len(got) == 1
-        assert (got[0]["text"], got[0].get("entities"), labels(got[0])) == (
-            preview["text"], preview.get("entities"), labels(preview))  # fmt: skip
+        assert (got[0]["text"], got[0].get("entities"), button_labels(got[0])) == (
+            preview["text"], preview.get("entities"), button_labels(preview))  # fmt: skip
     assert w.api.sent_to(300) == [] and all(w.api.sent_to(400 + i) == [] for i in range(6))
     assert w.api.sent_to(CIVIL_SERVANT) == []
 
     progress, report, sheet = w.api.sent_to(ORGANIZER)[-3:]
     assert progress["text"].startswith(f"📣 Thông báo #{draft} đã gửi xong")  # edited at the end
-    assert buttons(progress) == []
+    assert button_data(progress) == []
     assert report["text"].splitlines()[1:7] == [
         "Số người nhận: 7", "✅ Đã gửi tới: 5", "🚫 Đã chặn bot: 1", "🔗 Chưa liên kết bot: 1",
         "⚠️ Không gửi được: 0", "👍 Đã xác nhận đã nhận: 0 / 5",
@@ -328,10 +262,10 @@ async def test_an_organizer_broadcasts_to_people_missing_a_standard_and_reads_th
         ("Người Thiếu 0", "Đã chặn bot"), ("Phạm Chưa Liên Kết", "Chưa liên kết với bot")]
 
     # Two recipients confirm (one twice), then the organizer updates the report.
-    assert await w.press(301, f"bok:{draft}") == "Cảm ơn, đã ghi nhận."
-    assert buttons(w.api.last_message(301)) == []  # the button is gone once pressed
-    await w.press(302, f"bok:{draft}")
-    await w.press(ORGANIZER, f"bcu:{draft}", report)
+    assert await w.press_answer(user(301), f"bok:{draft}") == "Cảm ơn, đã ghi nhận."
+    assert button_data(w.api.last_message(301)) == []  # the button is gone once pressed
+    await w.press_answer(user(302), f"bok:{draft}")
+    await w.press_answer(user(ORGANIZER), f"bcu:{draft}", message=report)
     assert "👍 Đã xác nhận đã nhận: 2 / 5" in w.api.sent_to(ORGANIZER)[-2]["text"]
     async with w.db() as s:
         audit = [(e.action, e.result) for e in (await s.execute(select(AuditEntry))).scalars()]
@@ -341,31 +275,33 @@ async def test_an_organizer_broadcasts_to_people_missing_a_standard_and_reads_th
 
 
 @pytest.mark.databases("sqlite")
-async def test_a_photo_with_a_caption_goes_out_as_a_photo(world: World) -> None:
-    w = world
+async def test_a_photo_with_a_caption_goes_out_as_a_photo(broadcasting: Telegram) -> None:
+    w = broadcasting
     await staff(w, n=1)
-    await w.say(ORGANIZER, "/broadcast")
+    await w.say(user(ORGANIZER), "/broadcast")
     png = w.api.document_update(user(ORGANIZER), "lich.pdf", b"%PDF-1.4 lich hop")
     await w.app.process_update(Update.de_json(png, w.app.bot))
-    draft = int(buttons(w.api.last_message(ORGANIZER))[0].split(":")[1])
-    await w.press(ORGANIZER, f"bca:{draft}:unit")
-    await w.say(ORGANIZER, "LS-X1")
-    await w.press(ORGANIZER, f"bck:{draft}:0")
+    draft = int(button_data(w.api.last_message(ORGANIZER))[0].split(":")[1])
+    await w.press_answer(user(ORGANIZER), f"bca:{draft}:unit")
+    await w.say(user(ORGANIZER), "LS-X1")
+    await w.press_answer(user(ORGANIZER), f"bck:{draft}:0")
     preview = w.api.sent_to(ORGANIZER)[-2]
-    assert preview["document"]["file_name"] == "lich.pdf" and buttons(preview) == []
-    await w.press(ORGANIZER, f"bcs:{draft}")
-    await w.drain()
+    assert preview["document"]["file_name"] == "lich.pdf" and button_data(preview) == []
+    await w.press_answer(user(ORGANIZER), f"bcs:{draft}")
+    await w.drain_broadcasts()
     assert w.api.sent_to(400)[0]["document"]["file_id"] == preview["document"]["file_id"]
 
 
 @pytest.mark.databases("sqlite")
-async def test_every_organizer_command_and_button_refuses_a_civil_servant(world: World) -> None:
+async def test_every_organizer_command_and_button_refuses_a_civil_servant(
+    broadcasting: Telegram,
+) -> None:
     """The civil servant replays every button of the organizer's flow (e.g. from a forwarded
     or forged message): each is refused, audited, and nothing changes."""
-    w = world
+    w = broadcasting
     people = await staff(w, n=1)
     draft = await compose(w)
-    answer = await w.say(CIVIL_SERVANT, "/broadcast")
+    answer = await w.say(user(CIVIL_SERVANT), "/broadcast")
     assert answer["text"].startswith("Chỉ cán bộ phụ trách bồi dưỡng mới làm được việc này")
     data = [f"bca:{draft}:{k}" for k in ("all", "miss", "unit", "pos", "reg", "wait")]
     data += [f"bcr:{draft}:{people['rule_id']}", f"bck:{draft}:1", f"bcs:{draft}",
@@ -375,7 +311,7 @@ async def test_every_organizer_command_and_button_refuses_a_civil_servant(world:
     message = w.api.sent_to(CIVIL_SERVANT)[-1]
     assert message["message_id"] == forged.message_id
     for d in data:
-        answer_text = await w.press(CIVIL_SERVANT, d, message)
+        answer_text = await w.press_answer(user(CIVIL_SERVANT), d, message=message)
         assert answer_text.startswith("Chỉ cán bộ phụ trách bồi dưỡng mới làm được việc này"), d
     async with w.db() as s:
         refused = (await s.execute(select(func.count()).where(AuditEntry.result == "refused"))
@@ -390,27 +326,29 @@ async def test_every_organizer_command_and_button_refuses_a_civil_servant(world:
         other = (await s.execute(select(ChatAccount.person_id).where(
             ChatAccount.chat_user_id == str(CIVIL_SERVANT)))).scalar_one()  # fmt: skip
         await grant(s, other or 0, unit, Role.ORGANIZER)
-    answer_text = await w.press(CIVIL_SERVANT, f"bcx:{draft}", message)
+    answer_text = await w.press_answer(user(CIVIL_SERVANT), f"bcx:{draft}", message=message)
     assert answer_text == "Thông báo này do cán bộ phụ trách bồi dưỡng khác soạn."
 
 
 @pytest.mark.databases("sqlite")
-async def test_cancel_stops_a_running_broadcast_and_the_report_says_so(world: World) -> None:
-    w = world
+async def test_cancel_stops_a_running_broadcast_and_the_report_says_so(
+    broadcasting: Telegram,
+) -> None:
+    w = broadcasting
     people = await staff(w)
     draft = await compose(w)
-    await w.press(ORGANIZER, f"bcr:{draft}:{people['rule_id']}")
-    await w.press(ORGANIZER, f"bck:{draft}:0")
-    await w.press(ORGANIZER, f"bcs:{draft}")
+    await w.press_answer(user(ORGANIZER), f"bcr:{draft}:{people['rule_id']}")
+    await w.press_answer(user(ORGANIZER), f"bck:{draft}:0")
+    await w.press_answer(user(ORGANIZER), f"bcs:{draft}")
     res = w.app.bot_data["resources"]
 
     def running() -> bool:  # stop after the first message reaches someone
         return sum(len(w.api.sent_to(300 + i)) for i in range(6)) < 1
 
     await drain_broadcasts(w.app.bot, res, Pacer(1000), running=running, workers=1, shown={})
-    progress = next(m for m in w.api.sent_to(ORGANIZER) if f"bcx:{draft}" in buttons(m))
-    assert await w.press(ORGANIZER, f"bcx:{draft}", progress) == "Đã hủy."
-    await w.drain()
+    progress = next(m for m in w.api.sent_to(ORGANIZER) if f"bcx:{draft}" in button_data(m))
+    assert await w.press_answer(user(ORGANIZER), f"bcx:{draft}", message=progress) == "Đã hủy."
+    await w.drain_broadcasts()
     report = w.api.sent_to(ORGANIZER)[-2]["text"]
     assert report.startswith(f"📣 Thông báo #{draft} đã bị hủy")
     assert "✖️ Không gửi (đã hủy): " in report
@@ -425,27 +363,26 @@ async def test_cancel_stops_a_running_broadcast_and_the_report_says_so(world: Wo
 async def test_a_time_in_quiet_hours_moves_to_their_end_and_is_sent_then(
     db_engine: AsyncEngine, db: async_sessionmaker[AsyncSession]
 ) -> None:
-    api = OfflineBotAPI(token=OFFLINE_TOKEN, validator=SpecValidator())
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
-    app = build_application(settings, db_engine, request=OfflineRequest(api), rate_limit=False)
-    w = World(app, api, db, settings)
+    api, config = recording_api(), Settings(_env_file=None)  # type: ignore[call-arg]
+    w = Telegram(build(config, db_engine, api), api, db, config)
+    app = w.app
     with time_machine.travel(at("01/12/2026", "20:00"), tick=True) as clock:
         async with app:
             people = await staff(w, n=2)
             draft = await compose(w)
-            await w.press(ORGANIZER, f"bcr:{draft}:{people['rule_id']}")
-            await w.press(ORGANIZER, f"bck:{draft}:0")
-            await w.press(ORGANIZER, f"bct:{draft}")
-            assert (await w.say(ORGANIZER, "31/12/2020 10:00"))["text"].startswith(
+            await w.press_answer(user(ORGANIZER), f"bcr:{draft}:{people['rule_id']}")
+            await w.press_answer(user(ORGANIZER), f"bck:{draft}:0")
+            await w.press_answer(user(ORGANIZER), f"bct:{draft}")
+            assert (await w.say(user(ORGANIZER), "31/12/2020 10:00"))["text"].startswith(
                 "Thời điểm này đã qua")  # fmt: skip
-            said = await w.say(ORGANIZER, "01/12/2026 23:30")
+            said = await w.say(user(ORGANIZER), "01/12/2026 23:30")
             assert said["text"].startswith("🕒 Đã hẹn gửi lúc 02/12/2026 07:00, cho 3 người.")
-            assert buttons(said) == [f"bcx:{draft}"]  # it can still be cancelled
-            assert await w.drain() == 0
+            assert button_data(said) == [f"bcx:{draft}"]  # it can still be cancelled
+            assert await w.drain_broadcasts() == 0
             clock.move_to(at("02/12/2026", "06:59"))
-            assert await w.drain() == 0
+            assert await w.drain_broadcasts() == 0
             clock.move_to(at("02/12/2026", "07:00"))
-            assert await w.drain() == 1  # 300 blocked the bot, the third is not linked
+            assert await w.drain_broadcasts() == 1  # 300 blocked the bot, the third is not linked
             assert len(w.api.sent_to(301)) == 1
 
 
@@ -460,7 +397,7 @@ async def test_broadcasting_from_the_command_line(
                         database_url=db_engine.url.render_as_string(hide_password=False))
     async with db.begin() as s:
         unit = await make_unit(s, code="LS-X9")
-        cs = await position(s)
+        cs = await seeded_position(s)
         for i in range(3):
             await person_in(s, unit, pos=cs, uid=900 + i, degree="Văn hóa" if i == 0 else None)
     args: dict[str, Any] = {"text": "<b>Nhắc</b> nộp bằng", "units": ["LS-X9"], "positions": [],
@@ -552,7 +489,7 @@ async def test_600_recipients_at_30_a_second_once_each_through_a_restart(
             return sum(1 for m, _p in srv.api.calls if m == "sendMessage")
 
         started = time.monotonic()
-        app = build_application(settings, db_engine)
+        app = build(settings, db_engine, rate_limit=True)
         async with app:  # the first process, stopped politely after 700 sends
             await drain_broadcasts(app.bot, app.bot_data["resources"], app.bot_data["pacer"],
                                    running=lambda: sends() < 200, shown={})  # fmt: skip
@@ -562,7 +499,7 @@ async def test_600_recipients_at_30_a_second_once_each_through_a_restart(
             ).scalars() if (r.person_id - first) % 50 != 7 and (r.person_id - first) % 100 != 99)
             row.state, row.claimed_until = DeliveryState.SENDING, datetime.now(UTC)
             killed = row.person_id
-        app = build_application(settings, db_engine)
+        app = build(settings, db_engine, rate_limit=True)
         waits: list[float] = []
         async with app:
             res, pacer = app.bot_data["resources"], app.bot_data["pacer"]
@@ -610,7 +547,7 @@ async def test_429_answers_reschedule_rows_and_pause_everyone(
                             telegram_base_file_url=srv.base_file_url, quiet_hours="00:00-00:00")
         org, _unit = await bulk_recipients(db, srv, 12, base=600_000)
         await confirm_everyone(db, org, settings)
-        app = build_application(settings, db_engine, rate_limit=False)
+        app = build(settings, db_engine)
         async with app:
             res = app.bot_data["resources"]
             for _ in range(20):

@@ -6,7 +6,6 @@ their units."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -15,16 +14,11 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from telegram import Update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.app import OFFLINE_TOKEN, build_application
-from bot.offline import OfflineBotAPI, OfflineRequest
-from config.settings import Settings
 from domain import claims, roles
 from domain.errors import DomainError, Refusal
 from domain.standards import status_of
-from schedules.notifications import Pacer, drain_once
 from storage.models import (
     AuditEntry,
     ChatAccount,
@@ -35,8 +29,8 @@ from storage.models import (
     Role,
     TrainingRecord,
 )
-from tests.botapi.validator import SpecValidator
-from tests.factories import make_person, make_position, make_unit
+from tests.factories import PNG, make_person, make_position, make_unit
+from tests.harness import Telegram
 from tests.zalo_standin import PHOTO, Zalo
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -44,7 +38,6 @@ DAYTIME = datetime(2026, 12, 1, 10, 0, tzinfo=TZ).astimezone(UTC)
 RULE_TITLE = "Lý luận chính trị trung cấp"
 # Telegram does not run conversation timeouts without a running JobQueue, as in these tests.
 pytestmark = pytest.mark.filterwarnings("ignore:Ignoring `conversation_timeout`")
-PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000")
 
 
 @dataclass
@@ -147,64 +140,14 @@ async def test_approving_outside_training_adds_its_hours_and_deciding_twice_chan
 # -- in chat -------------------------------------------------------------------------------------
 
 
-@dataclass
-class Chat:
-    app: Any
-    api: OfflineBotAPI
-    db: async_sessionmaker[AsyncSession]
-
-    async def link(self, person_id: int, uid: int, lang: str) -> dict[str, Any]:
-        async with self.db.begin() as s:
-            s.add(
-                ChatAccount(
-                    channel="telegram",
-                    chat_user_id=str(uid),
-                    chat_id=str(uid),
-                    person_id=person_id,
-                    language=lang,
-                    linked_at=datetime.now(UTC),
-                )
-            )
-        user = {"id": uid, "is_bot": False, "first_name": "U", "language_code": lang}
-        self.api.add_user(user)
-        return user
-
-    async def send(self, user: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
-        await self.app.process_update(Update.de_json(update, self.app.bot))
-        return self.api.last_message(user["id"])
-
-    async def say(self, user: dict[str, Any], text: str) -> dict[str, Any]:
-        return await self.send(user, self.api.message_update(user, text))
-
-    async def press(
-        self, user: dict[str, Any], message: dict[str, Any], text: str
-    ) -> dict[str, Any]:
-        rows = message.get("reply_markup", {}).get("inline_keyboard", [])
-        found = [b["callback_data"] for row in rows for b in row if text in b["text"]]
-        assert found, f"no button {text!r} in {rows}"
-        return await self.send(
-            user, self.api.callback_update(user, message["message_id"], found[0])
-        )
-
-    async def drain(self) -> int:
-        return await drain_once(self.app.bot, self.app.bot_data["resources"], Pacer(1000))
-
-
-@pytest.fixture
-async def chat(db_engine: AsyncEngine, db: async_sessionmaker[AsyncSession]) -> AsyncIterator[Chat]:
-    api = OfflineBotAPI(token=OFFLINE_TOKEN, validator=SpecValidator())
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
-    app = build_application(settings, db_engine, request=OfflineRequest(api), rate_limit=False)
-    async with app:
-        yield Chat(app, api, db)
-
-
 def rule_line(text: str) -> str:
     return next(line for line in text.splitlines() if RULE_TITLE in line)
 
 
 @pytest.mark.databases("sqlite")
-async def test_a_qualification_claimed_with_a_photo_is_approved_from_the_queue(chat: Chat) -> None:
+async def test_a_qualification_claimed_with_a_photo_is_approved_from_the_queue(
+    chat: Telegram,
+) -> None:
     p = await people(chat.db)
     hoa = await chat.link(p.person, 700, "vi")
     org = await chat.link(p.organizer, 701, "en")
@@ -212,11 +155,11 @@ async def test_a_qualification_claimed_with_a_photo_is_approved_from_the_queue(c
     with time_machine.travel(DAYTIME, tick=True):
         status = await chat.say(hoa, "/status")
         assert rule_line(status["text"]).startswith("⚠️")
-        asked = await chat.press(hoa, status, "Báo sai sót hoặc bổ sung")
-        asked = await chat.press(hoa, asked, "Văn bằng, chứng chỉ")
+        asked = await chat.choose(hoa, status, "Báo sai sót hoặc bổ sung")
+        asked = await chat.choose(hoa, asked, "Văn bằng, chứng chỉ")
         assert asked["text"] == "Văn bằng, chứng chỉ nào?"
-        asked = await chat.press(hoa, asked, "Lý luận chính trị")
-        asked = await chat.press(hoa, asked, "trung cấp")
+        asked = await chat.choose(hoa, asked, "Lý luận chính trị")
+        asked = await chat.choose(hoa, asked, "trung cấp")
         assert asked["text"].startswith("Hãy nhập chuyên ngành")
         asked = await chat.say(hoa, "Trường Chính trị tỉnh Lạng Sơn, 2024")
         assert asked["text"].startswith("Bây giờ hãy gửi ảnh chụp hoặc tệp PDF")
@@ -228,7 +171,7 @@ async def test_a_qualification_claimed_with_a_photo_is_approved_from_the_queue(c
         assert (await chat.say(out, "/claims"))["text"] == "No claims are waiting for you."
         queue = await chat.say(org, "/claims")
         assert queue["text"] == "1 claim waiting, oldest first."
-        shown = await chat.press(org, queue, "Lương Thị Hoa")
+        shown = await chat.choose(org, queue, "Lương Thị Hoa")
         method, params = chat.api.calls[-1]
         # The evidence goes back by the file id Telegram gave the person's photo.
         assert (method, params["photo"]) == ("sendPhoto", photo["message"]["photo"][-1]["file_id"])
@@ -236,7 +179,7 @@ async def test_a_qualification_claimed_with_a_photo_is_approved_from_the_queue(c
         assert re.fullmatch(r"Claim \d+ · Qualification", head)
         assert who.startswith("Lương Thị Hoa (") and who.endswith(") · Xã Hữu Lũng")
         assert what == "🎓 Political theory: intermediate"
-        done = await chat.press(org, shown, "Approve")
+        done = await chat.choose(org, shown, "Approve")
         assert done["text"].endswith("approved; the record of Lương Thị Hoa is updated.")
         assert "reply_markup" not in chat.api.sent_to(701)[-2]  # the buttons are gone
         assert await chat.drain() == 1
@@ -261,23 +204,23 @@ async def test_a_qualification_claimed_with_a_photo_is_approved_from_the_queue(c
 
 @pytest.mark.databases("sqlite")
 async def test_outside_training_with_a_pdf_is_rejected_with_a_reason_the_person_reads(
-    chat: Chat,
+    chat: Telegram,
 ) -> None:
     p = await people(chat.db)
     hoa = await chat.link(p.person, 710, "vi")
     org = await chat.link(p.organizer, 711, "en")
     with time_machine.travel(DAYTIME, tick=True):
-        asked = await chat.press(hoa, await chat.say(hoa, "/status"), "Báo sai sót")
-        asked = await chat.press(hoa, asked, "Bồi dưỡng ở nơi khác")
+        asked = await chat.choose(hoa, await chat.say(hoa, "/status"), "Báo sai sót")
+        asked = await chat.choose(hoa, asked, "Bồi dưỡng ở nơi khác")
         assert (await chat.say(hoa, "Kỹ năng số 16 giờ"))["text"].startswith("Chưa đọc được")
         await chat.say(hoa, "Kỹ năng số cho công chức; 16; 05/11/2026")
         pdf = chat.api.document_update(hoa, "chung-nhan.pdf", b"%PDF-1.4 chung nhan")
         assert (await chat.send(hoa, pdf))["text"].startswith("📨 Đã gửi")
 
-        shown = await chat.press(org, await chat.say(org, "/claims"), "Lương Thị Hoa")
+        shown = await chat.choose(org, await chat.say(org, "/claims"), "Lương Thị Hoa")
         assert shown["document"]["file_name"] == "chung-nhan.pdf"
         assert "📚 Kỹ năng số cho công chức · 16 hours · ended 05/11/2026" in shown["caption"]
-        asked = await chat.press(org, shown, "Reject")
+        asked = await chat.choose(org, shown, "Reject")
         assert asked["text"].startswith("Why is claim")
         done = await chat.say(org, "Giấy chứng nhận không có dấu, xin gửi lại bản có dấu.")
         assert done["text"].endswith("rejected; Lương Thị Hoa will be told why.")
@@ -294,13 +237,15 @@ async def test_outside_training_with_a_pdf_is_rejected_with_a_reason_the_person_
 
 
 @pytest.mark.databases("sqlite")
-async def test_a_civil_servant_cannot_open_the_queue_and_cancel_drops_a_draft(chat: Chat) -> None:
+async def test_a_civil_servant_cannot_open_the_queue_and_cancel_drops_a_draft(
+    chat: Telegram,
+) -> None:
     p = await people(chat.db)
     hoa = await chat.link(p.person, 720, "en")
     with time_machine.travel(DAYTIME, tick=True):
         assert (await chat.say(hoa, "/claims"))["text"].startswith("Only organizers can")
-        asked = await chat.press(hoa, await chat.say(hoa, "/status"), "Report a mistake")
-        await chat.press(hoa, asked, "Mistake in my record")
+        asked = await chat.choose(hoa, await chat.say(hoa, "/status"), "Report a mistake")
+        await chat.choose(hoa, asked, "Mistake in my record")
         assert (await chat.say(hoa, "/cancel"))["text"] == "Cancelled."
         # After /cancel a photo is not evidence any more.
         after = await chat.send(hoa, chat.api.photo_update(hoa, PNG))
@@ -312,7 +257,7 @@ async def test_a_civil_servant_cannot_open_the_queue_and_cancel_drops_a_draft(ch
 
 
 async def test_a_claim_made_on_zalo_is_shown_with_its_photo_and_approved_on_telegram(
-    chat: Chat, zalo: Zalo
+    chat: Telegram, zalo: Zalo
 ) -> None:
     """The photo's stored bytes are uploaded to the organizer; the person hears on Zalo."""
     p = await people(chat.db)
@@ -343,13 +288,13 @@ async def test_a_claim_made_on_zalo_is_shown_with_its_photo_and_approved_on_tele
         assert zalo.srv.sent_to("z-hoa")[-1].startswith("📨 Đã gửi (số ")
 
         queue = await chat.say(org, "/claims")
-        shown = await chat.press(org, queue, "Lương Thị Hoa")
+        shown = await chat.choose(org, queue, "Lương Thị Hoa")
         method, params = chat.api.calls[-1]
         assert method == "sendPhoto" and params["photo"]["content"] == PHOTO  # uploaded
         assert (shown["photo"][-1]["width"], shown["photo"][-1]["height"]) == (4, 3)
         assert re.fullmatch(r"Claim \d+ · Qualification", shown["caption"].splitlines()[0])
         assert "🎓 Political theory: intermediate" in shown["caption"]
-        done = await chat.press(org, shown, "Approve")
+        done = await chat.choose(org, shown, "Approve")
         assert done["text"].endswith("approved; the record of Lương Thị Hoa is updated.")
         assert await zalo.drain(chat.app.bot) == 1
         assert zalo.srv.sent_to("z-hoa")[-1].startswith("✅ Đề nghị về hồ sơ của bạn đã được duyệt")

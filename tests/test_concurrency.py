@@ -35,10 +35,9 @@ from storage.models import (
     Unit,
 )
 from tests.factories import make_account, make_course, make_person, make_unit
+from tests.harness import Telegram, said
 from tests.test_attendance import AFTER, SESSIONS, TZ, course5, mark
-from tests.test_handlers import Telegram, said, tg
 
-__all__ = ["tg"]  # the chat-flow fixture, here on both databases
 Db = async_sessionmaker[AsyncSession]
 T = TypeVar("T")
 TIMES = 10

@@ -1,6 +1,6 @@
 """What a civil servant reads about a course: /status names a course once with every gap it
 closes, registrants of an online or blended course see its link, and a full course's
-confirmation says it is the waitlist. Through the real application (tests/test_handlers.py).
+confirmation says it is the waitlist. Through the real application (tests/harness.py).
 """
 
 from __future__ import annotations
@@ -9,24 +9,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.test_handlers import (  # noqa: F401
-    AN,
-    BINH,
-    Telegram,
-    add_course,
-    add_person,
-    fill,
-    linked,
-    said,
-    tg,
-)
+from tests.harness import AN, BINH, Telegram, add_course, add_person, fill, linked, said
 
 pytestmark = pytest.mark.databases("sqlite")
 
 LINK = "https://hoctap.example.vn/ky-nang-so"
 
 
-async def test_status_lists_a_course_once_with_every_gap_it_closes(tg: Telegram) -> None:  # noqa: F811
+async def test_status_lists_a_course_once_with_every_gap_it_closes(tg: Telegram) -> None:
     await add_person(tg.db)
     course = await add_course(
         tg.db, title="Kỹ năng số cho công chức cấp xã", grants_kind="digital_skills", hours=16
@@ -44,7 +34,7 @@ async def test_status_lists_a_course_once_with_every_gap_it_closes(tg: Telegram)
     assert line in chat.last_text
 
 
-async def test_registrants_of_a_blended_course_see_its_link_on_the_card(tg: Telegram) -> None:  # noqa: F811
+async def test_registrants_of_a_blended_course_see_its_link_on_the_card(tg: Telegram) -> None:
     await add_person(tg.db)
     course = await add_course(tg.db, mode="blended", link=LINK, place="Trung tâm Hội nghị tỉnh")
     chat = await linked(tg, AN)
@@ -57,7 +47,7 @@ async def test_registrants_of_a_blended_course_see_its_link_on_the_card(tg: Tele
     assert said("🔗 Online link: %(link)s", link=LINK) in chat.last_text
 
 
-async def test_a_seat_notice_of_a_blended_course_carries_its_link(tg: Telegram) -> None:  # noqa: F811
+async def test_a_seat_notice_of_a_blended_course_carries_its_link(tg: Telegram) -> None:
     me = await add_person(tg.db)
     waiting = await add_person(tg.db, phone="0933333333", full_name="Lê Văn Bình")
     # Within 36 hours of the start: the notice is urgent and goes out even in quiet hours.
@@ -72,11 +62,11 @@ async def test_a_seat_notice_of_a_blended_course_carries_its_link(tg: Telegram) 
     await chat.press(f"c:{course}")
     await chat.press(f"u:{course}")
     await chat.press(f"uc:{course}")
-    assert await tg.drain_notifications() >= 1
+    assert await tg.drain() >= 1
     assert binh.last_text.endswith("\n" + said("🔗 Online link: %(link)s", link=LINK))
 
 
-async def test_a_full_course_asks_to_join_the_waitlist_not_to_register(tg: Telegram) -> None:  # noqa: F811
+async def test_a_full_course_asks_to_join_the_waitlist_not_to_register(tg: Telegram) -> None:
     other = await add_person(tg.db, phone="0911111111")
     await add_person(tg.db)
     course = await add_course(tg.db, title="Lớp đã đầy", capacity=1)
@@ -91,7 +81,7 @@ async def test_a_full_course_asks_to_join_the_waitlist_not_to_register(tg: Teleg
     assert (said("✅ Yes, join the waitlist"), f"rc:{course}") in chat.buttons()
 
 
-async def test_my_and_privacy_read_as_a_person_would_write_them(tg: Telegram) -> None:  # noqa: F811
+async def test_my_and_privacy_read_as_a_person_would_write_them(tg: Telegram) -> None:
     await add_person(tg.db, qualifications=(("education", "cao_dang", "Văn hóa"),))
     chat = await linked(tg, AN)
     await chat.send("/my")

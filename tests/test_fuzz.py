@@ -23,9 +23,8 @@ from domain import broadcasts, claims, rich_text, roles
 from handlers import actions as cb
 from storage.models import AuditEntry, Broadcast, Claim, Role
 from tests.factories import make_course, make_person, make_unit
-from tests.test_handlers import AN, BINH, Chat, Telegram, linked, snapshot, tg
+from tests.harness import AN, BINH, Chat, Telegram, linked, snapshot
 
-__all__ = ["tg"]
 pytestmark = [
     pytest.mark.databases("sqlite"),
     pytest.mark.filterwarnings("ignore:Ignoring `conversation_timeout`"),

@@ -7,10 +7,8 @@ sending messages, sharing contacts and pressing buttons, then reads the chat as 
 see it (HTML already rendered to plain text). Expected texts come from the message catalogues,
 so a test names a message by its English source and checks the Vietnamese (or English) reply.
 
-`post_init` does not run under `async with application:`. Of what it does, the schema is
-migrated by the `db_engine` fixture (with `storage.db.upgrade`, as the offline console does),
-the command menus are set by calling `set_commands` in the one test about them, and the
-notification drainer is driven by calling `drain_once`, as its job would.
+The harness (the `tg` fixture, users, expected texts) is tests/harness.py; the command menus
+are set by calling `set_commands` in the one test about them.
 
 Handler tests run on SQLite only, for speed, except the double tap on "register" and the
 cancellation that promotes from the waitlist, which also run on PostgreSQL, where row locks
@@ -19,293 +17,39 @@ matter; the registration domain itself is tested on both databases elsewhere.
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import cache
-from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
-from babel.messages.pofile import read_po
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import Application
 
-from bot.app import OFFLINE_TOKEN, build_application
-from bot.offline import OfflineBotAPI, OfflineRequest, render_text
 from bot.telegram.help import COMMANDS, set_commands
-from config.settings import Settings
-from domain import linking, registration
+from domain import linking
 from domain.reminders import PROMOTED
-from locales import LOCALES, Translator
-from schedules.notifications import Pacer, drain_once
 from storage.models import (
     ChatAccount,
     Course,
     Notification,
     NotificationState,
-    Person,
-    Position,
-    Registration,
 )
-from tests.botapi.validator import SpecValidator
-from tests.factories import make_course, make_person
+from tests.harness import (
+    AN,
+    BINH,
+    CUONG,
+    PHONE,
+    TZ,
+    Telegram,
+    add_course,
+    add_person,
+    fill,
+    linked,
+    local,
+    person_of,
+    registrations,
+    said,
+    snapshot,
+)
 
 pytestmark = pytest.mark.databases("sqlite")
-
-TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-PHONE = "0912345678"
-CULTURE_SOCIAL = "cc_van_hoa_xa_hoi"  # a seeded position with its own degree standard
-AN = {"id": 700_000_101, "is_bot": False, "first_name": "An", "language_code": "vi"}
-BINH = {"id": 700_000_102, "is_bot": False, "first_name": "Bình", "language_code": "vi"}
-CUONG = {"id": 700_000_103, "is_bot": False, "first_name": "Cường", "language_code": "vi"}
-NOT_MODIFIED = "message is not modified"
-
-
-# -- expected texts, from the catalogues -----------------------------------------------------------
-
-
-def plain(html: str) -> str:
-    """What the user reads for an HTML message: tags rendered away, entities unescaped."""
-    return render_text(html, "HTML")[0]
-
-
-@cache
-def _msgids(lang: str) -> tuple[str, ...]:
-    with (LOCALES / lang / "LC_MESSAGES" / "messages.po").open("rb") as fh:
-        return tuple(m.id for m in read_po(fh, locale=lang) if m.id and isinstance(m.id, str))
-
-
-def said(fragment: str, lang: str = "vi", **params: object) -> str:
-    """The catalogue message whose English source is, or else uniquely contains, `fragment`,
-    translated into `lang`, placeholders filled, as the user reads it."""
-    ids = _msgids(lang)
-    found = [fragment] if fragment in ids else [m for m in ids if fragment in m]
-    assert len(found) == 1, f"{fragment!r} names {len(found)} catalogue messages"
-    text = Translator(lang, TZ).gettext(found[0])
-    return plain(text % params if params else text)
-
-
-def local(moment: datetime) -> str:
-    """A time as the bot shows it: dd/mm/yyyy HH:MM in Vietnam's time zone."""
-    return moment.astimezone(TZ).strftime("%d/%m/%Y %H:%M")
-
-
-# -- playing Telegram ------------------------------------------------------------------------------
-
-
-@dataclass
-class Telegram:
-    """The application, the in-memory Telegram it talks to, and the test's database."""
-
-    app: Application[Any, Any, Any, Any, Any, Any]
-    api: OfflineBotAPI
-    db: async_sessionmaker[AsyncSession]
-    caplog: pytest.LogCaptureFixture
-
-    def chat(self, user: dict[str, Any]) -> Chat:
-        return Chat(self, user)
-
-    async def process(self, update: dict[str, Any]) -> None:
-        """Hand one update to the application and fail on anything Telegram would refuse."""
-        await self.app.process_update(Update.de_json(update, self.app.bot))
-        assert not self.api.rejected, self.api.rejected  # a call the spec does not allow
-        unexpected = [f for f in self.api.failed if NOT_MODIFIED not in f[2]]
-        assert not unexpected, unexpected
-        errors = [r for r in self.caplog.records if r.levelno >= logging.ERROR]
-        assert not errors, [r.getMessage() for r in errors]
-
-    async def drain_notifications(self) -> int:
-        """One tick of the notification drainer (JobQueue does not run in these tests)."""
-        res = self.app.bot_data["resources"]
-        return await drain_once(self.app.bot, res, Pacer(rate=1000))
-
-
-@dataclass
-class Chat:
-    """One user's private chat with the bot."""
-
-    tg: Telegram
-    user: dict[str, Any]
-    answers: list[str | None] = field(default_factory=list)  # answerCallbackQuery texts
-
-    @property
-    def id(self) -> int:
-        return int(self.user["id"])
-
-    async def send(self, text: str) -> None:
-        await self.tg.process(self.tg.api.message_update(self.user, text))
-
-    async def share_contact(self, phone: str, *, owner: int | str | None = "self") -> None:
-        """Share a contact card: the user's own (the default) or someone else's."""
-        owner_id = self.id if owner == "self" else owner
-        assert owner_id is None or isinstance(owner_id, int)
-        await self.tg.process(self.tg.api.contact_update(self.user, phone, owner_id))
-
-    async def press(self, data: str, *, times: int = 1, at_once: bool = False) -> str | None:
-        """Press the newest button carrying `data`. `times` > 1 is a double tap: every press
-        leaves the phone before the bot has answered any; with `at_once` the application
-        handles them concurrently, as it does in production (concurrent_updates).
-        Checks that each press was answered; returns the last answer's text, if any."""
-        message_id = self._message_with(data)
-        updates = [self.tg.api.callback_update(self.user, message_id, data) for _ in range(times)]
-        if at_once:
-            await asyncio.gather(*(self.tg.process(update) for update in updates))
-        else:
-            for update in updates:
-                await self.tg.process(update)
-        for update in updates:
-            answered = [
-                p.get("text")
-                for name, p in self.tg.api.calls
-                if name == "answerCallbackQuery"
-                and p["callback_query_id"] == update["callback_query"]["id"]
-            ]
-            assert len(answered) == 1, f"callback query {data!r} answered {len(answered)} times"
-            self.answers.append(answered[0])
-        return self.answers[-1]
-
-    async def receive_button(self, data: str) -> None:
-        """Leave a message with one button in the chat, as an older bot version (or a forged
-        client) might have: the data need not be anything this version builds."""
-        markup = InlineKeyboardMarkup([[InlineKeyboardButton("…", callback_data=data)]])
-        await self.tg.app.bot.send_message(self.id, "…", reply_markup=markup)
-
-    # -- what the user sees --
-
-    def messages(self) -> list[dict[str, Any]]:
-        return self.tg.api.sent_to(self.id)
-
-    def last(self) -> dict[str, Any]:
-        return self.tg.api.last_message(self.id)
-
-    @property
-    def last_text(self) -> str:
-        message = self.last()
-        return str(message.get("text") or message.get("caption") or "")
-
-    def texts(self) -> list[str]:
-        return [str(m.get("text") or m.get("caption") or "") for m in self.messages()]
-
-    def buttons(self, message: dict[str, Any] | None = None) -> list[tuple[str, str]]:
-        """(label, callback data) of a message's inline buttons, the newest message's default."""
-        markup = (message or self.last()).get("reply_markup") or {}
-        return [
-            (b["text"], b.get("callback_data", ""))
-            for row in markup.get("inline_keyboard", [])
-            for b in row
-        ]
-
-    def keyboard(self) -> list[list[dict[str, Any]]]:
-        """The reply keyboard under the input field, as buttons."""
-        return (self.tg.api.reply_keyboard(self.id) or {}).get("keyboard", [])
-
-    def keyboard_labels(self) -> list[list[str]]:
-        return [[b["text"] for b in row] for row in self.keyboard()]
-
-    def _message_with(self, data: str) -> int:
-        for message in reversed(self.messages()):
-            if any(d == data for _, d in self.buttons(message)):
-                return int(message["message_id"])
-        raise AssertionError(f"no button {data!r} in the chat; buttons: {self.buttons()}")
-
-
-@pytest.fixture
-async def tg(
-    db_engine: AsyncEngine,
-    db: async_sessionmaker[AsyncSession],
-    caplog: pytest.LogCaptureFixture,
-) -> AsyncIterator[Telegram]:
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        bot_token=None,
-        timezone="Asia/Ho_Chi_Minh",
-        default_language="vi",
-        page_size=5,
-        cancel_cutoff_hours=24,
-        link_max_failures=5,
-    )
-    api = OfflineBotAPI(OFFLINE_TOKEN, validator=SpecValidator())
-    app = build_application(settings, db_engine, request=OfflineRequest(api), rate_limit=False)
-    async with app:
-        yield Telegram(app, api, db, caplog)
-
-
-# -- the roster and the courses --------------------------------------------------------------------
-
-
-async def add_person(
-    db: async_sessionmaker[AsyncSession],
-    *,
-    phone: str | None = PHONE,
-    full_name: str = "Nguyễn Thị An",
-    qualifications: tuple[tuple[str, str, str], ...] = (),
-) -> Person:
-    async with db.begin() as s:
-        position = (
-            await s.execute(select(Position).where(Position.code == CULTURE_SOCIAL))
-        ).scalar_one()
-        person = await make_person(
-            s, phone=phone, full_name=full_name, position=position, qualifications=qualifications
-        )
-        return person
-
-
-async def add_course(db: async_sessionmaker[AsyncSession], **kwargs: Any) -> int:
-    async with db.begin() as s:
-        return (await make_course(s, **kwargs)).id
-
-
-async def fill(db: async_sessionmaker[AsyncSession], course_id: int, *people: int) -> None:
-    """Other people register (or join the waitlist) in this order, outside the chat."""
-    for person_id in people:
-        async with db.begin() as s:
-            await registration.register(
-                s, person_id=person_id, course_id=course_id, now=datetime.now(UTC)
-            )
-
-
-async def linked(tg: Telegram, user: dict[str, Any], phone: str = PHONE) -> Chat:
-    """A chat whose user has shared their own phone number and been linked."""
-    chat = tg.chat(user)
-    await chat.send("/start")
-    await chat.share_contact(phone)
-    assert await person_of(tg.db, user) is not None, chat.last_text
-    return chat
-
-
-async def person_of(db: async_sessionmaker[AsyncSession], user: dict[str, Any]) -> int | None:
-    async with db() as s:
-        stmt = select(ChatAccount.person_id).where(ChatAccount.chat_user_id == str(user["id"]))
-        return (await s.execute(stmt)).scalar_one_or_none()
-
-
-async def registrations(db: async_sessionmaker[AsyncSession]) -> list[tuple[int, int, str]]:
-    """(course, person, status) of every registration row."""
-    async with db() as s:
-        stmt = select(Registration.course_id, Registration.person_id, Registration.status)
-        return sorted((c, p, str(st)) for c, p, st in await s.execute(stmt))
-
-
-async def snapshot(db: async_sessionmaker[AsyncSession]) -> tuple[object, ...]:
-    """Everything a button press could change."""
-    async with db() as s:
-        accounts = (
-            await s.execute(
-                select(
-                    ChatAccount.chat_user_id, ChatAccount.person_id, ChatAccount.failed_attempts
-                ).order_by(ChatAccount.id)
-            )
-        ).all()
-        queues = (await s.execute(select(Course.id, Course.queue_seq).order_by(Course.id))).all()
-        notes = (
-            await s.execute(select(Notification.id, Notification.state).order_by(Notification.id))
-        ).all()
-    return (await registrations(db), accounts, queues, notes)
 
 
 # -- linking ---------------------------------------------------------------------------------------
@@ -714,7 +458,7 @@ async def test_cancelling_frees_the_seat_for_the_first_on_the_waitlist(tg: Teleg
         ).all()
     assert notes == [(waiting.id, NotificationState.PENDING)]
 
-    assert await tg.drain_notifications() >= 1
+    assert await tg.drain() >= 1
     assert binh.last_text == said(
         "🎉 A seat freed up", title="Lớp một chỗ", when=local(starts), where="Nhà văn hóa xã"
     )

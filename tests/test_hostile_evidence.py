@@ -3,22 +3,18 @@ says why; the step stays open for a proper file. (Issue 13, item 5.)"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 import time_machine
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.app import OFFLINE_TOKEN, build_application
-from bot.offline import OfflineBotAPI, OfflineRequest
-from config.settings import Settings
 from domain import claims
 from storage.models import Claim
-from tests.botapi.validator import SpecValidator
 from tests.conftest import Zalo
-from tests.test_claims import DAYTIME, Chat, people
+from tests.harness import Telegram
+from tests.test_claims import DAYTIME, people
 from tests.test_zalo_parity import ASK_PHOTO, CLAIM, choice, linked, said
 
 pytestmark = pytest.mark.filterwarnings("ignore:Ignoring `conversation_timeout`")
@@ -26,15 +22,6 @@ MB = 1024 * 1024
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00"
 TOO_LARGE = "Tệp quá lớn: tối đa 10 MB. Hãy gửi ảnh hoặc tệp PDF nhỏ hơn, hoặc /cancel để hủy."
 WRONG_TYPE = "Tệp này không phải PDF hay ảnh (JPEG, PNG hoặc HEIC)"
-
-
-@pytest.fixture
-async def chat(db_engine: AsyncEngine, db: async_sessionmaker[AsyncSession]) -> AsyncIterator[Chat]:
-    api = OfflineBotAPI(token=OFFLINE_TOKEN, validator=SpecValidator())
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
-    app = build_application(settings, db_engine, request=OfflineRequest(api), rate_limit=False)
-    async with app:
-        yield Chat(app, api, db)
 
 
 async def _claims(db: async_sessionmaker[AsyncSession]) -> list[Claim]:
@@ -51,12 +38,12 @@ def test_evidence_is_told_by_its_first_bytes() -> None:
 
 
 @pytest.mark.databases("sqlite")
-async def test_telegram_refuses_large_and_disguised_files_saying_why(chat: Chat) -> None:
+async def test_telegram_refuses_large_and_disguised_files_saying_why(chat: Telegram) -> None:
     p = await people(chat.db)
     hoa = await chat.link(p.person, 730, "vi")
     with time_machine.travel(DAYTIME, tick=True):
-        asked = await chat.press(hoa, await chat.say(hoa, "/status"), "Báo sai sót")
-        await chat.press(hoa, asked, "Bồi dưỡng ở nơi khác")
+        asked = await chat.choose(hoa, await chat.say(hoa, "/status"), "Báo sai sót")
+        await chat.choose(hoa, asked, "Bồi dưỡng ở nơi khác")
         await chat.say(hoa, "Kỹ năng số cho công chức; 16; 05/11/2026")
         api = chat.api
         # A 60 MB "PDF": Telegram states the size, so it is refused before any download (the

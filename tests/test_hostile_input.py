@@ -20,12 +20,9 @@ from domain.errors import DomainError
 from domain.rich_text import Issue
 from storage.models import Broadcast, Registration, RegistrationStatus, Role, Unit
 from tests.botapi.validator import SpecValidator
-from tests.factories import make_course, make_person, make_unit
-from tests.test_claims import PNG
-from tests.test_handlers import BINH, Telegram, linked, said, snapshot, tg
-from tests.test_organizer_courses import _courses_file, _row
+from tests.factories import PNG, course_row, courses_xlsx, make_course, make_person, make_unit
+from tests.harness import BINH, Telegram, linked, said, snapshot
 
-__all__ = ["tg"]  # the fixture, shared with the chat-flow tests
 pytestmark = [
     pytest.mark.databases("sqlite"),
     pytest.mark.filterwarnings("ignore:Ignoring `conversation_timeout`"),
@@ -264,10 +261,10 @@ async def test_a_courses_file_with_21_long_bad_rows_is_answered_in_chat(
     await _organizer(tg.db, a, ORGANIZER_PHONE)
     org = await linked(tg, BINH, ORGANIZER_PHONE)
     rows = [
-        {**_row(f"QL-{i}", a.code), "title": f"{i} " + "Bồi dưỡng & <quản lý> " * 18}
+        {**course_row(f"QL-{i}", a.code), "title": f"{i} " + "Bồi dưỡng & <quản lý> " * 18}
         for i in range(21)
     ]  # fmt: skip
-    path = _courses_file(tmp_path / "loi.xlsx", rows)
+    path = courses_xlsx(tmp_path / "loi.xlsx", rows)
     before = len(org.messages())
     await tg.process(tg.api.document_update(BINH, "loi.xlsx", path.read_bytes()))
     answer = org.texts()[before:]

@@ -5,88 +5,65 @@ a short message plus the whole list as an XLSX. (Issue 13, item 1.)"""
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from telegram import Update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.app import OFFLINE_TOKEN, build_application
-from bot.offline import OfflineBotAPI, OfflineRequest
 from bot.telegram.sheet_upload import CHAT_MAX_ROWS
-from config.settings import Settings
 from domain.sheets import MAX_ROWS
 from storage.models import Course
-from tests.botapi.validator import SpecValidator
+from tests.factories import course_row, courses_xlsx, make_communes, make_organizer
+from tests.harness import Telegram, link_account
 from tests.hostile import row_bomb_xlsx
-from tests.test_organizer_courses import _courses_file, _link, _organizer, _row, _units
 
 pytestmark = pytest.mark.databases("sqlite")
 
 
-@pytest.fixture
-async def chat(db_engine: AsyncEngine) -> AsyncIterator[tuple[Any, OfflineBotAPI]]:
-    api = OfflineBotAPI(token=OFFLINE_TOKEN, validator=SpecValidator())
-    app = build_application(
-        Settings(_env_file=None),  # type: ignore[call-arg]
-        db_engine,
-        request=OfflineRequest(api),
-        rate_limit=False,
-    )
-    async with app:
-        yield app, api
-
-
-async def _organizer_chat(db: async_sessionmaker[AsyncSession], api: OfflineBotAPI, uid: int
-                          ) -> dict[str, Any]:  # fmt: skip
-    async with db.begin() as s:
-        units = await _units(s)
-        return await _link(s, api, uid, await _organizer(s, units["LS-X1"]))
-
-
-async def _send(app: Any, api: OfflineBotAPI, user: dict[str, Any], name: str, data: bytes) -> None:
-    await app.process_update(Update.de_json(api.document_update(user, name, data), app.bot))
+async def _organizer_chat(chat: Telegram, uid: int) -> dict[str, Any]:
+    async with chat.db.begin() as s:
+        units = await make_communes(s)
+        return await link_account(s, chat.api, await make_organizer(s, units["LS-X1"]), uid)
 
 
 async def test_a_row_bomb_sent_as_courses_is_refused_naming_the_limit(
-    chat: tuple[Any, OfflineBotAPI], db: async_sessionmaker[AsyncSession], tmp_path: Path
+    chat: Telegram, db: async_sessionmaker[AsyncSession], tmp_path: Path
 ) -> None:
-    app, api = chat
-    org = await _organizer_chat(db, api, 701)
+    api = chat.api
+    org = await _organizer_chat(chat, 701)
     # 1 MB on the wire, past even the command line's limit.
     bomb = row_bomb_xlsx(tmp_path / "khoa-hoc.xlsx", MAX_ROWS + 1)
-    await _send(app, api, org, "khoa-hoc.xlsx", bomb.read_bytes())
+    await chat.send_file(org, "khoa-hoc.xlsx", bomb.read_bytes())
     refused = f"Bảng tính có quá nhiều dòng: tối đa {CHAT_MAX_ROWS} dòng."
     assert api.last_message(701)["text"] == refused
     lines = "Mã khóa học,Tên khóa học\n" + "QL,x\n" * CHAT_MAX_ROWS
-    await _send(app, api, org, "khoa-hoc.csv", lines.encode())
+    await chat.send_file(org, "khoa-hoc.csv", lines.encode())
     assert api.last_message(701)["text"] == refused
-    await _send(app, api, org, "khoa-hoc.csv", b"x" * (10 * 1024 * 1024 + 1))
+    await chat.send_file(org, "khoa-hoc.csv", b"x" * (10 * 1024 * 1024 + 1))
     assert api.last_message(701)["text"] == "Tệp quá lớn: tối đa 10 MB."
 
 
 async def test_a_latin1_csv_is_refused_with_what_to_do(
-    chat: tuple[Any, OfflineBotAPI], db: async_sessionmaker[AsyncSession]
+    chat: Telegram, db: async_sessionmaker[AsyncSession]
 ) -> None:
-    app, api = chat
-    org = await _organizer_chat(db, api, 702)
+    api = chat.api
+    org = await _organizer_chat(chat, 702)
     text = "Code,Title\nQL-1,Gestión Ñandú\n"
-    await _send(app, api, org, "courses.csv", text.encode("latin-1"))
+    await chat.send_file(org, "courses.csv", text.encode("latin-1"))
     assert "CSV UTF-8" in api.last_message(702)["text"]
 
 
 async def test_many_bad_rows_come_as_a_short_message_and_the_whole_list_as_xlsx(
-    chat: tuple[Any, OfflineBotAPI], db: async_sessionmaker[AsyncSession], tmp_path: Path
+    chat: Telegram, db: async_sessionmaker[AsyncSession], tmp_path: Path
 ) -> None:
-    app, api = chat
-    org = await _organizer_chat(db, api, 703)
-    rows = [{**_row(f"QL-{i}", "LS-X1"), "capacity": "nhiều"} for i in range(30)]
-    bad = _courses_file(tmp_path / "bad.xlsx", rows)
-    await _send(app, api, org, "bad.xlsx", bad.read_bytes())
+    api = chat.api
+    org = await _organizer_chat(chat, 703)
+    rows = [{**course_row(f"QL-{i}", "LS-X1"), "capacity": "nhiều"} for i in range(30)]
+    bad = courses_xlsx(tmp_path / "bad.xlsx", rows)
+    await chat.send_file(org, "bad.xlsx", bad.read_bytes())
     sent = api.sent_to(703)
     summary, listing = sent[-2]["text"], sent[-1]
     assert "Chưa nhập gì" in summary and "… và 10 lỗi khác." in summary

@@ -6,18 +6,14 @@ Domain tests run on SQLite and PostgreSQL; chat flows drive the real application
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.app import OFFLINE_TOKEN, build_application
-from bot.offline import OfflineBotAPI, OfflineRequest
-from config.settings import Settings
 from domain import nominations, registration, roles
 from domain.errors import DomainError, Refusal
 from domain.registration import Outcome
@@ -31,10 +27,9 @@ from domain.reminders import (
     Policy,
 )
 from domain.standards import State, status_of
-from schedules.notifications import Pacer, drain_once, expire_all
+from schedules.notifications import expire_all
 from storage.models import (
     AuditEntry,
-    ChatAccount,
     Notification,
     Registration,
     RegistrationStatus,
@@ -42,8 +37,8 @@ from storage.models import (
     TrainingRecord,
     Unit,
 )
-from tests.botapi.validator import SpecValidator
 from tests.factories import make_course, make_person, make_unit
+from tests.harness import Telegram, buttons
 
 # Tests do not start the JobQueue, so PTB ignores the reason prompt's timeout and says so.
 pytestmark = pytest.mark.filterwarnings("ignore:Ignoring `conversation_timeout`")
@@ -414,80 +409,11 @@ async def test_unanswered_nominations_expire_and_both_sides_are_told(db: Db) -> 
 # -- in chat ------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-async def chat(db_engine: AsyncEngine) -> AsyncIterator[tuple[Any, OfflineBotAPI]]:
-    api = OfflineBotAPI(token=OFFLINE_TOKEN, validator=SpecValidator())
-    app = build_application(
-        Settings(_env_file=None),  # type: ignore[call-arg]
-        db_engine,
-        request=OfflineRequest(api),
-        rate_limit=False,
-    )
-    async with app:
-        yield app, api
-
-
-def _user(uid: int) -> dict[str, Any]:
-    return {"id": uid, "is_bot": False, "first_name": "U", "language_code": "en"}
-
-
-async def _link(db: Db, api: OfflineBotAPI, person_id: int, uid: int) -> dict[str, Any]:
-    async with db.begin() as s:
-        s.add(
-            ChatAccount(
-                channel="telegram", chat_user_id=str(uid), chat_id=str(uid), person_id=person_id,
-                language="en", linked_at=datetime.now(UTC),
-            )
-        )  # fmt: skip
-    api.add_user(_user(uid))
-    return _user(uid)
-
-
-class Chat:
-    def __init__(self, app: Any, api: OfflineBotAPI) -> None:
-        self.app, self.api = app, api
-
-    async def say(self, user: dict[str, Any], text: str) -> str:
-        await self.app.process_update(
-            Update.de_json(self.api.message_update(user, text), self.app.bot)
-        )
-        return str(self.api.last_message(user["id"]).get("text"))
-
-    async def press(
-        self, user: dict[str, Any], data: str, *, owner: dict[str, Any] | None = None
-    ) -> str:
-        """Press the newest button with `data` in `owner`'s chat (as `user`: a replay)."""
-        owner = owner or user
-        for msg in reversed(self.api.sent_to(owner["id"])):
-            rows = (msg.get("reply_markup") or {}).get("inline_keyboard", [])
-            if any(b.get("callback_data") == data for row in rows for b in row):
-                newest = self.api.last_message(owner["id"])["message_id"]
-                update = self.api.callback_update(owner, msg["message_id"], data)
-                update["callback_query"]["from"] = user
-                await self.app.process_update(Update.de_json(update, self.app.bot))
-                # What the bot sent in answer, else the pressed message as edited.
-                sent = self.api.sent_to(owner["id"])
-                new = [m["text"] for m in sent if m.get("text") and m["message_id"] > newest]
-                pressed = next(m for m in sent if m["message_id"] == msg["message_id"])
-                return str(new[-1] if new else pressed.get("text"))
-        raise AssertionError(f"no button {data!r} in chat {owner['id']}")
-
-    def buttons(self, uid: int) -> list[str]:
-        rows = (self.api.last_message(uid).get("reply_markup") or {}).get("inline_keyboard", [])
-        return [b["callback_data"] for row in rows for b in row]
-
-    def alerts(self) -> list[str]:
-        return [str(p.get("text", "")) for m, p in self.api.calls if m == "answerCallbackQuery"]
-
-    async def drain(self) -> int:
-        return await drain_once(self.app.bot, self.app.bot_data["resources"], Pacer(1000))
-
-
 @pytest.mark.databases("sqlite")
 async def test_a_head_nominates_in_chat_one_confirms_and_one_declines_with_a_reason(
-    chat: tuple[Any, OfflineBotAPI], db: Db
+    chat: Telegram, db: Db
 ) -> None:
-    c = Chat(*chat)
+    c = chat
     w = await _world(db)
     an = await _person(db, w["commune"], "Nguyễn An")
     binh = await _person(db, w["division"], "Trần Bình")
@@ -495,33 +421,33 @@ async def test_a_head_nominates_in_chat_one_confirms_and_one_declines_with_a_rea
         db, starts_at=datetime.now(UTC) + timedelta(days=10),
         registration_deadline=datetime.now(UTC) + timedelta(days=7), title="Kỹ năng số cơ bản",
     )  # fmt: skip
-    head = await _link(db, c.api, w["head"], 801)
-    u_an, u_binh = await _link(db, c.api, an, 802), await _link(db, c.api, binh, 803)
+    head = await c.link(w["head"], 801, "en")
+    u_an, u_binh = await c.link(an, 802, "en"), await c.link(binh, 803, "en")
 
-    listing = await c.say(head, "/nominate")
+    listing = await c.reply(head, "/nominate")
     assert "Kỹ năng số cơ bản" in listing
     assert "2 miss the standard it grants, 0 need only training hours, 30 seats left" in listing
-    page = await c.press(head, f"nc:{course}")
+    page = await c.press_reply(head, f"nc:{course}")
     assert "Nguyễn An" in page and "Trần Bình" in page and "Picked: 0" in page
     await c.press(head, f"nt:{an}")
-    assert "Picked: 2" in await c.press(head, f"nt:{binh}")
-    summary = await c.press(head, "nn")
+    assert "Picked: 2" in await c.press_reply(head, f"nt:{binh}")
+    summary = await c.press_reply(head, "nn")
     assert summary.startswith("Nominate 2 people for Kỹ năng số cơ bản?")
     assert "1 day" in str(c.api.last_message(801)["reply_markup"])
     await c.press(head, "nh:24")
-    done = await c.press(head, "ny")
+    done = await c.press_reply(head, "ny")
     assert done.startswith("📨 2 people nominated for Kỹ năng số cơ bản; seats held until")
 
     assert await c.drain() == 2
     invite = str(c.api.last_message(802)["text"])
     assert invite.startswith("📨 Trưởng Xã has nominated you for Kỹ năng số cơ bản")
-    assert c.buttons(802)[:2] == [f"na:{course}", f"nd:{course}"]
-    assert (await c.press(u_an, f"na:{course}")).startswith("✅ You are registered for")
+    assert [d for _, d in buttons(c.api.last_message(802))][:2] == [f"na:{course}", f"nd:{course}"]
+    assert (await c.press_reply(u_an, f"na:{course}")).startswith("✅ You are registered for")
     assert c.api.last_message(802)["document"]["file_name"].endswith(".ics")
 
-    asked = await c.press(u_binh, f"nd:{course}")
+    asked = await c.press_reply(u_binh, f"nd:{course}")
     assert asked.startswith("Why do you decline Kỹ năng số cơ bản? Type the reason")
-    assert await c.say(u_binh, "Đang đi học lớp khác") == "Declined: Kỹ năng số cơ bản."
+    assert await c.reply(u_binh, "Đang đi học lớp khác") == "Declined: Kỹ năng số cơ bản."
     assert (await _reg(db, binh, course)).reason == "Đang đi học lớp khác"
     await c.drain()
     told = str(c.api.last_message(801)["text"])
@@ -529,14 +455,14 @@ async def test_a_head_nominates_in_chat_one_confirms_and_one_declines_with_a_rea
         "✖️ Trần Bình declined the nomination for Kỹ năng số cơ bản. Reason: Đang đi học lớp khác"
     )
     # /my shows the confirmed registration.
-    assert "Kỹ năng số cơ bản" in await c.say(u_an, "/my")
+    assert "Kỹ năng số cơ bản" in await c.reply(u_an, "/my")
 
 
 @pytest.mark.databases("sqlite")
 async def test_a_head_approves_in_chat_seeing_the_gaps_and_a_civil_servant_replay_is_refused(
-    chat: tuple[Any, OfflineBotAPI], db: Db
+    chat: Telegram, db: Db
 ) -> None:
-    c = Chat(*chat)
+    c = chat
     w = await _world(db)
     an = await _person(db, w["commune"], "Nguyễn An")
     binh = await _person(db, w["commune"], "Trần Bình")
@@ -544,17 +470,17 @@ async def test_a_head_approves_in_chat_seeing_the_gaps_and_a_civil_servant_repla
         db, starts_at=datetime.now(UTC) + timedelta(days=10), requires_approval=True,
         registration_deadline=datetime.now(UTC) + timedelta(days=7), title="Kỹ năng số",
     )  # fmt: skip
-    head = await _link(db, c.api, w["head"], 901)
-    u_an, u_binh = await _link(db, c.api, an, 902), await _link(db, c.api, binh, 903)
+    head = await c.link(w["head"], 901, "en")
+    u_an, u_binh = await c.link(an, 902, "en"), await c.link(binh, 903, "en")
 
-    await c.say(u_an, "/courses")
+    await c.reply(u_an, "/courses")
     await c.press(u_an, f"c:{course}")
     await c.press(u_an, f"r:{course}")
-    sent = await c.press(u_an, f"rc:{course}")
+    sent = await c.press_reply(u_an, f"rc:{course}")
     assert sent.startswith("📨 Your request was sent to your unit head for approval.")
     assert "Awaiting your unit head's approval" in sent
-    assert "awaiting approval" in await c.say(u_an, "/my")
-    await c.say(u_binh, "/courses")
+    assert "awaiting approval" in await c.reply(u_an, "/my")
+    await c.reply(u_binh, "/courses")
     await c.press(u_binh, f"c:{course}")
     await c.press(u_binh, f"r:{course}")
     await c.press(u_binh, f"rc:{course}")
@@ -579,13 +505,13 @@ async def test_a_head_approves_in_chat_seeing_the_gaps_and_a_civil_servant_repla
         ]
     assert refused == [("approve", "refused"), ("decline", "refused")]
     assert (await _reg(db, an, course)).status == S.PENDING_APPROVAL
-    assert (await c.say(u_binh, "/nominate")).startswith("Only organizers")
+    assert (await c.reply(u_binh, "/nominate")).startswith("Only organizers")
 
-    assert (await c.press(head, f"aa:{reg_an.id}")) == (
+    assert await c.press_reply(head, f"aa:{reg_an.id}") == (
         "✅ Approved: Nguyễn An is registered for Kỹ năng số."
     )
-    assert "Why decline" in await c.press(head, f"ad:{reg_binh.id}")
-    assert await c.say(head, "/skip") == "Declined: Kỹ năng số."
+    assert "Why decline" in await c.press_reply(head, f"ad:{reg_binh.id}")
+    assert await c.reply(head, "/skip") == "Declined: Kỹ năng số."
     await c.drain()
     assert str(c.api.last_message(902)["text"]).startswith(
         "✅ Your unit head approved your registration"
@@ -601,10 +527,8 @@ async def test_a_head_approves_in_chat_seeing_the_gaps_and_a_civil_servant_repla
 
 
 @pytest.mark.databases("sqlite")
-async def test_cancel_while_asked_for_a_reason_keeps_the_nomination(
-    chat: tuple[Any, OfflineBotAPI], db: Db
-) -> None:
-    c = Chat(*chat)
+async def test_cancel_while_asked_for_a_reason_keeps_the_nomination(chat: Telegram, db: Db) -> None:
+    c = chat
     w = await _world(db)
     an = await _person(db, w["commune"], "Nguyễn An")
     course = await _course(
@@ -616,23 +540,21 @@ async def test_cancel_while_asked_for_a_reason_keeps_the_nomination(
             s, actor_id=w["head"], course_id=course, person_ids=[an], hold_hours=None,
             now=datetime.now(UTC), hours_target=40,
         )  # fmt: skip
-    u_an = await _link(db, c.api, an, 1001)
+    u_an = await c.link(an, 1001, "en")
     await c.drain()
     await c.press(u_an, f"nd:{course}")
-    assert await c.say(u_an, "/cancel") == "OK, nothing changed."
+    assert await c.reply(u_an, "/cancel") == "OK, nothing changed."
     assert (await _reg(db, an, course)).status == S.NOMINATED
     # The course card offers the same answer.
-    await c.say(u_an, "/my")
-    card = await c.press(u_an, f"c:{course}")
+    await c.reply(u_an, "/my")
+    card = await c.press_reply(u_an, f"c:{course}")
     assert "Your unit nominated you" in card
-    assert c.buttons(1001)[:2] == [f"na:{course}", f"nd:{course}"]
+    assert [d for _, d in buttons(c.api.last_message(1001))][:2] == [f"na:{course}", f"nd:{course}"]
 
 
 @pytest.mark.databases("sqlite")
-async def test_the_expiry_job_lets_go_and_tells_the_nominee(
-    chat: tuple[Any, OfflineBotAPI], db: Db
-) -> None:
-    c = Chat(*chat)
+async def test_the_expiry_job_lets_go_and_tells_the_nominee(chat: Telegram, db: Db) -> None:
+    c = chat
     w = await _world(db)
     an = await _person(db, w["commune"], "Nguyễn An")
     now = datetime.now(UTC)
@@ -644,7 +566,7 @@ async def test_the_expiry_job_lets_go_and_tells_the_nominee(
             s, actor_id=w["head"], course_id=course, person_ids=[an], hold_hours=24,
             now=now - timedelta(hours=25), hours_target=40,
         )  # fmt: skip
-    await _link(db, c.api, an, 1101)
+    await c.link(an, 1101, "en")
     assert await expire_all(c.app.bot_data["resources"]) == 1
     await c.drain()
     texts = [str(m.get("text")) for m in c.api.sent_to(1101)]
@@ -657,9 +579,9 @@ async def test_the_expiry_job_lets_go_and_tells_the_nominee(
 
 @pytest.mark.databases("sqlite")
 async def test_a_head_filters_candidates_by_the_gap_the_course_closes_and_by_unit(
-    chat: tuple[Any, OfflineBotAPI], db: Db
+    chat: Telegram, db: Db
 ) -> None:
-    c = Chat(*chat)
+    c = chat
     w = await _world(db)
     standard = await _person(db, w["commune"], "Yến Thiếu Chuẩn")
     hours_only = await _person(db, w["division"], "An Thiếu Giờ",
@@ -668,19 +590,20 @@ async def test_a_head_filters_candidates_by_the_gap_the_course_closes_and_by_uni
         db, starts_at=datetime.now(UTC) + timedelta(days=10), hours=16,
         registration_deadline=datetime.now(UTC) + timedelta(days=7), title="Kỹ năng số cơ bản",
     )  # fmt: skip
-    head = await _link(db, c.api, w["head"], 811)
+    head = await c.link(w["head"], 811, "en")
 
-    listing = await c.say(head, "/nominate")
+    listing = await c.reply(head, "/nominate")
     assert "1 miss the standard it grants, 1 need only training hours" in listing
-    page = await c.press(head, f"nc:{course}")
+    page = await c.press_reply(head, f"nc:{course}")
     assert page.index("Yến Thiếu Chuẩn") < page.index("An Thiếu Giờ")  # the standard first
-    assert {"ng:0", "ng:1", "ng:2", "nu:0", f"nu:{w['commune']}", f"nu:{w['division']}"} <= set(
-        c.buttons(811)
-    )
-    only_standard = await c.press(head, "ng:1")
+    offered = {d for _, d in buttons(c.api.last_message(811))}
+    assert {"ng:0", "ng:1", "ng:2", "nu:0", f"nu:{w['commune']}", f"nu:{w['division']}"} <= offered
+    only_standard = await c.press_reply(head, "ng:1")
     assert "Yến Thiếu Chuẩn" in only_standard and "An Thiếu Giờ" not in only_standard
-    assert f"nt:{standard}" in c.buttons(811) and f"nt:{hours_only}" not in c.buttons(811)
-    nobody = await c.press(head, f"nu:{w['division']}")  # the division has nobody missing it
+    offered = {d for _, d in buttons(c.api.last_message(811))}
+    assert f"nt:{standard}" in offered and f"nt:{hours_only}" not in offered
+    # The division has nobody missing it.
+    nobody = await c.press_reply(head, f"nu:{w['division']}")
     assert "Nobody matches this filter." in nobody
-    division = await c.press(head, "ng:0")
+    division = await c.press_reply(head, "ng:0")
     assert "An Thiếu Giờ" in division and "Yến Thiếu Chuẩn" not in division

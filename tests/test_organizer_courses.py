@@ -4,21 +4,17 @@ and export registrants; civil servants are refused at every step, buttons includ
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from telegram import Update
 
-from bot.app import OFFLINE_TOKEN, build_application
 from bot.cli_export import cmd_export_registrants
-from bot.offline import OfflineBotAPI, OfflineRequest
 from bot.telegram import course_create
 from bot.telegram.organizer_common import invalid_text
 from config.settings import Settings
@@ -33,7 +29,6 @@ from domain.course_draft import (
     parse_sessions,
 )
 from domain.errors import DomainError, Refusal
-from domain.importing import COURSE_COLUMNS
 from domain.reminders import (
     COURSE_CANCELLED,
     COURSE_CHANGED,
@@ -47,7 +42,6 @@ from locales import Translator
 from schedules.notices import render
 from storage.models import (
     AuditEntry,
-    ChatAccount,
     Course,
     CourseStatus,
     Notification,
@@ -57,8 +51,17 @@ from storage.models import (
     Role,
     Unit,
 )
-from tests.botapi.validator import SpecValidator
-from tests.factories import make_course, make_person, make_position, make_unit
+from tests.factories import (
+    course_row,
+    courses_xlsx,
+    future,
+    make_communes,
+    make_course,
+    make_organizer,
+    make_person,
+    make_position,
+)
+from tests.harness import Telegram, link_account, user
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 POLICY = Policy()
@@ -69,24 +72,6 @@ def local(text: str) -> datetime:
     return datetime.strptime(text, "%d/%m/%Y %H:%M").replace(tzinfo=VN).astimezone(UTC)
 
 
-def future(days: int) -> str:
-    """A local dd/mm/yyyy date `days` from now."""
-    return (datetime.now(VN) + timedelta(days=days)).strftime("%d/%m/%Y")
-
-
-async def _units(s: AsyncSession) -> dict[str, Unit]:
-    province = await make_unit(s, code="LS", kind="province", name="Tỉnh Lạng Sơn")
-    mine = await make_unit(s, code="LS-X1", name="Xã Tân Thanh", parent=province)
-    other = await make_unit(s, code="LS-X2", name="Xã Hoàng Văn Thụ", parent=province)
-    return {"LS": province, "LS-X1": mine, "LS-X2": other}
-
-
-async def _organizer(s: AsyncSession, unit: Unit, **extra: Any) -> int:
-    person = await make_person(s, unit=unit, full_name="Lý Thị Tổ Chức", **extra)
-    await roles.grant(s, person_id=person.id, role=Role.ORGANIZER, unit_id=unit.id, by="test")
-    return person.id
-
-
 # -- domain ---------------------------------------------------------------------------------------
 
 
@@ -94,8 +79,8 @@ async def test_registrants_are_in_vietnamese_name_order_and_the_xlsx_keeps_vietn
     db: async_sessionmaker[AsyncSession], tmp_path: Path
 ) -> None:
     async with db.begin() as s:
-        units = await _units(s)
-        org = await _organizer(s, units["LS-X1"])
+        units = await make_communes(s)
+        org = await make_organizer(s, units["LS-X1"])
         position = await make_position(s, name_vi="Công chức Văn hóa - Xã hội")
         course = await make_course(s, organizer=units["LS-X1"], capacity=4, title="Kỹ năng số")
         names = [
@@ -180,8 +165,8 @@ async def test_an_organizer_manages_only_courses_of_their_units(
     db: async_sessionmaker[AsyncSession],
 ) -> None:
     async with db.begin() as s:
-        units = await _units(s)
-        org = await _organizer(s, units["LS-X1"])
+        units = await make_communes(s)
+        org = await make_organizer(s, units["LS-X1"])
         theirs = await make_course(s, organizer=units["LS-X2"])
         admin = await make_person(s)
         await roles.grant(s, person_id=admin.id, role=Role.ADMIN, unit_id=None, by="test")
@@ -209,8 +194,8 @@ async def test_a_new_time_or_place_reaches_everyone_and_replaces_their_reminders
 ) -> None:
     now = datetime.now(UTC)
     async with db.begin() as s:
-        units = await _units(s)
-        org = await _organizer(s, units["LS-X1"])
+        units = await make_communes(s)
+        org = await make_organizer(s, units["LS-X1"])
         course = await make_course(
             s, organizer=units["LS-X1"], capacity=1, starts_at=now + timedelta(days=10)
         )
@@ -293,8 +278,8 @@ async def test_a_new_time_or_place_reaches_everyone_and_replaces_their_reminders
 async def test_closing_reopening_and_cancelling(db: async_sessionmaker[AsyncSession]) -> None:
     now = datetime.now(UTC)
     async with db.begin() as s:
-        units = await _units(s)
-        org = await _organizer(s, units["LS-X1"])
+        units = await make_communes(s)
+        org = await make_organizer(s, units["LS-X1"])
         course = await make_course(s, organizer=units["LS-X1"])
         late = await make_course(
             s,
@@ -360,7 +345,7 @@ async def test_typed_sessions_and_audience_are_checked(
         parse_sessions("07/12/2030 07:30-11:30", starts=starts, ends=ends)
     assert outside.value.code == Problem.SESSION_OUTSIDE
     async with db.begin() as s:
-        await _units(s)
+        await make_communes(s)
         await make_position(s, code="cc_thu", name_vi="Cán bộ thử nghiệm")
         assert await parse_audience(s, "tất cả") == {}
         found = await parse_audience(s, "ls-x1, Can bo thu nghiem, lãnh đạo")
@@ -370,46 +355,22 @@ async def test_typed_sessions_and_audience_are_checked(
     assert unknown.value.value == "Ban Tuyên giáo"
 
 
-def _courses_file(path: Path, rows: list[dict[str, str]]) -> Path:
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    keys = ["code", "title", "category", "organizer", "place", "starts", "ends", "capacity"]
-    by_key = {c.key: c for c in COURSE_COLUMNS}
-    ws.append([by_key[k].vi for k in keys])
-    for row in rows:
-        ws.append([row.get(k, "") for k in keys])
-    wb.save(path)
-    return path
-
-
-def _row(code: str, organizer: str) -> dict[str, str]:
-    return {
-        "code": code,
-        "title": "Bồi dưỡng quản lý nhà nước",
-        "category": "QLNN",
-        "organizer": organizer,
-        "place": "Hội trường xã",
-        "starts": f"{future(20)} 07:30",
-        "ends": f"{future(21)} 17:00",
-        "capacity": "30",
-    }
-
-
 async def test_an_organizer_imports_only_courses_of_their_units(
     db: async_sessionmaker[AsyncSession], tmp_path: Path
 ) -> None:
     now = datetime.now(UTC)
     async with db.begin() as s:
-        units = await _units(s)
-        org = await _organizer(s, units["LS-X1"])
-    mixed = _courses_file(tmp_path / "mixed.xlsx", [_row("QL-1", "LS-X1"), _row("QL-2", "LS-X2")])
+        units = await make_communes(s)
+        org = await make_organizer(s, units["LS-X1"])
+    mixed = courses_xlsx(
+        tmp_path / "mixed.xlsx", [course_row("QL-1", "LS-X1"), course_row("QL-2", "LS-X2")]
+    )
     async with db.begin() as s:
         outcome = await course_admin.import_file(
             s, person_id=org, path=mixed, dry_run=False, now=now, policy=POLICY
         )
     assert outcome.forbidden_rows == [3] and not outcome.report.written
-    own = _courses_file(tmp_path / "own.xlsx", [_row("QL-1", "LS-X1")])
+    own = courses_xlsx(tmp_path / "own.xlsx", [course_row("QL-1", "LS-X1")])
     async with db.begin() as s:
         outcome = await course_admin.import_file(
             s, person_id=org, path=own, dry_run=False, now=now, policy=POLICY
@@ -427,8 +388,8 @@ async def test_details_are_checked_again_and_later_completions_use_the_new_grant
 ) -> None:
     now = datetime.now(UTC)
     async with db.begin() as s:
-        units = await _units(s)
-        org = await _organizer(s, units["LS-X1"])
+        units = await make_communes(s)
+        org = await make_organizer(s, units["LS-X1"])
         course = await make_course(s, organizer=units["LS-X1"], hours=8, grants_kind="it")
         early = await make_person(s, unit=units["LS-X1"])
         late = await make_person(s, unit=units["LS-X1"])
@@ -492,8 +453,8 @@ async def test_a_forged_audience_is_refused_in_the_domain_and_changes_nothing(
     """The chat parses what is typed, but the edit itself checks the codes (any channel)."""
     now = datetime.now(UTC)
     async with db.begin() as s:
-        units = await _units(s)
-        org = await _organizer(s, units["LS-X1"])
+        units = await make_communes(s)
+        org = await make_organizer(s, units["LS-X1"])
         await make_position(s, code="cc_thu", name_vi="Cán bộ thử nghiệm")
         course = await make_course(s, organizer=units["LS-X1"], audience={"units": ["LS-X1"]})
     forged = [
@@ -554,8 +515,8 @@ async def _approval_off(
     """Two requests wait for a course's approval (its capacity maybe cut below the seats they
     hold, as a courses file may); its organizer turns approval off."""
     async with db.begin() as s:
-        units = await _units(s)
-        org = await _organizer(s, units["LS-X1"])
+        units = await make_communes(s)
+        org = await make_organizer(s, units["LS-X1"])
         course = await make_course(s, organizer=units["LS-X1"], requires_approval=True)
         people = await _pending(s, units, course, 2)
         course.capacity = capacity or course.capacity
@@ -614,7 +575,7 @@ async def test_the_command_line_exports_registrants(
 ) -> None:
     settings = Settings(_env_file=None, database_url=db_engine.url.render_as_string(False))  # type: ignore[call-arg]
     async with db.begin() as s:
-        units = await _units(s)
+        units = await make_communes(s)
         course = await make_course(s, code="KNS-01", organizer=units["LS-X1"])
         person = await make_person(
             s, unit=units["LS-X1"], full_name="Vũ Thị Hằng", phone="0987654321"
@@ -645,107 +606,39 @@ async def test_the_command_line_exports_registrants(
 # -- in chat ------------------------------------------------------------------------------
 
 
-@pytest.fixture
-async def chat(
-    db_engine: AsyncEngine, db: async_sessionmaker[AsyncSession]
-) -> AsyncIterator[tuple[Any, OfflineBotAPI]]:
-    api = OfflineBotAPI(token=OFFLINE_TOKEN, validator=SpecValidator())
-    app = build_application(
-        Settings(_env_file=None),  # type: ignore[call-arg]
-        db_engine,
-        request=OfflineRequest(api),
-        rate_limit=False,
-    )
-    async with app:
-        yield app, api
-
-
-def _user(uid: int) -> dict[str, Any]:
-    return {"id": uid, "is_bot": False, "first_name": "U", "language_code": "vi"}
-
-
-async def _link(s: AsyncSession, api: OfflineBotAPI, uid: int, person_id: int) -> dict[str, Any]:
-    s.add(
-        ChatAccount(
-            channel="telegram",
-            chat_user_id=str(uid),
-            chat_id=str(uid),
-            person_id=person_id,
-            linked_at=datetime.now(UTC),
-        )
-    )
-    await s.flush()
-    api.add_user(_user(uid))
-    return _user(uid)
-
-
-async def say(app: Any, api: OfflineBotAPI, user: dict[str, Any], text: str) -> str:
-    await app.process_update(Update.de_json(api.message_update(user, text), app.bot))
-    return str(api.last_message(user["id"]).get("text", ""))
-
-
-async def press(app: Any, api: OfflineBotAPI, user: dict[str, Any], data: str) -> None:
-    """Press the newest button with this data in the user's chat."""
-    for msg in reversed(api.sent_to(user["id"])):
-        rows = (msg.get("reply_markup") or {}).get("inline_keyboard", [])
-        if any(b.get("callback_data") == data for row in rows for b in row):
-            update = api.callback_update(user, msg["message_id"], data)
-            await app.process_update(Update.de_json(update, app.bot))
-            return
-    raise AssertionError(f"no button {data!r} in chat {user['id']}")
-
-
-async def replay(
-    app: Any, api: OfflineBotAPI, owner: dict[str, Any], intruder: dict[str, Any], data: str
-) -> None:
-    """Send the press of a button of `owner`'s message as if `intruder` had pressed it."""
-    for msg in reversed(api.sent_to(owner["id"])):
-        rows = (msg.get("reply_markup") or {}).get("inline_keyboard", [])
-        if any(b.get("callback_data") == data for row in rows for b in row):
-            update = api.callback_update(owner, msg["message_id"], data)
-            update["callback_query"]["from"] = intruder
-            await app.process_update(Update.de_json(update, app.bot))
-            return
-    raise AssertionError(f"no button {data!r} in chat {owner['id']}")
-
-
-def _alerts(api: OfflineBotAPI) -> list[str]:
-    return [str(p.get("text", "")) for m, p in api.calls if m == "answerCallbackQuery"]
-
-
 @pytest.mark.databases("sqlite")
 async def test_an_organizer_creates_a_course_step_by_step(
-    chat: tuple[Any, OfflineBotAPI], db: async_sessionmaker[AsyncSession]
+    chat: Telegram, db: async_sessionmaker[AsyncSession]
 ) -> None:
-    app, api = chat
+    api = chat.api
     async with db.begin() as s:
-        units = await _units(s)
-        org = await _link(s, api, 601, await _organizer(s, units["LS-X1"]))
-    assert "bước 1/13" in await say(app, api, org, "/newcourse")
-    assert "Khóa học thuộc loại nào" in await say(app, api, org, "Bồi dưỡng   kỹ năng số")
-    await press(app, api, org, "on:cat:digital_skills")
-    assert "không phải ngày giờ" in await say(app, api, org, "mai 7h")
-    assert "đã qua" in await say(app, api, org, "01/01/2020 07:30")
-    await say(app, api, org, f"{future(10)} 07:30")
-    assert "phải sau" in await say(app, api, org, f"{future(9)} 17:00")
-    await say(app, api, org, f"{future(11)} 17:00")
-    assert "nằm ngoài" in await say(app, api, org, f"{future(12)} 07:30-11:30")
-    await say(app, api, org, f"{future(10)} 07:30-11:30; {future(11)} 13:30-17:00")
-    await say(app, api, org, "Hội trường UBND xã https://meet.example.vn/kns")
-    assert "số nguyên" in await say(app, api, org, "ba mươi")
-    await say(app, api, org, "30")
-    await say(app, api, org, f"{future(8)}")
-    assert "Ban Tuyên giáo" in await say(app, api, org, "LS-X1, Ban Tuyên giáo")
-    await say(app, api, org, "LS-X1, công chức")
-    assert "công nhận gì" in await say(app, api, org, "16")
-    await press(app, api, org, "on:g:digital_skills")
-    await press(app, api, org, "on:a:yes")
+        units = await make_communes(s)
+        org = await link_account(s, api, await make_organizer(s, units["LS-X1"]), 601)
+    assert "bước 1/13" in await chat.reply(org, "/newcourse")
+    assert "Khóa học thuộc loại nào" in await chat.reply(org, "Bồi dưỡng   kỹ năng số")
+    await chat.press(org, "on:cat:digital_skills")
+    assert "không phải ngày giờ" in await chat.reply(org, "mai 7h")
+    assert "đã qua" in await chat.reply(org, "01/01/2020 07:30")
+    await chat.reply(org, f"{future(10)} 07:30")
+    assert "phải sau" in await chat.reply(org, f"{future(9)} 17:00")
+    await chat.reply(org, f"{future(11)} 17:00")
+    assert "nằm ngoài" in await chat.reply(org, f"{future(12)} 07:30-11:30")
+    await chat.reply(org, f"{future(10)} 07:30-11:30; {future(11)} 13:30-17:00")
+    await chat.reply(org, "Hội trường UBND xã https://meet.example.vn/kns")
+    assert "số nguyên" in await chat.reply(org, "ba mươi")
+    await chat.reply(org, "30")
+    await chat.reply(org, f"{future(8)}")
+    assert "Ban Tuyên giáo" in await chat.reply(org, "LS-X1, Ban Tuyên giáo")
+    await chat.reply(org, "LS-X1, công chức")
+    assert "công nhận gì" in await chat.reply(org, "16")
+    await chat.press(org, "on:g:digital_skills")
+    await chat.press(org, "on:a:yes")
     preview = api.last_message(601)["text"]
     assert "Bồi dưỡng kỹ năng số" in preview and "Số chỗ: 30" in preview
     assert "LS-X1, Công chức" in preview and "cần thủ trưởng đơn vị duyệt" in preview
     async with db() as s:
         assert (await s.execute(select(Course))).first() is None  # nothing before the confirm
-    await press(app, api, org, "onc")
+    await chat.press(org, "onc")
     assert "Đã tạo khóa học" in api.last_message(601)["text"]
     async with db() as s:
         course = (await s.execute(select(Course))).scalar_one()
@@ -765,26 +658,26 @@ async def test_an_organizer_creates_a_course_step_by_step(
 
 @pytest.mark.databases("sqlite")
 async def test_civil_servants_are_refused_for_commands_and_replayed_buttons(
-    chat: tuple[Any, OfflineBotAPI], db: async_sessionmaker[AsyncSession]
+    chat: Telegram, db: async_sessionmaker[AsyncSession]
 ) -> None:
-    app, api = chat
+    api = chat.api
     async with db.begin() as s:
-        units = await _units(s)
-        org = await _link(s, api, 611, await _organizer(s, units["LS-X1"]))
-        clerk = await _link(s, api, 612, (await make_person(s, unit=units["LS-X1"])).id)
+        units = await make_communes(s)
+        org = await link_account(s, api, await make_organizer(s, units["LS-X1"]), 611)
+        clerk = await link_account(s, api, (await make_person(s, unit=units["LS-X1"])).id, 612)
         course = await make_course(s, organizer=units["LS-X1"], title="Lớp quản lý nhà nước")
     for command in ("/newcourse", "/organize"):
-        assert (await say(app, api, clerk, command)).startswith("Chỉ cán bộ phụ trách bồi dưỡng")
-    await say(app, api, org, "/organize")
-    await press(app, api, org, f"oc:{course.id}")
+        assert (await chat.reply(clerk, command)).startswith("Chỉ cán bộ phụ trách bồi dưỡng")
+    await chat.reply(org, "/organize")
+    await chat.press(org, f"oc:{course.id}")
     assert "Lớp quản lý nhà nước" in api.last_message(611)["text"]
     # The civil servant replays the organizer's buttons: same data, their own user id.
     for data in (f"ox:{course.id}", f"or:{course.id}:0", f"ov:{course.id}", f"ok:{course.id}"):
-        await replay(app, api, org, _user(612), data)
-        assert _alerts(api)[-1].startswith("Chỉ cán bộ phụ trách bồi dưỡng")
-    await press(app, api, org, f"ok:{course.id}")
-    await replay(app, api, org, _user(612), f"okc:{course.id}")
-    assert _alerts(api)[-1].startswith("Chỉ cán bộ phụ trách bồi dưỡng")
+        await chat.press(user(612), data, owner=org)
+        assert chat.alerts()[-1].startswith("Chỉ cán bộ phụ trách bồi dưỡng")
+    await chat.press(org, f"ok:{course.id}")
+    await chat.press(user(612), f"okc:{course.id}", owner=org)
+    assert chat.alerts()[-1].startswith("Chỉ cán bộ phụ trách bồi dưỡng")
     async with db() as s:
         still = await s.get(Course, course.id)
         refused = (
@@ -809,54 +702,54 @@ async def test_civil_servants_are_refused_for_commands_and_replayed_buttons(
 
 @pytest.mark.databases("sqlite")
 async def test_an_organizer_edits_cancels_and_exports_in_chat(
-    chat: tuple[Any, OfflineBotAPI], db: async_sessionmaker[AsyncSession]
+    chat: Telegram, db: async_sessionmaker[AsyncSession]
 ) -> None:
-    app, api = chat
+    api = chat.api
     now = datetime.now(UTC)
     async with db.begin() as s:
-        units = await _units(s)
-        org = await _link(s, api, 621, await _organizer(s, units["LS-X1"]))
+        units = await make_communes(s)
+        org = await link_account(s, api, await make_organizer(s, units["LS-X1"]), 621)
         course = await make_course(s, organizer=units["LS-X1"], title="Kỹ năng số", capacity=1)
         for name in ("Trần Văn Bảo", "Đặng Thị Ánh"):
             p = await make_person(s, unit=units["LS-X1"], full_name=name)
             await registration.register(s, person_id=p.id, course_id=course.id, now=now)
         other = await make_course(s, organizer=units["LS-X2"], title="Lớp xã khác")
-    await say(app, api, org, "/organize")
+    await chat.reply(org, "/organize")
     assert "Kỹ năng số" in api.last_message(621)["text"]
     assert "Lớp xã khác" not in api.last_message(621)["text"]
-    await press(app, api, org, f"oc:{course.id}")
-    await press(app, api, org, f"oe:{course.id}")
-    await press(app, api, org, f"of:{course.id}:where")
-    await say(app, api, org, "Nhà văn hóa thôn Nà Làng")
+    await chat.press(org, f"oc:{course.id}")
+    await chat.press(org, f"oe:{course.id}")
+    await chat.press(org, f"of:{course.id}:where")
+    await chat.reply(org, "Nhà văn hóa thôn Nà Làng")
     assert "2 người đã đăng ký hoặc đang chờ sẽ được thông báo" in api.last_message(621)["text"]
-    await press(app, api, org, f"of:{course.id}:when")
-    assert "đã qua" in await say(app, api, org, "01/01/2020 07:30")
-    await say(app, api, org, f"{future(15)} 07:30")
-    await say(app, api, org, f"{future(15)} 17:00")
-    await say(app, api, org, f"{future(15)} 07:30-11:30; {future(15)} 13:30-17:00")
+    await chat.press(org, f"of:{course.id}:when")
+    assert "đã qua" in await chat.reply(org, "01/01/2020 07:30")
+    await chat.reply(org, f"{future(15)} 07:30")
+    await chat.reply(org, f"{future(15)} 17:00")
+    await chat.reply(org, f"{future(15)} 07:30-11:30; {future(15)} 13:30-17:00")
     assert "2 người đã đăng ký hoặc đang chờ sẽ được thông báo" in api.last_message(621)["text"]
     assert "2 buổi học" in api.last_message(621)["text"]
-    await press(app, api, org, f"or:{course.id}:0")
+    await chat.press(org, f"or:{course.id}:0")
     listing = api.last_message(621)["text"]
     assert listing.index("Đặng Thị Ánh") < listing.index("Trần Văn Bảo")
     assert "đang chờ #1" in listing
-    await press(app, api, org, f"ov:{course.id}")
+    await chat.press(org, f"ov:{course.id}")
     sent = [p for m, p in api.calls if m == "sendDocument"][-1]
     sheet = load_workbook(
         io.BytesIO(api.file_content(api.last_message(621)["document"]["file_id"]))
     ).active
     assert sheet is not None and sheet["B2"].value == "Đặng Thị Ánh" and sheet["A1"].value == "STT"
     assert "Người đăng ký Kỹ năng số: 2" in str(sent.get("caption"))
-    await press(app, api, org, f"oc:{course.id}")
-    await press(app, api, org, f"ok:{course.id}")
-    await press(app, api, org, f"okc:{course.id}")
+    await chat.press(org, f"oc:{course.id}")
+    await chat.press(org, f"ok:{course.id}")
+    await chat.press(org, f"okc:{course.id}")
     assert any("Đã hủy Kỹ năng số" in m.get("text", "") for m in api.sent_to(621))
     # A forged button for another unit's course is refused and audited.
-    await say(app, api, org, "/organize")
+    await chat.reply(org, "/organize")
     update = api.callback_update(org, api.last_message(621)["message_id"], f"oc:{course.id}")
     update["callback_query"]["data"] = f"ox:{other.id}"
-    await app.process_update(Update.de_json(update, app.bot))
-    assert _alerts(api)[-1].startswith("Chỉ cán bộ phụ trách bồi dưỡng")
+    await chat.process(update)
+    assert chat.alerts()[-1].startswith("Chỉ cán bộ phụ trách bồi dưỡng")
     async with db() as s:
         kinds = sorted(n.kind for n in (await s.execute(select(Notification))).scalars())
         audit = (await s.execute(select(AuditEntry.action, AuditEntry.result))).all()
@@ -869,71 +762,68 @@ async def test_an_organizer_edits_cancels_and_exports_in_chat(
 
 
 @pytest.mark.databases("sqlite")
-async def test_an_organizer_sends_a_courses_file(
-    chat: tuple[Any, OfflineBotAPI], db: async_sessionmaker[AsyncSession], tmp_path: Path
+async def test_an_organizer_sends_acourses_xlsx(
+    chat: Telegram, db: async_sessionmaker[AsyncSession], tmp_path: Path
 ) -> None:
-    app, api = chat
+    api = chat.api
     async with db.begin() as s:
-        units = await _units(s)
-        org = await _link(s, api, 631, await _organizer(s, units["LS-X1"]))
-    bad = _courses_file(
+        units = await make_communes(s)
+        org = await link_account(s, api, await make_organizer(s, units["LS-X1"]), 631)
+    bad = courses_xlsx(
         tmp_path / "bad.xlsx",
-        [_row("QL-1", "LS-X1"), {**_row("QL-2", "LS-X1"), "capacity": "nhiều"}],
+        [course_row("QL-1", "LS-X1"), {**course_row("QL-2", "LS-X1"), "capacity": "nhiều"}],
     )
-    await app.process_update(
-        Update.de_json(api.document_update(org, "bad.xlsx", bad.read_bytes()), app.bot)
-    )
+    await chat.process(api.document_update(org, "bad.xlsx", bad.read_bytes()))
     text = api.last_message(631)["text"]
     assert "Chưa nhập gì" in text and "Dòng 3, cột Số chỗ" in text
-    good = _courses_file(tmp_path / "khoa-hoc.xlsx", [_row("QL-1", "LS-X1"), _row("QL-2", "LS-X1")])
-    await app.process_update(
-        Update.de_json(api.document_update(org, "khoa-hoc.xlsx", good.read_bytes()), app.bot)
-    )
+    rows = [course_row("QL-1", "LS-X1"), course_row("QL-2", "LS-X1")]
+    good = courses_xlsx(tmp_path / "khoa-hoc.xlsx", rows)
+    await chat.process(api.document_update(org, "khoa-hoc.xlsx", good.read_bytes()))
     assert "2 khóa học mới" in api.last_message(631)["text"]
     async with db() as s:
         assert (await s.execute(select(Course))).first() is None  # a dry run so far
     token = api.last_message(631)["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
-    await press(app, api, org, token)
+    await chat.press(org, token)
     assert "Đã nhập" in api.last_message(631)["text"]
     async with db() as s:
         codes = sorted((await s.execute(select(Course.code))).scalars())
     assert codes == ["QL-1", "QL-2"]
     with pytest.raises(AssertionError):  # the button is gone once used
-        await press(app, api, org, token)
+        await chat.press(org, token)
 
 
-async def _edit_menu(app: Any, api: OfflineBotAPI, org: dict[str, Any], course_id: int) -> None:
-    await say(app, api, org, "/organize")
-    await press(app, api, org, f"oc:{course_id}")
-    await press(app, api, org, f"oe:{course_id}")
+async def _edit_menu(chat: Telegram, org: dict[str, Any], course_id: int) -> None:
+    await chat.say(org, "/organize")
+    await chat.press(org, f"oc:{course_id}")
+    await chat.press(org, f"oe:{course_id}")
 
 
 @pytest.mark.databases("sqlite")
 async def test_an_organizer_changes_hours_and_approval_in_chat(
-    chat: tuple[Any, OfflineBotAPI], db: async_sessionmaker[AsyncSession]
+    chat: Telegram, db: async_sessionmaker[AsyncSession]
 ) -> None:
-    app, api = chat
+    api = chat.api
     async with db.begin() as s:
-        units = await _units(s)
-        org = await _link(s, api, 641, await _organizer(s, units["LS-X1"]))
+        units = await make_communes(s)
+        org = await link_account(s, api, await make_organizer(s, units["LS-X1"]), 641)
         course = await make_course(s, organizer=units["LS-X1"], title="Kỹ năng số", hours=8)
         early = await make_person(s, unit=units["LS-X1"])
         await registration.register(
             s, person_id=early.id, course_id=course.id, now=datetime.now(UTC)
         )
-    await _edit_menu(app, api, org, course.id)
-    await press(app, api, org, f"of:{course.id}:hours")
+    await _edit_menu(chat, org, course.id)
+    await chat.press(org, f"of:{course.id}:hours")
     assert (
         "Hiện tại: 8\nKhóa học được tính bao nhiêu giờ bồi dưỡng" in api.last_message(641)["text"]
     )
-    card = await say(app, api, org, "16")
+    card = await chat.reply(org, "16")
     assert "Đã lưu. Hồ sơ bồi dưỡng đã ghi vẫn được giữ nguyên" in card
     assert "Hoàn thành được: 16 giờ bồi dưỡng" in card
-    await press(app, api, org, f"oe:{course.id}")
-    await press(app, api, org, f"of:{course.id}:approval")
+    await chat.press(org, f"oe:{course.id}")
+    await chat.press(org, f"of:{course.id}:approval")
     assert "Hiện tại: Đăng ký không cần duyệt." in api.last_message(641)["text"]
-    assert "vui lòng chọn bằng các nút" in (await say(app, api, org, "có")).lower()
-    await press(app, api, org, f"og:{course.id}:a:yes")
+    assert "vui lòng chọn bằng các nút" in (await chat.reply(org, "có")).lower()
+    await chat.press(org, f"og:{course.id}:a:yes")
     card = api.last_message(641)["text"]
     assert "Các đăng ký đã có trước thay đổi này vẫn được giữ nguyên" in card
     assert "✅ Đăng ký cần thủ trưởng đơn vị duyệt." in card
@@ -949,17 +839,17 @@ async def test_an_organizer_changes_hours_and_approval_in_chat(
 
 @pytest.mark.databases("sqlite")
 async def test_the_organizer_is_told_how_many_pending_requests_were_registered(
-    chat: tuple[Any, OfflineBotAPI], db: async_sessionmaker[AsyncSession]
+    chat: Telegram, db: async_sessionmaker[AsyncSession]
 ) -> None:
-    app, api = chat
+    api = chat.api
     async with db.begin() as s:
-        units = await _units(s)
-        org = await _link(s, api, 642, await _organizer(s, units["LS-X1"]))
+        units = await make_communes(s)
+        org = await link_account(s, api, await make_organizer(s, units["LS-X1"]), 642)
         course = await make_course(s, organizer=units["LS-X1"], requires_approval=True)
         await _pending(s, units, course, 2)
-    await _edit_menu(app, api, org, course.id)
-    await press(app, api, org, f"of:{course.id}:approval")
-    await press(app, api, org, f"og:{course.id}:a:no")
+    await _edit_menu(chat, org, course.id)
+    await chat.press(org, f"of:{course.id}:approval")
+    await chat.press(org, f"og:{course.id}:a:no")
     card = api.last_message(642)["text"]
     assert "2 yêu cầu đang chờ duyệt nay không cần duyệt nữa và đã được đăng ký" in card
     assert "vẫn được giữ nguyên" not in card
@@ -968,22 +858,22 @@ async def test_the_organizer_is_told_how_many_pending_requests_were_registered(
 
 @pytest.mark.databases("sqlite")
 async def test_a_bad_hours_answer_is_refused_as_at_creation_and_changes_nothing(
-    chat: tuple[Any, OfflineBotAPI], db: async_sessionmaker[AsyncSession]
+    chat: Telegram, db: async_sessionmaker[AsyncSession]
 ) -> None:
-    app, api = chat
+    api = chat.api
     async with db.begin() as s:
-        units = await _units(s)
-        org = await _link(s, api, 651, await _organizer(s, units["LS-X1"]))
+        units = await make_communes(s)
+        org = await link_account(s, api, await make_organizer(s, units["LS-X1"]), 651)
         course = await make_course(s, organizer=units["LS-X1"], hours=8)
-    await _edit_menu(app, api, org, course.id)
-    await press(app, api, org, f"of:{course.id}:hours")
+    await _edit_menu(chat, org, course.id)
+    await chat.press(org, f"of:{course.id}:hours")
     for bad in ("mười sáu", "5001", "-4"):
         with pytest.raises(Invalid) as creating:
             course_create.PARSERS[course_create.Step.HOURS](Draft(), bad, datetime.now(UTC))
         expected = invalid_text(Translator("vi", VN), creating.value)
-        assert await say(app, api, org, bad) == expected
+        assert await chat.reply(org, bad) == expected
     assert expected == "Vui lòng nhập một số nguyên không nhỏ hơn 0."
-    assert "không có gì thay đổi" in await say(app, api, org, "/cancel")
+    assert "không có gì thay đổi" in await chat.reply(org, "/cancel")
     async with db() as s:
         stored = await s.get(Course, course.id)
         actions = (await s.execute(select(AuditEntry.action))).scalars().all()
@@ -993,17 +883,17 @@ async def test_a_bad_hours_answer_is_refused_as_at_creation_and_changes_nothing(
 
 @pytest.mark.databases("sqlite")
 async def test_replayed_forged_and_stale_edit_buttons_are_refused(
-    chat: tuple[Any, OfflineBotAPI], db: async_sessionmaker[AsyncSession]
+    chat: Telegram, db: async_sessionmaker[AsyncSession]
 ) -> None:
-    app, api = chat
+    api = chat.api
     async with db.begin() as s:
-        units = await _units(s)
-        org = await _link(s, api, 661, await _organizer(s, units["LS-X1"]))
-        await _link(s, api, 662, (await make_person(s, unit=units["LS-X1"])).id)
+        units = await make_communes(s)
+        org = await link_account(s, api, await make_organizer(s, units["LS-X1"]), 661)
+        await link_account(s, api, (await make_person(s, unit=units["LS-X1"])).id, 662)
         course = await make_course(s, organizer=units["LS-X1"], hours=8)
         other = await make_course(s, organizer=units["LS-X2"])
-    await say(app, api, org, "/organize")
-    await press(app, api, org, f"oc:{course.id}")
+    await chat.reply(org, "/organize")
+    await chat.press(org, f"oc:{course.id}")
     # The civil servant replays each of the organizer's edit buttons as it is shown.
     steps = [
         (f"oe:{course.id}", f"oe:{course.id}"),
@@ -1011,18 +901,18 @@ async def test_replayed_forged_and_stale_edit_buttons_are_refused(
         (f"og:{course.id}:a:yes", None),
     ]
     for replayed, pressed in steps:
-        await replay(app, api, org, _user(662), replayed)
-        assert _alerts(api)[-1].startswith("Chỉ cán bộ phụ trách bồi dưỡng")
+        await chat.press(user(662), replayed, owner=org)
+        assert chat.alerts()[-1].startswith("Chỉ cán bộ phụ trách bồi dưỡng")
         if pressed:
-            await press(app, api, org, pressed)
+            await chat.press(org, pressed)
     # The organizer forges a choice for another unit's course: not the course being edited.
     update = api.callback_update(org, api.last_message(661)["message_id"], f"og:{course.id}:a:yes")
     update["callback_query"]["data"] = f"og:{other.id}:a:yes"
-    await app.process_update(Update.de_json(update, app.bot))
-    assert _alerts(api)[-1] == "Nút này không còn hiệu lực."
-    await press(app, api, org, f"og:{course.id}:a:yes")
-    await press(app, api, org, f"og:{course.id}:a:no")  # the edit is over: a stale button
-    assert _alerts(api)[-1] == "Nút này không còn hiệu lực."
+    await chat.process(update)
+    assert chat.alerts()[-1] == "Nút này không còn hiệu lực."
+    await chat.press(org, f"og:{course.id}:a:yes")
+    await chat.press(org, f"og:{course.id}:a:no")  # the edit is over: a stale button
+    assert chat.alerts()[-1] == "Nút này không còn hiệu lực."
     async with db() as s:
         mine, theirs = await s.get(Course, course.id), await s.get(Course, other.id)
         audit = (await s.execute(select(AuditEntry.action, AuditEntry.result))).all()
@@ -1033,26 +923,26 @@ async def test_replayed_forged_and_stale_edit_buttons_are_refused(
 
 @pytest.mark.databases("sqlite")
 async def test_completions_after_a_grants_change_in_chat_use_the_new_grant(
-    chat: tuple[Any, OfflineBotAPI], db: async_sessionmaker[AsyncSession]
+    chat: Telegram, db: async_sessionmaker[AsyncSession]
 ) -> None:
-    app, api = chat
+    api = chat.api
     now = datetime.now(UTC)
     async with db.begin() as s:
-        units = await _units(s)
-        org_id = await _organizer(s, units["LS-X1"])
-        org = await _link(s, api, 671, org_id)
+        units = await make_communes(s)
+        org_id = await make_organizer(s, units["LS-X1"])
+        org = await link_account(s, api, org_id, 671)
         course = await make_course(s, organizer=units["LS-X1"], hours=8, grants_kind="it")
         person = await make_person(s, unit=units["LS-X1"])
         await registration.register(s, person_id=person.id, course_id=course.id, now=now)
-    await _edit_menu(app, api, org, course.id)
-    await press(app, api, org, f"of:{course.id}:grants")
+    await _edit_menu(chat, org, course.id)
+    await chat.press(org, f"of:{course.id}:grants")
     assert (
         "Hiện tại: Tin học\nHoàn thành khóa học được công nhận gì?" in api.last_message(671)["text"]
     )
-    await press(app, api, org, f"og:{course.id}:g:political_theory")
+    await chat.press(org, f"og:{course.id}:g:political_theory")
     assert "Trình độ nào?" in api.last_message(671)["text"]
-    assert "vui lòng chọn bằng các nút" in (await say(app, api, org, "trung cấp")).lower()
-    await press(app, api, org, f"og:{course.id}:l:trung_cap")
+    assert "vui lòng chọn bằng các nút" in (await chat.reply(org, "trung cấp")).lower()
+    await chat.press(org, f"og:{course.id}:l:trung_cap")
     card = api.last_message(671)["text"]
     assert "Hoàn thành được: Lý luận chính trị (trung cấp), 8 giờ bồi dưỡng" in card
     async with db.begin() as s:

@@ -8,12 +8,9 @@ stand-in server where Telegram's flood limit matters.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -21,8 +18,8 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram import Update
 
-from bot.app import OFFLINE_TOKEN, build_application
-from bot.offline import OfflineBotAPI, OfflineRequest
+from bot.app import OFFLINE_TOKEN
+from bot.offline import OfflineBotAPI
 from config.settings import Settings, SettingsError, load_settings
 from domain import registration, reminders
 from domain.reminders import Policy, Window, out_of_quiet_hours
@@ -38,18 +35,9 @@ from storage.models import (
     StandardRule,
 )
 from storage.repos.notifications import NotificationRepo
-from tests.botapi.validator import SpecValidator
 from tests.factories import make_course, make_person, make_position, make_unit
+from tests.harness import Telegram, at, build, link_account
 from tests.standin import StandInBotAPI
-
-TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-
-
-def at(day: str, clock: str) -> datetime:
-    """A Vietnamese wall-clock time ("10/12/2026", "08:00") as aware UTC."""
-    d = datetime.strptime(f"{day} {clock}", "%d/%m/%Y %H:%M")
-    return d.replace(tzinfo=TZ).astimezone(UTC)
-
 
 MONDAY_MORNING = at("01/12/2026", "10:00")
 COURSE_START = at("10/12/2026", "08:00")
@@ -57,49 +45,12 @@ BEFORE_REMINDER = at("09/12/2026", "15:00")
 REMINDER_DUE = at("09/12/2026", "16:00") + timedelta(seconds=1)  # the day-before reminder
 
 
-@dataclass
-class World:
-    app: Any
-    api: OfflineBotAPI
-    db: async_sessionmaker[AsyncSession]
-    settings: Settings
-
-    async def drain(self) -> int:
-        return await drain_once(self.app.bot, self.app.bot_data["resources"], Pacer(1000))
-
-    def texts(self, user_id: int) -> list[str]:
-        return [str(m.get("text")) for m in self.api.sent_to(user_id)]
-
-
-@pytest.fixture
-async def world(
-    db_engine: AsyncEngine, db: async_sessionmaker[AsyncSession]
-) -> AsyncIterator[World]:
-    api = OfflineBotAPI(token=OFFLINE_TOKEN, validator=SpecValidator())
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
-    app = build_application(settings, db_engine, request=OfflineRequest(api), rate_limit=False)
-    async with app:
-        yield World(app, api, db, settings)
-
-
 async def linked(
     session: AsyncSession, api: OfflineBotAPI | None, user_id: int, *, lang: str = "vi"
 ) -> int:
     """A roster person whose Telegram chat is linked; returns the person's id."""
     person = await make_person(session, full_name=f"Người {user_id}")
-    session.add(
-        ChatAccount(
-            channel="telegram",
-            chat_user_id=str(user_id),
-            chat_id=str(user_id),
-            person_id=person.id,
-            language=lang,
-            linked_at=datetime.now(UTC),
-        )
-    )
-    await session.flush()
-    if api is not None:
-        api.add_user({"id": user_id, "is_bot": False, "first_name": "X", "language_code": lang})
+    await link_account(session, api, person.id, user_id, lang=lang, first_name="X")
     return person.id
 
 
@@ -220,73 +171,73 @@ async def test_cancelling_drops_the_reminders_and_the_promoted_person_is_told_at
 # -- delivery ------------------------------------------------------------------------------------
 
 
-async def test_a_reminder_is_sent_once_at_its_time_in_the_persons_language(world: World) -> None:
+async def test_a_reminder_is_sent_once_at_its_time_in_the_persons_language(chat: Telegram) -> None:
     with time_machine.travel(MONDAY_MORNING, tick=True):
-        async with world.db.begin() as s:
+        async with chat.db.begin() as s:
             course = await make_course(
                 s, title="Kỹ năng số", starts_at=COURSE_START, place="Hội trường A"
             )
-            vi, en = await linked(s, world.api, 101), await linked(s, world.api, 102, lang="en")
-        policy = world.settings.reminder_policy()
-        await register(world.db, vi, course.id, policy)
-        await register(world.db, en, course.id, policy)
-        assert await world.drain() == 0
+            vi, en = await linked(s, chat.api, 101), await linked(s, chat.api, 102, lang="en")
+        policy = chat.settings.reminder_policy()
+        await register(chat.db, vi, course.id, policy)
+        await register(chat.db, en, course.id, policy)
+        assert await chat.drain() == 0
     with time_machine.travel(at("07/12/2026", "08:00") + timedelta(seconds=1), tick=True):
-        assert await world.drain() == 2
-        assert await world.drain() == 0
-    assert world.texts(101) == [
+        assert await chat.drain() == 2
+        assert await chat.drain() == 0
+    assert chat.texts(101) == [
         "⏰ Nhắc lịch: khóa Kỹ năng số bắt đầu lúc 10/12/2026 08:00 tại Hội trường A."
     ]
-    assert world.texts(102) == ["⏰ Reminder: Kỹ năng số starts 10/12/2026 08:00 at Hội trường A."]
+    assert chat.texts(102) == ["⏰ Reminder: Kỹ năng số starts 10/12/2026 08:00 at Hội trường A."]
     buttons = [
         b["callback_data"]
-        for row in world.api.last_message(101)["reply_markup"]["inline_keyboard"]
+        for row in chat.api.last_message(101)["reply_markup"]["inline_keyboard"]
         for b in row
     ]
     assert buttons == [f"c:{course.id}", f"u:{course.id}", "off:course"]
-    sent = await rows(world.db, person_id=vi)
+    sent = await rows(chat.db, person_id=vi)
     assert sent[0].state == NotificationState.SENT and sent[0].sent_message_id is not None
     assert sent[1].state == NotificationState.PENDING
 
 
 async def test_a_row_claimed_before_a_crash_is_sent_after_its_lease_exactly_once(
-    world: World,
+    chat: Telegram,
 ) -> None:
     with time_machine.travel(at("07/12/2026", "09:00"), tick=True) as clock:
-        async with world.db.begin() as s:
+        async with chat.db.begin() as s:
             course = await make_course(s, starts_at=COURSE_START)
-            person = await linked(s, world.api, 101)
-        await register(world.db, person, course.id, world.settings.reminder_policy())
+            person = await linked(s, chat.api, 101)
+        await register(chat.db, person, course.id, chat.settings.reminder_policy())
         clock.move_to(at("09/12/2026", "16:00") + timedelta(seconds=1))
-        async with world.db.begin() as s:  # a drainer claims the row, then the process dies
+        async with chat.db.begin() as s:  # a drainer claims the row, then the process dies
             claimed = await NotificationRepo(s).claim_due(
                 now=datetime.now(UTC), limit=10, lease=LEASE
             )
         assert len(claimed) == 1
-        assert await world.drain() == 0  # the lease still holds: nobody else sends it
+        assert await chat.drain() == 0  # the lease still holds: nobody else sends it
         clock.shift(LEASE + timedelta(seconds=1))
-        assert await world.drain() == 1
+        assert await chat.drain() == 1
         clock.shift(LEASE * 3)
-        assert await world.drain() == 0
-    assert len(world.texts(101)) == 1
+        assert await chat.drain() == 0
+    assert len(chat.texts(101)) == 1
 
 
-async def test_after_three_days_down_only_what_still_makes_sense_is_sent(world: World) -> None:
+async def test_after_three_days_down_only_what_still_makes_sense_is_sent(chat: Telegram) -> None:
     with time_machine.travel(MONDAY_MORNING, tick=True) as clock:
-        async with world.db.begin() as s:
+        async with chat.db.begin() as s:
             later = await make_course(s, title="Khóa sau", starts_at=COURSE_START)
             earlier = await make_course(s, title="Khóa trước", starts_at=at("08/12/2026", "08:00"))
-            person = await linked(s, world.api, 101)
-        policy = world.settings.reminder_policy()
-        await register(world.db, person, later.id, policy)
-        await register(world.db, person, earlier.id, policy)
+            person = await linked(s, chat.api, 101)
+        policy = chat.settings.reminder_policy()
+        await register(chat.db, person, later.id, policy)
+        await register(chat.db, person, earlier.id, policy)
         # Down from 06/12 17:00 until 09/12 17:00: four reminders fell due meanwhile.
         clock.move_to(at("09/12/2026", "17:00"))
-        assert await world.drain() == 1
-    assert world.texts(101) == [
+        assert await chat.drain() == 1
+    assert chat.texts(101) == [
         "⏰ Nhắc lịch: khóa Khóa sau bắt đầu lúc 10/12/2026 08:00 tại Hội trường UBND tỉnh."
     ]
-    outcome = {(n.course_id, n.due_at): (n.state, n.last_error) for n in await rows(world.db)}
+    outcome = {(n.course_id, n.due_at): (n.state, n.last_error) for n in await rows(chat.db)}
     assert outcome == {
         (later.id, at("07/12/2026", "08:00")): (
             NotificationState.SKIPPED,
@@ -305,18 +256,18 @@ async def test_after_three_days_down_only_what_still_makes_sense_is_sent(world: 
 
 
 async def test_quiet_hours_hold_ordinary_notices_until_7_but_not_an_urgent_cancellation(
-    world: World,
+    chat: Telegram,
 ) -> None:
     with time_machine.travel(at("01/12/2026", "22:30"), tick=True) as clock:
-        async with world.db.begin() as s:
+        async with chat.db.begin() as s:
             far = await make_course(s, title="Khóa xa", starts_at=COURSE_START, capacity=1)
             near = await make_course(s, title="Khóa mai", starts_at=at("02/12/2026", "08:00"))
-            holder, waiting = await linked(s, world.api, 101), await linked(s, world.api, 102)
-        policy = world.settings.reminder_policy()
-        await register(world.db, holder, far.id, policy)
-        await register(world.db, waiting, far.id, policy)
-        await register(world.db, waiting, near.id, policy)
-        async with world.db.begin() as s:
+            holder, waiting = await linked(s, chat.api, 101), await linked(s, chat.api, 102)
+        policy = chat.settings.reminder_policy()
+        await register(chat.db, holder, far.id, policy)
+        await register(chat.db, waiting, far.id, policy)
+        await register(chat.db, waiting, near.id, policy)
+        async with chat.db.begin() as s:
             await registration.cancel(
                 s, person_id=holder, course_id=far.id, now=datetime.now(UTC),
                 cutoff=timedelta(hours=24), policy=policy,
@@ -325,28 +276,28 @@ async def test_quiet_hours_hold_ordinary_notices_until_7_but_not_an_urgent_cance
             assert course is not None
             course.status = CourseStatus.CANCELLED
             await reminders.course_changed(s, course=course, policy=policy, now=datetime.now(UTC))
-        assert await world.drain() == 1  # only the cancellation of tomorrow's course
-        assert world.texts(102) == [
+        assert await chat.drain() == 1  # only the cancellation of tomorrow's course
+        assert chat.texts(102) == [
             "❌ Khóa Khóa mai (02/12/2026 08:00) đã bị hủy. Đăng ký của bạn không còn hiệu lực; "
             "xem các khóa khác tại /courses."
         ]
         clock.move_to(at("02/12/2026", "06:59"))
-        assert await world.drain() == 0
+        assert await chat.drain() == 0
         clock.move_to(at("02/12/2026", "07:00"))
-        assert await world.drain() == 1
-    assert world.texts(102)[-1].startswith("🎉")
+        assert await chat.drain() == 1
+    assert chat.texts(102)[-1].startswith("🎉")
 
 
-async def test_a_course_change_replaces_the_reminders_and_says_what_changed(world: World) -> None:
+async def test_a_course_change_replaces_the_reminders_and_says_what_changed(chat: Telegram) -> None:
     with time_machine.travel(MONDAY_MORNING, tick=True):
-        async with world.db.begin() as s:
+        async with chat.db.begin() as s:
             course = await make_course(
                 s, title="Kỹ năng số", starts_at=COURSE_START, place="Phòng 1"
             )
-            person = await linked(s, world.api, 101)
-        policy = world.settings.reminder_policy()
-        await register(world.db, person, course.id, policy)
-        async with world.db.begin() as s:
+            person = await linked(s, chat.api, 101)
+        policy = chat.settings.reminder_policy()
+        await register(chat.db, person, course.id, policy)
+        async with chat.db.begin() as s:
             changed = await s.get(Course, course.id)
             assert changed is not None
             before = {"starts_at": changed.starts_at.isoformat(), "place": changed.place}
@@ -356,89 +307,89 @@ async def test_a_course_change_replaces_the_reminders_and_says_what_changed(worl
             await reminders.course_changed(
                 s, course=changed, policy=policy, now=datetime.now(UTC), before=before
             )
-        assert await world.drain() == 1
-    assert world.texts(101) == [
+        assert await chat.drain() == 1
+    assert chat.texts(101) == [
         "📢 Khóa Kỹ năng số có thay đổi: nay bắt đầu lúc 15/12/2026 08:00 tại Phòng 2.\n"
         "Trước đây: 10/12/2026 08:00, Phòng 1."
     ]
-    planned = [n.due_at for n in await rows(world.db, kind=reminders.COURSE_START)]
+    planned = [n.due_at for n in await rows(chat.db, kind=reminders.COURSE_START)]
     assert planned == [at("12/12/2026", "08:00"), at("14/12/2026", "16:00")]
 
 
 async def test_a_user_who_blocked_the_bot_is_marked_and_their_other_rows_skipped(
-    world: World,
+    chat: Telegram,
 ) -> None:
     with time_machine.travel(BEFORE_REMINDER, tick=True) as clock:
-        async with world.db.begin() as s:
+        async with chat.db.begin() as s:
             course = await make_course(s, starts_at=COURSE_START)
             other = await make_course(s, starts_at=at("20/12/2026", "08:00"))
-            person = await linked(s, world.api, 101)
-        policy = world.settings.reminder_policy()
-        await register(world.db, person, course.id, policy)
-        await register(world.db, person, other.id, policy)
-        world.api.block(101)
+            person = await linked(s, chat.api, 101)
+        policy = chat.settings.reminder_policy()
+        await register(chat.db, person, course.id, policy)
+        await register(chat.db, person, other.id, policy)
+        chat.api.block(101)
         clock.move_to(REMINDER_DUE)
-        assert await world.drain() == 0
-    states = {n.course_id: n.state for n in await rows(world.db)}
+        assert await chat.drain() == 0
+    states = {n.course_id: n.state for n in await rows(chat.db)}
     assert set(states.values()) == {NotificationState.SKIPPED}
-    async with world.db() as s:
+    async with chat.db() as s:
         account = (await s.execute(select(ChatAccount))).scalar_one()
     assert account.active is False
 
 
 async def test_a_category_turned_off_is_skipped_but_a_seat_notice_still_comes(
-    world: World,
+    chat: Telegram,
 ) -> None:
     with time_machine.travel(BEFORE_REMINDER, tick=True) as clock:
-        async with world.db.begin() as s:
+        async with chat.db.begin() as s:
             course = await make_course(s, starts_at=COURSE_START, capacity=1)
-            holder, person = await linked(s, world.api, 101), await linked(s, world.api, 102)
+            holder, person = await linked(s, chat.api, 101), await linked(s, chat.api, 102)
             await reminders.set_category(s, person_id=person, category="course", on=False)
-        policy = world.settings.reminder_policy()
-        await register(world.db, holder, course.id, policy)
-        await register(world.db, person, course.id, policy)
-        async with world.db.begin() as s:
+        policy = chat.settings.reminder_policy()
+        await register(chat.db, holder, course.id, policy)
+        await register(chat.db, person, course.id, policy)
+        async with chat.db.begin() as s:
             await registration.cancel(
                 s, person_id=holder, course_id=course.id, now=datetime.now(UTC),
                 cutoff=timedelta(0), policy=policy,
             )  # fmt: skip
         clock.move_to(REMINDER_DUE)
-        assert await world.drain() == 1
-    assert [t[:2] for t in world.texts(102)] == ["🎉 "[:2]]
-    skipped = await rows(world.db, person_id=person, kind=reminders.COURSE_START)
+        assert await chat.drain() == 1
+    assert [t[:2] for t in chat.texts(102)] == ["🎉 "[:2]]
+    skipped = await rows(chat.db, person_id=person, kind=reminders.COURSE_START)
     assert [n.last_error for n in skipped] == ["turned off by the person"]
 
 
-async def test_the_off_button_under_a_reminder_and_the_reminders_command(world: World) -> None:
+async def test_the_off_button_under_a_reminder_and_the_reminders_command(chat: Telegram) -> None:
     user = {"id": 101, "is_bot": False, "first_name": "X", "language_code": "vi"}
 
     async def send(update: dict[str, Any]) -> None:
-        await world.app.process_update(Update.de_json(update, world.app.bot))
+        await chat.app.process_update(Update.de_json(update, chat.app.bot))
 
     with time_machine.travel(BEFORE_REMINDER, tick=True) as clock:
-        async with world.db.begin() as s:
+        async with chat.db.begin() as s:
             course = await make_course(s, starts_at=COURSE_START)
-            person = await linked(s, world.api, 101)
-        await register(world.db, person, course.id, world.settings.reminder_policy())
+            person = await linked(s, chat.api, 101)
+        await register(chat.db, person, course.id, chat.settings.reminder_policy())
         clock.move_to(REMINDER_DUE)
-        assert await world.drain() == 1
-    reminder = world.api.last_message(101)
-    await send(world.api.callback_update(user, reminder["message_id"], "off:course"))
-    assert world.api.last_message(101)["text"] == (
+        assert await chat.drain() == 1
+    reminder = chat.api.last_message(101)
+    await send(chat.api.callback_update(user, reminder["message_id"], "off:course"))
+    assert chat.api.last_message(101)["text"] == (
         "🔕 Đã tắt: Nhắc trước khi khóa học bắt đầu. Bật lại bằng /reminders."
     )
-    await send(world.api.message_update(user, "/reminders"))
-    shown = world.api.last_message(101)
+    await send(chat.api.message_update(user, "/reminders"))
+    shown = chat.api.last_message(101)
     assert "🔕 Nhắc trước khi khóa học bắt đầu: tắt" in shown["text"]
     assert "🔔 Hạn đạt chuẩn: bật" in shown["text"]
-    await send(world.api.callback_update(user, shown["message_id"], "rem:course"))
-    await send(world.api.callback_update(user, shown["message_id"], "rem:standard"))
-    edited = world.api.last_message(101)["text"]
+    await send(chat.api.callback_update(user, shown["message_id"], "rem:course"))
+    await send(chat.api.callback_update(user, shown["message_id"], "rem:standard"))
+    edited = chat.api.last_message(101)["text"]
     assert "🔔 Nhắc trước khi khóa học bắt đầu: bật" in edited
     assert "🔕 Hạn đạt chuẩn: tắt" in edited
-    async with world.db() as s:
+    async with chat.db() as s:
         assert await reminders.opted_out(s, person) == {"standard"}
-    assert len([m for m, _p in world.api.calls if m == "answerCallbackQuery"]) == 3
+    assert len([m for m, _p in chat.api.calls if m == "answerCallbackQuery"]) == 3
 
 
 # -- flood limits and several processes ----------------------------------------------------------
@@ -455,7 +406,7 @@ async def test_flood_limit_answers_reschedule_and_everyone_gets_exactly_one_mess
                 telegram_base_url=srv.base_url,
                 telegram_base_file_url=srv.base_file_url,
             )
-            app = build_application(settings, db_engine, rate_limit=False)
+            app = build(settings, db_engine)
             async with db.begin() as s:
                 course = await make_course(s, starts_at=COURSE_START, capacity=50)
                 people = [await linked(s, srv.api, 200 + i) for i in range(12)]
@@ -477,40 +428,38 @@ async def test_flood_limit_answers_reschedule_and_everyone_gets_exactly_one_mess
 
 @pytest.mark.databases("postgresql")
 async def test_two_drainer_processes_on_postgresql_send_each_row_once(
-    world: World, db_engine: AsyncEngine
+    chat: Telegram, db_engine: AsyncEngine
 ) -> None:
     async with db_engine.connect() as conn:
         schema = (await conn.execute(text("SELECT current_schema()"))).scalar_one()
     url = db_engine.url.render_as_string(hide_password=False)
     other_engine = create_engine(url, connect_args={"server_settings": {"search_path": schema}})
-    other_app = build_application(
-        world.settings, other_engine, request=OfflineRequest(world.api), rate_limit=False
-    )
+    other_app = build(chat.settings, other_engine, chat.api)
     with time_machine.travel(BEFORE_REMINDER, tick=True) as clock:
-        async with world.db.begin() as s:
+        async with chat.db.begin() as s:
             course = await make_course(s, starts_at=COURSE_START, capacity=500)
-            people = [await linked(s, world.api, 1000 + i) for i in range(200)]
+            people = [await linked(s, chat.api, 1000 + i) for i in range(200)]
         for person in people:
-            await register(world.db, person, course.id, world.settings.reminder_policy())
+            await register(chat.db, person, course.id, chat.settings.reminder_policy())
         clock.move_to(REMINDER_DUE)
         try:
             async with other_app:
                 one, two = await asyncio.gather(
-                    world.drain(),
+                    chat.drain(),
                     drain_once(other_app.bot, other_app.bot_data["resources"], Pacer(1000)),
                 )
         finally:
             await other_engine.dispose()
     assert one + two == 200 and one > 0 and two > 0
-    assert all(len(world.api.sent_to(1000 + i)) == 1 for i in range(200))
+    assert all(len(chat.api.sent_to(1000 + i)) == 1 for i in range(200))
 
 
 # -- the planner: standards deadlines, yearly hours, review meetings -----------------------------
 
 
-async def test_the_planner_owes_grace_hours_and_review_reminders_once(world: World) -> None:
+async def test_the_planner_owes_grace_hours_and_review_reminders_once(chat: Telegram) -> None:
     with time_machine.travel(at("02/10/2026", "10:00"), tick=True):
-        async with world.db.begin() as s:
+        async with chat.db.begin() as s:
             rule = (
                 await s.execute(
                     select(StandardRule).where(StandardRule.code == "leader-university")
@@ -533,9 +482,9 @@ async def test_the_planner_owes_grace_hours_and_review_reminders_once(world: Wor
                     review_every_months=6,
                 )
             )
-        added = await plan_all(world.app.bot_data["resources"])
-        assert await plan_all(world.app.bot_data["resources"]) == 0  # idempotent
-    planned = {(n.kind, n.due_at) for n in await rows(world.db, person_id=person.id)}
+        added = await plan_all(chat.app.bot_data["resources"])
+        assert await plan_all(chat.app.bot_data["resources"]) == 0  # idempotent
+    planned = {(n.kind, n.due_at) for n in await rows(chat.db, person_id=person.id)}
     assert (reminders.STANDARD_DEADLINE, at("02/09/2026", "08:00")) not in planned  # long past
     assert (reminders.STANDARD_DEADLINE, at("01/12/2026", "08:00")) in planned  # 90 days
     assert (reminders.STANDARD_DEADLINE, at("30/01/2027", "08:00")) in planned  # 30 days
@@ -548,7 +497,7 @@ async def test_the_planner_owes_grace_hours_and_review_reminders_once(world: Wor
 
 @pytest.mark.databases("sqlite")
 async def test_cancelling_a_course_from_the_command_line_asks_and_tells_everyone(
-    world: World,
+    chat: Telegram,
     db_engine: AsyncEngine,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
@@ -562,11 +511,11 @@ async def test_cancelling_a_course_from_the_command_line_asks_and_tells_everyone
         _env_file=None, database_url=db_engine.url.render_as_string(hide_password=False)
     )
     with time_machine.travel(MONDAY_MORNING, tick=True):
-        async with world.db.begin() as s:
+        async with chat.db.begin() as s:
             course = await make_course(s, code="KNS-01", starts_at=COURSE_START, capacity=1)
-            holder, waiting = await linked(s, world.api, 101), await linked(s, world.api, 102)
-        await register(world.db, holder, course.id, settings.reminder_policy())
-        await register(world.db, waiting, course.id, settings.reminder_policy())
+            holder, waiting = await linked(s, chat.api, 101), await linked(s, chat.api, 102)
+        await register(chat.db, holder, course.id, settings.reminder_policy())
+        await register(chat.db, waiting, course.id, settings.reminder_policy())
         monkeypatch.setattr(sys, "stdin", io.StringIO("KNS-0\n"))
         assert await cmd_cancel_course(settings, "KNS-01", yes=False) == 1  # mistyped: kept
         assert "2 người đăng ký/chờ" in capsys.readouterr().out
@@ -574,10 +523,10 @@ async def test_cancelling_a_course_from_the_command_line_asks_and_tells_everyone
         monkeypatch.setattr(sys, "stdin", io.StringIO("KNS-01\n"))
         assert await cmd_cancel_course(settings, "KNS-01", yes=False) == 0
         assert await cmd_cancel_course(settings, "KNS-01", yes=True) == 1  # already cancelled
-        assert await world.drain() == 2
-    assert world.texts(101)[0].startswith("❌ Khóa Bồi dưỡng kỹ năng số")
-    assert world.texts(102)[0].startswith("❌")
-    assert [n.kind for n in await rows(world.db, kind=reminders.COURSE_START)] == []
+        assert await chat.drain() == 2
+    assert chat.texts(101)[0].startswith("❌ Khóa Bồi dưỡng kỹ năng số")
+    assert chat.texts(102)[0].startswith("❌")
+    assert [n.kind for n in await rows(chat.db, kind=reminders.COURSE_START)] == []
 
 
 @pytest.mark.databases("sqlite")
@@ -593,15 +542,15 @@ async def test_the_planners_reading_does_not_hold_up_writers_on_sqlite(
 
 
 async def test_a_send_waiting_its_turn_when_quiet_hours_begin_waits_for_the_morning(
-    world: World,
+    chat: Telegram,
 ) -> None:
     with time_machine.travel(at("09/12/2026", "20:30"), tick=True) as clock:
-        async with world.db.begin() as s:
+        async with chat.db.begin() as s:
             course = await make_course(s, starts_at=at("20/12/2026", "08:00"), capacity=5)
-            first, second = await linked(s, world.api, 101), await linked(s, world.api, 102)
+            first, second = await linked(s, chat.api, 101), await linked(s, chat.api, 102)
         for person in (first, second):
-            await register(world.db, person, course.id, world.settings.reminder_policy())
-        async with world.db.begin() as s:
+            await register(chat.db, person, course.id, chat.settings.reminder_policy())
+        async with chat.db.begin() as s:
             for person in (first, second):  # two ordinary notices due just before 21:00
                 await reminders.notify_now(
                     s, key=f"t:{person}", person_id=person, kind=reminders.PROMOTED,
@@ -609,9 +558,9 @@ async def test_a_send_waiting_its_turn_when_quiet_hours_begin_waits_for_the_morn
                 )  # fmt: skip
         clock.move_to(at("09/12/2026", "20:59") + timedelta(seconds=58))
         # One send every 4 s: the second one's turn comes after 21:00.
-        sent = await drain_once(world.app.bot, world.app.bot_data["resources"], Pacer(0.25))
+        sent = await drain_once(chat.app.bot, chat.app.bot_data["resources"], Pacer(0.25))
     assert sent == 1
-    held = [n for n in await rows(world.db, kind=reminders.PROMOTED) if n.state != "sent"]
+    held = [n for n in await rows(chat.db, kind=reminders.PROMOTED) if n.state != "sent"]
     assert [n.state for n in held] == [NotificationState.PENDING]
     assert abs(held[0].due_at - at("10/12/2026", "07:00")) < timedelta(seconds=1)
-    assert len(world.texts(101)) + len(world.texts(102)) == 1
+    assert len(chat.texts(101)) + len(chat.texts(102)) == 1

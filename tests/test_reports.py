@@ -5,7 +5,6 @@ XLSX workbook, the PNG chart and `boiduong report` agree."""
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -18,12 +17,10 @@ import time_machine
 from openpyxl import load_workbook
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from telegram import Update
 
-from bot.app import OFFLINE_TOKEN, build_application
 from bot.cli_report import cmd_report
 from bot.demo import build_demo
-from bot.offline import OfflineBotAPI, OfflineRequest
+from bot.offline import OfflineBotAPI
 from bot.telegram.report import summary_text
 from config.settings import Settings
 from domain import report_files, reports, roles
@@ -33,7 +30,6 @@ from domain.standards import holds
 from locales import Translator
 from storage.models import (
     AuditEntry,
-    ChatAccount,
     Person,
     Position,
     Qualification,
@@ -46,8 +42,8 @@ from storage.models import (
     TrainingRecord,
     Unit,
 )
-from tests.botapi.validator import SpecValidator
 from tests.factories import make_course, make_person, make_position, make_unit
+from tests.harness import Telegram, link_account
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 YEAR = 2025
@@ -435,33 +431,17 @@ def _vi_pct(value: Any) -> str:
     return f"{value:.1f}".replace(".", ",") + "%"
 
 
-@pytest.fixture
-async def chat(db_engine: AsyncEngine) -> AsyncIterator[tuple[Any, OfflineBotAPI]]:
-    api = OfflineBotAPI(token=OFFLINE_TOKEN, validator=SpecValidator())
-    app = build_application(
-        Settings(_env_file=None),  # type: ignore[call-arg]
-        db_engine,
-        request=OfflineRequest(api),
-        rate_limit=False,
-    )
-    async with app:
-        yield app, api
-
-
 async def _link(s: AsyncSession, api: OfflineBotAPI, uid: int, **person: Any) -> int:
     someone = await make_person(s, personal_id=f"0210000{uid:05d}", **person)
-    s.add(ChatAccount(channel="telegram", chat_user_id=str(uid), chat_id=str(uid),
-                      person_id=someone.id, linked_at=datetime.now(UTC)))  # fmt: skip
-    api.add_user({"id": uid, "is_bot": False, "first_name": "U", "language_code": "vi"})
-    await s.flush()
+    await link_account(s, api, someone.id, uid)
     return someone.id
 
 
 @pytest.mark.databases("sqlite")
 async def test_an_organizer_gets_the_summary_the_workbook_and_the_chart(
-    chat: tuple[Any, OfflineBotAPI], db: async_sessionmaker[AsyncSession]
+    chat: Telegram, db: async_sessionmaker[AsyncSession]
 ) -> None:
-    app, api = chat
+    api = chat.api
     async with db.begin() as s:
         small = await _small(s)
         organizer = await _link(s, api, 901)
@@ -471,7 +451,7 @@ async def test_an_organizer_gets_the_summary_the_workbook_and_the_chart(
     user = {"id": 901, "is_bot": False, "first_name": "O", "language_code": "vi"}
 
     async def say(text: str) -> None:
-        await app.process_update(Update.de_json(api.message_update(user, text), app.bot))
+        await chat.say(user, text)
 
     with time_machine.travel(local(2025, 6, 15, 10), tick=True):
         await say("/report 2025")
@@ -525,7 +505,7 @@ async def test_an_organizer_gets_the_summary_the_workbook_and_the_chart(
 
     # A civil servant is refused (and audited); a bad year gets the usage line.
     other = {"id": 902, "is_bot": False, "first_name": "C", "language_code": "vi"}
-    await app.process_update(Update.de_json(api.message_update(other, "/report"), app.bot))
+    await chat.say(other, "/report")
     refused = api.last_message(902)["text"]
     assert refused.startswith("Chỉ cán bộ phụ trách bồi dưỡng mới làm được việc này")
     with time_machine.travel(local(2025, 6, 15, 10), tick=True):

@@ -5,25 +5,20 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from telegram import Update
 
-from bot.app import OFFLINE_TOKEN, build_application
 from bot.cli_admin import cmd_audit, cmd_role
-from bot.offline import OfflineBotAPI, OfflineRequest
+from bot.offline import OfflineBotAPI
 from bot.telegram.help import COMMANDS, sync_role_menus
 from config.settings import Settings
 from domain import roles
 from domain.errors import DomainError, Refusal
-from storage.models import AuditEntry, ChatAccount, Role, RoleGrant
-from tests.botapi.validator import SpecValidator
+from storage.models import AuditEntry, Role, RoleGrant
 from tests.factories import make_person, make_unit
+from tests.harness import Telegram, link_account
 
 
 async def _tree(session: AsyncSession) -> dict[str, int]:
@@ -102,50 +97,24 @@ async def test_grant_and_revoke_from_the_command_line_are_audited(
 # -- in chat ------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-async def chat(
-    db_engine: AsyncEngine, db: async_sessionmaker[AsyncSession]
-) -> AsyncIterator[tuple[Any, OfflineBotAPI]]:
-    api = OfflineBotAPI(token=OFFLINE_TOKEN, validator=SpecValidator())
-    app = build_application(
-        Settings(_env_file=None),  # type: ignore[call-arg]
-        db_engine,
-        request=OfflineRequest(api),
-        rate_limit=False,
-    )
-    async with app:
-        yield app, api
-
-
 async def _linked(db: async_sessionmaker[AsyncSession], api: OfflineBotAPI, uid: int) -> int:
     async with db.begin() as s:
         person = await make_person(s, personal_id=f"0200000{uid:05d}")
-        s.add(
-            ChatAccount(
-                channel="telegram",
-                chat_user_id=str(uid),
-                chat_id=str(uid),
-                person_id=person.id,
-                linked_at=datetime.now(UTC),
-            )
-        )
-    api.add_user({"id": uid, "is_bot": False, "first_name": "U", "language_code": "vi"})
+        await link_account(s, api, person.id, uid)
     return person.id
 
 
 @pytest.mark.databases("sqlite")
 async def test_a_civil_servant_typing_an_admin_command_is_refused_audited_and_logged(
-    chat: tuple[Any, OfflineBotAPI],
+    chat: Telegram,
     db: async_sessionmaker[AsyncSession],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    app, api = chat
+    api = chat.api
     await _linked(db, api, 501)
     user = {"id": 501, "is_bot": False, "first_name": "U", "language_code": "vi"}
     with caplog.at_level(logging.WARNING, logger="domain.roles"):
-        await app.process_update(
-            Update.de_json(api.message_update(user, "/grant 020000000501 admin"), app.bot)
-        )
+        await chat.say(user, "/grant 020000000501 admin")
     assert api.last_message(501)["text"] == "Việc này cần quyền quản trị viên."
     assert any("refused grant" in r.getMessage() for r in caplog.records)
     async with db() as s:
@@ -156,9 +125,9 @@ async def test_a_civil_servant_typing_an_admin_command_is_refused_audited_and_lo
 
 @pytest.mark.databases("sqlite")
 async def test_an_administrator_grants_in_chat_and_reads_the_audit_log(
-    chat: tuple[Any, OfflineBotAPI], db: async_sessionmaker[AsyncSession]
+    chat: Telegram, db: async_sessionmaker[AsyncSession]
 ) -> None:
-    app, api = chat
+    api = chat.api
     admin = await _linked(db, api, 601)
     await _linked(db, api, 602)
     async with db.begin() as s:
@@ -167,7 +136,7 @@ async def test_an_administrator_grants_in_chat_and_reads_the_audit_log(
     user = {"id": 601, "is_bot": False, "first_name": "A", "language_code": "vi"}
 
     async def say(text: str) -> str:
-        await app.process_update(Update.de_json(api.message_update(user, text), app.bot))
+        await chat.say(user, text)
         return str(api.last_message(601)["text"])
 
     assert await say("/grant 020000000602 organizer") == (
@@ -183,9 +152,9 @@ async def test_an_administrator_grants_in_chat_and_reads_the_audit_log(
 
 @pytest.mark.databases("sqlite")
 async def test_help_shows_organizer_commands_only_to_people_with_a_role(
-    chat: tuple[Any, OfflineBotAPI], db: async_sessionmaker[AsyncSession]
+    chat: Telegram, db: async_sessionmaker[AsyncSession]
 ) -> None:
-    app, api = chat
+    api = chat.api
     organizer = await _linked(db, api, 701)
     await _linked(db, api, 702)
     async with db.begin() as s:
@@ -194,7 +163,7 @@ async def test_help_shows_organizer_commands_only_to_people_with_a_role(
 
     async def help_for(uid: int) -> str:
         user = {"id": uid, "is_bot": False, "first_name": "U", "language_code": "vi"}
-        await app.process_update(Update.de_json(api.message_update(user, "/help"), app.bot))
+        await chat.say(user, "/help")
         return str(api.last_message(uid)["text"])
 
     assert "Dành cho cán bộ phụ trách bồi dưỡng" in await help_for(701)
@@ -212,11 +181,11 @@ def _menu(api: OfflineBotAPI, chat_id: int) -> list[str] | None:
 
 @pytest.mark.databases("sqlite")
 async def test_a_role_brings_its_commands_into_the_holders_own_menu(
-    chat: tuple[Any, OfflineBotAPI], db: async_sessionmaker[AsyncSession]
+    chat: Telegram, db: async_sessionmaker[AsyncSession]
 ) -> None:
     """Granted in chat: the organizer's menu has /organize at once; revoked: the common menu
     is back; granted on the command line: the menu follows at start-up or on their /help."""
-    app, api = chat
+    api = chat.api
     admin = await _linked(db, api, 801)
     await _linked(db, api, 802)
     head = await _linked(db, api, 803)
@@ -226,7 +195,7 @@ async def test_a_role_brings_its_commands_into_the_holders_own_menu(
 
     async def say(uid: int, text: str) -> None:
         user = {"id": uid, "is_bot": False, "first_name": "A", "language_code": "vi"}
-        await app.process_update(Update.de_json(api.message_update(user, text), app.bot))
+        await chat.say(user, text)
 
     await say(801, "/grant 020000000802 organizer LS-M1")
     organizer_menu = _menu(api, 802)
@@ -240,7 +209,7 @@ async def test_a_role_brings_its_commands_into_the_holders_own_menu(
     assert _menu(api, 803) is None
     await say(803, "/help")
     assert set(_menu(api, 803) or ()) - set(COMMANDS) == {"nominate", "noshows"}
-    await sync_role_menus(app)  # soon after start-up every holder has their menu
+    await sync_role_menus(chat.app)  # soon after start-up every holder has their menu
     admin_menu = _menu(api, 801) or []
     assert {"grant", "revoke", "audit", "organize"} <= set(admin_menu)
     commands = api.commands[(json.dumps({"type": "chat", "chat_id": 801}, sort_keys=True), "")]
@@ -249,7 +218,7 @@ async def test_a_role_brings_its_commands_into_the_holders_own_menu(
     user = {"id": 801, "is_bot": False, "first_name": "A", "language_code": "vi"}
     shown = api.last_message(801)
     press = api.callback_update(user, int(shown["message_id"]), "lang:en")
-    await app.process_update(Update.de_json(press, app.bot))
+    await chat.process(press)
     commands = api.commands[(json.dumps({"type": "chat", "chat_id": 801}, sort_keys=True), "")]
     assert commands[admin_menu.index("audit")]["description"] == "Administrator: the audit log"
     calls = len(api.calls)
@@ -261,5 +230,5 @@ async def test_a_role_brings_its_commands_into_the_holders_own_menu(
             await say(803, "/privacy")
         shown = api.last_message(803)
         press = api.callback_update(head_user, int(shown["message_id"]), data)
-        await app.process_update(Update.de_json(press, app.bot))
+        await chat.process(press)
     assert _menu(api, 803) is None  # an unlinked chat speaks for nobody: the common menu

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from handlers.dialog import plain
 from locales import Translator
 from tests.factories import make_course
-from tests.test_handlers import AN, Telegram, add_person, linked, said, tg  # noqa: F401
+from tests.harness import AN, Telegram, add_person, linked, said
 from tests.test_zalo import TZ, person_on_zalo
 from tests.zalo_standin import Zalo
 
@@ -53,7 +53,7 @@ def _titles(buttons: list[tuple[str, str]]) -> list[str]:
 
 @pytest.mark.databases("sqlite")
 async def test_words_match_whole_words_title_before_category_and_never_inside_a_place(
-    tg: Telegram,  # noqa: F811
+    tg: Telegram,
 ) -> None:
     await _courses(tg.db)
     chat = tg.chat(AN)
@@ -70,7 +70,7 @@ async def test_words_match_whole_words_title_before_category_and_never_inside_a_
 
 @pytest.mark.databases("sqlite")
 async def test_one_typo_is_forgiven_in_a_long_word_but_not_in_a_short_one(
-    tg: Telegram,  # noqa: F811
+    tg: Telegram,
 ) -> None:
     await _courses(tg.db)
     chat = tg.chat(AN)
@@ -83,7 +83,7 @@ async def test_one_typo_is_forgiven_in_a_long_word_but_not_in_a_short_one(
 
 
 @pytest.mark.databases("sqlite")
-async def test_a_sentence_is_searched_by_its_meaningful_words(tg: Telegram) -> None:  # noqa: F811
+async def test_a_sentence_is_searched_by_its_meaningful_words(tg: Telegram) -> None:
     await _courses(tg.db)
     chat = tg.chat(AN)
     await chat.send("Tôi muốn đăng ký khóa kỹ năng số")
@@ -95,7 +95,7 @@ async def test_a_sentence_is_searched_by_its_meaningful_words(tg: Telegram) -> N
 @pytest.mark.databases("sqlite")
 @pytest.mark.parametrize("text", ["xin chào", "Chào bạn!", "?", "👍", "làm sao để đăng ký?"])
 async def test_a_greeting_or_a_bare_question_gets_the_menu_not_a_search(
-    tg: Telegram,  # noqa: F811
+    tg: Telegram,
     text: str,
 ) -> None:
     await _courses(tg.db)
@@ -108,7 +108,7 @@ async def test_a_greeting_or_a_bare_question_gets_the_menu_not_a_search(
 
 
 @pytest.mark.databases("sqlite")
-async def test_no_match_says_so_with_the_open_courses_a_tap_away(tg: Telegram) -> None:  # noqa: F811
+async def test_no_match_says_so_with_the_open_courses_a_tap_away(tg: Telegram) -> None:
     await _courses(tg.db)
     chat = tg.chat(AN)
     await chat.send("asdfgh")

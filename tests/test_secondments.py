@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import argparse
 import io
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,13 +14,11 @@ import time_machine
 from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from telegram import Update
 
-from bot.app import OFFLINE_TOKEN, build_application
 from bot.cli import KINDS
 from bot.cli_data import cmd_import, cmd_template
 from bot.cli_secondments import cmd_secondments
-from bot.offline import OfflineBotAPI, OfflineRequest
+from bot.offline import OfflineBotAPI
 from bot.telegram.report import summary_text
 from config.settings import Settings
 from domain import report_files, reports
@@ -32,10 +27,9 @@ from domain.secondments import import_secondments
 from domain.sheets import write_rows_xlsx
 from locales import Translator
 from schedules.notifications import Pacer, drain_once, plan_all
-from storage.models import AuditEntry, ChatAccount, Person, Role, RoleGrant, Secondment, Unit
-from tests.botapi.validator import SpecValidator
+from storage.models import AuditEntry, Person, Role, RoleGrant, Secondment, Unit
 from tests.factories import make_person, make_unit
-from tests.test_reminders import at
+from tests.harness import Telegram, at, button, buttons, link_account, text_of, user
 
 NOW = datetime(2026, 12, 7, 3, 0, tzinfo=UTC)
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -153,62 +147,19 @@ async def test_reimport_updates_by_person_and_start_with_or_without_diacritics(
 # -- in chat ----------------------------------------------------------------------------------
 
 
-@dataclass
-class World:
-    app: Any
-    api: OfflineBotAPI
-    db: async_sessionmaker[AsyncSession]
-    engine: AsyncEngine
-
-    def texts(self, user_id: int) -> list[str]:
-        return [str(m.get("text")) for m in self.api.sent_to(user_id)]
-
-    async def send(self, user_id: int, text: str) -> str:
-        user = {"id": user_id, "is_bot": False, "first_name": "X", "language_code": "vi"}
-        await self.app.process_update(
-            Update.de_json(self.api.message_update(user, text), self.app.bot)
-        )
-        return self.texts(user_id)[-1]
-
-    def buttons(self, user_id: int) -> list[tuple[str, str]]:
-        markup = self.api.last_message(user_id).get("reply_markup") or {}
-        return [(b["text"], b["callback_data"]) for row in markup.get("inline_keyboard", [])
-                for b in row]  # fmt: skip
-
-    async def press(self, user_id: int, data: str) -> str:
-        user = {"id": user_id, "is_bot": False, "first_name": "X", "language_code": "vi"}
-        message_id = int(self.api.last_message(user_id)["message_id"])
-        update = self.api.callback_update(user, message_id, data)
-        await self.app.process_update(Update.de_json(update, self.app.bot))
-        return self.texts(user_id)[-1]
-
-
-@pytest.fixture
-async def world(
-    db_engine: AsyncEngine, db: async_sessionmaker[AsyncSession]
-) -> AsyncIterator[World]:
-    api = OfflineBotAPI(token=OFFLINE_TOKEN, validator=SpecValidator())
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
-    app = build_application(settings, db_engine, request=OfflineRequest(api), rate_limit=False)
-    async with app:
-        yield World(app, api, db, db_engine)
-
-
 async def _link(s: AsyncSession, api: OfflineBotAPI, personal_id: str, user_id: int) -> None:
     person = (await s.execute(select(Person).where(Person.personal_id == personal_id))).scalar_one()
-    s.add(ChatAccount(channel="telegram", chat_user_id=str(user_id), chat_id=str(user_id),
-                      person_id=person.id, language="vi", linked_at=NOW))  # fmt: skip
-    api.add_user({"id": user_id, "is_bot": False, "first_name": "X", "language_code": "vi"})
+    await link_account(s, api, person.id, user_id, lang="vi", first_name="X", linked_at=NOW)
 
 
 @pytest.mark.databases("sqlite")  # the command line opens its own engine on the file
 async def test_the_person_sees_it_and_the_host_head_and_home_organizer_are_reminded(
-    world: World, tmp_path: Path
+    chat: Telegram, db_engine: AsyncEngine, tmp_path: Path
 ) -> None:
-    await _people(world.db)
+    await _people(chat.db)
     path = tmp_path / "bp.xlsx"
     write_rows_xlsx(path, HEADERS, [_row()], "Dữ liệu")
-    async with world.db.begin() as s:
+    async with chat.db.begin() as s:
         await import_secondments(s, path=path, dry_run=False, now=NOW)
         host = await make_person(s, full_name="Chủ tịch Hòa Bình", personal_id="020085000001",
                                  unit=await _unit(s, "LS-X002"))  # fmt: skip
@@ -219,36 +170,36 @@ async def test_the_person_sees_it_and_the_host_head_and_home_organizer_are_remin
                         unit_id=await _unit_id(s, "LS")))  # fmt: skip
         for personal_id, user_id in (("020085001234", 301), ("020085000001", 302),
                                      ("020085000002", 303)):  # fmt: skip
-            await _link(s, world.api, personal_id, user_id)
+            await _link(s, chat.api, personal_id, user_id)
 
     with time_machine.travel(at("20/09/2026", "10:00"), tick=True):
-        status = await world.send(301, "/status")
+        status = await chat.reply(user(301), "/status")
         assert "🔄 Luân chuyển đến Xã Hòa Bình, đến ngày 30/06/2027." in status
         assert "Bộ phận: Văn phòng" in status and "Lĩnh vực công tác: Địa chính" in status
         assert "Họp đánh giá tiếp theo: 01/10/2026" in status  # every 3 months from 01/07
-        await plan_all(world.app.bot_data["resources"])
+        await plan_all(chat.app.bot_data["resources"])
     with time_machine.travel(at("24/09/2026", "08:01"), tick=True):  # a week before
-        await drain_once(world.app.bot, world.app.bot_data["resources"], Pacer(1000))
-    assert world.texts(301)[-1] == ("🗓 Cuộc họp đánh giá định kỳ việc luân chuyển của bạn tại "
+        await drain_once(chat.app.bot, chat.app.bot_data["resources"], Pacer(1000))
+    assert chat.texts(301)[-1] == ("🗓 Cuộc họp đánh giá định kỳ việc luân chuyển của bạn tại "
                                     "Xã Hòa Bình diễn ra ngày 01/10/2026.")  # fmt: skip
     expected = ("🗓 Ngày 01/10/2026 họp đánh giá định kỳ Hoàng Thị Lan, cán bộ luân chuyển đến "
                 "Xã Hòa Bình.")  # fmt: skip
-    assert world.texts(302) == [expected]
-    assert world.texts(303) == [expected]
+    assert chat.texts(302) == [expected]
+    assert chat.texts(303) == [expected]
 
     # The meeting is held; its outcome moves the next review, which is planned afresh.
-    settings = _settings(world.engine)
+    settings = _settings(db_engine)
     with time_machine.travel(at("01/10/2026", "15:00"), tick=True):
         args = argparse.Namespace(action="review", personal_id="020085001234", on="01/10/2026",
                                   rating="Hoàn thành tốt", note="Tiến bộ",
                                   next="15/12/2026")  # fmt: skip
         assert await cmd_secondments(settings, args) == 0
-        status = await world.send(301, "/status")
+        status = await chat.reply(user(301), "/status")
         assert "Họp đánh giá tiếp theo: 15/12/2026" in status
-        await plan_all(world.app.bot_data["resources"])
+        await plan_all(chat.app.bot_data["resources"])
     with time_machine.travel(at("08/12/2026", "08:01"), tick=True):
-        await drain_once(world.app.bot, world.app.bot_data["resources"], Pacer(1000))
-    assert world.texts(302)[-1] == expected.replace("01/10/2026", "15/12/2026")
+        await drain_once(chat.app.bot, chat.app.bot_data["resources"], Pacer(1000))
+    assert chat.texts(302)[-1] == expected.replace("01/10/2026", "15/12/2026")
 
     # Coming home early ends it: no more reminders, and /status no longer shows it.
     with time_machine.travel(at("20/12/2026", "09:00"), tick=True):
@@ -257,18 +208,18 @@ async def test_the_person_sees_it_and_the_host_head_and_home_organizer_are_remin
         args = argparse.Namespace(action="extend", personal_id="020085001234", on=None,
                                   until="31/01/2027")  # fmt: skip
         assert await cmd_secondments(settings, args) == 0
-    async with world.db() as s:
+    async with chat.db() as s:
         actions = list((await s.execute(
             select(AuditEntry.action).where(AuditEntry.action.like("secondment%"))
             .order_by(AuditEntry.id)
         )).scalars())  # fmt: skip
     assert actions == ["secondments.import", "secondment.review", "secondment.ended",
                        "secondment.extended"]  # fmt: skip
-    (sec,) = await _secondments(world.db)
+    (sec,) = await _secondments(chat.db)
     assert (sec.ends_on, sec.last_review_rating, sec.last_review_note) == (
         date(2027, 1, 31), "good", "Tiến bộ")  # fmt: skip
     with time_machine.travel(at("01/02/2027", "09:00"), tick=True):
-        status = await world.send(301, "/status")
+        status = await chat.reply(user(301), "/status")
     assert "🔄" not in status
 
 
@@ -325,12 +276,12 @@ async def test_the_demo_report_shows_secondments_and_the_plan(
 
 
 async def test_an_organizer_records_a_review_in_chat_which_moves_the_next_one(
-    world: World, tmp_path: Path
+    chat: Telegram, db_engine: AsyncEngine, tmp_path: Path
 ) -> None:
-    await _people(world.db)
+    await _people(chat.db)
     path = tmp_path / "bp.xlsx"
     write_rows_xlsx(path, HEADERS, [_row()], "Dữ liệu")
-    async with world.db.begin() as s:
+    async with chat.db.begin() as s:
         await import_secondments(s, path=path, dry_run=False, now=NOW)
         organizer = await make_person(s, full_name="Cán bộ Sở", personal_id="020085000002",
                                       unit=await _unit(s, "LS-SNV"))  # fmt: skip
@@ -340,28 +291,28 @@ async def test_an_organizer_records_a_review_in_chat_which_moves_the_next_one(
                         unit_id=await _unit_id(s, "LS-X002")))  # the host commune  # fmt: skip
         s.add(RoleGrant(person_id=other.id, role=Role.ORGANIZER,
                         unit_id=await _unit_id(s, "LS-SNV")))  # fmt: skip
-        await _link(s, world.api, "020085000002", 401)
-        await _link(s, world.api, "020085000004", 402)
-        await _link(s, world.api, "020085001234", 403)
+        await _link(s, chat.api, "020085000002", 401)
+        await _link(s, chat.api, "020085000004", 402)
+        await _link(s, chat.api, "020085001234", 403)
 
     with time_machine.travel(at("05/10/2026", "09:00"), tick=True):
-        assert (await world.send(402, "/reviews")) == (
+        assert (await chat.reply(user(402), "/reviews")) == (
             "Đơn vị của bạn không có cán bộ đang biệt phái, luân chuyển.")  # fmt: skip
-        assert (await world.send(403, "/reviews")) != ""  # not an organizer: refused
-        assert world.buttons(403) == []
-        await world.send(401, "/reviews")
-        ((label, data),) = world.buttons(401)
+        assert (await chat.reply(user(403), "/reviews")) != ""  # not an organizer: refused
+        assert buttons(chat.api.last_message(403)) == []
+        await chat.reply(user(401), "/reviews")
+        ((label, data),) = buttons(chat.api.last_message(401))
         assert label == "❗ 01/10/2026 · Hoàng Thị Lan · Xã Hòa Bình"  # due 01/10: overdue
-        assert await world.press(401, data) == "Kết quả đánh giá?"
-        good = next(d for text, d in world.buttons(401) if text == "Hoàn thành tốt nhiệm vụ")
-        assert await world.press(401, good) == (
+        assert text_of(await chat.press(user(401), data)) == "Kết quả đánh giá?"
+        good = button(chat.api.last_message(401), "Hoàn thành tốt nhiệm vụ")
+        assert text_of(await chat.press(user(401), good)) == (
             "Ghi kết luận của cuộc họp trong một tin nhắn, hoặc gửi /skip để bỏ qua.")  # fmt: skip
-        assert await world.send(401, "Hoàn thành tốt, cần tăng cường tiếp dân") == (
+        assert await chat.reply(user(401), "Hoàn thành tốt, cần tăng cường tiếp dân") == (
             "✅ Đã ghi kết quả đánh giá. Họp đánh giá tiếp theo: 05/01/2027")  # fmt: skip
-        assert "Họp đánh giá tiếp theo: 05/01/2027" in await world.send(403, "/status")
-        await world.send(401, "/reviews")
-        assert world.buttons(401)[0][0].startswith("🗓 05/01/2027 ·")
-    (sec,) = await _secondments(world.db)
+        assert "Họp đánh giá tiếp theo: 05/01/2027" in await chat.reply(user(403), "/status")
+        await chat.reply(user(401), "/reviews")
+        assert buttons(chat.api.last_message(401))[0][0].startswith("🗓 05/01/2027 ·")
+    (sec,) = await _secondments(chat.db)
     assert (sec.last_review_on, sec.last_review_rating, sec.last_review_note) == (
         date(2026, 10, 5), "good", "Hoàn thành tốt, cần tăng cường tiếp dân")  # fmt: skip
 
