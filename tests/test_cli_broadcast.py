@@ -20,7 +20,6 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.app import build_application
 from bot.cli_broadcast import cmd_broadcast
 from config.settings import Settings
 from schedules.broadcasts import drain_broadcasts
@@ -28,6 +27,7 @@ from schedules.pacing import Pacer
 from storage.db import make_sessionmaker
 from storage.models import Broadcast, BroadcastDelivery, BroadcastStatus
 from tests.factories import make_account, make_person, make_unit
+from tests.harness import build, button_data
 from tests.standin import StandInBotAPI
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,11 +88,6 @@ def sends(srv: StandInBotAPI) -> list[tuple[str, dict[str, Any]]]:
     return [(m, p) for m, p in srv.api.calls if m.startswith("send")]
 
 
-def buttons(message: dict[str, Any]) -> list[str]:
-    markup = message.get("reply_markup") or {}
-    return [b.get("callback_data", "") for row in markup.get("inline_keyboard", []) for b in row]
-
-
 @pytest.fixture
 async def srv(
     db_engine: AsyncEngine, db: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
@@ -136,9 +131,9 @@ async def test_a_file_reaches_everyone_with_the_file_id_of_the_organizers_previe
         row = (await s.execute(select(Broadcast))).scalar_one()
     assert (row.media_kind, row.media_file_id, row.status) == (kind, file_id,
                                                                BroadcastStatus.SENDING)
-    assert buttons(preview) == [f"bok:{row.id}"]
+    assert button_data(preview) == [f"bok:{row.id}"]
 
-    app = build_application(settings, db_engine, rate_limit=False)
+    app = build(settings, db_engine)
     async with app:
         await drain_broadcasts(app.bot, app.bot_data["resources"], Pacer(1000), shown={})
     method = "sendPhoto" if kind == "photo" else "sendDocument"
@@ -149,7 +144,7 @@ async def test_a_file_reaches_everyone_with_the_file_id_of_the_organizers_previe
     for uid in RECIPIENTS:
         [got] = srv.api.sent_to(uid)
         got_id = got["photo"][-1]["file_id"] if kind == "photo" else got[kind]["file_id"]
-        assert (got_id, got["caption"], buttons(got)) == (file_id, SHOWN, buttons(preview))
+        assert (got_id, got["caption"], button_data(got)) == (file_id, SHOWN, button_data(preview))
     assert srv.rejected == [] and srv.api.failed == []
 
 

@@ -20,22 +20,20 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram import Update
 
-from bot.app import OFFLINE_TOKEN, build_application
+from bot.app import OFFLINE_TOKEN
 from bot.context import Resources
-from bot.offline import OfflineBotAPI, OfflineRequest
 from bot.serve import serve
 from bot.zalo.client import ZaloClient, ZaloError, ZaloRateLimited, ZaloUnauthorized
 from bot.zalo.polling import Poller
 from bot.zalo.webhook import serve as serve_webhook
-from config.settings import Settings
 from domain.channels import linked_channels, set_preferred_channel
 from domain.linking import create_code
 from handlers.dialog import Choice, Dialogs, OutOfRange, Picked, Replaced, Stale, split
 from locales import Translator
 from schedules.notifications import Pacer, drain_once
 from storage.models import ChatAccount, Notification, NotificationState, Registration
-from tests.botapi.validator import SpecValidator
 from tests.factories import make_course, make_person
+from tests.harness import build, recording_api, settings
 from tests.zalo_standin import Zalo
 
 pytestmark = pytest.mark.databases("sqlite")
@@ -395,13 +393,8 @@ async def test_webhook_checks_the_secret_takes_both_shapes_and_drops_repeats(zal
 async def test_notices_reach_each_person_once_on_their_channel(
     zalo: Zalo, db_engine: AsyncEngine
 ) -> None:
-    api = OfflineBotAPI(token=OFFLINE_TOKEN, validator=SpecValidator())
-    app = build_application(
-        Settings(_env_file=None),  # type: ignore[call-arg]
-        db_engine,
-        request=OfflineRequest(api),
-        rate_limit=False,
-    )
+    api = recording_api()
+    app = build(settings(), db_engine, api)
     now = datetime.now(UTC)
     async with zalo.db.begin() as s:
         course = await make_course(s, title="Chuyển đổi số")
@@ -458,13 +451,8 @@ def _account(channel: str, user: str, person_id: int, used: datetime) -> ChatAcc
 async def test_a_telegram_user_links_zalo_with_the_code_shown_there(
     zalo: Zalo, db_engine: AsyncEngine
 ) -> None:
-    api = OfflineBotAPI(token=OFFLINE_TOKEN, validator=SpecValidator())
-    app = build_application(
-        Settings(_env_file=None),  # type: ignore[call-arg]
-        db_engine,
-        request=OfflineRequest(api),
-        rate_limit=False,
-    )
+    api = recording_api()
+    app = build(settings(), db_engine, api)
     user = {"id": 610, "is_bot": False, "first_name": "Mai", "language_code": "vi"}
     api.add_user(user)
     async with zalo.db.begin() as s:
@@ -523,13 +511,8 @@ async def test_a_broadcast_reaches_a_mixed_audience_once_each_on_their_channel(
     from schedules.broadcasts import drain_broadcasts
     from storage.models import Broadcast, BroadcastDelivery, BroadcastStatus
 
-    api = OfflineBotAPI(token=OFFLINE_TOKEN, validator=SpecValidator())
-    app = build_application(
-        Settings(_env_file=None),  # type: ignore[call-arg]
-        db_engine,
-        request=OfflineRequest(api),
-        rate_limit=False,
-    )
+    api = recording_api()
+    app = build(settings(), db_engine, api)
     now = datetime.now(UTC)
     async with zalo.db.begin() as s:
         broadcast = Broadcast(text="<b>Họp giao ban</b> lúc 08:00", status=BroadcastStatus.SENDING)
@@ -635,7 +618,7 @@ async def test_with_telegram_served_elsewhere_a_zalo_process_leaves_telegram_peo
     from schedules.broadcasts import drain_broadcasts
     from storage.models import Broadcast, BroadcastDelivery, BroadcastStatus
 
-    api = OfflineBotAPI(token=OFFLINE_TOKEN, validator=SpecValidator())
+    api = recording_api()
     both = zalo.settings.model_copy(update={"bot_token": SecretStr(OFFLINE_TOKEN),
                                             "quiet_hours": "00:00-00:00"})  # fmt: skip
     organizer = {"id": 720, "is_bot": False, "first_name": "O", "language_code": "vi"}
@@ -674,7 +657,7 @@ async def test_with_telegram_served_elsewhere_a_zalo_process_leaves_telegram_peo
             for row in (await s.execute(select(BroadcastDelivery))).scalars():
                 row.due_at = now
 
-    app = build_application(both, db_engine, request=OfflineRequest(api), rate_limit=False)
+    app = build(both, db_engine, api)
     async with app:  # the Telegram process first: Zalo people, and those who chose Zalo, wait
         assert await drain_broadcasts(app.bot, app.bot_data["resources"], Pacer(1000)) == 1
         assert await states() == {on_zalo.id: "pending", on_telegram.id: "sent",
