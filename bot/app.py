@@ -20,7 +20,8 @@ from bot.redelivery import Redelivery
 from bot.telegram import register_all
 from bot.telegram.adapter import CHANNEL
 from bot.telegram.help import set_commands
-from config.instruments import DUPLICATES, UPDATE_SECONDS, UPDATES, telegram_kind
+from bot.telegram_kinds import telegram_kind
+from config.instruments import DUPLICATES, UPDATE_SECONDS, UPDATES
 from config.settings import Settings
 from handlers.dialog import Dialogs
 from schedules.broadcasts import start_broadcasts

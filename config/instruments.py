@@ -44,26 +44,6 @@ DATABASE_UP = Gauge("boiduong_database_up", "1 when the last scrape could query 
 _ZALO_EVENT = re.compile(r"message(\.[a-z_]{1,20}){1,3}")
 
 
-def telegram_kind(update: object) -> str:
-    """A few coarse kinds, so the label stays small whatever people send."""
-    from telegram import Update  # the update loop is the only caller; keep this module light
-
-    if not isinstance(update, Update):
-        return "other"
-    if update.callback_query is not None:
-        return "callback"
-    message = update.message
-    if message is None:
-        return "other"
-    if message.text is not None:
-        return "command" if message.text.startswith("/") else "text"
-    if message.contact is not None:
-        return "contact"
-    if message.document is not None or message.photo:
-        return "file"
-    return "other"
-
-
 def zalo_kind(update: dict[str, Any]) -> str:
     name = str(update.get("event_name") or "")
     return name if _ZALO_EVENT.fullmatch(name) else "other"

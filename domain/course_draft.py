@@ -223,7 +223,7 @@ async def parse_audience(session: AsyncSession, text: str) -> dict[str, list[str
         return {}
     units = await UnitRepo(session).index()
     positions_repo = PositionRepo(session)
-    positions = await positions_repo.lookup()
+    positions = await positions_repo.lookup(fold)
     codes = {p.id: p.code for p in await positions_repo.all()}
     groups = await positions_repo.groups()
     found: dict[str, list[str]] = {"units": [], "groups": [], "positions": []}

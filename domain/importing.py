@@ -766,7 +766,7 @@ async def import_roster(
     report = ImportReport("roster", dry_run, len(table.rows), unknown_headers=table.unknown_headers)
     _notify(progress, "read", report.total_rows)
     units = await UnitRepo(session).index()
-    positions = await PositionRepo(session).lookup()
+    positions = await PositionRepo(session).lookup(fold)
     today = now.astimezone(LOCAL).date()
     people: list[_PersonIn] = []
     first_row: dict[str, int] = {}
@@ -1058,7 +1058,7 @@ async def import_courses(
     _notify(progress, "read", report.total_rows)
     units = await UnitRepo(session).index()
     position_repo = PositionRepo(session)
-    positions = await position_repo.lookup()
+    positions = await position_repo.lookup(fold)
     position_codes = {p.id: p.code for p in await position_repo.all()}
     groups = await position_repo.groups()
     courses: list[_CourseIn] = []

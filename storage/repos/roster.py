@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import logging
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import astuple, dataclass
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.text import fold
 from storage.models import (
     Course,
     Person,
@@ -246,16 +245,17 @@ class PositionRepo:
     async def all(self) -> list[Position]:
         return list((await self.session.execute(select(Position).order_by(Position.id))).scalars())
 
-    async def lookup(self) -> dict[str, int | None]:
-        """Folded code, Vietnamese name and English name -> position id (None if two share it)."""
+    async def lookup(self, key: Callable[[str], str]) -> dict[str, int | None]:
+        """Code, Vietnamese name and English name, each as `key` makes it (the domain's
+        folding: storage knows no text rules) -> position id (None if two share it)."""
         table: dict[str, int | None] = {}
         rows = await self.session.execute(
             select(Position.id, Position.code, Position.name_vi, Position.name_en)
         )
         for pid, *spellings in rows:
             for spelling in spellings:
-                key = fold(spelling)
-                table[key] = pid if table.get(key, pid) == pid else None
+                folded = key(spelling)
+                table[folded] = pid if table.get(folded, pid) == pid else None
         return table
 
     async def groups(self) -> set[str]:
