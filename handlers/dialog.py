@@ -10,7 +10,7 @@ lines and a short hint; the next message picks one by its number, or by its labe
 or without diacritics. The choices are kept in the same row until CHOICES_TTL; a stale number
 gets a clear answer instead of a wrong action.
 
-A notice the bot pushes (zalo/sender.py) also becomes the current list, which re-binds the
+A notice the bot pushes (bot/zalo/sender.py) also becomes the current list, which re-binds the
 numbers under the user's fingers: someone answering the list they were shown a moment ago
 would act on the notice instead. So a push that replaces a recent list makes picks right
 after it ask again (Replaced) rather than act, and it drops any typed answer the chat owed.
@@ -18,8 +18,10 @@ after it ask again (Replaced) rather than act, and it drops any typed answer the
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from html import unescape
@@ -153,6 +155,33 @@ class ChatState:
         return max(times) if times else None
 
 
+class Turns:
+    """One chat's updates answered one at a time, in order of arrival: a lock per chat, kept
+    while anyone holds or awaits it (a lock dropped while a waiter was being woken would let
+    the next update run beside that waiter, each with its own copy of the state)."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    def busy(self, chat_id: str) -> bool:
+        return chat_id in self._locks
+
+    @asynccontextmanager
+    async def hold(self, chat_id: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(chat_id, (None, 0))
+        lock = lock or asyncio.Lock()
+        self._locks[chat_id] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[chat_id]
+            if users > 1:
+                self._locks[chat_id] = (lock, users - 1)
+            else:
+                del self._locks[chat_id]
+
+
 class Dialogs:
     """The conversation state of one channel's chats: loaded from the database when a chat's
     update arrives (`load`), changed by the flows, written back when it is answered (`save`).
@@ -169,6 +198,12 @@ class Dialogs:
         self.ttl = ttl
         self._chats: dict[str, ChatState] = {}
         self._loaded: dict[str, dict[str, Any] | None] = {}
+        self._pushed: dict[str, tuple[tuple[Choice, ...], datetime]] = {}  # see `push`
+        self.turns = Turns()
+
+    def turn(self, chat_id: str) -> AbstractAsyncContextManager[None]:
+        """Hold the chat for one update: from `load` to `save`, nothing else answers it."""
+        return self.turns.hold(chat_id)
 
     async def load(self, chat_id: str, now: datetime, session: AsyncSession | None = None) -> None:
         """Read the chat's stored state (in `session` when given)."""
@@ -179,6 +214,8 @@ class Dialogs:
             raw = await DialogRepo(session).state(self.channel, chat_id, now)
         self._loaded[chat_id] = raw
         self._chats[chat_id] = ChatState.from_json(raw) if raw else ChatState()
+        if (pushed := self._pushed.pop(chat_id, None)) is not None:
+            self.offer(chat_id, pushed[0], pushed[1], pushed=True)
 
     async def save(self, chat_id: str, now: datetime) -> None:
         """Write the chat's state back if it changed, and let go of it."""
@@ -203,11 +240,21 @@ class Dialogs:
         self._loaded.pop(chat_id, None)
 
     async def push(self, chat_id: str, choices: Sequence[Choice], now: datetime) -> None:
-        """Make a notice's choices the chat's current ones (see `offer`), in the database."""
-        pusher = Dialogs(self.db, self.channel, self.ttl)  # apart from chats being answered
-        await pusher.load(chat_id, now)
-        pusher.offer(chat_id, choices, now, pushed=True)
-        await pusher.save(chat_id, now)
+        """Make a notice's choices, just sent, the chat's current ones (see `offer`).
+
+        While an update of the chat is being answered they join the state it holds, as they
+        did when it lived in memory: its save writes them, and a list its answer offers later
+        replaces them (that message is the last one the person reads). Written at once else."""
+        if self.turns.busy(chat_id):
+            if chat_id in self._chats:
+                self.offer(chat_id, choices, now, pushed=True)
+            else:  # the answer has yet to read the state: offered when it does
+                self._pushed[chat_id] = (tuple(choices), now)
+            return
+        async with self.turn(chat_id):
+            await self.load(chat_id, now)
+            self.offer(chat_id, choices, now, pushed=True)
+            await self.save(chat_id, now)
 
     def state(self, chat_id: str, now: datetime) -> ChatState:
         chat = self._chats.setdefault(chat_id, ChatState())

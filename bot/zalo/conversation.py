@@ -1,11 +1,12 @@
 """One Zalo update in, replies out: who is talking, which flow answers, numbered choices.
 
-The counterpart of handlers/middleware.py and handlers/__init__.py for Telegram: the account
-and language are settled first, then a typed number or label picks the current choice, a
-command word runs its flow, and other text is a reason the chat owes (declining a nomination
-or a registration request), a step of a claim (zalo/claims.py), links (unlinked chats) or
-searches courses. A photo is a claim's evidence when a claim waits for one.
-Updates of one chat are handled one at a time, in order; repeated deliveries are dropped.
+The counterpart of bot/telegram/middleware.py and bot/app.py for Telegram: the account,
+language and the chat's dialog state are settled first, then a typed number or label picks
+the current choice (handlers/router.py runs its action), a command word runs its flow, and
+other text goes to the step the chat owes (a reason for declining, a step of a claim), links
+(unlinked chats) or searches courses. A photo is a claim's evidence when a claim waits for
+one. Updates of one chat are handled one at a time, in order (the state is written back
+before the next is read); repeated deliveries are dropped.
 """
 
 from __future__ import annotations
@@ -92,7 +93,6 @@ class ZaloBot:
         self.db = db
         self.client = client
         self.dialogs = dialogs or Dialogs(db, CHANNEL)
-        self._locks: dict[str, asyncio.Lock] = {}
         self._seen: collections.OrderedDict[str, None] = collections.OrderedDict()
 
     def duplicate(self, update: dict[str, Any]) -> bool:
@@ -127,13 +127,8 @@ class ZaloBot:
         if self.duplicate(update):
             log.info("dropped a repeated zalo delivery of message %s", turn.message_id)
             return
-        lock = self._locks.setdefault(turn.chat_id, asyncio.Lock())
-        try:
-            async with lock:
-                await self._answer(turn)
-        finally:
-            if not lock.locked() and self._locks.get(turn.chat_id) is lock:
-                del self._locks[turn.chat_id]
+        async with self.dialogs.turn(turn.chat_id):
+            await self._answer(turn)
 
     async def _answer(self, turn: Turn) -> None:
         now = datetime.now(UTC)
