@@ -29,7 +29,7 @@ from config.settings import Settings
 from domain.claims import EVIDENCE_MAX_BYTES
 from domain.linking import account_for
 from handlers import claims, flows, router
-from handlers.core import Ctx, Menu, Say
+from handlers.core import Choice, Ctx, Menu, Say
 from handlers.dialog import Dialogs, OutOfRange, Picked, Replaced, Stale, compose, split
 from locales import Translator, pick_language
 
@@ -224,19 +224,11 @@ class ZaloBot:
         one. The main menu is offered as choices; a file is replaced by its text."""
         hint = ctx._("Reply with a number, or type the name of your choice.")
         offered = False
-        for say in says:
-            text = say.text or ("" if say.file else say.alert or "")
-            if say.file is not None and say.file.instead:
-                text = f"{text}\n\n{say.file.instead}" if text else say.file.instead
-            if not text:
-                continue
-            if say.chat_id is not None and say.chat_id != ctx.chat_id:
+        for chat_id, text, choices in _messages(ctx, says):
+            if chat_id != ctx.chat_id:
                 for piece in split(compose(text, [], hint)):
-                    await self._send(say.chat_id, piece)
+                    await self._send(chat_id, piece)
                 continue
-            choices = say.choices
-            if not choices and say.menu is Menu.MAIN and ctx.person_id is not None:
-                choices = flows.main_menu(ctx.t)
             if choices:
                 self.dialogs.offer(ctx.chat_id, choices, ctx.now)
                 offered = True
@@ -256,3 +248,28 @@ class ZaloBot:
                 log.warning("could not answer zalo chat %s: %s", chat_id, exc)
                 return
         log.warning("zalo kept refusing to answer chat %s: quota exceeded", chat_id)
+
+
+def _messages(ctx: Ctx, says: list[Say]) -> list[tuple[str, str, list[Choice]]]:
+    """Each reply as (chat, plain-text body, choices). A file becomes its text; a file sent on
+    its own right after a message (a course's schedule after "You are registered") joins that
+    message above its choices, so the numbered list stays the last thing the person reads."""
+    messages: list[tuple[str, str, list[Choice]]] = []
+    for say in says:
+        chat_id = say.chat_id or ctx.chat_id
+        instead = say.file.instead if say.file is not None else ""
+        if instead and not say.text and not say.choices and messages:
+            before_chat, before, choices = messages[-1]
+            if before_chat == chat_id:
+                messages[-1] = (chat_id, f"{before}\n\n{instead}", choices)
+                continue
+        text = say.text or ("" if say.file else say.alert or "")
+        if instead:
+            text = f"{text}\n\n{instead}" if text else instead
+        if not text:
+            continue
+        choices = say.choices
+        if not choices and say.menu is Menu.MAIN and ctx.person_id is not None:
+            choices = flows.main_menu(ctx.t)
+        messages.append((chat_id, text, choices))
+    return messages
