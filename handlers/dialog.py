@@ -124,6 +124,7 @@ class ChatState:
     data: dict[str, Any] = field(default_factory=dict)
     until: datetime | None = None
     survives_push: bool = False  # the expectation outlives a pushed notice (a claim's photo)
+    owed_for: float = 0.0  # seconds the answer is owed for, counted from when it is asked
 
     def to_json(self) -> dict[str, Any]:
         raw = asdict(self)
@@ -143,6 +144,7 @@ class ChatState:
             expect=raw.get("expect"),
             data=dict(raw.get("data") or {}),
             survives_push=bool(raw.get("survives_push")),
+            owed_for=float(raw.get("owed_for") or 0.0),
         )
         for name in _TIMES:
             value = raw.get(name)
@@ -153,6 +155,12 @@ class ChatState:
         """When nothing of this state matters any more (None: already)."""
         times = [t for t in (self.choices_until, self.until, self.guard_until) if t and t > now]
         return max(times) if times else None
+
+    def settle(self) -> None:
+        """Owe nothing any more."""
+        self.expect, self.data, self.until, self.survives_push, self.owed_for = (
+            None, {}, None, False, 0.0
+        )  # fmt: skip
 
 
 class Turns:
@@ -259,7 +267,7 @@ class Dialogs:
     def state(self, chat_id: str, now: datetime) -> ChatState:
         chat = self._chats.setdefault(chat_id, ChatState())
         if chat.until is not None and chat.until <= now:
-            chat.expect, chat.data, chat.until, chat.survives_push = None, {}, None, False
+            chat.settle()
         return chat
 
     def offer(
@@ -278,7 +286,7 @@ class Dialogs:
         chat.guard_until = now + PUSH_GUARD if pushed and recent and choices else None
         if pushed and chat.expect is not None and not chat.survives_push:
             # A reason typed after a notice would be read as one for an older question.
-            chat.expect, chat.data, chat.until, chat.survives_push = None, {}, None, False
+            chat.settle()
         chat.choices = tuple(choices)
         chat.choices_until = now + self.ttl if choices else None
         chat.offered_at = now if choices else None
@@ -300,9 +308,19 @@ class Dialogs:
         """Owe `what` as the chat's next message for `ttl` (the dialog's TTL by default); a
         pushed list clears it unless `survives_push`. None clears it."""
         chat = self.state(chat_id, now)
-        chat.expect, chat.data = what, dict(data or {})
-        chat.until = now + (ttl or self.ttl) if what else None
-        chat.survives_push = survives_push and what is not None
+        if what is None:
+            chat.settle()
+            return
+        ttl = ttl or self.ttl
+        chat.expect, chat.data, chat.until = what, dict(data or {}), now + ttl
+        chat.survives_push, chat.owed_for = survives_push, ttl.total_seconds()
+
+    def ask_again(self, chat_id: str, now: datetime) -> None:
+        """The answer owed is owed again, as long as when first asked (the question was
+        shown again, e.g. after a number that is not on its list)."""
+        chat = self.state(chat_id, now)
+        if chat.expect is not None:
+            chat.until = now + timedelta(seconds=chat.owed_for or self.ttl.total_seconds())
 
     def pick(self, chat_id: str, text: str, now: datetime) -> Pick:
         """The choice `text` picks, a reason it cannot, or None when it is not a pick."""

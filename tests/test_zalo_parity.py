@@ -569,6 +569,19 @@ async def test_a_reason_is_owed_for_minutes_not_for_the_dialogs_lifetime(zalo: Z
     assert await notes(zalo, APPROVAL_RESULT) == []
 
 
+async def test_a_wrong_number_keeps_the_reason_owed_for_its_minutes_only(zalo: Zalo) -> None:
+    with time_machine.travel(NOW, tick=True):
+        _w, person, course = await request(zalo, "h9", "vi")
+        await zalo.say("h9", "2")  # why decline?
+    with time_machine.travel(NOW + timedelta(minutes=2), tick=True):
+        again = (await zalo.say("h9", "7"))[0]
+    assert again.startswith(said("vi", "Please reply with a number from 1 to %(n)d.", n=2))
+    with time_machine.travel(NOW + timedelta(minutes=8), tick=True):  # 5 minutes after "7"
+        searched = (await zalo.say("h9", "Kỹ năng số"))[0]  # not a reason any more
+    assert searched.startswith(said("vi", SEARCHED).split("%(q)s")[0] + "Kỹ năng số")
+    assert (await registration(zalo, person, course)).status == "pending_approval"
+
+
 async def test_a_notice_drops_the_reason_owed_for_an_older_question(zalo: Zalo) -> None:
     with time_machine.travel(NOW, tick=True):
         w, person_a, course_a = await request(zalo, "h8", "vi")

@@ -192,6 +192,13 @@ class ZaloBot:
                 "A new message has just arrived, so the numbers have changed. Please choose again:"
             )
             return [Say(again, list(state.choices))]
+        if isinstance(picked, OutOfRange):
+            # Nothing is answered: a step owed stays owed, and the same choices are shown
+            # again, so their numbers stay valid.
+            self.dialogs.ask_again(ctx.chat_id, ctx.now)
+            state = self.dialogs.state(ctx.chat_id, ctx.now)
+            text = _("Please reply with a number from 1 to %(n)d.") % {"n": picked.count}
+            return [Say(text, list(state.choices))]
         step = router.owed(ctx)
         if isinstance(picked, Stale) and step is not None and step[0] in claims.STEPS:
             picked = None  # no list is offered at a claim's step: a number there is typed text
@@ -203,17 +210,6 @@ class ZaloBot:
         if isinstance(picked, Stale):
             menu = flows.main_menu(ctx.t) if ctx.person_id is not None else []
             return [Say(_("That list has expired. Please choose again:"), menu)]
-        if isinstance(picked, OutOfRange):
-            if step is not None:  # still owed: the prompt's choices are offered again
-                ctx.expect(step[0], **step[1])
-            state = self.dialogs.state(ctx.chat_id, ctx.now)
-            # Answered with the same choices again, so the numbers stay valid.
-            return [
-                Say(
-                    _("Please reply with a number from 1 to %(n)d.") % {"n": picked.count},
-                    list(state.choices),
-                )
-            ]
         says = await router.command(ctx, text)
         if says is not None:
             return says
