@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -78,10 +77,6 @@ class MeteredApplication(Application[Any, Any, Any, Any, Any, Any]):
     it, from its arrival to the end of its handlers (every group, whatever ends them) for
     /metrics; keeps each chat's conversation state."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._chat_locks: dict[str, asyncio.Lock] = {}
-
     async def process_update(self, update: object) -> None:
         # Set by _post_init, i.e. when serving; tests driving process_update replay at will.
         redelivery: Redelivery | None = self.bot_data.get("redelivery")
@@ -98,20 +93,15 @@ class MeteredApplication(Application[Any, Any, Any, Any, Any, Any]):
             return
         # One chat's updates are answered in turn, each with the conversation state the one
         # before it left (loaded by the middleware, written back here).
-        key = str(chat.id)
-        lock = self._chat_locks.setdefault(key, asyncio.Lock())
-        try:
-            async with lock:
-                with UPDATE_SECONDS.labels("telegram").time():
-                    try:
-                        await super().process_update(update)
-                    except BaseException:
-                        self.bot_data["dialogs"].drop(key)
-                        raise
-                    await self.bot_data["dialogs"].save(key, datetime.now(UTC))
-        finally:
-            if not lock.locked() and self._chat_locks.get(key) is lock:
-                del self._chat_locks[key]
+        key, dialogs = str(chat.id), self.bot_data["dialogs"]
+        async with dialogs.turn(key):
+            with UPDATE_SECONDS.labels("telegram").time():
+                try:
+                    await super().process_update(update)
+                except BaseException:
+                    dialogs.drop(key)
+                    raise
+                await dialogs.save(key, datetime.now(UTC))
 
 
 def _alive(app: Application[Any, Any, Any, Any, Any, Any]) -> bool:

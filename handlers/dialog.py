@@ -10,7 +10,7 @@ lines and a short hint; the next message picks one by its number, or by its labe
 or without diacritics. The choices are kept in the same row until CHOICES_TTL; a stale number
 gets a clear answer instead of a wrong action.
 
-A notice the bot pushes (zalo/sender.py) also becomes the current list, which re-binds the
+A notice the bot pushes (bot/zalo/sender.py) also becomes the current list, which re-binds the
 numbers under the user's fingers: someone answering the list they were shown a moment ago
 would act on the notice instead. So a push that replaces a recent list makes picks right
 after it ask again (Replaced) rather than act, and it drops any typed answer the chat owed.
@@ -18,8 +18,10 @@ after it ask again (Replaced) rather than act, and it drops any typed answer the
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from html import unescape
@@ -122,6 +124,7 @@ class ChatState:
     data: dict[str, Any] = field(default_factory=dict)
     until: datetime | None = None
     survives_push: bool = False  # the expectation outlives a pushed notice (a claim's photo)
+    owed_for: float = 0.0  # seconds the answer is owed for, counted from when it is asked
 
     def to_json(self) -> dict[str, Any]:
         raw = asdict(self)
@@ -141,6 +144,7 @@ class ChatState:
             expect=raw.get("expect"),
             data=dict(raw.get("data") or {}),
             survives_push=bool(raw.get("survives_push")),
+            owed_for=float(raw.get("owed_for") or 0.0),
         )
         for name in _TIMES:
             value = raw.get(name)
@@ -151,6 +155,39 @@ class ChatState:
         """When nothing of this state matters any more (None: already)."""
         times = [t for t in (self.choices_until, self.until, self.guard_until) if t and t > now]
         return max(times) if times else None
+
+    def settle(self) -> None:
+        """Owe nothing any more."""
+        self.expect, self.data, self.until, self.survives_push, self.owed_for = (
+            None, {}, None, False, 0.0
+        )  # fmt: skip
+
+
+class Turns:
+    """One chat's updates answered one at a time, in order of arrival: a lock per chat, kept
+    while anyone holds or awaits it (a lock dropped while a waiter was being woken would let
+    the next update run beside that waiter, each with its own copy of the state)."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    def busy(self, chat_id: str) -> bool:
+        return chat_id in self._locks
+
+    @asynccontextmanager
+    async def hold(self, chat_id: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(chat_id, (None, 0))
+        lock = lock or asyncio.Lock()
+        self._locks[chat_id] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[chat_id]
+            if users > 1:
+                self._locks[chat_id] = (lock, users - 1)
+            else:
+                del self._locks[chat_id]
 
 
 class Dialogs:
@@ -169,6 +206,12 @@ class Dialogs:
         self.ttl = ttl
         self._chats: dict[str, ChatState] = {}
         self._loaded: dict[str, dict[str, Any] | None] = {}
+        self._pushed: dict[str, tuple[tuple[Choice, ...], datetime]] = {}  # see `push`
+        self.turns = Turns()
+
+    def turn(self, chat_id: str) -> AbstractAsyncContextManager[None]:
+        """Hold the chat for one update: from `load` to `save`, nothing else answers it."""
+        return self.turns.hold(chat_id)
 
     async def load(self, chat_id: str, now: datetime, session: AsyncSession | None = None) -> None:
         """Read the chat's stored state (in `session` when given)."""
@@ -179,6 +222,8 @@ class Dialogs:
             raw = await DialogRepo(session).state(self.channel, chat_id, now)
         self._loaded[chat_id] = raw
         self._chats[chat_id] = ChatState.from_json(raw) if raw else ChatState()
+        if (pushed := self._pushed.pop(chat_id, None)) is not None:
+            self.offer(chat_id, pushed[0], pushed[1], pushed=True)
 
     async def save(self, chat_id: str, now: datetime) -> None:
         """Write the chat's state back if it changed, and let go of it."""
@@ -203,16 +248,26 @@ class Dialogs:
         self._loaded.pop(chat_id, None)
 
     async def push(self, chat_id: str, choices: Sequence[Choice], now: datetime) -> None:
-        """Make a notice's choices the chat's current ones (see `offer`), in the database."""
-        pusher = Dialogs(self.db, self.channel, self.ttl)  # apart from chats being answered
-        await pusher.load(chat_id, now)
-        pusher.offer(chat_id, choices, now, pushed=True)
-        await pusher.save(chat_id, now)
+        """Make a notice's choices, just sent, the chat's current ones (see `offer`).
+
+        While an update of the chat is being answered they join the state it holds, as they
+        did when it lived in memory: its save writes them, and a list its answer offers later
+        replaces them (that message is the last one the person reads). Written at once else."""
+        if self.turns.busy(chat_id):
+            if chat_id in self._chats:
+                self.offer(chat_id, choices, now, pushed=True)
+            else:  # the answer has yet to read the state: offered when it does
+                self._pushed[chat_id] = (tuple(choices), now)
+            return
+        async with self.turn(chat_id):
+            await self.load(chat_id, now)
+            self.offer(chat_id, choices, now, pushed=True)
+            await self.save(chat_id, now)
 
     def state(self, chat_id: str, now: datetime) -> ChatState:
         chat = self._chats.setdefault(chat_id, ChatState())
         if chat.until is not None and chat.until <= now:
-            chat.expect, chat.data, chat.until, chat.survives_push = None, {}, None, False
+            chat.settle()
         return chat
 
     def offer(
@@ -231,7 +286,7 @@ class Dialogs:
         chat.guard_until = now + PUSH_GUARD if pushed and recent and choices else None
         if pushed and chat.expect is not None and not chat.survives_push:
             # A reason typed after a notice would be read as one for an older question.
-            chat.expect, chat.data, chat.until, chat.survives_push = None, {}, None, False
+            chat.settle()
         chat.choices = tuple(choices)
         chat.choices_until = now + self.ttl if choices else None
         chat.offered_at = now if choices else None
@@ -253,9 +308,19 @@ class Dialogs:
         """Owe `what` as the chat's next message for `ttl` (the dialog's TTL by default); a
         pushed list clears it unless `survives_push`. None clears it."""
         chat = self.state(chat_id, now)
-        chat.expect, chat.data = what, dict(data or {})
-        chat.until = now + (ttl or self.ttl) if what else None
-        chat.survives_push = survives_push and what is not None
+        if what is None:
+            chat.settle()
+            return
+        ttl = ttl or self.ttl
+        chat.expect, chat.data, chat.until = what, dict(data or {}), now + ttl
+        chat.survives_push, chat.owed_for = survives_push, ttl.total_seconds()
+
+    def ask_again(self, chat_id: str, now: datetime) -> None:
+        """The answer owed is owed again, as long as when first asked (the question was
+        shown again, e.g. after a number that is not on its list)."""
+        chat = self.state(chat_id, now)
+        if chat.expect is not None:
+            chat.until = now + timedelta(seconds=chat.owed_for or self.ttl.total_seconds())
 
     def pick(self, chat_id: str, text: str, now: datetime) -> Pick:
         """The choice `text` picks, a reason it cannot, or None when it is not a pick."""

@@ -179,6 +179,31 @@ def test_typed_answers_expire_on_their_ttl_and_on_a_push_unless_kept() -> None:
     assert dialogs.state("c", now).expect is None
 
 
+async def test_a_notice_pushed_while_its_chat_is_answered_joins_the_answers_state(
+    zalo: Zalo,
+) -> None:
+    """The list of whichever message went out last is current, as when the state was in memory."""
+    dialogs, now = zalo.bot.dialogs, datetime.now(UTC)
+    notice = [Choice("Xác nhận", "na:3"), Choice("Từ chối", "nd:3")]
+    menu = [Choice("📚 Khóa học", "courses")]
+    async with dialogs.turn("a"):  # an update of chat a is being answered
+        await dialogs.push("a", notice, now)  # the notice goes out before the answer's reading
+        await dialogs.load("a", now)
+        dialogs.offer("a", menu, now)  # the answer goes out after the notice
+        await dialogs.save("a", now)
+    assert (await zalo.dialog("a")).choices == tuple(menu)
+    async with dialogs.turn("b"):
+        await dialogs.load("b", now)
+        dialogs.offer("b", menu, now)
+        await dialogs.push("b", notice, now)  # the notice goes out after the answer
+        await dialogs.save("b", now)
+    state = await zalo.dialog("b")
+    assert state.choices == tuple(notice)
+    assert state.guard_until is not None  # a "1" meant for the menu is asked again
+    await dialogs.push("c", notice, now)  # no update in flight: written at once
+    assert (await zalo.dialog("c")).choices == tuple(notice)
+
+
 def test_long_text_is_split_at_line_breaks() -> None:
     lines = [f"Dòng {i}: " + "chữ " * 30 for i in range(60)]
     pieces = split("\n".join(lines))
@@ -196,6 +221,23 @@ async def test_a_stale_number_gets_a_clear_answer(zalo: Zalo) -> None:
     zalo.bot.dialogs = Dialogs(zalo.db, "zalo")
     replies = await zalo.say("u1", "2")
     assert replies[0].startswith("📚 Khóa học bạn tham gia được")
+
+
+async def test_messages_typed_in_quick_succession_are_answered_in_turn(zalo: Zalo) -> None:
+    """Each message finds the list the one before it offered, however fast they arrive."""
+    srv = zalo.srv
+    await person_on_zalo(zalo.db, "q1")
+    async with zalo.db.begin() as s:
+        await make_course(s, title="Quản lý nhà nước", starts_at=datetime.now(UTC) + timedelta(3))
+    first = asyncio.create_task(zalo.bot.handle(srv.text_update("q1", "khoa hoc")))
+    second = asyncio.create_task(zalo.bot.handle(srv.text_update("q1", "1")))
+    await first  # the second is being answered now; a third arrives meanwhile
+    third = asyncio.create_task(zalo.bot.handle(srv.text_update("q1", "1")))
+    await asyncio.gather(second, third)
+    listed, card, asked = srv.sent_to("q1")
+    assert listed.startswith("📚 Khóa học bạn tham gia được")
+    assert card.startswith("Quản lý nhà nước") and "1. ✍️ Đăng ký" in card
+    assert asked.startswith("Đăng ký khóa Quản lý nhà nước?")
 
 
 async def test_images_stickers_and_groups_get_a_polite_answer(zalo: Zalo) -> None:

@@ -110,7 +110,13 @@ async def test_a_stale_unlink_confirmation_changes_nothing(zalo: Zalo) -> None:
     await zalo.say("p2", "1")
     zalo.bot.dialogs = Dialogs(zalo.db, "zalo")  # a restart keeps the confirmation offered
     restarted = await zalo.say("p2", "1")
-    assert restarted[0] == said("vi", "Your Zalo account is unlinked.")[: len(restarted[0])]
+    assert restarted == [
+        said(
+            "vi",
+            "Unlinked. To link again, type the link code your organizer gave you, or your phone "
+            "number as on your unit's roster.",
+        )
+    ]
     assert (await account(zalo, "p2")).person_id is None
 
 
@@ -440,7 +446,7 @@ async def test_choices_of_a_request_are_refused_without_the_role_or_scope_and_au
 ) -> None:
     with time_machine.travel(NOW, tick=True):
         w, person, course = await request(zalo, "h3", "vi")
-        forged = zalo.bot.dialogs.state("h3", datetime.now(UTC)).choices  # the head's choices
+        forged = (await zalo.dialog("h3")).choices  # the head's choices
         colleague = await _person(zalo.db, w["commune"], "Lê Văn Cường")
         await put_on_zalo(zalo, "c3", colleague)
         async with zalo.db.begin() as s:  # the head of another commune: not theirs to decide
@@ -448,7 +454,7 @@ async def test_choices_of_a_request_are_refused_without_the_role_or_scope_and_au
             await roles.grant(s, person_id=other, role=Role.UNIT_HEAD, unit_id=w["other"], by="t")
         await put_on_zalo(zalo, "o3", other)
         for user, number in (("c3", "1"), ("c3", "2"), ("o3", "1"), ("o3", "2")):
-            zalo.bot.dialogs.offer(user, forged, datetime.now(UTC))
+            await zalo.offer(user, forged)
             assert await zalo.say(user, number) == [said("vi", FORBIDDEN)]
         asked = await zalo.say("h3", "2")  # the head starts declining, then loses the role
         assert "1. Từ chối, không nêu lý do" in asked[0]
@@ -561,6 +567,19 @@ async def test_a_reason_is_owed_for_minutes_not_for_the_dialogs_lifetime(zalo: Z
     assert searched.startswith(said("vi", SEARCHED).split("%(q)s")[0] + "Kỹ năng số")
     assert (await registration(zalo, person, course)).status == "pending_approval"
     assert await notes(zalo, APPROVAL_RESULT) == []
+
+
+async def test_a_wrong_number_keeps_the_reason_owed_for_its_minutes_only(zalo: Zalo) -> None:
+    with time_machine.travel(NOW, tick=True):
+        _w, person, course = await request(zalo, "h9", "vi")
+        await zalo.say("h9", "2")  # why decline?
+    with time_machine.travel(NOW + timedelta(minutes=2), tick=True):
+        again = (await zalo.say("h9", "7"))[0]
+    assert again.startswith(said("vi", "Please reply with a number from 1 to %(n)d.", n=2))
+    with time_machine.travel(NOW + timedelta(minutes=8), tick=True):  # 5 minutes after "7"
+        searched = (await zalo.say("h9", "Kỹ năng số"))[0]  # not a reason any more
+    assert searched.startswith(said("vi", SEARCHED).split("%(q)s")[0] + "Kỹ năng số")
+    assert (await registration(zalo, person, course)).status == "pending_approval"
 
 
 async def test_a_notice_drops_the_reason_owed_for_an_older_question(zalo: Zalo) -> None:

@@ -25,8 +25,9 @@ import json
 import secrets
 import struct
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -38,6 +39,7 @@ from bot.zalo.client import ZaloClient
 from bot.zalo.conversation import ZaloBot
 from bot.zalo.sender import ZaloSender
 from config.settings import Settings
+from handlers.dialog import ChatState, Choice
 from schedules.notifications import Pacer, drain_once
 
 Predicate = Callable[[str, dict[str, Any]], bool]
@@ -344,6 +346,24 @@ class Zalo:
         before = len(self.srv.sent_to(user))
         await self.bot.handle(self.srv.text_update(user, text))
         return self.srv.sent_to(user)[before:]
+
+    async def offer(self, user: str, choices: Sequence[Choice]) -> None:
+        """Make `choices` the chat's current list between its turns, as an answer of the bot
+        would (the state is a database row: loaded, changed and written back)."""
+        dialogs, now = self.bot.dialogs, datetime.now(UTC)
+        async with dialogs.turn(user):
+            await dialogs.load(user, now)
+            dialogs.offer(user, choices, now)
+            await dialogs.save(user, now)
+
+    async def dialog(self, user: str) -> ChatState:
+        """The chat's stored conversation state, as its next update will find it."""
+        dialogs, now = self.bot.dialogs, datetime.now(UTC)
+        async with dialogs.turn(user):
+            await dialogs.load(user, now)
+            state = dialogs.state(user, now)
+            dialogs.drop(user)
+        return state
 
     def sender(self) -> ZaloSender:
         return ZaloSender(self.client, self.bot.dialogs, Pacer(1000))

@@ -1,11 +1,12 @@
 """One Zalo update in, replies out: who is talking, which flow answers, numbered choices.
 
-The counterpart of handlers/middleware.py and handlers/__init__.py for Telegram: the account
-and language are settled first, then a typed number or label picks the current choice, a
-command word runs its flow, and other text is a reason the chat owes (declining a nomination
-or a registration request), a step of a claim (zalo/claims.py), links (unlinked chats) or
-searches courses. A photo is a claim's evidence when a claim waits for one.
-Updates of one chat are handled one at a time, in order; repeated deliveries are dropped.
+The counterpart of bot/telegram/middleware.py and bot/app.py for Telegram: the account,
+language and the chat's dialog state are settled first, then a typed number or label picks
+the current choice (handlers/router.py runs its action), a command word runs its flow, and
+other text goes to the step the chat owes (a reason for declining, a step of a claim), links
+(unlinked chats) or searches courses. A photo is a claim's evidence when a claim waits for
+one. Updates of one chat are handled one at a time, in order (the state is written back
+before the next is read); repeated deliveries are dropped.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from config.settings import Settings
 from domain.claims import EVIDENCE_MAX_BYTES
 from domain.linking import account_for
 from handlers import claims, flows, router
-from handlers.core import Ctx, Menu, Say
+from handlers.core import Choice, Ctx, Menu, Say
 from handlers.dialog import Dialogs, OutOfRange, Picked, Replaced, Stale, compose, split
 from locales import Translator, pick_language
 
@@ -92,7 +93,6 @@ class ZaloBot:
         self.db = db
         self.client = client
         self.dialogs = dialogs or Dialogs(db, CHANNEL)
-        self._locks: dict[str, asyncio.Lock] = {}
         self._seen: collections.OrderedDict[str, None] = collections.OrderedDict()
 
     def duplicate(self, update: dict[str, Any]) -> bool:
@@ -127,13 +127,8 @@ class ZaloBot:
         if self.duplicate(update):
             log.info("dropped a repeated zalo delivery of message %s", turn.message_id)
             return
-        lock = self._locks.setdefault(turn.chat_id, asyncio.Lock())
-        try:
-            async with lock:
-                await self._answer(turn)
-        finally:
-            if not lock.locked() and self._locks.get(turn.chat_id) is lock:
-                del self._locks[turn.chat_id]
+        async with self.dialogs.turn(turn.chat_id):
+            await self._answer(turn)
 
     async def _answer(self, turn: Turn) -> None:
         now = datetime.now(UTC)
@@ -197,6 +192,13 @@ class ZaloBot:
                 "A new message has just arrived, so the numbers have changed. Please choose again:"
             )
             return [Say(again, list(state.choices))]
+        if isinstance(picked, OutOfRange):
+            # Nothing is answered: a step owed stays owed, and the same choices are shown
+            # again, so their numbers stay valid.
+            self.dialogs.ask_again(ctx.chat_id, ctx.now)
+            state = self.dialogs.state(ctx.chat_id, ctx.now)
+            text = _("Please reply with a number from 1 to %(n)d.") % {"n": picked.count}
+            return [Say(text, list(state.choices))]
         step = router.owed(ctx)
         if isinstance(picked, Stale) and step is not None and step[0] in claims.STEPS:
             picked = None  # no list is offered at a claim's step: a number there is typed text
@@ -208,17 +210,6 @@ class ZaloBot:
         if isinstance(picked, Stale):
             menu = flows.main_menu(ctx.t) if ctx.person_id is not None else []
             return [Say(_("That list has expired. Please choose again:"), menu)]
-        if isinstance(picked, OutOfRange):
-            if step is not None:  # still owed: the prompt's choices are offered again
-                ctx.expect(step[0], **step[1])
-            state = self.dialogs.state(ctx.chat_id, ctx.now)
-            # Answered with the same choices again, so the numbers stay valid.
-            return [
-                Say(
-                    _("Please reply with a number from 1 to %(n)d.") % {"n": picked.count},
-                    list(state.choices),
-                )
-            ]
         says = await router.command(ctx, text)
         if says is not None:
             return says
@@ -229,19 +220,11 @@ class ZaloBot:
         one. The main menu is offered as choices; a file is replaced by its text."""
         hint = ctx._("Reply with a number, or type the name of your choice.")
         offered = False
-        for say in says:
-            text = say.text or ("" if say.file else say.alert or "")
-            if say.file is not None and say.file.instead:
-                text = f"{text}\n\n{say.file.instead}" if text else say.file.instead
-            if not text:
-                continue
-            if say.chat_id is not None and say.chat_id != ctx.chat_id:
+        for chat_id, text, choices in _messages(ctx, says):
+            if chat_id != ctx.chat_id:
                 for piece in split(compose(text, [], hint)):
-                    await self._send(say.chat_id, piece)
+                    await self._send(chat_id, piece)
                 continue
-            choices = say.choices
-            if not choices and say.menu is Menu.MAIN and ctx.person_id is not None:
-                choices = flows.main_menu(ctx.t)
             if choices:
                 self.dialogs.offer(ctx.chat_id, choices, ctx.now)
                 offered = True
@@ -261,3 +244,28 @@ class ZaloBot:
                 log.warning("could not answer zalo chat %s: %s", chat_id, exc)
                 return
         log.warning("zalo kept refusing to answer chat %s: quota exceeded", chat_id)
+
+
+def _messages(ctx: Ctx, says: list[Say]) -> list[tuple[str, str, list[Choice]]]:
+    """Each reply as (chat, plain-text body, choices). A file becomes its text; a file sent on
+    its own right after a message (a course's schedule after "You are registered") joins that
+    message above its choices, so the numbered list stays the last thing the person reads."""
+    messages: list[tuple[str, str, list[Choice]]] = []
+    for say in says:
+        chat_id = say.chat_id or ctx.chat_id
+        instead = say.file.instead if say.file is not None else ""
+        if instead and not say.text and not say.choices and messages:
+            before_chat, before, choices = messages[-1]
+            if before_chat == chat_id:
+                messages[-1] = (chat_id, f"{before}\n\n{instead}", choices)
+                continue
+        text = say.text or ("" if say.file else say.alert or "")
+        if instead:
+            text = f"{text}\n\n{instead}" if text else instead
+        if not text:
+            continue
+        choices = say.choices
+        if not choices and say.menu is Menu.MAIN and ctx.person_id is not None:
+            choices = flows.main_menu(ctx.t)
+        messages.append((chat_id, text, choices))
+    return messages

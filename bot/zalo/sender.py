@@ -2,7 +2,7 @@
 
 Choices under a notice (confirm or decline a nomination, approve or decline a registration
 request, view the course, cancel, turn these reminders off) become the chat's current numbered
-list (pushed: see zalo/dialog.py for a push replacing a list the user was answering), so
+list (pushed: see handlers/dialog.py for a push replacing a list the user was answering), so
 answering "1" works as a button press does on Telegram. Zalo's message ids are
 strings, so none is kept on the notification row.
 """
