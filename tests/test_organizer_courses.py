@@ -19,8 +19,6 @@ from telegram import Update
 from bot.app import OFFLINE_TOKEN, build_application
 from bot.cli_export import cmd_export_registrants
 from bot.offline import OfflineBotAPI, OfflineRequest
-from bot.telegram import course_create
-from bot.telegram.organizer_common import invalid_text
 from config.settings import Settings
 from domain import completion, course_admin, registration, roles
 from domain.course_admin import Edit, Field
@@ -43,6 +41,8 @@ from domain.reminders import (
     Ready,
     prepare,
 )
+from handlers import course_create
+from handlers.organizer import invalid_text
 from locales import Translator
 from schedules.notices import render
 from storage.models import (
@@ -979,7 +979,7 @@ async def test_a_bad_hours_answer_is_refused_as_at_creation_and_changes_nothing(
     await press(app, api, org, f"of:{course.id}:hours")
     for bad in ("mười sáu", "5001", "-4"):
         with pytest.raises(Invalid) as creating:
-            course_create.PARSERS[course_create.Step.HOURS](Draft(), bad, datetime.now(UTC))
+            course_create.PARSERS["hours"](Draft(), bad, datetime.now(UTC))
         expected = invalid_text(Translator("vi", VN), creating.value)
         assert await say(app, api, org, bad) == expected
     assert expected == "Vui lòng nhập một số nguyên không nhỏ hơn 0."
