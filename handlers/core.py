@@ -12,6 +12,7 @@ import enum
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -81,6 +82,8 @@ class Ctx:
     wake: Wake = lambda: None  # new notification rows were queued: deliver them soon
     # What the channel can do (the flow words its answer accordingly).
     shares_contact: bool = False  # a button that sends the person's phone number
+    # The step this message left (router.owed), so that a picked choice continues it.
+    left: tuple[str, dict[str, Any]] | None = None
 
     @property
     def _(self) -> Callable[[str], str]:
@@ -98,6 +101,17 @@ class Ctx:
     def expect(self, what: str | None, **data: object) -> None:
         """Owe `what` (a step name, "feature.step") as the chat's next typed message."""
         self.dialogs.owe(self.chat_id, what, self.now, data)
+
+    def step(self, prefix: str) -> tuple[str, dict[str, Any]] | None:
+        """The step of a feature (`prefix`, e.g. "newcourse.") the chat owes, with its data, or
+        the one it owed until this message: a channel without buttons (Zalo) leaves the step
+        when a number picks a choice, and the choice's flow continues from it."""
+        state = self.dialog
+        if state.expect is not None and state.expect.startswith(prefix):
+            return state.expect, dict(state.data)
+        if self.left is not None and self.left[0].startswith(prefix):
+            return self.left[0], dict(self.left[1])
+        return None
 
 
 Flow = Callable[[Ctx, str], Awaitable[list[Say]]]

@@ -12,10 +12,36 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from handlers import account, claims, flows, link, nominations
+from handlers import (
+    account,
+    claims,
+    course_create,
+    course_edit,
+    flows,
+    link,
+    nominations,
+    organizer_courses,
+)
 from handlers.core import Ctx, Flow, Say
 from handlers.dialog import key
 from locales import LANGUAGES, Translator
+
+# What /cancel says when it leaves a step of these features (by the steps' prefix).
+CANCELLED: dict[str, Callable[[Ctx], list[Say]]] = {
+    course_create.PREFIX: course_create.cancelled,
+    course_edit.PREFIX: course_edit.cancelled,
+}
+
+
+async def cancel(ctx: Ctx, arg: str) -> list[Say]:
+    """/cancel (or "hủy"): leave whatever step the chat owes, saying what was dropped."""
+    step = ctx.dialog.expect or (ctx.left[0] if ctx.left else "")
+    ctx.expect(None)
+    for prefix, said in CANCELLED.items():
+        if step.startswith(prefix):
+            return said(ctx)
+    return await claims.cancel(ctx, arg)
+
 
 # Choices and typed commands lead to the same flows; the names mirror Telegram's commands.
 ACTIONS: dict[str, Flow] = {  # an action's name (handlers/actions.py) → its flow
@@ -53,7 +79,24 @@ ACTIONS: dict[str, Flow] = {  # an action's name (handlers/actions.py) → its f
     "clk": claims.kind,
     "clq": claims.qualification,
     "cll": claims.level,
-    "cancel": claims.cancel,
+    # Organizers' courses (handlers/course_create.py, course_edit.py, organizer_courses.py)
+    "newcourse": course_create.start,
+    "on": course_create.choose,
+    "onc": course_create.confirm,
+    "onx": course_create.abort,
+    "organize": organizer_courses.organize,
+    "ol": organizer_courses.organize,
+    "oc": organizer_courses.show,
+    "ox": organizer_courses.close,
+    "oo": organizer_courses.reopen,
+    "ok": organizer_courses.ask_cancel,
+    "okc": organizer_courses.confirm_cancel,
+    "or": organizer_courses.people,
+    "ov": organizer_courses.export,
+    "oe": course_edit.menu,
+    "of": course_edit.start,
+    "og": course_edit.choose,
+    "cancel": cancel,
 }
 COMMANDS = (
     "start",
@@ -67,6 +110,8 @@ COMMANDS = (
     "telegram",
     "checkin",
     "cancel",
+    "newcourse",
+    "organize",
 )
 # Words people type instead of a command (folded: accents and case do not matter).
 _WORDS = {
@@ -81,6 +126,8 @@ _WORDS = {
     "telegram": ("ma telegram", "lien ket telegram"),
     "checkin": ("diem danh", "check in"),
     "cancel": ("huy", "huy bo"),
+    "newcourse": ("tao khoa hoc", "khoa hoc moi"),
+    "organize": ("quan ly khoa hoc", "khoa hoc toi to chuc"),
 }
 # Words that take what follows them, e.g. "điểm danh 482 913".
 _WITH_ARGUMENT = ("checkin",)
@@ -107,6 +154,10 @@ async def _reason(ctx: Ctx, step: str, data: dict[str, Any], text: str) -> list[
 STEPS: dict[str, StepFlow] = {
     nominations.REASON: _reason,
     **{step: claims.typed for step in claims.STEPS},
+    **{step: course_create.typed for step in course_create.STEPS},
+    course_edit.VALUE: course_edit.value,
+    **{step: course_edit.when for step in (course_edit.STARTS, course_edit.ENDS,
+                                           course_edit.SESSIONS)},
 }
 _WORD_TABLE = command_words()
 
@@ -133,6 +184,7 @@ def owed(ctx: Ctx) -> tuple[str, dict[str, Any]] | None:
         return None
     step = (state.expect, dict(state.data))
     ctx.expect(None)
+    ctx.left = step
     return step
 
 

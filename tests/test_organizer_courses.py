@@ -15,8 +15,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.cli_export import cmd_export_registrants
-from bot.telegram import course_create
-from bot.telegram.organizer_common import invalid_text
 from config.settings import Settings
 from domain import completion, course_admin, registration, roles
 from domain.course_admin import Edit, Field
@@ -38,6 +36,8 @@ from domain.reminders import (
     Ready,
     prepare,
 )
+from handlers import course_create
+from handlers.organizer import invalid_text
 from locales import Translator
 from schedules.notices import render
 from storage.models import (
@@ -869,7 +869,7 @@ async def test_a_bad_hours_answer_is_refused_as_at_creation_and_changes_nothing(
     await chat.press(org, f"of:{course.id}:hours")
     for bad in ("mười sáu", "5001", "-4"):
         with pytest.raises(Invalid) as creating:
-            course_create.PARSERS[course_create.Step.HOURS](Draft(), bad, datetime.now(UTC))
+            course_create.PARSERS["hours"](Draft(), bad, datetime.now(UTC))
         expected = invalid_text(Translator("vi", VN), creating.value)
         assert await chat.reply(org, bad) == expected
     assert expected == "Vui lòng nhập một số nguyên không nhỏ hơn 0."

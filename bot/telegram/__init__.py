@@ -6,12 +6,11 @@ from telegram.ext import Application
 
 from bot.telegram import (
     account,
+    adapter,
     admin,
     attendance,
     broadcast,
     claims,
-    course_create,
-    course_edit,
     course_import,
     courses,
     help,
@@ -36,17 +35,18 @@ def register_all(app: Application) -> None:
         other_app,
     ):  # fmt: skip
         feature.register(app)
-    # Organizers' courses: the conversations come before free-text search, which would
-    # otherwise take their typed answers; a spreadsheet sent outside them is an import.
+    # A spreadsheet sent outside the conversations is a courses import.
     # Attendance uploads and claim evidence are files inside conversations: before that.
     for feature in (
         broadcast,  # its message may be a document: before the spreadsheet import
-        attendance, claims, course_create, course_edit, organizer_courses, course_import,
+        attendance, claims, organizer_courses, course_import,
         nominations,  # asks a decline's reason as the next message
         reviews,  # asks a review meeting's conclusions as the next message
     ):  # fmt: skip
         feature.register(app)
-    # Order matters below: free text is a search only when no menu button matched above,
-    # and the catch-alls answer whatever is left.
+    # Order matters below: text (and /cancel) answers a step the chat owes (handlers.router
+    # .STEPS), else it is a search when no menu button matched above, and the catch-alls
+    # answer whatever is left.
+    adapter.owed_steps(app)
     courses.register_search(app)
     help.register_fallbacks(app)

@@ -9,7 +9,10 @@ and written back after the update (bot/app.py), so a restart or another worker c
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
+from datetime import UTC, datetime
+from html import escape
+from pathlib import PurePosixPath
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardRemove, Update
@@ -18,6 +21,7 @@ from telegram.error import BadRequest
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
+    BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
@@ -28,7 +32,7 @@ from bot.context import BotContext
 from bot.telegram.menus import contact_menu, main_menu
 from handlers import actions as cb
 from handlers import router
-from handlers.core import Choice, Ctx, Flow, Menu, Say
+from handlers.core import Choice, Ctx, Downloaded, DownloadFailed, Flow, Menu, Say
 from handlers.dialog import Dialogs
 
 CHANNEL = "telegram"
@@ -46,10 +50,7 @@ def keyboard(choices: Sequence[Choice]) -> InlineKeyboardMarkup | None:
 
 
 def dialogs(context: BotContext) -> Dialogs:
-    found = context.bot_data.get("dialogs")
-    if not isinstance(found, Dialogs):
-        found = context.bot_data["dialogs"] = Dialogs(context.db, CHANNEL)
-    return found
+    return dialogs_of(context.application)
 
 
 def ctx_of(update: Update, context: BotContext) -> Ctx:
@@ -83,6 +84,8 @@ async def render(update: Update, context: BotContext, says: Iterable[Say]) -> No
     assert chat is not None
     for say in says:
         if not say.text and say.file is None:
+            if query is None and say.alert:  # no press to answer: the notice is a message
+                await _text(update, context, Say(escape(say.alert), menu=say.menu), chat.id)
             continue  # an alert alone
         if say.text:
             await _text(update, context, say, chat.id)
@@ -167,3 +170,67 @@ def commands(app: Application, names: Iterable[str]) -> None:
     for name in names:
         app.add_handler(CommandHandler(name, flow_handler(router.ACTIONS[name])))
 
+
+
+def _cancels(text: str) -> bool:
+    return text.split(maxsplit=1)[0].split("@", 1)[0].lower() == "/cancel"
+
+
+class OwedStep(BaseHandler[Update, BotContext, None]):
+    """Text from a chat that owes a step of a flow (handlers.router.STEPS: the next answer of
+    /newcourse, a course's new value), or /cancel to leave it. Registered after the features,
+    so their commands and menu buttons still answer, and before the free-text search."""
+
+    def __init__(self, dialogs: Dialogs) -> None:
+        super().__init__(self.answer)
+        self.dialogs = dialogs
+
+    def check_update(self, update: object) -> bool:
+        if not isinstance(update, Update) or update.message is None:
+            return False
+        text, chat = update.message.text, update.effective_chat
+        if not text or chat is None or (text.startswith("/") and not _cancels(text)):
+            return False
+        # The middleware (group -1) has loaded the chat's state by now.
+        return self.dialogs.state(str(chat.id), datetime.now(UTC)).expect in router.STEPS
+
+    async def answer(self, update: Update, context: BotContext) -> None:
+        """Hand the text to the owed step's flow, or leave the step on /cancel."""
+        assert update.message is not None and update.message.text is not None
+        ctx, text = ctx_of(update, context), update.message.text
+        step = router.owed(ctx)
+        if _cancels(text):
+            says = await router.cancel(ctx, "")
+        else:
+            says = await router.typed(ctx, text, step)
+        await render(update, context, says)
+
+
+def owed_steps(app: Application) -> None:
+    app.add_handler(OwedStep(dialogs_of(app)))
+
+
+def dialogs_of(app: Application) -> Dialogs:
+    found = app.bot_data.get("dialogs")
+    if not isinstance(found, Dialogs):
+        found = app.bot_data["dialogs"] = Dialogs(app.bot_data["resources"].db, CHANNEL)
+    return found
+
+
+Fetch = Callable[[str], Awaitable[Downloaded]]
+
+
+def fetcher(context: BotContext, limit: int, size: int | None = None) -> Fetch:
+    """Download a file sent in chat by its file id, refused (DownloadFailed TOO_LARGE) over
+    `limit` bytes: before downloading when Telegram told its `size`, else by getFile's."""
+
+    async def fetch(file_id: str) -> Downloaded:
+        if (size or 0) > limit:
+            raise DownloadFailed(f"{size} bytes", DownloadFailed.TOO_LARGE)
+        file = await context.bot.get_file(file_id)
+        if (file.file_size or 0) > limit:
+            raise DownloadFailed(f"{file.file_size} bytes", DownloadFailed.TOO_LARGE)
+        content = bytes(await file.download_as_bytearray())
+        return Downloaded(content, PurePosixPath(file.file_path or "").name, "")
+
+    return fetch

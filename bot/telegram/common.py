@@ -9,10 +9,10 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
 from bot.context import BotContext
+from bot.telegram.adapter import ctx_of
 from bot.telegram.menus import contact_menu
 from domain import roles
-from domain.errors import DomainError
-from handlers.render import refusal, refusal_alert
+from handlers.guard import Refused, allowed
 from storage.models import Role
 
 log = logging.getLogger(__name__)
@@ -56,29 +56,17 @@ async def require_person(update: Update, context: BotContext) -> int | None:
 async def require_role(
     update: Update, context: BotContext, role: Role, action: str, *, unit_id: int | None = None
 ) -> roles.Scope | None:
-    """The sender's scope for `role`, or None after refusing them (audited and logged).
+    """The sender's scope for `role`, or None after refusing them: the one gate of
+    handlers/guard.py (audited and logged), answered as a pop-up or a message.
 
     Every organizer handler calls this first, for commands and button presses alike, so a
     replayed or forged button of an organizer's message is refused like a typed command.
     """
-    async with context.db.begin() as session:
-        try:
-            return await roles.require(
-                session, person_id=context.person_id, role=role, unit_id=unit_id
-            )
-        except DomainError as error:
-            refused = error
-            user = update.effective_user
-            await roles.audit(
-                session,
-                actor_person_id=context.person_id,
-                actor=f"telegram:{user.id if user else '?'}",
-                action=action,
-                result="refused",
-                role=role.value,
-            )
+    scope = await allowed(ctx_of(update, context), action, role=role, unit_id=unit_id)
+    if not isinstance(scope, Refused):
+        return scope
     if update.callback_query is not None:
-        await update.callback_query.answer(refusal_alert(context.t, refused), show_alert=True)
+        await update.callback_query.answer(scope.alert, show_alert=True)
     else:
-        await reply(update, refusal(context.t, refused))
+        await reply(update, scope.text)
     return None

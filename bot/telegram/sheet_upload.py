@@ -1,70 +1,22 @@
-"""What every spreadsheet sent in chat shares: the file limits told in the user's language, and
-the full list of bad rows as an XLSX when the message can show only the first ones.
-
-The reading itself is domain.sheets.read_table (one bounded reader for the CLI and the chat);
-this module only words its refusals and sends the list.
-"""
+"""Spreadsheets sent in chat on Telegram: the neutral limits and wording (handlers/sheets.py)
+for the handlers not yet written as flows, and a bad-rows list sent as a document."""
 
 from __future__ import annotations
 
-import asyncio
-import tempfile
 from collections.abc import Sequence
-from pathlib import Path
 
 from telegram import Document, Update
 
-from domain.sheets import (
-    MAX_FILE_BYTES,
-    SheetError,
-    SheetErrorCode,
-    check_limits,
-    write_rows_xlsx,
-)
+from handlers import sheets
+from handlers.sheets import CHAT_MAX_ROWS, ErrorRow, check, error_list, limit_text, too_large_text
 from locales import Translator
 
-ErrorRow = tuple[int, str, str, str]  # spreadsheet row, column, value, problem
-# Rows of a file sent in chat. The importers check rows on the event loop, inside the
-# organizer's transaction (on SQLite it holds the write lock), so the bound on a chat upload
-# is what keeps other users answered: 1,000 rows, each with five bad cells, kept another
-# user waiting 0.4 s at most (bench/upload_stall.py; 2,000 rows: 0.9 s). A commune plans far
-# fewer courses a year, and a course seats far fewer people. Larger files: `boiduong import`.
-CHAT_MAX_ROWS = 1_000
-
-
-async def check(path: Path) -> None:
-    """Refuse a file sent in chat over the limits, in a worker thread and before any
-    transaction, so a bomb holds neither the event loop nor the database. Raises SheetError."""
-    await asyncio.to_thread(check_limits, path, max_rows=CHAT_MAX_ROWS)
+__all__ = ["CHAT_MAX_ROWS", "ErrorRow", "check", "limit_text", "too_large", "too_large_text"]
 
 
 def too_large(doc: Document) -> bool:
     """Whether Telegram says the file is over the limit: refused before it is downloaded."""
-    return (doc.file_size or 0) > MAX_FILE_BYTES
-
-
-def limit_text(t: Translator, error: SheetError) -> str | None:
-    """The refusal of a file over a limit or in an unreadable encoding; None for other errors
-    (each feature says in its own words which template to use)."""
-    _ = t.gettext
-    limit = error.detail
-    if error.code == SheetErrorCode.FILE_TOO_LARGE:
-        return _("The file is too large: at most %(limit)s MB.") % {"limit": limit}
-    if error.code == SheetErrorCode.TOO_MANY_ROWS:
-        return _("The sheet has too many rows: at most %(limit)s.") % {"limit": limit}
-    if error.code == SheetErrorCode.TOO_MANY_COLUMNS:
-        return _("The sheet has too many columns: at most %(limit)s.") % {"limit": limit}
-    if error.code == SheetErrorCode.NOT_UTF8:
-        return _(
-            "This CSV file is not in UTF-8, so its Vietnamese letters would be garbled. In "
-            "Excel, save it as “CSV UTF-8”, or send the .xlsx file."
-        )
-    return None
-
-
-def too_large_text(t: Translator) -> str:
-    limit = str(MAX_FILE_BYTES // (1024 * 1024))
-    return t.gettext("The file is too large: at most %(limit)s MB.") % {"limit": limit}
+    return sheets.too_large(doc.file_size)
 
 
 async def send_error_list(
@@ -73,22 +25,5 @@ async def send_error_list(
     """Every bad row as an XLSX, for a list longer than the message shows."""
     chat = update.effective_chat
     assert chat is not None
-    _ = t.gettext
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"{name}.xlsx"
-        # Thousands of rows take a second to write: not on the event loop.
-        await asyncio.to_thread(
-            write_rows_xlsx,
-            path,
-            [_("Row"), _("Column"), _("Value"), _("Problem")],
-            rows,
-            _("Problems"),
-        )
-        await chat.send_document(
-            path.read_bytes(),
-            filename=path.name,
-            caption=t.ngettext(
-                "All %(n)d problem, row by row.", "All %(n)d problems, row by row.", len(rows)
-            )
-            % {"n": len(rows)},
-        )
+    listing = await error_list(t, rows, name)
+    await chat.send_document(listing.content, filename=listing.name, caption=listing.caption)
