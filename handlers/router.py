@@ -22,14 +22,20 @@ from handlers import (
     nominations,
     organizer_courses,
 )
-from handlers.core import Ctx, Flow, Say
+from handlers.core import Ctx, Flow, Menu, Say
 from handlers.dialog import key
 from locales import LANGUAGES, Translator
 
+
 # What /cancel says when it leaves a step of these features (by the steps' prefix).
+def _kept(ctx: Ctx) -> list[Say]:
+    return [Say(ctx._("OK, nothing changed."), menu=Menu.MAIN)]
+
+
 CANCELLED: dict[str, Callable[[Ctx], list[Say]]] = {
     course_create.PREFIX: course_create.cancelled,
     course_edit.PREFIX: course_edit.cancelled,
+    nominations.REASON: _kept,  # nothing is declined
 }
 
 

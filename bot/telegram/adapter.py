@@ -20,12 +20,9 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import (
     Application,
-    ApplicationHandlerStop,
     BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
-    MessageHandler,
-    filters,
 )
 
 from bot.context import BotContext
@@ -119,23 +116,6 @@ async def _text(update: Update, context: BotContext, say: Say, chat_id: int) -> 
     await context.bot.send_message(target, say.text, parse_mode=ParseMode.HTML, reply_markup=markup)
 
 
-async def owed_step(update: Update, context: BotContext) -> None:
-    """Text typed while the chat owes a step (a reason, a step of a form) goes to that step's
-    flow. Another command leaves the step and runs as usual; /skip and /cancel are the step's."""
-    message = update.effective_message
-    if context.account_id is None or message is None or message.text is None:
-        return
-    ctx = ctx_of(update, context)
-    if ctx.dialog.expect not in router.STEPS:
-        return
-    text = message.text.strip()
-    step = router.owed(ctx)
-    if step is None or (text.startswith("/") and text.split()[0] not in ("/skip", "/cancel")):
-        return
-    await render(update, context, await router.typed(ctx, text, step))
-    raise ApplicationHandlerStop
-
-
 def flow_handler(flow: Flow, *, arg: Callable[[Update], str] | None = None) -> Handler:
     """A PTB callback running `flow`: for a command its text after the command, for a
     button the action's argument."""
@@ -161,19 +141,18 @@ def actions(app: Application, names: Iterable[str]) -> None:
         app.add_handler(CallbackQueryHandler(handler, pattern=cb.pattern(name)))
 
 
-def steps(app: Application) -> None:
-    """Owed steps answer typed text before any feature does (group -1, after the middleware)."""
-    app.add_handler(MessageHandler(filters.TEXT, owed_step), group=-1)
-
-
 def commands(app: Application, names: Iterable[str]) -> None:
     for name in names:
         app.add_handler(CommandHandler(name, flow_handler(router.ACTIONS[name])))
 
 
 
+def _command(text: str) -> str:
+    return text.split(maxsplit=1)[0].split("@", 1)[0].lower() if text.startswith("/") else ""
+
+
 def _cancels(text: str) -> bool:
-    return text.split(maxsplit=1)[0].split("@", 1)[0].lower() == "/cancel"
+    return _command(text) == "/cancel"
 
 
 class OwedStep(BaseHandler[Update, BotContext, None]):
@@ -189,7 +168,8 @@ class OwedStep(BaseHandler[Update, BotContext, None]):
         if not isinstance(update, Update) or update.message is None:
             return False
         text, chat = update.message.text, update.effective_chat
-        if not text or chat is None or (text.startswith("/") and not _cancels(text)):
+        # Other commands leave the step to run as usual; /skip is a step's own answer.
+        if not text or chat is None or _command(text) not in ("", "/cancel", "/skip"):
             return False
         # The middleware (group -1) has loaded the chat's state by now.
         return self.dialogs.state(str(chat.id), datetime.now(UTC)).expect in router.STEPS

@@ -1,4 +1,4 @@
-"""Runs before every handler (group -2): who is talking, and in which language."""
+"""Runs before every handler (group -1): who is talking, and in which language."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from telegram import Update
 from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 
 from bot.context import BotContext
-from bot.telegram.adapter import dialogs, steps
+from bot.telegram.adapter import dialogs
 from domain.linking import account_for
 from locales import Translator, pick_language
 
@@ -46,5 +46,4 @@ async def identify(update: Update, context: BotContext) -> None:
 
 
 def register(app: Application) -> None:
-    app.add_handler(TypeHandler(Update, identify), group=-2)
-    steps(app)  # group -1: a step the chat owes takes its typed answer
+    app.add_handler(TypeHandler(Update, identify), group=-1)
