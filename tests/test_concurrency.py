@@ -27,6 +27,7 @@ from storage.models import (
     AuditEntry,
     BroadcastDelivery,
     ChatAccount,
+    Dialog,
     Notification,
     Registration,
     RegistrationStatus,
@@ -34,6 +35,7 @@ from storage.models import (
     TrainingRecord,
     Unit,
 )
+from storage.repos.dialogs import DialogRepo
 from tests.factories import make_account, make_course, make_person, make_unit
 from tests.harness import Telegram, said
 from tests.test_attendance import AFTER, SESSIONS, TZ, course5, mark
@@ -359,3 +361,22 @@ async def test_the_database_refuses_a_second_training_record_for_one_claim(db: D
         async with db.begin() as s:
             s.add(TrainingRecord(person_id=person.id, title="x", hours=16,
                                  ends_on=date(2026, 11, 20), claim_id=claim.id))  # fmt: skip
+
+
+async def test_a_chats_first_dialog_state_written_ten_times_at_once_is_one_row(db: Db) -> None:
+    """Ten workers answering one chat's first updates each write its state: one row is left,
+    holding one of the states whole."""
+    until = datetime.now(UTC) + timedelta(minutes=30)
+    states = iter(range(TIMES))
+
+    async def put(s: AsyncSession) -> int:
+        n = next(states)
+        await DialogRepo(s).put("zalo", "z-new", {"expect": None, "data": {"n": n}}, until)
+        return n
+
+    written = await at_once(db, put)
+    assert sorted(n for n in written if isinstance(n, int)) == list(range(TIMES))
+    async with db() as s:
+        rows = (await s.execute(select(Dialog))).scalars().all()
+    assert [(r.channel, r.chat_id) for r in rows] == [("zalo", "z-new")]
+    assert rows[0].state["data"]["n"] in range(TIMES)

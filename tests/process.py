@@ -1,0 +1,77 @@
+"""The real `boiduong run` process, for tests that start, kill and restart it.
+
+    async with BotProcess(tmp_path, DATABASE_URL=url, ZALO_BOT_TOKEN=...) as bot:
+        ...  # talk to it through a stand-in API
+        await bot.kill()  # SIGKILL: no clean-up, as when the machine loses power
+        bot.start()  # the same command and settings again
+
+The child gets none of the caller's bot settings, only the ones given; it imports this
+checkout. Its output goes to files (a chatty log can never block it); `tail()` shows them
+when a test fails. Leaving the block kills the process if it still runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+from types import TracebackType
+
+from config.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+STOP_TIMEOUT = 15.0
+
+
+def bot_env(**settings: str) -> dict[str, str]:
+    """The environment without any of the bot's settings, plus the ones given."""
+    names = {name.lower() for name in Settings.model_fields}
+    env = {k: v for k, v in os.environ.items() if k.lower() not in names}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env["PYTHONIOENCODING"] = "utf-8"
+    env.update(settings)
+    return env
+
+
+class BotProcess:
+    def __init__(self, cwd: Path, *args: str, **settings: str) -> None:
+        self.cwd = cwd
+        self.args = args or ("run",)
+        self.env = bot_env(**settings)
+        self.err_path = cwd / "bot.err"
+        self.proc: asyncio.subprocess.Process | None = None
+        self.starts = 0
+
+    async def __aenter__(self) -> BotProcess:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.kill()
+
+    async def start(self) -> None:
+        """Start `boiduong <args>` (`python -m bot.cli`, the console script's entry point)."""
+        assert self.proc is None or self.proc.returncode is not None, "already running"
+        self.starts += 1
+        with (self.cwd / "bot.out").open("ab") as out, self.err_path.open("ab") as err:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot.cli", *self.args,
+                cwd=self.cwd, env=self.env, stdin=asyncio.subprocess.DEVNULL,
+                stdout=out, stderr=err,
+            )  # fmt: skip
+
+    async def kill(self) -> None:
+        """SIGKILL, and wait until it is gone."""
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGKILL)
+            await asyncio.wait_for(self.proc.wait(), STOP_TIMEOUT)
+
+    def tail(self, lines: int = 40) -> str:
+        if not self.err_path.exists():
+            return "(no output)"
+        text = self.err_path.read_text(encoding="utf-8", errors="replace")
+        return "\n".join(text.splitlines()[-lines:])
