@@ -34,16 +34,22 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 if __package__ in (None, ""):  # run as a file: make the project root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from sqlalchemy import String, case, cast, func, insert, literal, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from bench.common import (
     PLANNED,
     TOKEN,
+    TZ,
     BotProcess,
     Delivery,
     Recorder,
@@ -64,7 +70,24 @@ from bench.common import (
     query,
     wait_for_log_line,
 )
+from bench.engines import POSTGRES_URL
 from config.settings import Settings
+from storage.db import make_sessionmaker, upgrade
+from storage.models import (
+    ChatAccount,
+    Course,
+    CourseStatus,
+    DegreeStudy,
+    Person,
+    Position,
+    Qualification,
+    Registration,
+    RoleGrant,
+    Secondment,
+    TrainingRecord,
+    Unit,
+    UTCDateTime,
+)
 from tests.standin import StandInBotAPI
 
 STANDIN_RATE = 30  # Telegram's overall limit per bot, enforced by the stand-in
@@ -408,6 +431,226 @@ async def _build(path: Path, people: int, week_rows: int, peak: int) -> Path:
     return path
 
 
+# -- the planner pass alone: set-based fixtures on SQLite and PostgreSQL ---------------------------
+
+PLAN_COMMUNES = 200
+PLAN_COURSES = 12
+
+
+def _numbers(dialect: str, n: int) -> Any:
+    """1..n as a selectable with one column `i`, built by the database."""
+    if dialect == "postgresql":
+        series = func.generate_series(1, n).table_valued("i").render_derived(name="g")
+        return select(series.c.i).subquery("n")
+    seed = select(literal(1).label("i")).cte("g", recursive=True)
+    seed = seed.union_all(select(seed.c.i + 1).where(seed.c.i < n))
+    return select(seed.c.i).subquery("n")
+
+
+async def build_planner_fixture(engine: AsyncEngine, people: int, now: datetime) -> float:
+    """`people` linked people of 17 positions in 200 communes with a realistic mix of
+    qualifications, hours, registrations, degree studies and secondments; returns seconds."""
+    started = time.perf_counter()
+    await upgrade(engine)
+    dialect = engine.dialect.name
+    year = now.astimezone(TZ).year
+    async with make_sessionmaker(engine).begin() as s:
+        units = [{"id": 1, "code": "LS", "name": "Tỉnh", "kind": "province"}]
+        units += [
+            {"id": u, "code": f"LS-X{u:03d}", "name": f"Xã {u}", "kind": "commune", "parent_id": 1}
+            for u in range(2, PLAN_COMMUNES + 2)
+        ]
+        await s.execute(insert(Unit), units)
+        positions = list((await s.execute(select(Position.id).order_by(Position.id))).scalars())
+        first, count = positions[0], len(positions)
+        courses = [
+            {
+                "code": f"PB{c:02d}",
+                "title": f"Khóa {c}",
+                "search_text": "luat ke toan van hoa",
+                "category": "x",
+                "starts_at": now + timedelta(days=10 + c),
+                "ends_at": now + timedelta(days=11 + c),
+                "capacity": 100,
+                "registration_deadline": now + timedelta(days=5 + c),
+                "audience": {},
+                "hours": 8 * (c % 3),
+                "status": CourseStatus.OPEN.value,
+                "grants_kind": (
+                    "digital_skills",
+                    "state_management",
+                    "education",
+                    "political_theory",
+                )[c % 4],
+                "grants_level": (None, "chuyen_vien", "dai_hoc", "trung_cap")[c % 4],
+                "queue_seq": 0,
+                "requires_approval": False,
+                "mode": "in_person",
+                "updated_at": now,
+            }
+            for c in range(1, PLAN_COURSES + 1)
+        ]
+        courses[0]["audience"] = {"units": ["LS-X002", "LS-X003"]}
+        await s.execute(insert(Course), courses)
+        n = _numbers(dialect, people)
+        i = n.c.i
+
+        def cases(expr: Any, values: Sequence[Any]) -> Any:
+            return case(*((expr == k, literal(v)) for k, v in enumerate(values)), else_=None)
+
+        async def fill(model: Any, cols: dict[str, Any], where: Any = None) -> None:
+            query = select(*(v.label(k) for k, v in cols.items())).select_from(n)
+            if where is not None:
+                query = query.where(where)
+            await s.execute(insert(model).from_select(list(cols), query))
+
+        await fill(
+            Person,
+            {
+                "id": i,
+                "personal_id": literal("B") + cast(i, String),
+                "full_name": literal("Người"),
+                "unit_id": 2 + i % PLAN_COMMUNES,
+                "position_id": case((i % 10 == 0, None), else_=first + i % count),
+                "civil_service_rank": cases(i % 5, ["chuyen_vien_chinh", "chuyen_vien"]),
+                "person_type": literal("cong_chuc"),
+                "active": literal(True),
+                "updated_at": literal(now, UTCDateTime()),
+            },
+        )
+        await fill(
+            ChatAccount,
+            {
+                "channel": literal("telegram"),
+                "chat_user_id": cast(i, String),
+                "chat_id": cast(i, String),
+                "person_id": i,
+                "active": i % 50 != 0,
+                "failed_attempts": literal(0),
+                "created_at": literal(now, UTCDateTime()),
+            },
+        )
+        quals = [
+            (
+                "education",
+                cases(i % 4, ["dai_hoc", "cao_dang", "thac_si", "trung_cap"]),
+                i % 3 != 0,
+            ),
+            ("political_theory", literal("trung_cap"), i % 2 == 0),
+            ("state_management", literal("chuyen_vien"), i % 3 == 0),
+            ("digital_skills", literal(""), i % 4 != 1),
+        ]
+        for kind, level, where in quals:
+            await fill(
+                Qualification,
+                {
+                    "person_id": i,
+                    "kind": literal(kind),
+                    "level": level,
+                    "source": literal("roster"),
+                    "field": cases(i % 5, ["Luật", "Kế toán", "Văn hóa", "Công nghệ", ""])
+                    if kind == "education"
+                    else literal(""),
+                },
+                where,
+            )
+        await fill(
+            TrainingRecord,
+            {
+                "person_id": i,
+                "title": literal("x"),
+                "hours": case((i % 3 == 0, 12), else_=40),
+                "ends_on": literal(date(year, 3, 1)),
+            },
+            i % 3 != 2,
+        )
+        await fill(
+            Registration,
+            {
+                "course_id": literal(2) + i % 3,
+                "person_id": i,
+                "status": literal("registered"),
+                "queue_seq": literal(0),
+                "created_at": literal(now, UTCDateTime()),
+                "updated_at": literal(now, UTCDateTime()),
+            },
+            i % 7 == 0,
+        )
+        await fill(
+            DegreeStudy,
+            {
+                "person_id": i,
+                "level": literal("dai_hoc"),
+                "field": literal("Luật"),
+                "starts_on": literal(date(year - 1, 9, 1)),
+                "expected_end": literal(date(year + 1, 6, 30)),
+            },
+            i % 100 == 0,
+        )
+        await fill(
+            Secondment,
+            {
+                "person_id": i,
+                "to_unit_id": 2 + (i + 1) % PLAN_COMMUNES,
+                "kind": literal("secondment"),
+                "starts_on": literal(date(year, 3, 1)),
+                "review_every_months": literal(6),
+            },
+            i % 500 == 0,
+        )
+        grants = [
+            {"person_id": 1, "role": "organizer", "unit_id": 1, "granted_by": "", "granted_at": now}
+        ]
+        grants += [
+            {
+                "person_id": u + 1,
+                "role": "unit_head",
+                "unit_id": u,
+                "granted_by": "",
+                "granted_at": now,
+            }
+            for u in range(2, min(people, PLAN_COMMUNES + 2))
+        ]
+        await s.execute(insert(RoleGrant), grants)
+    if dialect == "postgresql":
+        async with engine.connect() as conn:
+            await conn.execute(text("ANALYZE"))
+    return time.perf_counter() - started
+
+
+async def planner_run(label: str, engine: AsyncEngine, people: int, passes: int) -> None:
+    from bot.context import Resources
+    from schedules.notifications import plan_all
+
+    now = datetime.now(UTC)
+    print(f"\n== planner pass, {label}: building {people:,} linked people …", flush=True)
+    built = await build_planner_fixture(engine, people, now)
+    print(f"built in {built:.1f} s", flush=True)
+    res = Resources(Settings(_env_file=None), make_sessionmaker(engine))  # type: ignore[call-arg]
+    for n in range(1, passes + 1):
+        started = time.perf_counter()
+        added = await plan_all(res)
+        took = time.perf_counter() - started
+        print(
+            f"pass {n}: {took:.1f} s, {added:,} rows added ({people / took:,.0f} people/s)",
+            flush=True,
+        )
+
+
+async def planner_main(args: argparse.Namespace) -> int:
+    from bench.engines import postgres_engine, sqlite_engine
+
+    print(f"machine: {machine_load()}", flush=True)
+    if args.planner_sqlite:
+        async with sqlite_engine("planner.db") as engine:
+            await planner_run("SQLite", engine, args.planner_sqlite, args.planner_passes)
+    if args.planner_postgresql and args.postgres_url:
+        async with postgres_engine(args.postgres_url) as engine:
+            await planner_run("PostgreSQL", engine, args.planner_postgresql, args.planner_passes)
+    print(f"\nmachine at the end: {machine_load()}")
+    return 0
+
+
 def _args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--people", type=int, default=20_000)
@@ -420,6 +663,11 @@ def _args() -> argparse.Namespace:
     p.add_argument("--compare-peak", type=int, default=2_000)
     p.add_argument("--skip-main", action="store_true", help="only the trade-off runs")
     p.add_argument("--keep", help="work in this directory and keep databases and bot logs")
+    p.add_argument("--planner", action="store_true", help="only time the planner's passes")
+    p.add_argument("--planner-sqlite", type=int, default=20_000, help="people (0: skip)")
+    p.add_argument("--planner-postgresql", type=int, default=1_000_000, help="people (0: skip)")
+    p.add_argument("--planner-passes", type=int, default=2, help="the first adds, the rest find")
+    p.add_argument("--postgres-url", default=POSTGRES_URL, help="for --planner; empty to skip")
     args = p.parse_args()
     if args.peak + HELPERS > args.people:
         p.error(f"--people must exceed --peak by at least {HELPERS} (the chatting users)")
@@ -429,4 +677,5 @@ def _args() -> argparse.Namespace:
 
 
 if __name__ == "__main__":
-    raise SystemExit(asyncio.run(main(_args())))
+    _a = _args()
+    raise SystemExit(asyncio.run(planner_main(_a) if _a.planner else main(_a)))

@@ -18,9 +18,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.standards import REFRESHER, RuleStatus, State, status_of
+from domain.standards import RuleStatus, State, status_of
 from storage.models import (
-    ChatAccount,
     Course,
     CourseStatus,
     Notification,
@@ -29,8 +28,6 @@ from storage.models import (
     Registration,
     RegistrationStatus,
     ReminderOptOut,
-    Role,
-    RoleGrant,
     Secondment,
     StandardRule,
     Unit,
@@ -369,107 +366,7 @@ async def set_category(session: AsyncSession, *, person_id: int, category: str, 
     await session.flush()
 
 
-# -- the periodic planner: standards, hours, reviews ------------------------------------------
-
-
-async def linked_people(session: AsyncSession) -> list[int]:
-    """People with an active chat account: the only ones a reminder can reach."""
-    stmt = (
-        select(ChatAccount.person_id)
-        .join(Person, Person.id == ChatAccount.person_id)
-        .where(ChatAccount.active.is_(True), Person.active.is_(True))
-        .distinct()
-        .order_by(ChatAccount.person_id)
-    )
-    return [pid for pid in (await session.execute(stmt)).scalars() if pid is not None]
-
-
-def _plan_due(day: date, now: datetime, policy: Policy) -> datetime:
-    """Morning of `day`, or now if that has passed (outside quiet hours either way).
-
-    Whatever is planned late is still checked against current data when it is sent.
-    """
-    return out_of_quiet_hours(max(at_local(day, policy.morning, policy.tz), now), policy)
-
-
-def _grace_offsets(deadline: date, today: date, days: tuple[int, ...]) -> list[int]:
-    """Offsets still ahead, and the latest one already passed (said now, once)."""
-    ahead = [d for d in days if deadline - timedelta(days=d) >= today]
-    passed = [d for d in days if deadline - timedelta(days=d) < today]
-    return [*ahead, min(passed)] if passed else ahead
-
-
-async def plan_person(
-    session: AsyncSession, *, person_id: int, now: datetime, policy: Policy, hours_target: int
-) -> int:
-    """Create the standards, hours and review reminders owed to one person (idempotent)."""
-    owed = await owed_to(
-        session, person_id=person_id, now=now, policy=policy, hours_target=hours_target
-    )
-    return await add_new(session, owed)
-
-
-async def add_new(session: AsyncSession, notes: Sequence[Notification]) -> int:
-    """Add the rows whose dedupe key is not taken yet; returns how many were added."""
-    repo = NotificationRepo(session)
-    return sum([await repo.add_once(n) for n in notes])
-
-
-async def owed_to(
-    session: AsyncSession, *, person_id: int, now: datetime, policy: Policy, hours_target: int
-) -> list[Notification]:
-    """The standards, hours and review reminders one person is owed; only reads, so the
-    planner can work out many people without holding SQLite's write lock."""
-    today = now.astimezone(policy.tz).date()
-    owed: list[Notification] = []
-    statuses = await status_of(
-        session, person_id=person_id, now=now, today=today, hours_target=hours_target
-    )
-    for s in statuses:
-        if s.state not in (State.MISSING, State.OVERDUE):
-            continue
-        if s.rule.requires_kind == REFRESHER:
-            day, month = policy.hours_day
-            if today >= date(today.year, month, day):
-                due = _plan_due(date(today.year, month, day), now, policy)
-                owed.append(
-                    _note(
-                        key=f"{HOURS_BEHIND}:{person_id}:{s.rule.id}:{today.year}",
-                        person_id=person_id,
-                        kind=HOURS_BEHIND,
-                        due_at=due,
-                        params={"rule_id": s.rule.id, "year": today.year},
-                    )
-                )
-        elif s.state == State.MISSING and s.deadline is not None:
-            for days in _grace_offsets(s.deadline, today, policy.grace_days):
-                due = _plan_due(s.deadline - timedelta(days=days), now, policy)
-                owed.append(
-                    _note(
-                        key=f"{STANDARD_DEADLINE}:{person_id}:{s.rule.id}:{s.deadline}:{days}",
-                        person_id=person_id,
-                        kind=STANDARD_DEADLINE,
-                        due_at=due,
-                        params={"rule_id": s.rule.id, "days": days},
-                    )
-                )
-        for course in s.closing:
-            closes = course.registration_deadline.astimezone(policy.tz).date()
-            due = _plan_due(closes - timedelta(days=policy.deadline_days), now, policy)
-            if due >= course.registration_deadline:
-                continue
-            owed.append(
-                _note(
-                    key=f"{REGISTRATION_DEADLINE}:{person_id}:{course.id}",
-                    person_id=person_id,
-                    kind=REGISTRATION_DEADLINE,
-                    course_id=course.id,
-                    due_at=due,
-                    params={"rule_id": s.rule.id},
-                )
-            )
-    owed += await _plan_reviews(session, person_id=person_id, today=today, now=now, policy=policy)
-    return owed
+# -- review meetings (planned by domain/planner.py) -------------------------------------------
 
 
 def next_review(sec: Secondment, today: date) -> date | None:
@@ -485,90 +382,6 @@ def next_review(sec: Secondment, today: date) -> date | None:
     if sec.ends_on is not None and review > sec.ends_on:
         return None
     return review
-
-
-# Who is told of a review meeting besides the person: the host unit's head and the home
-# unit's organizer (the nearest grant up the tree, so a province-wide organizer counts).
-HOST_HEAD, HOME_ORGANIZER = "host_head", "home_organizer"
-
-
-async def _nearest_holders(session: AsyncSession, unit_id: int | None, role: Role) -> list[int]:
-    seen: set[int] = set()
-    while unit_id is not None and unit_id not in seen:
-        seen.add(unit_id)
-        stmt = select(RoleGrant.person_id).where(
-            RoleGrant.unit_id == unit_id, RoleGrant.role == role
-        )
-        found = sorted(set((await session.execute(stmt)).scalars()))
-        if found:
-            return found
-        unit = await session.get(Unit, unit_id)
-        unit_id = unit.parent_id if unit else None
-    return []
-
-
-async def review_recipients(session: AsyncSession, sec: Secondment) -> dict[int, str]:
-    """person id → why they are told (HOST_HEAD or HOME_ORGANIZER); the person excluded."""
-    home = sec.from_unit_id
-    if home is None:
-        person = await session.get(Person, sec.person_id)
-        home = person.unit_id if person else None
-    told = {pid: HOME_ORGANIZER for pid in await _nearest_holders(session, home, Role.ORGANIZER)}
-    for pid in await _nearest_holders(session, sec.to_unit_id, Role.UNIT_HEAD):
-        told[pid] = HOST_HEAD
-    told.pop(sec.person_id, None)
-    return told
-
-
-async def _overseen(session: AsyncSession, person_id: int, today: date) -> list[Secondment]:
-    """Secondments whose review this role holder is told of."""
-    roles = {g.role for g in (await session.execute(
-        select(RoleGrant).where(RoleGrant.person_id == person_id,
-                                RoleGrant.role.in_((Role.ORGANIZER, Role.UNIT_HEAD)))
-    )).scalars()}  # fmt: skip
-    if not roles:
-        return []
-    stmt = select(Secondment).where(
-        Secondment.starts_on <= today + timedelta(days=31 * 6),
-        (Secondment.ends_on.is_(None)) | (Secondment.ends_on >= today),
-    )
-    return [
-        sec
-        for sec in (await session.execute(stmt)).scalars()
-        if person_id in await review_recipients(session, sec)
-    ]
-
-
-async def _plan_reviews(
-    session: AsyncSession, *, person_id: int, today: date, now: datetime, policy: Policy
-) -> list[Notification]:
-    own = (await session.execute(
-        select(Secondment).where(Secondment.person_id == person_id)
-    )).scalars().all()  # fmt: skip
-    overseen = await _overseen(session, person_id, today)
-    owed: list[Notification] = []
-    for sec in [*own, *overseen]:
-        if sec.ends_on is not None and sec.ends_on < today:
-            continue
-        review = next_review(sec, today)
-        if review is None:
-            continue
-        params: dict[str, Any] = {"secondment_id": sec.id, "review_on": review.isoformat()}
-        if sec.next_review_on is None and sec.last_review_on is None:
-            n = 1  # the key as first planned: the n-th meeting counted from the start
-            while add_months(sec.starts_on, n * sec.review_every_months) < review:
-                n += 1
-            key = f"{REVIEW_MEETING}:{sec.id}:{n}"
-        else:
-            key = f"{REVIEW_MEETING}:{sec.id}:{review.isoformat()}"
-        if sec.person_id != person_id:
-            params["as"] = (await review_recipients(session, sec))[person_id]
-            key += f":{person_id}"
-        due = _plan_due(review - timedelta(days=policy.review_days), now, policy)
-        owed.append(
-            _note(key=key, person_id=person_id, kind=REVIEW_MEETING, due_at=due, params=params)
-        )
-    return owed
 
 
 # -- at send time: does the row still make sense, and with what data --------------------------

@@ -24,7 +24,7 @@ from telegram.ext import Application
 
 from bot.context import Resources
 from config.instruments import PLANNER_SECONDS
-from domain import channels, nominations, reminders
+from domain import channels, nominations, planner, reminders
 from locales import Translator, pick_language
 from schedules.channels import (
     Blocked,
@@ -38,7 +38,7 @@ from schedules.channels import (
 )
 from schedules.pacing import Pacer
 from storage.db import reading
-from storage.models import Notification, NotificationState
+from storage.models import NotificationState
 from storage.repos.accounts import AccountRepo
 from storage.repos.notifications import NotificationRepo
 
@@ -54,7 +54,7 @@ JOB_NAME = "notification-drainer"
 PLAN_JOB_NAME = "reminder-planner"
 EXPIRE_JOB_NAME = "hold-expirer"
 EXPIRE_INTERVAL = timedelta(minutes=1)  # held seats are let go within a minute of their time
-PLAN_CHUNK = 50  # people per transaction: SQLite has one writer, users must not wait long
+PLAN_CHUNK = 20_000  # person ids per transaction: SQLite has one writer, users must not wait long
 
 
 async def drain_once(
@@ -239,25 +239,23 @@ async def plan_all(res: Resources) -> int:
 
 
 async def _plan_all(res: Resources) -> int:
-    db, settings, now = res.db, res.settings, datetime.now(UTC)
+    db, settings = res.db, res.settings
+    # Worked out while only reading; then added range by range of people, each range in one
+    # short transaction (SQLite has one writer: users must not wait long).
     async with reading(db) as session:
-        people = await reminders.linked_people(session)
+        plan = await planner.work_out(
+            session,
+            now=datetime.now(UTC),
+            policy=settings.reminder_policy(),
+            hours_target=settings.annual_hours_target,
+        )
     added = 0
-    for start in range(0, len(people), PLAN_CHUNK):
-        # Work out what is owed while only reading; then add it in one short write.
-        owed: list[Notification] = []
-        async with reading(db) as session:
-            for person_id in people[start : start + PLAN_CHUNK]:
-                owed += await reminders.owed_to(
-                    session,
-                    person_id=person_id,
-                    now=now,
-                    policy=settings.reminder_policy(),
-                    hours_target=settings.annual_hours_target,
-                )
+    for low, high in plan.chunks(PLAN_CHUNK):
         async with db.begin() as session:
-            added += await reminders.add_new(session, owed)
-    log.info("planned %d reminders for %d linked people", added, len(people))
+            added += await planner.add_range(session, plan, low=low, high=high)
+    async with db.begin() as session:
+        added += await planner.add_reviews(session, plan)
+    log.info("planned %d reminders for %d linked people", added, plan.linked)
     return added
 
 
