@@ -78,6 +78,7 @@ class MeteredApplication(Application[Any, Any, Any, Any, Any, Any]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._chat_locks: dict[str, asyncio.Lock] = {}
+        self._chat_waiting: dict[str, int] = {}  # updates of the chat holding or awaiting it
 
     async def process_update(self, update: object) -> None:
         UPDATES.labels("telegram", telegram_kind(update)).inc()
@@ -90,6 +91,9 @@ class MeteredApplication(Application[Any, Any, Any, Any, Any, Any]):
         # before it left (loaded by the middleware, written back here).
         key = str(chat.id)
         lock = self._chat_locks.setdefault(key, asyncio.Lock())
+        # The lock goes once no update of the chat holds or awaits it: one released just now is
+        # not yet taken by the update waiting for it, and a third must still wait its turn.
+        self._chat_waiting[key] = self._chat_waiting.get(key, 0) + 1
         try:
             async with lock:
                 with UPDATE_SECONDS.labels("telegram").time():
@@ -100,8 +104,9 @@ class MeteredApplication(Application[Any, Any, Any, Any, Any, Any]):
                         raise
                     await self.bot_data["dialogs"].save(key, datetime.now(UTC))
         finally:
-            if not lock.locked() and self._chat_locks.get(key) is lock:
-                del self._chat_locks[key]
+            self._chat_waiting[key] -= 1
+            if not self._chat_waiting[key]:
+                del self._chat_waiting[key], self._chat_locks[key]
 
 
 def _alive(app: Application[Any, Any, Any, Any, Any, Any]) -> bool:
