@@ -37,11 +37,13 @@ from domain.reminders import (
     prepare,
 )
 from handlers import course_create
+from handlers.dialog import Dialogs
 from handlers.organizer import invalid_text
 from locales import Translator
 from schedules.notices import render
 from storage.models import (
     AuditEntry,
+    ChatAccount,
     Course,
     CourseStatus,
     Notification,
@@ -62,6 +64,7 @@ from tests.factories import (
     make_position,
 )
 from tests.harness import Telegram, link_account, user
+from tests.zalo_standin import Zalo
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 POLICY = Policy()
@@ -954,3 +957,63 @@ async def test_completions_after_a_grants_change_in_chat_use_the_new_grant(
         audit = (await s.execute(select(AuditEntry.action, AuditEntry.result))).all()
     assert quals == [("political_theory", "trung_cap")]
     assert ("course_edit_grants", "ok") in audit
+
+
+# -- on Zalo: the same flows, numbered ---------------------------------------------------------
+
+
+async def _on_zalo(s: AsyncSession, user: str, person_id: int) -> None:
+    s.add(ChatAccount(channel="zalo", chat_user_id=user, chat_id=user, person_id=person_id,
+                      language="vi", linked_at=datetime.now(UTC)))  # fmt: skip
+    await s.flush()
+
+
+@pytest.mark.databases("sqlite")
+async def test_an_organizer_creates_and_manages_a_course_on_zalo(zalo: Zalo) -> None:
+    async with zalo.db.begin() as s:
+        units = await make_communes(s)
+        await _on_zalo(s, "z-org", await make_organizer(s, units["LS-X1"]))
+        await _on_zalo(s, "z-clerk", (await make_person(s, unit=units["LS-X1"])).id)
+
+    async def say(text: str, user: str = "z-org") -> str:
+        return "\n".join(await zalo.say(user, text))
+
+    assert say_refused(await say("tạo khóa học", "z-clerk"))
+    assert "bước 1/13" in await say("/newcourse")
+    categories = await say("Bồi dưỡng kỹ năng số")
+    assert "1. " in categories  # the categories, numbered
+    assert "bước 3/13" in await say("ky nang so")  # a choice picked by its label
+    await say(f"{future(10)} 07:30")
+    # A restart between two answers: the next worker reads the step from the database.
+    zalo.bot.dialogs = Dialogs(zalo.db, "zalo")
+    assert "bước 5/13" in await say(f"{future(11)} 17:00")
+    for answer in ("-", "Hội trường UBND xã", "25", "-", "tất cả"):
+        await say(answer)
+    grants = await say("8")
+    assert "bước 11/13" in grants and "1. Chỉ tính giờ bồi dưỡng" in grants
+    assert "bước 13/13" in await say("1")
+    preview = await say("2")  # no approval needed
+    assert "Bồi dưỡng kỹ năng số" in preview and "Số chỗ: 25" in preview
+    assert "Đã tạo khóa học" in await say("1")
+    listing = await say("/organize")
+    assert "Bồi dưỡng kỹ năng số" in listing
+    card = await say("1")
+    assert "Đã đăng ký: 0/25" in card and "2. 🔒 Đóng đăng ký" in card
+    closed = await say("đóng đăng ký")
+    assert "🔒 đã đóng đăng ký" in closed and "2. 🔓 Mở lại đăng ký" in closed
+    assert "Chưa có ai đăng ký" in await say("4")  # the export: its list, as Zalo sends no file
+    # Half a second course, then /cancel ("hủy") leaves the step.
+    await say("/newcourse")
+    await say("Lớp bỏ dở")
+    assert "chưa tạo khóa học nào" in await say("hủy")
+    assert "Không có khóa học nào khớp" in await say("Lớp bỏ dở")  # text is a search again
+    async with zalo.db() as s:
+        titles = list((await s.execute(select(Course.title))).scalars())
+        refused = (await s.execute(select(AuditEntry.action, AuditEntry.actor).where(
+            AuditEntry.result == "refused"))).all()  # fmt: skip
+    assert titles == ["Bồi dưỡng kỹ năng số"]
+    assert refused == [("course_create", "zalo:z-clerk")]
+
+
+def say_refused(text: str) -> bool:
+    return text.startswith("Chỉ cán bộ phụ trách bồi dưỡng")

@@ -200,8 +200,8 @@ class ZaloBot:
             text = _("Please reply with a number from 1 to %(n)d.") % {"n": picked.count}
             return [Say(text, list(state.choices))]
         step = router.owed(ctx)
-        if isinstance(picked, Stale) and step is not None and step[0] in claims.STEPS:
-            picked = None  # no list is offered at a claim's step: a number there is typed text
+        if isinstance(picked, Stale) and step is not None:
+            picked = None  # no list is offered at this step: a number (seats, hours) is text
         if isinstance(picked, Picked):
             says = await router.run(ctx, picked.action)
             if says is not None:
