@@ -263,6 +263,15 @@ async def get(
     return await _own(session, broadcast_id, scope)
 
 
+async def draft(
+    session: AsyncSession, *, actor_person_id: int | None, broadcast_id: int
+) -> Broadcast:
+    """The actor's own draft, before a question about it is asked (a sent, scheduled or
+    cancelled one is refused: its buttons outlive it)."""
+    scope = await _scope(session, actor_person_id, False)
+    return await _draft(session, broadcast_id, scope)
+
+
 async def _linked(session: AsyncSession, person_ids: Sequence[int]) -> int:
     linked = 0
     for part in chunks(person_ids):

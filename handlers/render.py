@@ -12,6 +12,7 @@ from domain.errors import DomainError, Refusal
 from domain.records import Overview, PrivacyView
 from domain.secondments import Posting
 from domain.standards import RuleStatus, State
+from domain.unit_search import MAX_OFFERED, UnitMatch
 from handlers import actions as cb
 from handlers.dialog import Choice
 from locales import Translator
@@ -462,3 +463,27 @@ def kind_label(t: Translator, kind: str) -> str:
         claims.QUALIFICATION: _("Qualification"),
         claims.TRAINING: _("Outside training"),
     }[kind]
+
+
+def unit_choices(t: Translator, typed: str, matches: Sequence[UnitMatch]) -> str:
+    """Several units answer to what was typed: offer them, each with the code to type."""
+    lines = [
+        t.gettext("Several units match “%(typed)s”. Type the code of the one you mean:")
+        % {"typed": escape(typed)}
+    ]
+    for u in matches[:MAX_OFFERED]:
+        parent = f" ({escape(u.parent)})" if u.parent else ""
+        lines.append(f"<code>{escape(u.code)}</code> — {escape(u.name)}{parent}")
+    more = len(matches) - MAX_OFFERED
+    if more > 0:
+        lines.append(t.gettext("… and %(n)d more: type more of the name.") % {"n": more})
+    return "\n".join(lines)
+
+
+def unclear_unit(t: Translator, typed: str, matches: Sequence[UnitMatch]) -> str:
+    """A typed unit that names no unit, or several to choose from."""
+    if matches:
+        return unit_choices(t, typed, matches)
+    return t.gettext("No unit has a name or code like “%(typed)s”. Please type it again.") % {
+        "typed": escape(typed)
+    }

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from handlers import account, claims, flows, link, nominations
+from handlers import account, broadcast, claims, flows, link, nominations
 from handlers.core import Ctx, Flow, Say
 from handlers.dialog import key
 from locales import LANGUAGES, Translator
@@ -54,6 +54,15 @@ ACTIONS: dict[str, Flow] = {  # an action's name (handlers/actions.py) → its f
     "clq": claims.qualification,
     "cll": claims.level,
     "cancel": claims.cancel,
+    "broadcast": broadcast.start,
+    "bca": broadcast.pick_kind,
+    "bcr": broadcast.pick_rule,
+    "bck": broadcast.pick_ack,
+    "bcs": broadcast.send_now,
+    "bct": broadcast.ask_when,
+    "bcx": broadcast.cancel,
+    "bcu": broadcast.refresh,
+    "bok": broadcast.received,
 }
 COMMANDS = (
     "start",
@@ -67,6 +76,7 @@ COMMANDS = (
     "telegram",
     "checkin",
     "cancel",
+    "broadcast",
 )
 # Words people type instead of a command (folded: accents and case do not matter).
 _WORDS = {
@@ -81,6 +91,7 @@ _WORDS = {
     "telegram": ("ma telegram", "lien ket telegram"),
     "checkin": ("diem danh", "check in"),
     "cancel": ("huy", "huy bo"),
+    "broadcast": ("gui thong bao",),
 }
 # Words that take what follows them, e.g. "điểm danh 482 913".
 _WITH_ARGUMENT = ("checkin",)
@@ -107,6 +118,7 @@ async def _reason(ctx: Ctx, step: str, data: dict[str, Any], text: str) -> list[
 STEPS: dict[str, StepFlow] = {
     nominations.REASON: _reason,
     **{step: claims.typed for step in claims.STEPS},
+    **{step: broadcast.answer for step in broadcast.STEPS},
 }
 _WORD_TABLE = command_words()
 

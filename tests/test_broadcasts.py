@@ -24,6 +24,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.app import OFFLINE_TOKEN, build_application
 from bot.cli_broadcast import cmd_broadcast
+from bot.context import Resources
 from bot.limiter import PacedLimiter, PriorityPacer
 from bot.offline import OfflineBotAPI, OfflineRequest
 from config.settings import Settings
@@ -52,6 +53,7 @@ from storage.models import (
 from tests.botapi.validator import SpecValidator
 from tests.factories import make_account, make_course, make_person, make_unit
 from tests.standin import StandInBotAPI
+from tests.zalo_standin import Zalo
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 RULE = "cs-culture-social-degree"  # seeded: culture-social civil servants need a degree
@@ -359,6 +361,28 @@ async def test_a_photo_with_a_caption_goes_out_as_a_photo(world: World) -> None:
 
 
 @pytest.mark.databases("sqlite")
+async def test_cancel_at_a_step_or_its_button_leaves_the_broadcast_unsent(world: World) -> None:
+    """/cancel while the message is asked for, and Cancel while codes are asked for: what
+    the organizer types next is no part of a broadcast any more."""
+    w = world
+    await staff(w, n=1)
+    await w.say(ORGANIZER, "/broadcast")
+    assert (await w.say(ORGANIZER, "/cancel"))["text"] == "Được, không có gì được gửi."
+    await w.say(ORGANIZER, "Họp giao ban")  # a search now
+    await w.say(ORGANIZER, "/broadcast")
+    await w.say(ORGANIZER, TEXT)
+    draft = int(buttons(w.api.last_message(ORGANIZER))[0].split(":")[1])
+    await w.press(ORGANIZER, f"bca:{draft}:unit")
+    assert await w.press(ORGANIZER, f"bcx:{draft}") == "Đã hủy."
+    assert "Được, không có gì được gửi." in [m["text"] for m in w.api.sent_to(ORGANIZER)]
+    after = await w.say(ORGANIZER, "LS-X1")
+    assert not after["text"].startswith("Số người nhận")
+    async with w.db() as s:
+        rows = [(b.text, b.status) for b in (await s.execute(select(Broadcast))).scalars()]
+    assert rows == [(TEXT, BroadcastStatus.CANCELLED)]
+
+
+@pytest.mark.databases("sqlite")
 async def test_every_organizer_command_and_button_refuses_a_civil_servant(world: World) -> None:
     """The civil servant replays every button of the organizer's flow (e.g. from a forwarded
     or forged message): each is refused, audited, and nothing changes."""
@@ -447,6 +471,41 @@ async def test_a_time_in_quiet_hours_moves_to_their_end_and_is_sent_then(
             clock.move_to(at("02/12/2026", "07:00"))
             assert await w.drain() == 1  # 300 blocked the bot, the third is not linked
             assert len(w.api.sent_to(301)) == 1
+
+
+@pytest.mark.databases("sqlite")
+async def test_an_organizer_on_zalo_broadcasts_text_by_numbered_choices(zalo: Zalo) -> None:
+    """The same flow on Zalo: text only (said so), choices as numbers, the report on demand;
+    what the organizer typed reaches people exactly, `<` and `&` included."""
+    async with zalo.db.begin() as s:
+        district = await make_unit(s, code="LS-TD", kind="district")
+        commune = await make_unit(s, code="LS-X1", parent=district)
+        org = await make_person(s, unit=district, full_name="Trần Tổ Chức")
+        await make_account(s, channel="zalo", chat_user_id="zorg", person=org, language="vi")
+        await grant(s, org.id, district, Role.ORGANIZER)
+        for uid in ("z1", "z2"):
+            person = await make_person(s, unit=commune)
+            await make_account(s, channel="zalo", chat_user_id=uid, person=person, language="vi")
+    asked = await zalo.say("zorg", "/broadcast")
+    assert "chữ" in asked[0] and "Telegram" in asked[0]  # a file needs Telegram
+    kinds = await zalo.say("zorg", "Họp lúc 8:00 <mang sổ> & bút")
+    assert kinds[0].startswith("Ai sẽ nhận?") and "3. 🏢 Theo đơn vị" in kinds[0]
+    await zalo.say("zorg", "3")
+    ack = await zalo.say("zorg", "LS-X1")
+    assert ack[0].startswith("Số người nhận: 2")
+    preview, summary = await zalo.say("zorg", "2")  # no "Received" button
+    assert preview == "Họp lúc 8:00 <mang sổ> & bút"
+    assert "1. 📤 Gửi ngay" in summary
+    sending = await zalo.say("zorg", "1")
+    assert sending[0].startswith("📤 Đang gửi cho 2 người.")
+    res = Resources(settings=zalo.settings, db=zalo.db)
+    assert await drain_broadcasts(None, res, Pacer(1000), zalo=zalo.sender()) == 2
+    assert zalo.srv.sent_to("z1") == [preview] and zalo.srv.sent_to("z2") == [preview]
+    report = await zalo.say("zorg", "1")  # the report, asked for
+    assert "✅ Đã gửi tới: 2" in report[0]
+    async with zalo.db() as s:
+        audit = [(e.action, e.actor) for e in (await s.execute(select(AuditEntry))).scalars()]
+    assert audit == [("broadcast", "zalo:zorg")]
 
 
 @pytest.mark.databases("sqlite")

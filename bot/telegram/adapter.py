@@ -10,18 +10,19 @@ and written back after the update (bot/app.py), so a restart or another worker c
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Iterable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import BotContext
 from bot.telegram.menus import contact_menu, main_menu
 from handlers import actions as cb
 from handlers import router
-from handlers.core import Choice, Ctx, Flow, Menu, Say
+from handlers.core import Choice, Ctx, Flow, Menu, Say, Upload
 from handlers.dialog import Dialogs
 
 CHANNEL = "telegram"
@@ -62,6 +63,7 @@ def ctx_of(update: Update, context: BotContext) -> Ctx:
         now=context.now(),
         wake=context.bot_data.get("wake") or (lambda: None),
         shares_contact=True,
+        media=True,
     )
 
 
@@ -75,10 +77,16 @@ async def render(update: Update, context: BotContext, says: Iterable[Say]) -> No
     chat = update.effective_chat
     assert chat is not None
     for say in says:
-        if not say.text and say.file is None:
-            continue  # an alert alone
-        if say.text:
+        if say.upload is not None:
+            await _upload(context, say, int(say.chat_id or chat.id))
+        elif say.text:
             await _text(update, context, say, chat.id)
+        elif say.edit and say.chat_id is None and query is not None and query.message:
+            try:  # only the choices change
+                await query.edit_message_reply_markup(reply_markup=keyboard(say.choices))
+            except BadRequest as exc:
+                if "not modified" not in str(exc).lower():
+                    raise
         if say.file is not None:
             await context.bot.send_document(
                 int(say.chat_id or chat.id),
@@ -109,6 +117,14 @@ async def _text(update: Update, context: BotContext, say: Say, chat_id: int) -> 
     await context.bot.send_message(target, say.text, parse_mode=ParseMode.HTML, reply_markup=markup)
 
 
+async def _upload(context: BotContext, say: Say, chat_id: int) -> None:
+    """A photo or document Telegram already holds, with the text as its caption."""
+    assert say.upload is not None
+    send = context.bot.send_photo if say.upload.kind == "photo" else context.bot.send_document
+    await send(chat_id, say.upload.file_id, caption=say.text or None, parse_mode=ParseMode.HTML,
+               reply_markup=keyboard(say.choices))  # fmt: skip
+
+
 def flow_handler(flow: Flow, *, arg: Callable[[Update], str] | None = None) -> Handler:
     """A PTB callback running `flow`: for a command its text after the command, for a
     button the action's argument."""
@@ -120,7 +136,9 @@ def flow_handler(flow: Flow, *, arg: Callable[[Update], str] | None = None) -> H
             value = (update.callback_query.data or "").partition(":")[2]
         else:
             value = " ".join(context.args or [])
-        await render(update, context, await flow(ctx_of(update, context), value))
+        ctx = ctx_of(update, context)
+        router.owed(ctx)  # a choice or a command leaves a step the chat owed, as on Zalo
+        await render(update, context, await flow(ctx, value))
 
     handle.__doc__ = flow.__doc__
     return handle
@@ -138,3 +156,44 @@ def commands(app: Application, names: Iterable[str]) -> None:
     for name in names:
         app.add_handler(CommandHandler(name, flow_handler(router.ACTIONS[name])))
 
+
+class _Owed(MessageHandler[BotContext, None]):
+    """A message matching `accepts` while the chat owes one of `steps` (the middleware, in
+    group -1, has loaded the chat's dialog state before this is checked)."""
+
+    def __init__(
+        self, app: Application, steps: Iterable[str], accepts: filters.BaseFilter, callback: Handler
+    ) -> None:
+        super().__init__(accepts, callback)
+        self.app = app
+        self.steps = frozenset(steps)
+
+    def check_update(self, update: object) -> Any:
+        chat = update.effective_chat if isinstance(update, Update) else None
+        found = self.app.bot_data.get("dialogs")
+        if chat is None or not isinstance(found, Dialogs):
+            return None
+        if found.state(str(chat.id), datetime.now(UTC)).expect not in self.steps:
+            return None
+        return super().check_update(update)
+
+
+async def _answer_owed(update: Update, context: BotContext) -> None:
+    """The owed step's answer: its text with the formatting kept, and a photo or document."""
+    msg = update.effective_message
+    assert msg is not None
+    ctx = ctx_of(update, context)
+    if msg.photo:
+        ctx.upload = Upload("photo", msg.photo[-1].file_id)
+    elif msg.document:
+        ctx.upload = Upload("document", msg.document.file_id)
+    text = (msg.caption if ctx.upload else msg.text) or ""
+    ctx.html = (msg.caption_html if ctx.upload else msg.text_html) if text else ""
+    await render(update, context, await router.typed(ctx, text, router.owed(ctx)))
+
+
+def steps(app: Application, names: Iterable[str], accepts: filters.BaseFilter, stop: Flow) -> None:
+    """Messages `accepts` lets through answer these steps (handlers.router.STEPS) while the
+    chat owes one; /cancel leaves them with `stop`."""
+    app.add_handler(_Owed(app, names, filters.Regex(r"^/cancel(@\w+)?$"), flow_handler(stop)))
+    app.add_handler(_Owed(app, names, accepts, _answer_owed))

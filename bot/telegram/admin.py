@@ -10,9 +10,9 @@ from telegram.ext import Application, CommandHandler
 from bot.context import BotContext
 from bot.telegram.common import reply, require_role
 from bot.telegram.help import sync_role_menu
-from bot.telegram.organizer_common import unit_choices
 from domain import roles
 from domain.errors import DomainError
+from handlers.render import unit_choices
 from storage.models import Role
 from storage.repos.people import PeopleRepo
 

@@ -3,7 +3,7 @@ texts and buttons of a course as its organizer sees it."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from html import escape
 from typing import TypeVar
 
@@ -17,10 +17,9 @@ from domain.course_admin import AdminPage, AdminView
 from domain.course_draft import GRANTABLE, Invalid, Problem
 from domain.errors import DomainError, Refusal
 from domain.importing import POSITION_GROUP
-from domain.unit_search import MAX_OFFERED, UnitMatch
 from domain.vocab import COURSE_CATEGORY, QUALIFICATION_KIND, level_vocab
 from handlers import actions as cb
-from handlers.render import grants_text, label, refusal, short
+from handlers.render import grants_text, label, refusal, short, unit_choices
 from locales import Translator
 from storage.models import Course, CourseStatus, Role
 
@@ -134,30 +133,6 @@ def invalid_text(t: Translator, error: Invalid) -> str:
         ),
     }
     return texts[error.code]()
-
-
-def unit_choices(t: Translator, typed: str, matches: Sequence[UnitMatch]) -> str:
-    """Several units answer to what was typed: offer them, each with the code to type."""
-    lines = [
-        t.gettext("Several units match “%(typed)s”. Type the code of the one you mean:")
-        % {"typed": escape(typed)}
-    ]
-    for u in matches[:MAX_OFFERED]:
-        parent = f" ({escape(u.parent)})" if u.parent else ""
-        lines.append(f"<code>{escape(u.code)}</code> — {escape(u.name)}{parent}")
-    more = len(matches) - MAX_OFFERED
-    if more > 0:
-        lines.append(t.gettext("… and %(n)d more: type more of the name.") % {"n": more})
-    return "\n".join(lines)
-
-
-def unclear_unit(t: Translator, typed: str, matches: Sequence[UnitMatch]) -> str:
-    """A typed unit that names no unit, or several to choose from."""
-    if matches:
-        return unit_choices(t, typed, matches)
-    return t.gettext("No unit has a name or code like “%(typed)s”. Please type it again.") % {
-        "typed": escape(typed)
-    }
 
 
 def status_label(t: Translator, status: CourseStatus) -> str:
