@@ -38,7 +38,7 @@ from domain import broadcasts, channels
 from domain.broadcasts import Progress
 from domain.reminders import in_quiet_hours, out_of_quiet_hours
 from handlers import actions as cb
-from handlers.broadcast import progress_text, report_text
+from handlers.broadcast_text import progress_text, report_text
 from locales import Translator, pick_language
 from schedules.channels import Blocked, Outcome, Retry, Sent, TextSender
 from schedules.pacing import Pacer
