@@ -23,7 +23,7 @@ from bot.telegram_kinds import telegram_kind
 from config.instruments import DUPLICATES, UPDATE_SECONDS, UPDATES
 from config.settings import Settings
 from handlers.dialog import Dialogs
-from schedules.broadcasts import start_broadcasts
+from schedules.broadcasts import kick_broadcasts, start_broadcasts
 from schedules.notifications import kick_drainer, start_drainer
 from storage.db import make_sessionmaker, upgrade
 
@@ -67,9 +67,15 @@ def build_application(
     app.bot_data["resources"] = Resources(settings=settings, db=make_sessionmaker(engine))
     app.bot_data["engine"] = engine
     app.bot_data["dialogs"] = Dialogs(app.bot_data["resources"].db, CHANNEL)
-    app.bot_data["wake"] = lambda: kick_drainer(app)
+    app.bot_data["wake"] = lambda: _wake(app)
     register_all(app)
     return app
+
+
+def _wake(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """New rows to send (notifications, or a broadcast sent now): deliver them soon."""
+    kick_drainer(app)
+    kick_broadcasts(app)
 
 
 class MeteredApplication(Application[Any, Any, Any, Any, Any, Any]):

@@ -37,7 +37,6 @@ from storage.models import (
 from storage.repos.broadcasts import BroadcastRepo
 from storage.repos.roster import chunks
 
-CHANNEL = "telegram"
 TEXT_LIMIT = 4096  # Telegram's limit for a message, after entities are parsed
 CAPTION_LIMIT = 1024  # and for the caption of a photo or document
 # A chosen time this far in the past is a typo, not "now".
@@ -263,11 +262,20 @@ async def get(
     return await _own(session, broadcast_id, scope)
 
 
+async def draft(
+    session: AsyncSession, *, actor_person_id: int | None, broadcast_id: int
+) -> Broadcast:
+    """The actor's own draft, before a question about it is asked (a sent, scheduled or
+    cancelled one is refused: its buttons outlive it)."""
+    scope = await _scope(session, actor_person_id, False)
+    return await _draft(session, broadcast_id, scope)
+
+
 async def _linked(session: AsyncSession, person_ids: Sequence[int]) -> int:
+    """How many of these people have linked the bot on any app (Telegram, Zalo)."""
     linked = 0
     for part in chunks(person_ids):
         stmt = select(func.count(func.distinct(ChatAccount.person_id))).where(
-            ChatAccount.channel == CHANNEL,
             ChatAccount.active.is_(True),
             ChatAccount.person_id.in_(part),
         )

@@ -82,7 +82,8 @@ async def guarded(
                     actor_person_id=ctx.person_id,
                     actor=ctx.actor,
                     action=action,
-                    target=str(error.details.get("course", "")),
+                    # the course, or the unit out of scope (a broadcast's audience)
+                    target=str(error.details.get("course") or error.details.get("value", "")),
                     result="refused",
                     role=role.value,
                 )

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from handlers import (
     account,
+    broadcast,
     claims,
     course_create,
     course_edit,
@@ -35,6 +36,7 @@ def _kept(ctx: Ctx) -> list[Say]:
 CANCELLED: dict[str, Callable[[Ctx], list[Say]]] = {
     course_create.PREFIX: course_create.cancelled,
     course_edit.PREFIX: course_edit.cancelled,
+    broadcast.PREFIX: broadcast.cancelled,
     nominations.REASON: _kept,  # nothing is declined
 }
 
@@ -103,6 +105,16 @@ ACTIONS: dict[str, Flow] = {  # an action's name (handlers/actions.py) → its f
     "of": course_edit.start,
     "og": course_edit.choose,
     "cancel": cancel,
+    # Broadcasts (handlers/broadcast.py)
+    "broadcast": broadcast.start,
+    "bca": broadcast.pick_kind,
+    "bcr": broadcast.pick_rule,
+    "bck": broadcast.pick_ack,
+    "bcs": broadcast.send_now,
+    "bct": broadcast.ask_when,
+    "bcx": broadcast.cancel,
+    "bcu": broadcast.refresh,
+    "bok": broadcast.received,
 }
 COMMANDS = (
     "start",
@@ -118,6 +130,7 @@ COMMANDS = (
     "cancel",
     "newcourse",
     "organize",
+    "broadcast",
 )
 # Words people type instead of a command (folded: accents and case do not matter).
 _WORDS = {
@@ -134,6 +147,7 @@ _WORDS = {
     "cancel": ("huy", "huy bo"),
     "newcourse": ("tao khoa hoc", "khoa hoc moi"),
     "organize": ("quan ly khoa hoc", "khoa hoc toi to chuc"),
+    "broadcast": ("gui thong bao",),
 }
 # Words that take what follows them, e.g. "điểm danh 482 913".
 _WITH_ARGUMENT = ("checkin",)
@@ -164,6 +178,7 @@ STEPS: dict[str, StepFlow] = {
     course_edit.VALUE: course_edit.value,
     **{step: course_edit.when for step in (course_edit.STARTS, course_edit.ENDS,
                                            course_edit.SESSIONS)},
+    **{step: broadcast.answer for step in broadcast.STEPS},
 }
 _WORD_TABLE = command_words()
 

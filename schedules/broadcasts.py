@@ -38,6 +38,7 @@ from domain import broadcasts, channels
 from domain.broadcasts import Progress
 from domain.reminders import in_quiet_hours, out_of_quiet_hours
 from handlers import actions as cb
+from handlers.broadcast_text import progress_text, report_text
 from locales import Translator, pick_language
 from schedules.channels import Blocked, Outcome, Retry, Sent, TextSender
 from schedules.pacing import Pacer
@@ -98,54 +99,6 @@ def content_of(broadcast: Any) -> Content:
 
 
 # -- what the organizer sees ------------------------------------------------------------------
-
-
-def progress_text(t: Translator, p: Progress, *, rate: float, paused_until: str | None) -> str:
-    _ = t.gettext
-    lines = [
-        _("📣 <b>Broadcast #%(id)d</b>: sending") % {"id": p.broadcast_id},
-        _("Sent %(done)d / %(total)d · blocked %(blocked)d · not linked %(not_linked)d · "
-          "failed %(failed)d") % {"done": p.sent, "total": p.total, "blocked": p.blocked,
-                                  "not_linked": p.not_linked, "failed": p.failed},
-    ]  # fmt: skip
-    if paused_until is not None:
-        lines.append(_("Paused for quiet hours until %(time)s.") % {"time": paused_until})
-    elif p.waiting:
-        seconds = int(p.waiting / rate) + 1
-        lines.append(
-            _("About %(minutes)d min %(seconds)d s left.")
-            % {"minutes": seconds // 60, "seconds": seconds % 60}
-        )
-    return "\n".join(lines)
-
-
-def report_text(t: Translator, p: Progress) -> str:
-    _ = t.gettext
-    head = (
-        _("📣 <b>Broadcast #%(id)d cancelled</b>")
-        if p.cancelled
-        else _("📣 <b>Broadcast #%(id)d finished</b>")
-    )
-    lines = [
-        head % {"id": p.broadcast_id},
-        _("Recipients: %(n)d") % {"n": p.total},
-        _("✅ Delivered: %(n)d") % {"n": p.sent},
-        _("🚫 Blocked the bot: %(n)d") % {"n": p.blocked},
-        _("🔗 Not linked to the bot: %(n)d") % {"n": p.not_linked},
-        _("⚠️ Failed: %(n)d") % {"n": p.failed},
-    ]
-    if set(p.by_channel) - {"telegram"}:  # people reached on Zalo too: say how many where
-        lines.append(
-            _("By app: Telegram %(telegram)d, Zalo %(zalo)d")
-            % {"telegram": p.by_channel.get("telegram", 0), "zalo": p.by_channel.get("zalo", 0)}
-        )
-    if p.cancelled:
-        lines.append(_("✖️ Not sent (cancelled): %(n)d") % {"n": p.cancelled})
-    if p.ask_ack:
-        lines.append(_("👍 Confirmed receipt: %(n)d of %(sent)d") % {"n": p.acked, "sent": p.sent})
-    if p.blocked + p.not_linked + p.failed:
-        lines.append(_("The people not reached are in the attached list, to phone them."))
-    return "\n".join(lines)
 
 
 def cancel_markup(t: Translator, broadcast_id: int) -> InlineKeyboardMarkup:

@@ -3,7 +3,8 @@
     async with BotProcess(tmp_path, DATABASE_URL=url, ZALO_BOT_TOKEN=...) as bot:
         ...  # talk to it through a stand-in API
         await bot.kill()  # SIGKILL: no clean-up, as when the machine loses power
-        bot.start()  # the same command and settings again
+        await bot.start()  # the same command and settings again
+        assert await bot.stop() == 0  # SIGTERM: a clean shutdown
 
 The child gets none of the caller's bot settings, only the ones given; it imports this
 checkout. Its output goes to files (a chatty log can never block it); `tail()` shows them
@@ -64,11 +65,20 @@ class BotProcess:
                 stdout=out, stderr=err,
             )  # fmt: skip
 
-    async def kill(self) -> None:
-        """SIGKILL, and wait until it is gone."""
-        if self.proc is not None and self.proc.returncode is None:
-            self.proc.send_signal(signal.SIGKILL)
-            await asyncio.wait_for(self.proc.wait(), STOP_TIMEOUT)
+    async def kill(self) -> int | None:
+        """SIGKILL, and wait until it is gone; its exit status (None if it never ran)."""
+        return await self._signal(signal.SIGKILL)
+
+    async def stop(self) -> int | None:
+        """SIGTERM, as a service manager stops it, and wait; its exit status (0: clean)."""
+        return await self._signal(signal.SIGTERM)
+
+    async def _signal(self, sig: signal.Signals) -> int | None:
+        if self.proc is None:
+            return None
+        if self.proc.returncode is None:
+            self.proc.send_signal(sig)
+        return await asyncio.wait_for(self.proc.wait(), STOP_TIMEOUT)
 
     def tail(self, lines: int = 40) -> str:
         if not self.err_path.exists():

@@ -22,6 +22,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.app import OFFLINE_TOKEN
 from bot.cli_broadcast import cmd_broadcast
+from bot.context import Resources
 from bot.limiter import PacedLimiter, PriorityPacer
 from config.settings import Settings
 from domain import broadcasts, recipients, roles
@@ -53,6 +54,7 @@ from tests.factories import (
 )
 from tests.factories import (
     grant,
+    make_account,
     make_course,
     make_person,
     make_unit,
@@ -68,6 +70,7 @@ from tests.harness import (
     user,
 )
 from tests.standin import StandInBotAPI
+from tests.zalo_standin import Zalo
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -293,6 +296,30 @@ async def test_a_photo_with_a_caption_goes_out_as_a_photo(broadcasting: Telegram
 
 
 @pytest.mark.databases("sqlite")
+async def test_cancel_at_a_step_or_its_button_leaves_the_broadcast_unsent(
+    broadcasting: Telegram,
+) -> None:
+    """/cancel while the message is asked for, and Cancel while codes are asked for: what
+    the organizer types next is no part of a broadcast any more."""
+    w = broadcasting
+    await staff(w, n=1)
+    await w.say(user(ORGANIZER), "/broadcast")
+    assert (await w.reply(user(ORGANIZER), "/cancel")) == "Được, không có gì được gửi."
+    assert not (await w.reply(user(ORGANIZER), "Họp giao ban")).startswith("Ai sẽ nhận?")
+    await w.say(user(ORGANIZER), "/broadcast")
+    kinds = await w.say(user(ORGANIZER), TEXT)
+    draft = int(button_data(kinds)[0].split(":")[1])
+    await w.press_answer(user(ORGANIZER), f"bca:{draft}:unit")
+    assert await w.press_answer(user(ORGANIZER), f"bcx:{draft}") == "Đã hủy."
+    assert "Được, không có gì được gửi." in w.texts(ORGANIZER)
+    after = await w.reply(user(ORGANIZER), "LS-X1")
+    assert not after.startswith("Số người nhận") and "đã hủy" not in after
+    async with w.db() as s:
+        rows = [(b.text, b.status) for b in (await s.execute(select(Broadcast))).scalars()]
+    assert rows == [(TEXT, BroadcastStatus.CANCELLED)]
+
+
+@pytest.mark.databases("sqlite")
 async def test_every_organizer_command_and_button_refuses_a_civil_servant(
     broadcasting: Telegram,
 ) -> None:
@@ -384,6 +411,41 @@ async def test_a_time_in_quiet_hours_moves_to_their_end_and_is_sent_then(
             clock.move_to(at("02/12/2026", "07:00"))
             assert await w.drain_broadcasts() == 1  # 300 blocked the bot, the third is not linked
             assert len(w.api.sent_to(301)) == 1
+
+
+@pytest.mark.databases("sqlite")
+async def test_an_organizer_on_zalo_broadcasts_text_by_numbered_choices(zalo: Zalo) -> None:
+    """The same flow on Zalo: text only (said so), choices as numbers, the report on demand;
+    what the organizer typed reaches people exactly, `<` and `&` included."""
+    async with zalo.db.begin() as s:
+        district = await make_unit(s, code="LS-TD", kind="district")
+        commune = await make_unit(s, code="LS-X1", parent=district)
+        org = await make_person(s, unit=district, full_name="Trần Tổ Chức")
+        await make_account(s, channel="zalo", chat_user_id="zorg", person=org, language="vi")
+        await grant(s, org.id, district, Role.ORGANIZER)
+        for uid in ("z1", "z2"):
+            person = await make_person(s, unit=commune)
+            await make_account(s, channel="zalo", chat_user_id=uid, person=person, language="vi")
+    asked = await zalo.say("zorg", "/broadcast")
+    assert "chữ" in asked[0] and "Telegram" in asked[0]  # a file needs Telegram
+    kinds = await zalo.say("zorg", "Họp lúc 8:00 <mang sổ> & bút")
+    assert kinds[0].startswith("Ai sẽ nhận?") and "3. 🏢 Theo đơn vị" in kinds[0]
+    await zalo.say("zorg", "3")
+    ack = await zalo.say("zorg", "LS-X1")
+    assert ack[0].startswith("Số người nhận: 2, trong đó 2 người đã liên kết bot.")  # on Zalo
+    preview, summary = await zalo.say("zorg", "2")  # no "Received" button
+    assert preview == "Họp lúc 8:00 <mang sổ> & bút"
+    assert "1. 📤 Gửi ngay" in summary
+    sending = await zalo.say("zorg", "1")
+    assert sending[0].startswith("📤 Đang gửi cho 2 người.")
+    res = Resources(settings=zalo.settings, db=zalo.db)
+    assert await drain_broadcasts(None, res, Pacer(1000), zalo=zalo.sender()) == 2
+    assert zalo.srv.sent_to("z1") == [preview] and zalo.srv.sent_to("z2") == [preview]
+    report = await zalo.say("zorg", "1")  # the report, asked for
+    assert "✅ Đã gửi tới: 2" in report[0]
+    async with zalo.db() as s:
+        audit = [(e.action, e.actor) for e in (await s.execute(select(AuditEntry))).scalars()]
+    assert audit == [("broadcast", "zalo:zorg")]
 
 
 @pytest.mark.databases("sqlite")

@@ -590,7 +590,7 @@ async def test_a_broadcast_reaches_a_mixed_audience_once_each_on_their_channel(
         )
     assert states == ["not_linked", "sent", "sent", "sent", "sent"]
     from domain.broadcasts import progress
-    from schedules.broadcasts import report_text
+    from handlers.broadcast_text import report_text
 
     async with zalo.db() as s:
         done = await progress(s, broadcast_id=broadcast.id)

@@ -9,7 +9,7 @@ and written back after the update (bot/app.py), so a restart or another worker c
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Iterable, Sequence
 from datetime import UTC, datetime
 from html import escape
 from pathlib import PurePosixPath
@@ -29,7 +29,7 @@ from bot.context import BotContext
 from bot.telegram.menus import contact_menu, main_menu
 from handlers import actions as cb
 from handlers import router
-from handlers.core import Choice, Ctx, Downloaded, DownloadFailed, Flow, Menu, Say
+from handlers.core import Choice, Ctx, Downloaded, DownloadFailed, Flow, Menu, Say, Upload
 from handlers.dialog import Dialogs
 
 CHANNEL = "telegram"
@@ -67,6 +67,7 @@ def ctx_of(update: Update, context: BotContext) -> Ctx:
         now=context.now(),
         wake=context.bot_data.get("wake") or (lambda: None),
         shares_contact=True,
+        media=True,
     )
 
 
@@ -80,12 +81,19 @@ async def render(update: Update, context: BotContext, says: Iterable[Say]) -> No
     chat = update.effective_chat
     assert chat is not None
     for say in says:
-        if not say.text and say.file is None:
-            if query is None and say.alert:  # no press to answer: the notice is a message
-                await _text(update, context, Say(escape(say.alert), menu=say.menu), chat.id)
-            continue  # an alert alone
-        if say.text:
+        if say.upload is not None:
+            await _upload(context, say, int(say.chat_id or chat.id))
+        elif say.text:
             await _text(update, context, say, chat.id)
+        elif say.edit and say.chat_id is None and query is not None and query.message:
+            try:  # only the choices change
+                await query.edit_message_reply_markup(reply_markup=keyboard(say.choices))
+            except BadRequest as exc:
+                if "not modified" not in str(exc).lower():
+                    raise
+        elif say.file is None and query is None and say.alert:
+            # No press to answer: the notice is a message.
+            await _text(update, context, Say(escape(say.alert), menu=say.menu), chat.id)
         if say.file is not None:
             await context.bot.send_document(
                 int(say.chat_id or chat.id),
@@ -114,6 +122,14 @@ async def _text(update: Update, context: BotContext, say: Say, chat_id: int) -> 
         markup = ReplyKeyboardRemove()
     target = int(say.chat_id) if say.chat_id is not None else chat_id
     await context.bot.send_message(target, say.text, parse_mode=ParseMode.HTML, reply_markup=markup)
+
+
+async def _upload(context: BotContext, say: Say, chat_id: int) -> None:
+    """A photo or document Telegram already holds, with the text as its caption."""
+    assert say.upload is not None
+    send = context.bot.send_photo if say.upload.kind == "photo" else context.bot.send_document
+    await send(chat_id, say.upload.file_id, caption=say.text or None, parse_mode=ParseMode.HTML,
+               reply_markup=keyboard(say.choices))  # fmt: skip
 
 
 def flow_handler(flow: Flow, *, arg: Callable[[Update], str] | None = None) -> Handler:
@@ -158,36 +174,56 @@ def _cancels(text: str) -> bool:
 class OwedStep(BaseHandler[Update, BotContext, None]):
     """Text from a chat that owes a step of a flow (handlers.router.STEPS: the next answer of
     /newcourse, a course's new value), or /cancel to leave it. Registered after the features,
-    so their commands and menu buttons still answer, and before the free-text search."""
+    so their commands and menu buttons still answer, and before the free-text search.
 
-    def __init__(self, dialogs: Dialogs) -> None:
+    With `files`, it takes instead a photo or document (its caption the text) sent while the
+    chat owes one of those steps (a broadcast's message); such a handler is registered before
+    the features that take files outside a step (the spreadsheet import)."""
+
+    def __init__(self, dialogs: Dialogs, files: Iterable[str] = ()) -> None:
         super().__init__(self.answer)
         self.dialogs = dialogs
+        self.files = frozenset(files)
 
     def check_update(self, update: object) -> bool:
         if not isinstance(update, Update) or update.message is None:
             return False
-        text, chat = update.message.text, update.effective_chat
+        message, chat = update.message, update.effective_chat
+        if chat is None:
+            return False
+        if self.files:
+            steps: Collection[str] = self.files if message.photo or message.document else ()
         # Other commands leave the step to run as usual; /skip is a step's own answer.
-        if not text or chat is None or _command(text) not in ("", "/cancel", "/skip"):
+        elif message.text and _command(message.text) in ("", "/cancel", "/skip"):
+            steps = router.STEPS
+        else:
             return False
         # The middleware (group -1) has loaded the chat's state by now.
-        return self.dialogs.state(str(chat.id), datetime.now(UTC)).expect in router.STEPS
+        return self.dialogs.state(str(chat.id), datetime.now(UTC)).expect in steps
 
     async def answer(self, update: Update, context: BotContext) -> None:
-        """Hand the text to the owed step's flow, or leave the step on /cancel."""
-        assert update.message is not None and update.message.text is not None
-        ctx, text = ctx_of(update, context), update.message.text
+        """Hand the text (its formatting as HTML, and the photo or document it captions) to
+        the owed step's flow, or leave the step on /cancel."""
+        message = update.message
+        assert message is not None
+        ctx = ctx_of(update, context)
+        if message.photo:
+            ctx.upload = Upload("photo", message.photo[-1].file_id)
+        elif message.document:
+            ctx.upload = Upload("document", message.document.file_id)
+        text = (message.caption if ctx.upload else message.text) or ""
+        ctx.html = (message.caption_html if ctx.upload else message.text_html) if text else ""
         step = router.owed(ctx)
-        if _cancels(text):
+        if ctx.upload is None and _cancels(text):
             says = await router.cancel(ctx, "")
         else:
             says = await router.typed(ctx, text, step)
         await render(update, context, says)
 
 
-def owed_steps(app: Application) -> None:
-    app.add_handler(OwedStep(dialogs_of(app)))
+def owed_steps(app: Application, files: Iterable[str] = ()) -> None:
+    """Text answering an owed step; with `files`, a photo or document answering one of them."""
+    app.add_handler(OwedStep(dialogs_of(app), files))
 
 
 def dialogs_of(app: Application) -> Dialogs:
