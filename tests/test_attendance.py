@@ -21,13 +21,15 @@ from telegram import Update
 
 from bot.app import OFFLINE_TOKEN, build_application
 from bot.offline import OfflineBotAPI, OfflineRequest
+from bot.telegram.sender import TelegramSender
 from config.settings import Settings
 from domain import attendance as att
 from domain import completion, registration, roles
 from domain.attendance import CheckinStatus
 from domain.errors import DomainError, Refusal
 from domain.standards import State, status_of
-from schedules.notifications import Pacer, drain_once
+from schedules.notifications import drain_once
+from schedules.pacing import Pacer
 from storage.models import (
     Attendance,
     AuditEntry,
@@ -440,7 +442,8 @@ class Chat:
         return self.api.last_message(user["id"])
 
     async def drain(self) -> int:
-        return await drain_once(self.app.bot, self.app.bot_data["resources"], Pacer(1000))
+        telegram = TelegramSender(self.app.bot, Pacer(1000))
+        return await drain_once(self.app.bot_data["resources"], [telegram])
 
 
 def buttons(message: dict[str, Any]) -> list[tuple[str, str]]:

@@ -26,6 +26,7 @@ from bot.app import OFFLINE_TOKEN, build_application
 from bot.cli_broadcast import cmd_broadcast
 from bot.limiter import PacedLimiter, PriorityPacer
 from bot.offline import OfflineBotAPI, OfflineRequest
+from bot.telegram.sender import TelegramSender
 from config.settings import Settings
 from domain import broadcasts, recipients, roles
 from domain.errors import DomainError, Refusal
@@ -215,7 +216,7 @@ class World:
 
     async def drain(self) -> int:
         res = self.app.bot_data["resources"]
-        return await drain_broadcasts(self.app.bot, res, Pacer(1000), shown={})
+        return await drain_broadcasts(res, [TelegramSender(self.app.bot, Pacer(1000))], shown={})
 
 
 def buttons(message: dict[str, Any]) -> list[str]:
@@ -407,7 +408,8 @@ async def test_cancel_stops_a_running_broadcast_and_the_report_says_so(world: Wo
     def running() -> bool:  # stop after the first message reaches someone
         return sum(len(w.api.sent_to(300 + i)) for i in range(6)) < 1
 
-    await drain_broadcasts(w.app.bot, res, Pacer(1000), running=running, workers=1, shown={})
+    telegram = TelegramSender(w.app.bot, Pacer(1000))
+    await drain_broadcasts(res, [telegram], running=running, workers=1, shown={})
     progress = next(m for m in w.api.sent_to(ORGANIZER) if f"bcx:{draft}" in buttons(m))
     assert await w.press(ORGANIZER, f"bcx:{draft}", progress) == "Đã hủy."
     await w.drain()
@@ -554,7 +556,8 @@ async def test_600_recipients_at_30_a_second_once_each_through_a_restart(
         started = time.monotonic()
         app = build_application(settings, db_engine)
         async with app:  # the first process, stopped politely after 700 sends
-            await drain_broadcasts(app.bot, app.bot_data["resources"], app.bot_data["pacer"],
+            telegram = TelegramSender(app.bot, app.bot_data["pacer"])
+            await drain_broadcasts(app.bot_data["resources"], [telegram],
                                    running=lambda: sends() < 200, shown={})  # fmt: skip
         async with db.begin() as s:  # and a row as a hard kill leaves it: claimed, lease over
             row = next(r for r in (await s.execute(select(BroadcastDelivery).where(
@@ -566,7 +569,8 @@ async def test_600_recipients_at_30_a_second_once_each_through_a_restart(
         waits: list[float] = []
         async with app:
             res, pacer = app.bot_data["resources"], app.bot_data["pacer"]
-            run = asyncio.create_task(drain_broadcasts(app.bot, res, pacer, shown={}))
+            telegram = TelegramSender(app.bot, pacer)
+            run = asyncio.create_task(drain_broadcasts(res, [telegram], shown={}))
             while not run.done():
                 asked = time.monotonic()
                 update = srv.api.message_update(user(chatter), "/help")
@@ -614,7 +618,8 @@ async def test_429_answers_reschedule_rows_and_pause_everyone(
         async with app:
             res = app.bot_data["resources"]
             for _ in range(20):
-                await drain_broadcasts(app.bot, res, PriorityPacer(1000), shown={})
+                telegram = TelegramSender(app.bot, PriorityPacer(1000))
+                await drain_broadcasts(res, [telegram], shown={})
                 if (await states(db))["pending"] == 0:
                     break
                 await asyncio.sleep(0.5)

@@ -20,11 +20,13 @@ from telegram import Update
 
 from bot.app import OFFLINE_TOKEN, build_application
 from bot.offline import OfflineBotAPI, OfflineRequest
+from bot.telegram.sender import TelegramSender
 from config.settings import Settings
 from domain import claims, roles
 from domain.errors import DomainError, Refusal
 from domain.standards import status_of
-from schedules.notifications import Pacer, drain_once
+from schedules.notifications import drain_once
+from schedules.pacing import Pacer
 from storage.models import (
     AuditEntry,
     ChatAccount,
@@ -187,7 +189,8 @@ class Chat:
         )
 
     async def drain(self) -> int:
-        return await drain_once(self.app.bot, self.app.bot_data["resources"], Pacer(1000))
+        telegram = TelegramSender(self.app.bot, Pacer(1000))
+        return await drain_once(self.app.bot_data["resources"], [telegram])
 
 
 @pytest.fixture

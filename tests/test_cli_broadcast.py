@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.app import build_application
 from bot.cli_broadcast import cmd_broadcast
+from bot.telegram.sender import TelegramSender
 from config.settings import Settings
 from schedules.broadcasts import drain_broadcasts
 from schedules.pacing import Pacer
@@ -140,7 +141,8 @@ async def test_a_file_reaches_everyone_with_the_file_id_of_the_organizers_previe
 
     app = build_application(settings, db_engine, rate_limit=False)
     async with app:
-        await drain_broadcasts(app.bot, app.bot_data["resources"], Pacer(1000), shown={})
+        telegram = TelegramSender(app.bot, Pacer(1000))
+        await drain_broadcasts(app.bot_data["resources"], [telegram], shown={})
     method = "sendPhoto" if kind == "photo" else "sendDocument"
     files = [(m, p["chat_id"], p[kind]) for m, p in sends(srv) if m == method]
     # One upload, to the organizer, first; then the file id, once to each recipient.

@@ -38,11 +38,13 @@ from telegram.ext import Application
 from bot.app import OFFLINE_TOKEN, build_application
 from bot.offline import OfflineBotAPI, OfflineRequest, render_text
 from bot.telegram.help import COMMANDS, set_commands
+from bot.telegram.sender import TelegramSender
 from config.settings import Settings
 from domain import linking, registration
 from domain.reminders import PROMOTED
 from locales import LOCALES, Translator
-from schedules.notifications import Pacer, drain_once
+from schedules.notifications import drain_once
+from schedules.pacing import Pacer
 from storage.models import (
     ChatAccount,
     Course,
@@ -122,7 +124,7 @@ class Telegram:
     async def drain_notifications(self) -> int:
         """One tick of the notification drainer (JobQueue does not run in these tests)."""
         res = self.app.bot_data["resources"]
-        return await drain_once(self.app.bot, res, Pacer(rate=1000))
+        return await drain_once(res, [TelegramSender(self.app.bot, Pacer(rate=1000))])
 
 
 @dataclass

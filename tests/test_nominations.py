@@ -17,6 +17,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.app import OFFLINE_TOKEN, build_application
 from bot.offline import OfflineBotAPI, OfflineRequest
+from bot.telegram.sender import TelegramSender
 from config.settings import Settings
 from domain import nominations, registration, roles
 from domain.errors import DomainError, Refusal
@@ -31,7 +32,8 @@ from domain.reminders import (
     Policy,
 )
 from domain.standards import State, status_of
-from schedules.notifications import Pacer, drain_once, expire_all
+from schedules.notifications import drain_once, expire_all
+from schedules.pacing import Pacer
 from storage.models import (
     AuditEntry,
     ChatAccount,
@@ -480,7 +482,8 @@ class Chat:
         return [str(p.get("text", "")) for m, p in self.api.calls if m == "answerCallbackQuery"]
 
     async def drain(self) -> int:
-        return await drain_once(self.app.bot, self.app.bot_data["resources"], Pacer(1000))
+        telegram = TelegramSender(self.app.bot, Pacer(1000))
+        return await drain_once(self.app.bot_data["resources"], [telegram])
 
 
 @pytest.mark.databases("sqlite")

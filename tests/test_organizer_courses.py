@@ -43,8 +43,8 @@ from domain.reminders import (
     Ready,
     prepare,
 )
+from handlers.notices import render
 from locales import Translator
-from schedules.notices import render
 from storage.models import (
     AuditEntry,
     ChatAccount,

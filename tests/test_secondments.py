@@ -25,13 +25,15 @@ from bot.cli_data import cmd_import, cmd_template
 from bot.cli_secondments import cmd_secondments
 from bot.offline import OfflineBotAPI, OfflineRequest
 from bot.telegram.report import summary_text
+from bot.telegram.sender import TelegramSender
 from config.settings import Settings
 from domain import report_files, reports
 from domain.importing import ImportReport, Problem
 from domain.secondments import import_secondments
 from domain.sheets import write_rows_xlsx
 from locales import Translator
-from schedules.notifications import Pacer, drain_once, plan_all
+from schedules.notifications import drain_once, plan_all
+from schedules.pacing import Pacer
 from storage.models import AuditEntry, ChatAccount, Person, Role, RoleGrant, Secondment, Unit
 from tests.botapi.validator import SpecValidator
 from tests.factories import make_person, make_unit
@@ -228,7 +230,8 @@ async def test_the_person_sees_it_and_the_host_head_and_home_organizer_are_remin
         assert "Họp đánh giá tiếp theo: 01/10/2026" in status  # every 3 months from 01/07
         await plan_all(world.app.bot_data["resources"])
     with time_machine.travel(at("24/09/2026", "08:01"), tick=True):  # a week before
-        await drain_once(world.app.bot, world.app.bot_data["resources"], Pacer(1000))
+        telegram = TelegramSender(world.app.bot, Pacer(1000))
+        await drain_once(world.app.bot_data["resources"], [telegram])
     assert world.texts(301)[-1] == ("🗓 Cuộc họp đánh giá định kỳ việc luân chuyển của bạn tại "
                                     "Xã Hòa Bình diễn ra ngày 01/10/2026.")  # fmt: skip
     expected = ("🗓 Ngày 01/10/2026 họp đánh giá định kỳ Hoàng Thị Lan, cán bộ luân chuyển đến "
@@ -247,7 +250,8 @@ async def test_the_person_sees_it_and_the_host_head_and_home_organizer_are_remin
         assert "Họp đánh giá tiếp theo: 15/12/2026" in status
         await plan_all(world.app.bot_data["resources"])
     with time_machine.travel(at("08/12/2026", "08:01"), tick=True):
-        await drain_once(world.app.bot, world.app.bot_data["resources"], Pacer(1000))
+        telegram = TelegramSender(world.app.bot, Pacer(1000))
+        await drain_once(world.app.bot_data["resources"], [telegram])
     assert world.texts(302)[-1] == expected.replace("01/10/2026", "15/12/2026")
 
     # Coming home early ends it: no more reminders, and /status no longer shows it.

@@ -43,7 +43,6 @@ from domain.vocab import level_vocab
 from handlers import actions as cb
 from handlers.render import label
 from locales import Translator
-from schedules.notifications import kick_drainer
 from storage.models import Course
 
 EDITING = "course_edit"
@@ -248,7 +247,7 @@ async def _apply(update: Update, context: BotContext, edit: Edit) -> int:
         update, text + "\n\n" + admin_card(context.t, view), admin_buttons(context.t, view.course)
     )
     if changed.notified or changed.promoted or changed.registered:
-        kick_drainer(context.application)
+        context.wake()
     _state(context).clear()
     return ConversationHandler.END
 

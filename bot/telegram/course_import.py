@@ -25,7 +25,6 @@ from domain.importing import RowError
 from domain.sheets import SheetError
 from handlers import actions as cb
 from locales import Translator
-from schedules.notifications import kick_drainer
 
 PENDING = "course_import"
 SHOWN_ERRORS = 20
@@ -192,7 +191,7 @@ async def confirm(update: Update, context: BotContext) -> None:
     if outcome is not None:
         await reply(update, _summary(context.t, outcome), edit=True)
         if outcome.report.notified:
-            kick_drainer(context.application)
+            context.wake()
 
 
 def register(app: Application) -> None:

@@ -34,7 +34,6 @@ from domain.nominations import Candidate, Choice, Nominating
 from handlers import actions as cb
 from handlers.render import refusal, refusal_alert, rule_title, short
 from locales import Translator
-from schedules.notifications import kick_drainer
 from storage.models import Role
 
 PICKING = "nominate"  # user_data: {"course": id, "picked": [ids], "page": n, "hold": hours}
@@ -316,7 +315,7 @@ async def send(update: Update, context: BotContext) -> None:
         return
     await query.answer()
     await reply(update, _sent_text(context.t, done), edit=True)
-    kick_drainer(context.application)
+    context.wake()
 
 
 def _sent_text(t: Translator, done: nominations.Nominated) -> str:
@@ -433,7 +432,7 @@ async def approve(update: Update, context: BotContext) -> None:
         "title": escape(done.course.title),
     }
     await reply(update, text, edit=True)
-    kick_drainer(context.application)
+    context.wake()
 
 
 async def ask_head_reason(update: Update, context: BotContext) -> int:
@@ -480,7 +479,7 @@ async def decline(update: Update, context: BotContext) -> int:
     await reply(
         update, context.t.gettext("Declined: %(title)s.") % {"title": escape(done.course.title)}
     )
-    kick_drainer(context.application)
+    context.wake()
     return ConversationHandler.END
 
 

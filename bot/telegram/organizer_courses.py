@@ -28,7 +28,6 @@ from domain import course_admin
 from domain.course_admin import Registrant
 from handlers import actions as cb
 from locales import Translator
-from schedules.notifications import kick_drainer
 from storage.models import Course
 
 PEOPLE_PAGE = 10
@@ -155,7 +154,7 @@ async def confirm_cancel(update: Update, context: BotContext) -> None:
         "n": done.notified,
     }
     await reply(update, text, edit=True)
-    kick_drainer(context.application)
+    context.wake()
 
 
 def _people_text(t: Translator, course: Course, rows: list[Registrant], page: int) -> str:
