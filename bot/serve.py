@@ -17,13 +17,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.context import Resources
 from bot.metrics import Health, start_metrics, stop_metrics
 from bot.zalo.client import ZaloClient
 from bot.zalo.conversation import ZaloBot
 from bot.zalo.polling import Poller
 from bot.zalo.sender import ZaloSender
 from bot.zalo.webhook import serve as serve_webhook
+from config.resources import Resources
 from config.settings import Settings
 from schedules.loops import run_schedules
 from schedules.pacing import Pacer
