@@ -30,13 +30,13 @@ async def post(bot: Bot, chat_id: int | str, say: Say) -> Message:
         send = bot.send_photo if say.upload.kind == "photo" else bot.send_document
         message = await send(chat_id, say.upload.file_id, caption=say.text or None,
                              parse_mode=ParseMode.HTML, reply_markup=markup)  # fmt: skip
-    elif say.text:
+    elif say.text or say.file is None:  # an empty text is Telegram's to refuse
         message = await bot.send_message(chat_id, say.text, parse_mode=ParseMode.HTML,
                                          reply_markup=markup)  # fmt: skip
     if say.file is not None:
         message = await bot.send_document(chat_id, say.file.content, filename=say.file.name,
                                           caption=say.file.caption or None)  # fmt: skip
-    assert message is not None, "nothing to send"
+    assert message is not None
     return message
 
 
