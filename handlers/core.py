@@ -20,7 +20,9 @@ from config.settings import Settings
 from handlers.dialog import ChatState, Choice, Dialogs
 from locales import Translator
 
-__all__ = ["Choice", "Ctx", "DownloadFailed", "Downloaded", "File", "Flow", "Menu", "Say"]
+__all__ = [
+    "Choice", "Ctx", "DownloadFailed", "Downloaded", "File", "Flow", "Menu", "Say", "Upload"
+]
 
 
 class Menu(enum.Enum):
@@ -39,6 +41,15 @@ class File:
     instead: str = ""  # the text a channel that cannot send files shows in its place
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A photo or document the channel already holds, by the id it gave it (Telegram's
+    file_id): what a person sent, or what is sent again without uploading it anew."""
+
+    kind: str  # "photo" | "document"
+    file_id: str
+
+
 @dataclass
 class Say:
     """One message: HTML of our catalogue (made plain where a channel has no markup)."""
@@ -46,10 +57,14 @@ class Say:
     text: str = ""
     choices: list[Choice] = field(default_factory=list)
     chat_id: str | None = None  # another chat of the same channel (e.g. one that lost a link)
-    edit: bool = False  # replaces the message whose choice was picked, where a channel can
+    # Replaces the message whose choice was picked, where a channel can; without text only
+    # its choices change (none: they are removed).
+    edit: bool = False
     alert: str | None = None  # a short notice answering the pick (a pop-up on Telegram)
     file: File | None = None  # sent after the text, where the channel can send files
     menu: Menu | None = None
+    # The message is this photo or document, `text` its caption (channels with `media`).
+    upload: Upload | None = None
 
     def rows(self) -> list[list[Choice]]:
         """The choices in rows: a `joined` choice sits beside the one before it."""
@@ -84,6 +99,13 @@ class Ctx:
     shares_contact: bool = False  # a button that sends the person's phone number
     # The step this message left (router.owed), so that a picked choice continues it.
     left: tuple[str, dict[str, Any]] | None = None
+    # Photos and documents sent and received, with choices under the very message they
+    # belong to (Telegram); without it a broadcast reaches people as its text alone.
+    media: bool = False
+    # What came with a typed answer, where the channel has it: the text's formatting as our
+    # HTML, and the photo or document it captions.
+    html: str | None = None
+    upload: Upload | None = None
 
     @property
     def _(self) -> Callable[[str], str]:

@@ -37,9 +37,9 @@ from domain.reminders import (
     prepare,
 )
 from handlers import course_create
+from handlers.notices import render
 from handlers.organizer import invalid_text
 from locales import Translator
-from schedules.notices import render
 from storage.models import (
     AuditEntry,
     Course,

@@ -28,8 +28,10 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from bot.context import BotContext
+from bot.telegram.adapter import keyboard
 from bot.telegram.common import reply, require_person, require_role
 from bot.telegram.organizer_common import unclear_unit
+from bot.telegram.sender import post
 from domain import broadcasts, recipients, roles, unit_search
 from domain.broadcasts import Preview
 from domain.errors import DomainError, Refusal
@@ -38,13 +40,12 @@ from handlers import actions as cb
 from handlers.render import refusal, rule_title, short
 from locales import Translator
 from schedules.broadcasts import (
-    cancel_markup,
+    cancel_choice,
     content_of,
-    kick_broadcasts,
+    message,
     progress_text,
-    refresh_markup,
+    refresh_choice,
     report_text,
-    send_content,
 )
 from storage.models import Role
 
@@ -331,7 +332,8 @@ async def pick_ack(update: Update, context: BotContext) -> int:
         audience = Audience.from_json(b.audience)
         names = await recipients.names_of(session, audience)
     await query.answer()
-    await send_content(context.bot, update.effective_chat.id, content_of(b), context.t)
+    as_sent = message(context.t, content_of(b), media=True)
+    await post(context.bot, update.effective_chat.id, as_sent)
     await reply(update, *_summary(context.t, preview, describe(context.t, audience, names)))
     return Step.CONFIRM
 
@@ -387,9 +389,9 @@ async def _confirm(update: Update, context: BotContext, draft: int, at: datetime
     markup = None
     if done.sending_now:
         text = _("📤 Sending to %(n)d people. Progress follows below.") % {"n": done.total}
-        kick_broadcasts(context.application)
+        context.wake()
     else:
-        markup = cancel_markup(context.t, draft)
+        markup = keyboard([cancel_choice(context.t, draft)])
         text = _("🕒 Scheduled for %(time)s, to %(n)d people.") % {
             "time": context.t.datetime(done.starts_at), "n": done.total}  # fmt: skip
         if done.moved_by_quiet_hours:
@@ -470,7 +472,7 @@ async def refresh(update: Update, context: BotContext) -> None:
     await query.answer()
     text = report_text(context.t, p) if not p.waiting else progress_text(
         context.t, p, rate=context.settings.send_rate_per_second, paused_until=None)  # fmt: skip
-    await reply(update, text, refresh_markup(context.t, p.broadcast_id), edit=True)
+    await reply(update, text, keyboard([refresh_choice(context.t, p.broadcast_id)]), edit=True)
 
 
 async def received(update: Update, context: BotContext) -> None:
