@@ -12,6 +12,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.context import BotContext, Resources
+from bot.jobs import kick_broadcasts, kick_drainer, start_broadcasts, start_drainer
 from bot.limiter import PacedLimiter, PriorityPacer
 from bot.metrics import Health, start_metrics, stop_metrics
 from bot.outgoing import GuardedBot
@@ -23,8 +24,6 @@ from bot.telegram_kinds import telegram_kind
 from config.instruments import DUPLICATES, UPDATE_SECONDS, UPDATES
 from config.settings import Settings
 from handlers.dialog import Dialogs
-from schedules.broadcasts import kick_broadcasts, start_broadcasts
-from schedules.notifications import kick_drainer, start_drainer
 from storage.db import make_sessionmaker, upgrade
 
 log = logging.getLogger(__name__)

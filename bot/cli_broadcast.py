@@ -28,11 +28,15 @@ from telegram.error import Forbidden, TelegramError
 from telegram.request import HTTPXRequest
 
 from bot.cli_admin import operator
+from bot.telegram.sender import post
 from config.settings import Settings
 from domain import broadcasts, rich_text
 from domain.errors import DomainError, Refusal
 from domain.recipients import Audience
+from handlers.core import Upload
 from locales import Translator, pick_language
+from schedules.broadcasts import content_of
+from schedules.broadcasts import message as broadcast_message
 from storage.db import create_engine, make_sessionmaker, upgrade
 from storage.models import Broadcast
 from storage.repos.accounts import AccountRepo
@@ -141,20 +145,15 @@ async def preview(
 ) -> str:
     """Send the broadcast to the organizer as recipients will see it, uploading the file;
     the file id Telegram gives it (the largest size of a photo)."""
-    # The handlers package loads first, as in the bot: it and schedules.broadcasts import each
-    # other, and only that order resolves.
-    from bot import telegram as _telegram  # noqa: F401
-    from schedules.broadcasts import content_of, send_content
-
-    # send_content hands the file to send_photo/send_document, which take an upload as well.
-    upload = cast(str, InputFile(media.content, filename=media.name))
-    content = dataclasses.replace(content_of(draft), media_file_id=upload)
+    # post hands the file to send_photo/send_document, which take an upload as well.
+    upload = Upload(media.kind, cast(str, InputFile(media.content, filename=media.name)))
+    content = dataclasses.replace(content_of(draft), upload=upload)
     t = Translator(pick_language(language, None, settings.default_language), settings.tz)
     request = HTTPXRequest(read_timeout=60.0, media_write_timeout=UPLOAD_SECONDS)
     assert settings.token is not None  # read_media checked it
     async with Bot(settings.token, base_url=settings.telegram_base_url, request=request,
                    base_file_url=settings.telegram_base_file_url) as bot:  # fmt: skip
-        message = await send_content(bot, chat_id, content, t)
+        message = await post(bot, chat_id, broadcast_message(t, content, media=True))
     if message.photo:
         return message.photo[-1].file_id
     if message.document:

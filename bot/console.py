@@ -31,10 +31,10 @@ from telegram.ext import Application
 from bot.app import OFFLINE_TOKEN, build_application
 from bot.demo import DemoPerson, build_demo, demo_people
 from bot.demo_roles import prepare_role
+from bot.jobs import start_drainer
 from bot.offline import OfflineBotAPI, OfflineRequest
 from bot.telegram.help import set_commands
 from config.settings import Settings
-from schedules.notifications import start_drainer
 from storage.db import create_engine, make_sessionmaker, upgrade
 from storage.models import ChatAccount, Notification, NotificationState, Person, Unit
 

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from config.resources import Resources
 from config.settings import Settings
 from locales import Translator
 
-
-@dataclass
-class Resources:
-    """What the application shares with every handler and job (kept in bot_data)."""
-
-    settings: Settings
-    db: async_sessionmaker[AsyncSession]
+__all__ = ["BotContext", "Resources"]
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
@@ -58,6 +52,12 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
     @t.setter
     def t(self, value: Translator) -> None:
         self._t = value
+
+    def wake(self) -> None:
+        """New rows to deliver (notifications, a broadcast sent now): deliver them soon."""
+        wake = self.bot_data.get("wake")
+        if wake is not None:
+            wake()
 
     @staticmethod
     def now() -> datetime:

@@ -3,8 +3,8 @@
 Telegram runs as PTB's Application started by hand (not `run_polling`, which would own the
 event loop) beside the Zalo poller or webhook; it long-polls, or serves PTB's own webhook when
 TELEGRAM_WEBHOOK_URL is set (`telegram_webhook`, also used by a Telegram-only `run`). With
-Telegram, PTB's JobQueue drives the notification drainer and hands it the Zalo sender too;
-without it, a plain loop does.
+Telegram, PTB's JobQueue drives the drainers and hands them the Zalo sender too; without it,
+schedules/loops.py does.
 Ctrl+C or SIGTERM stops every part and waits for answers in flight.
 """
 
@@ -21,15 +21,15 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.context import Resources
 from bot.metrics import Health, start_metrics, stop_metrics
 from bot.zalo.client import ZaloClient
 from bot.zalo.conversation import ZaloBot
 from bot.zalo.polling import Poller
 from bot.zalo.sender import ZaloSender
 from bot.zalo.webhook import serve as serve_webhook
+from config.resources import Resources
 from config.settings import Settings
-from schedules.notifications import run_schedules
+from schedules.loops import run_schedules
 from schedules.pacing import Pacer
 from storage.db import make_sessionmaker, upgrade
 
@@ -128,10 +128,10 @@ async def _with_telegram(
     parts: list[asyncio.Task[Any]],
     others: list[ZaloSender],
 ) -> int:
-    from bot.app import build_application
+    from bot.app import build_application  # PTB and the Telegram handlers: only if served
 
     app = build_application(settings, engine)
-    app.bot_data["notice_senders"] = others
+    app.bot_data["senders"] = others
     async with app:
         assert app.post_init is not None and app.updater is not None
         await app.post_init(app)  # schema, command menus, drainers (as run_polling would)

@@ -1,1 +1,1 @@
-"""What a process is configured with (settings) and what it reports (instruments)."""
+"""What a process is configured with (settings), hands down (resources), reports (instruments)."""

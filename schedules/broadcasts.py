@@ -9,9 +9,12 @@ report for a phone call. A stop asked for politely (SIGTERM) lets the rows in fl
 so a restart resumes exactly where the broadcast was; only a hard kill leaves a few such rows
 (at most one per worker).
 
-The JobQueue tick only starts the work: one drain runs at a time and keeps going while rows are
-due, with a few workers so that a slow commit or a slow answer never leaves a slot of the
-pace unused. Handlers are never blocked: the drain is a job, replies take the pacer's fast lane.
+A clock (PTB's JobQueue, bot/jobs.py, or schedules/loops.py) only starts the work: one drain
+runs at a time and keeps going while rows are due, with a few workers so that a slow commit or
+a slow answer never leaves a slot of the pace unused. Each row goes through the `Sender` of the
+person's channel (schedules/channels.py); the organizer's progress and report go to their
+Telegram chat when this process serves Telegram. Handlers are never blocked: the drain is a
+job, replies take the pacer's fast lane.
 """
 
 from __future__ import annotations
@@ -21,98 +24,65 @@ import contextlib
 import logging
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
-from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
-from telegram.ext import Application
 
-from bot.context import Resources
+from config.resources import Resources
 from domain import broadcasts, channels
 from domain.broadcasts import Progress
 from domain.reminders import in_quiet_hours, out_of_quiet_hours
-from handlers import actions as cb
-from handlers.broadcast_text import progress_text, report_text
+from handlers.broadcast_text import (
+    cancel_choice,
+    progress_text,
+    received_choice,
+    refresh_choice,
+    report_text,
+)
+from handlers.core import File, Say, Upload
 from locales import Translator, pick_language
-from schedules.channels import Blocked, Outcome, Retry, Sent, TextSender
-from schedules.pacing import Pacer
+from schedules.channels import TELEGRAM, Blocked, Outcome, Retry, Sender, Sent, Unsure
 from storage.models import BroadcastDelivery, ChatAccount, DeliveryState
 from storage.repos.broadcasts import BroadcastRepo, Claimed
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "telegram"
-JOB_NAME = "broadcast-drainer"
 LEASE = timedelta(minutes=2)
 WORKERS = 4
 PROGRESS_EVERY = 3.0  # seconds between edits of the progress message
 MAX_ATTEMPTS = 5
 UNCERTAIN = "the bot stopped while sending: it may or may not have arrived"
+STOPPING = Retry("stopping")  # the application stops: the row goes back untouched
 
 
 @dataclass(frozen=True)
 class Content:
-    """What every recipient of one broadcast gets (the ack button is worded per person)."""
+    """What every recipient of one broadcast gets (the ack choice is worded per person)."""
 
     broadcast_id: int
     text: str
-    media_kind: str | None
-    media_file_id: str | None
+    upload: Upload | None
     ask_ack: bool
 
 
-def ack_markup(t: Translator, broadcast_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(t.gettext("✅ Received"),
-                               callback_data=cb.build(cb.BC_RECEIVED, broadcast_id))]]
-    )  # fmt: skip
-
-
-async def send_content(bot: Bot, chat_id: int | str, content: Content, t: Translator) -> Message:
-    """The broadcast as a recipient sees it; the organizer's preview is sent the same way."""
-    markup = ack_markup(t, content.broadcast_id) if content.ask_ack else None
-    if content.media_kind == "photo" and content.media_file_id:
-        return await bot.send_photo(
-            chat_id, content.media_file_id, caption=content.text or None,
-            parse_mode=ParseMode.HTML, reply_markup=markup,
-        )  # fmt: skip
-    if content.media_kind == "document" and content.media_file_id:
-        return await bot.send_document(
-            chat_id, content.media_file_id, caption=content.text or None,
-            parse_mode=ParseMode.HTML, reply_markup=markup,
-        )  # fmt: skip
-    return await bot.send_message(chat_id, content.text, parse_mode=ParseMode.HTML,
-                                  reply_markup=markup)  # fmt: skip
-
-
 def content_of(broadcast: Any) -> Content:
-    return Content(
-        broadcast.id, broadcast.text, broadcast.media_kind, broadcast.media_file_id,
-        broadcast.ask_ack,
-    )  # fmt: skip
+    kind, file_id = broadcast.media_kind, broadcast.media_file_id
+    upload = Upload(kind, file_id) if kind in ("photo", "document") and file_id else None
+    return Content(broadcast.id, broadcast.text, upload, broadcast.ask_ack)
 
 
-# -- what the organizer sees ------------------------------------------------------------------
-
-
-def cancel_markup(t: Translator, broadcast_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(t.gettext("✖️ Cancel the broadcast"),
-                               callback_data=cb.build(cb.BC_CANCEL, broadcast_id))]]
-    )  # fmt: skip
-
-
-def refresh_markup(t: Translator, broadcast_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(t.gettext("🔄 Update the receipts"),
-                               callback_data=cb.build(cb.BC_REFRESH, broadcast_id))]]
-    )  # fmt: skip
+def message(t: Translator, content: Content, *, media: bool) -> Say:
+    """The broadcast as a recipient sees it (the organizer's preview is the same): on a
+    channel without `media` its text alone (Zalo), else with its photo or document and the
+    button confirming receipt."""
+    if not media:
+        return Say(content.text)
+    choices = [received_choice(t, content.broadcast_id)] if content.ask_ack else []
+    return Say(content.text, choices, upload=content.upload)
 
 
 # -- the drain --------------------------------------------------------------------------------
@@ -125,7 +95,7 @@ class _Target:
     account_id: int
     content: Content
     t: Translator
-    channel: str = "telegram"
+    channel: str
 
 
 @dataclass
@@ -138,7 +108,7 @@ class _Outcome:
     message_id: int | None = None
     retry: timedelta | None = None
     account_id: int | None = None
-    uncount: bool = False  # our own stop or Telegram's pace: not a failed attempt
+    uncount: bool = False  # our own stop or the channel's pace: not a failed attempt
     channel: str | None = None  # where it was delivered
 
     async def record(self, repo: BroadcastRepo, session: Any) -> None:
@@ -175,28 +145,19 @@ class _Shown:
 
 @dataclass
 class _Drain:
-    bot: Bot | None  # None in a process that serves only Zalo
     res: Resources
-    pacer: Pacer
+    # The channels this process serves: people are reached on the channel they chose, else
+    # the one they used last (domain.channels), each exactly once.
+    senders: dict[str, Sender]
     running: Callable[[], bool]
     shown: dict[int, _Shown]
     contents: dict[int, Content] = field(default_factory=dict)
     sent: int = 0
-    # The Zalo sender when this process serves Zalo too: people are reached on the channel
-    # they chose, else the one they used last (domain.channels), each exactly once.
-    zalo: TextSender | None = None
 
     @property
     def channels(self) -> tuple[str, ...]:
         """The channels this process can reach people on."""
-        return (("telegram",) if self.bot is not None else ()) + (
-            ("zalo",) if self.zalo is not None else ()
-        )
-
-    @property
-    def telegram(self) -> Bot:
-        assert self.bot is not None
-        return self.bot
+        return tuple(self.senders)
 
     @property
     def policy(self) -> Any:
@@ -225,11 +186,6 @@ class _Drain:
                 return
             if target is None:
                 continue
-            if target.channel == "telegram":  # Zalo's sender keeps its own pace
-                await self.pacer.wait()
-            if not self.running():  # stopping: give the row back untouched
-                outcome = _Outcome(target.delivery_id, DeliveryState.PENDING, None, uncount=True)
-                continue
             outcome = await self._send(target)
 
     async def _target(self, repo: BroadcastRepo, row: Claimed) -> _Target | None:
@@ -242,7 +198,7 @@ class _Drain:
             await repo.mark(row.delivery_id, DeliveryState.PENDING, None, uncount=True,
                             due_at=datetime.now(UTC) + channels.LEFT_FOR_OTHERS)  # fmt: skip
             return None
-        if self.channels != ("telegram",):  # the claim carries the Telegram account only
+        if self.channels != (TELEGRAM,):  # the claim carries the Telegram account only
             account = await channels.reachable_account(
                 repo.session, person_id=row.person_id, channels=self.channels
             )
@@ -250,7 +206,7 @@ class _Drain:
                 row = Claimed(row.delivery_id, row.broadcast_id, row.person_id, account.id,
                               account.chat_id, account.active, account.language,
                               account.channel)  # fmt: skip
-            elif self.bot is None:  # a Telegram account is no way to reach them from here
+            elif TELEGRAM not in self.senders:  # their Telegram account is no way from here
                 row = Claimed(row.delivery_id, row.broadcast_id, row.person_id, None, None,
                               False, None)  # fmt: skip
         if row.chat_id is None:
@@ -268,56 +224,32 @@ class _Drain:
         return _Target(row.delivery_id, row.chat_id, row.account_id, content,
                        self.translator(row.language), row.channel)  # fmt: skip
 
-    async def _send(self, target: _Target) -> _Outcome:
-        row = target.delivery_id
-        if target.channel == "zalo" and self.zalo is not None:
-            sent = await self.zalo.send_text(target.chat_id, target.content.text)
-            return self._zalo_outcome(target, sent)
-        try:  # _target picks Telegram only when this process serves it
-            message = await send_content(
-                self.telegram, int(target.chat_id), target.content, target.t
-            )
-        except Forbidden as exc:
-            return _Outcome(row, DeliveryState.BLOCKED, str(exc), account_id=target.account_id)
-        except RetryAfter as exc:
-            wait = exc.retry_after
-            delay = wait if isinstance(wait, timedelta) else timedelta(seconds=float(wait))
-            hold = getattr(self.pacer, "hold", None)
-            if hold is not None:
-                hold(delay.total_seconds())
-            log.warning("flood limit: broadcast row %s retries in %s", row, delay)
-            return _Outcome(row, DeliveryState.PENDING, str(exc), retry=delay, uncount=True)
-        except BadRequest as exc:  # chat not found, a file Telegram no longer has: for good
-            return _Outcome(row, DeliveryState.FAILED, str(exc))
-        except NetworkError as exc:
-            # Only an error before the request left (no connection) is safe to retry; after a
-            # timeout Telegram may have delivered it, and a broadcast must not arrive twice.
-            if "ConnectError" in str(exc) or "Pool timeout" in str(exc):
-                return _Outcome(row, DeliveryState.PENDING, str(exc), retry=timedelta(seconds=10))
-            return _Outcome(row, DeliveryState.FAILED, f"{UNCERTAIN}: {exc}")
-        except TelegramError as exc:
-            return _Outcome(row, DeliveryState.FAILED, str(exc))
-        self.sent += 1
-        return _Outcome(row, DeliveryState.SENT, None, message_id=message.message_id,
-                        channel="telegram")  # fmt: skip
+    def _stopping(self) -> Retry | None:
+        """Asked once the pace allows the send: a stopping application sends nothing more."""
+        return None if self.running() else STOPPING
 
-    def _zalo_outcome(self, target: _Target, outcome: Outcome) -> _Outcome:
-        """Zalo has no buttons or Telegram files: the text (or caption) goes, the rest not."""
-        row = target.delivery_id
+    async def _send(self, target: _Target) -> _Outcome:
+        row, sender = target.delivery_id, self.senders[target.channel]
+        say = message(target.t, target.content, media=sender.media)
+        outcome = await sender.send(target.chat_id, say, target.t, self._stopping)
+        if outcome is STOPPING:  # give the row back untouched
+            return _Outcome(row, DeliveryState.PENDING, None, uncount=True)
         if isinstance(outcome, Sent):
             self.sent += 1
-            return _Outcome(row, DeliveryState.SENT, None, channel="zalo")
+            return _Outcome(row, DeliveryState.SENT, None, message_id=outcome.message_id,
+                            channel=target.channel)  # fmt: skip
         if isinstance(outcome, Blocked):
             return _Outcome(row, DeliveryState.BLOCKED, outcome.reason,
                             account_id=target.account_id)  # fmt: skip
         if isinstance(outcome, Retry) and outcome.after is not None:
+            log.warning("flood limit: broadcast row %s retries in %s", row, outcome.after)
             return _Outcome(row, DeliveryState.PENDING, outcome.reason, retry=outcome.after,
                             uncount=True)  # fmt: skip
-        if isinstance(outcome, Retry) and outcome.reason.startswith("ConnectError"):
+        if isinstance(outcome, Retry):  # surely not sent (e.g. no connection): again soon
             return _Outcome(row, DeliveryState.PENDING, outcome.reason, retry=timedelta(seconds=10))
-        if isinstance(outcome, Retry):  # after a timeout Zalo may have delivered it
+        if isinstance(outcome, Unsure):  # it may have arrived: never sent twice
             return _Outcome(row, DeliveryState.FAILED, f"{UNCERTAIN}: {outcome.reason}")
-        return _Outcome(row, DeliveryState.FAILED, getattr(outcome, "reason", "refused"))
+        return _Outcome(row, DeliveryState.FAILED, outcome.reason)
 
     # -- progress and the end --
 
@@ -326,10 +258,7 @@ class _Drain:
         async with self.res.db.begin() as session:
             ids = [b.id for b in await BroadcastRepo(session).in_progress()]
         for broadcast_id in ids:
-            try:
-                await self._one(broadcast_id, final=final)
-            except TelegramError:  # the organizer's chat is not worth stopping a broadcast for
-                log.exception("could not update the progress of broadcast %s", broadcast_id)
+            await self._one(broadcast_id, final=final)
 
     async def _one(self, broadcast_id: int, *, final: bool) -> None:
         now = datetime.now(UTC)
@@ -343,7 +272,8 @@ class _Drain:
             missed: list[broadcasts.NotReached] = []
             # The report goes to the organizer's Telegram chat: a process without Telegram
             # leaves the end to the one with it, if the deployment has one.
-            reports = self.bot is not None or "telegram" not in self.res.settings.channels
+            reporter = self.senders.get(TELEGRAM)
+            reports = reporter is not None or TELEGRAM not in self.res.settings.channels
             done = progress.waiting == 0 and reports and await repo.finish(broadcast_id, now)
             if done:
                 progress = await broadcasts.progress(session, broadcast_id=broadcast_id)
@@ -352,12 +282,12 @@ class _Drain:
             log.info("broadcast %s finished: %d sent of %d, %d blocked, %d not linked, %d failed",
                      broadcast_id, progress.sent, progress.total, progress.blocked,
                      progress.not_linked, progress.failed)  # fmt: skip
-        if chat_id is None or self.bot is None:  # no organizer's chat, or no Telegram here
+        if chat_id is None or reporter is None:  # no organizer's chat, or no Telegram here
             return
         t = self.translator(language)
         if done:
             self.shown.pop(broadcast_id, None)
-            await self._report(t, chat_id, message_id, progress, missed)
+            await self._report(reporter, t, chat_id, message_id, progress, missed)
             return
         paused = None
         if in_quiet_hours(now, self.policy):
@@ -368,83 +298,70 @@ class _Drain:
         if text == shown.text or (not final and time.monotonic() - shown.at < PROGRESS_EVERY):
             return
         shown.text, shown.at = text, time.monotonic()
+        say = Say(text, [cancel_choice(t, broadcast_id)])
         if message_id is None:
-            await self.pacer.wait()
-            sent = await self.telegram.send_message(
-                chat_id, text, parse_mode=ParseMode.HTML,
-                reply_markup=cancel_markup(t, broadcast_id),
-            )  # fmt: skip
-            async with self.res.db.begin() as session:
-                row = await BroadcastRepo(session).get(broadcast_id)
-                if row is not None:
-                    row.progress_message_id = sent.message_id
+            sent = await reporter.send(chat_id, say, t)
+            if isinstance(sent, Sent) and sent.message_id is not None:
+                async with self.res.db.begin() as session:
+                    row = await BroadcastRepo(session).get(broadcast_id)
+                    if row is not None:
+                        row.progress_message_id = sent.message_id
+            _unshown(broadcast_id, sent)
             return
-        await self._edit(chat_id, message_id, text, cancel_markup(t, broadcast_id))
-
-    async def _edit(
-        self, chat_id: str, message_id: int, text: str, markup: InlineKeyboardMarkup | None
-    ) -> None:
-        try:
-            await self.telegram.edit_message_text(
-                text, chat_id=chat_id, message_id=message_id, parse_mode=ParseMode.HTML,
-                reply_markup=markup,
-            )  # fmt: skip
-        except BadRequest as exc:
-            if "not modified" not in str(exc).lower():
-                raise
+        _unshown(broadcast_id, await reporter.edit(chat_id, message_id, say, t))
 
     async def _report(
         self,
+        reporter: Sender,
         t: Translator,
         chat_id: str,
         message_id: int | None,
         progress: Progress,
         missed: list[broadcasts.NotReached],
     ) -> None:
-        text = report_text(t, progress)
+        text, broadcast_id = report_text(t, progress), progress.broadcast_id
         if message_id is not None:  # the progress message shows the end, without its button
-            await self._edit(chat_id, message_id, text, None)
-        await self.pacer.wait()
-        await self.telegram.send_message(
-            chat_id, text, parse_mode=ParseMode.HTML,
-            reply_markup=refresh_markup(t, progress.broadcast_id) if progress.ask_ack else None,
-        )  # fmt: skip
+            _unshown(broadcast_id, await reporter.edit(chat_id, message_id, Say(text), t))
+        refresh = [refresh_choice(t, broadcast_id)] if progress.ask_ack else []
+        _unshown(broadcast_id, await reporter.send(chat_id, Say(text, refresh), t))
         if not missed:
             return
         with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / f"chua-nhan-thong-bao-{progress.broadcast_id}.xlsx"
+            path = Path(tmp) / f"chua-nhan-thong-bao-{broadcast_id}.xlsx"
             broadcasts.write_not_reached(path, missed)
-            await self.pacer.wait()
-            await self.telegram.send_document(
-                chat_id, path.read_bytes(), filename=path.name,
-                caption=t.gettext("People not reached by broadcast #%(id)d")
-                % {"id": progress.broadcast_id},
-            )  # fmt: skip
+            caption = t.gettext("People not reached by broadcast #%(id)d") % {"id": broadcast_id}
+            file = File(path.name, path.read_bytes(), caption)
+            _unshown(broadcast_id, await reporter.send(chat_id, Say(file=file), t))
+
+
+def _unshown(broadcast_id: int, outcome: Outcome) -> None:
+    """The organizer's chat is not worth stopping a broadcast for: a refusal is only logged."""
+    if not isinstance(outcome, Sent):
+        log.warning("could not show the progress of broadcast %s: %s", broadcast_id, outcome)
 
 
 async def _language_of(session: Any, chat_id: str | None) -> str | None:
     if chat_id is None:
         return None
     stmt = select(ChatAccount.language).where(
-        ChatAccount.channel == CHANNEL, ChatAccount.chat_id == chat_id
+        ChatAccount.channel == TELEGRAM, ChatAccount.chat_id == chat_id
     )
     return (await session.execute(stmt.limit(1))).scalar_one_or_none()
 
 
 async def drain_broadcasts(
-    bot: Bot | None,
     res: Resources,
-    pacer: Pacer,
+    senders: Sequence[Sender],
     *,
     running: Callable[[], bool] = lambda: True,
     workers: int = WORKERS,
     shown: dict[int, _Shown] | None = None,
-    zalo: TextSender | None = None,
 ) -> int:
-    """Start what is due, deliver every due row, report; returns how many were sent.
+    """Start what is due, deliver every due row on the channels of `senders`, report; returns
+    how many were sent.
 
     `running` turning False (the application stopping) ends the drain after the sends in flight.
-    `bot` is None in a process that serves only Zalo: people are reached there, and the
+    Without a Telegram sender (a process serving only Zalo) people are reached on Zalo, and the
     organizer's progress and report are only logged (organizers work on Telegram).
     """
     now = datetime.now(UTC)
@@ -458,7 +375,8 @@ async def drain_broadcasts(
         log.warning("%d broadcast rows were in flight when the bot stopped; not resent", uncertain)
     if not active:
         return 0
-    drain = _Drain(bot, res, pacer, running, shown if shown is not None else {}, zalo=zalo)
+    by_channel = {s.channel: s for s in senders}
+    drain = _Drain(res, by_channel, running, shown if shown is not None else {})
     await drain.show_progress(final=False)
 
     async def tick() -> None:
@@ -475,43 +393,3 @@ async def drain_broadcasts(
             await ticker
     await drain.show_progress(final=True)
     return drain.sent
-
-
-async def _drain_job(context: Any) -> None:
-    app = context.application
-    if app.bot_data.get("broadcasting"):
-        return
-    app.bot_data["broadcasting"] = True
-    try:
-        await drain_broadcasts(
-            context.bot,
-            app.bot_data["resources"],
-            app.bot_data["pacer"],
-            running=lambda: bool(app.running),
-            shown=app.bot_data.setdefault("broadcast_progress", {}),
-            zalo=next(
-                (s for s in app.bot_data.get("notice_senders", ()) if s.channel == "zalo"), None
-            ),
-        )
-    finally:
-        app.bot_data["broadcasting"] = False
-
-
-def start_broadcasts(app: Application) -> None:
-    """Register the broadcast drainer's tick (after start_drainer, which makes the pacer)."""
-    res: Resources = app.bot_data["resources"]
-    app.bot_data.setdefault("pacer", Pacer(res.settings.send_rate_per_second))
-    assert app.job_queue is not None
-    app.job_queue.run_repeating(
-        _drain_job,
-        interval=timedelta(seconds=res.settings.drain_interval_seconds),
-        first=timedelta(seconds=0),
-        name=JOB_NAME,
-        job_kwargs={"max_instances": 2, "coalesce": True},
-    )
-
-
-def kick_broadcasts(app: Application) -> None:
-    """Start sending now rather than at the next tick."""
-    if app.job_queue is not None and app.job_queue.scheduler.running:
-        app.job_queue.run_once(_drain_job, when=0)

@@ -1,8 +1,11 @@
-"""Sending a due notification on one channel, with the outcome told in channel-free terms.
+"""Sending a message the bot starts on one channel, with the outcome told in channel-free terms.
 
-The drainer picks the person's chat account (their preferred or last-used channel among those
-this process serves) and hands the worded notice to that channel's sender; each sender turns
-its API's errors into one of the outcomes below, so the drainer's bookkeeping is shared.
+The drainers word a notice or a broadcast as a `Say` (handlers/notices.py) and hand it to the
+`Sender` of the person's chat account (their preferred or last-used channel among those this
+process serves). Each adapter implements a sender (bot/telegram/sender.py, bot/zalo/sender.py)
+that renders the `Say` its way and turns its API's errors into one of the outcomes below, so
+the drainers' bookkeeping is shared. The assembly hands the senders in (bot/jobs.py,
+bot/serve.py); nothing here knows a channel's API.
 """
 
 from __future__ import annotations
@@ -10,15 +13,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
-from telegram import Bot, InlineKeyboardMarkup
-from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
-
-from domain import reminders
+from handlers.core import Say
 from locales import Translator
-from schedules.pacing import Pacer
+
+TELEGRAM = "telegram"  # where organizers follow their broadcasts (progress and report)
 
 
 @dataclass(frozen=True)
@@ -35,11 +35,19 @@ class Blocked:
 
 @dataclass(frozen=True)
 class Retry:
-    """Try again later: after `after` (the channel's pace, not counted as an attempt), or with
-    the drainer's backoff when `after` is None (trouble that counts as a failed attempt)."""
+    """Not delivered; try again: after `after` (the channel's pace, not counted as an attempt),
+    or with the drainer's backoff when `after` is None (trouble that counts as an attempt)."""
 
     reason: str
     after: timedelta | None = None
+
+
+@dataclass(frozen=True)
+class Unsure:
+    """The request may have reached the channel (e.g. a timeout after it left): a reminder is
+    tried again, a broadcast is not (it must never arrive twice)."""
+
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -49,72 +57,29 @@ class Refused:
     reason: str
 
 
-Outcome = Sent | Blocked | Retry | Refused
+Outcome = Sent | Blocked | Retry | Unsure | Refused
 
 
 # Asked right before a send: None to go ahead, or the outcome to record instead.
 Hold = Callable[[], "Retry | None"]
 
 
-class NoticeSender(Protocol):
-    channel: str
-
-    def word(self, t: Translator, ready: reminders.Ready) -> Any:
-        """The message for this channel, built while the notice's rows are loaded."""
-        ...
-
-    async def send(self, chat_id: str, message: Any, hold: Hold | None = None) -> Outcome:
-        """Send a worded message; never raises for the API's own refusals. `hold`, asked
-        once the pace allows the send, may put it off (e.g. quiet hours have begun)."""
-        ...
-
-
-class TextSender(Protocol):
-    """A channel that can send a plain text to a chat (a broadcast on Zalo)."""
+class Sender(Protocol):
+    """One channel's way of delivering what the bot starts (reminders, broadcasts, reports)."""
 
     channel: str
+    # Photos and documents, and choices under the very message they belong to: without it a
+    # broadcast reaches people as its text alone (handlers/notices.py).
+    media: bool
 
-    async def send_text(self, chat_id: str, text: str, hold: Hold | None = None) -> Outcome: ...
+    async def send(
+        self, chat_id: str, say: Say, t: Translator, hold: Hold | None = None
+    ) -> Outcome:
+        """Send `say` (worded with `t`, which the channel's own hints follow) once the pace
+        allows; `hold`, asked then, may put it off (e.g. quiet hours have begun). Never
+        raises for the API's own refusals."""
+        ...
 
-
-class ChannelSender(NoticeSender, TextSender, Protocol):
-    """A channel other than Telegram: reminders and broadcasts both (Zalo)."""
-
-
-class TelegramNotices:
-    """Notices on Telegram: HTML with inline buttons, paced by the application's Pacer."""
-
-    channel = "telegram"
-
-    def __init__(self, bot: Bot, pacer: Pacer) -> None:
-        self.bot = bot
-        self.pacer = pacer
-
-    def word(
-        self, t: Translator, ready: reminders.Ready
-    ) -> tuple[str, InlineKeyboardMarkup | None]:
-        # Imported here: schedules.notices reaches handlers/, whose modules import the drainer.
-        from schedules.notices import buttons, render
-
-        return render(t, ready), buttons(t, ready)
-
-    async def send(self, chat_id: str, message: Any, hold: Hold | None = None) -> Outcome:
-        text, markup = message
-        await self.pacer.wait()
-        if hold is not None and (put_off := hold()) is not None:
-            return put_off
-        try:
-            message = await self.bot.send_message(
-                int(chat_id), text, parse_mode=ParseMode.HTML, reply_markup=markup
-            )
-        except Forbidden as exc:
-            return Blocked(str(exc))
-        except RetryAfter as exc:
-            wait = exc.retry_after
-            delay = wait if isinstance(wait, timedelta) else timedelta(seconds=float(wait))
-            return Retry(str(exc), after=delay)
-        except BadRequest as exc:  # e.g. chat not found: sending again would fail the same way
-            return Refused(str(exc))
-        except TelegramError as exc:  # network trouble: retry with backoff, then give up
-            return Retry(str(exc))
-        return Sent(message.message_id)
+    async def edit(self, chat_id: str, message_id: int, say: Say, t: Translator) -> Outcome:
+        """Replace an earlier message (a broadcast's progress) where the channel can."""
+        ...

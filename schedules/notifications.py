@@ -1,42 +1,32 @@
-"""The notification drainer: claims due rows, renders them in the recipient's language, sends.
+"""The notification drainer: claims due rows, words them in the recipient's language, sends.
 
-JobQueue is only the clock; the rows are the truth. A row is claimed (state "sending" with a
-lease) and committed before the send, then marked sent with Telegram's message id in a second
-transaction. A crash between Telegram accepting a message and that second commit leaves the
+A clock (PTB's JobQueue, bot/jobs.py, or the plain loops of schedules/loops.py) only calls
+`drain_once`; the rows are the truth. A row is claimed (state "sending" with a lease) and
+committed before the send, then marked sent with the channel's message id in a second
+transaction. A crash between the channel accepting a message and that second commit leaves the
 row "sending"; when its lease runs out it is sent again. That window (one round trip to the
-Bot API plus one commit) is the only way a reminder can arrive twice; Telegram offers no
-idempotency key that would close it. Everything else is lost-proof: a crash before the send
-retries the row after the lease.
+API plus one commit) is the only way a reminder can arrive twice; neither Telegram nor Zalo
+offers an idempotency key that would close it. Everything else is lost-proof: a crash before
+the send retries the row after the lease.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Bot
-from telegram.ext import Application
 
-from bot.context import Resources
 from config.instruments import PLANNER_SECONDS
+from config.resources import Resources
 from domain import channels, nominations, planner, reminders
+from handlers.notices import notice
 from locales import Translator, pick_language
-from schedules.channels import (
-    Blocked,
-    ChannelSender,
-    Hold,
-    NoticeSender,
-    Outcome,
-    Refused,
-    Retry,
-    TelegramNotices,
-)
-from schedules.pacing import Pacer
+from schedules.channels import Blocked, Hold, Outcome, Refused, Retry, Sender, Unsure
 from storage.db import reading
 from storage.models import NotificationState
 from storage.repos.accounts import AccountRepo
@@ -44,34 +34,18 @@ from storage.repos.notifications import NotificationRepo
 
 log = logging.getLogger(__name__)
 
-TELEGRAM = "telegram"
-__all__ = ["Pacer", "drain_once", "kick_drainer", "plan_all", "run_schedules", "start_drainer"]
 LEASE = timedelta(minutes=2)
 BATCH = 50
 RECORD_TRIES = 5  # writes of a send's outcome, 0.5 s apart and doubling
 MAX_ATTEMPTS = 5
-JOB_NAME = "notification-drainer"
-PLAN_JOB_NAME = "reminder-planner"
-EXPIRE_JOB_NAME = "hold-expirer"
 EXPIRE_INTERVAL = timedelta(minutes=1)  # held seats are let go within a minute of their time
 PLAN_CHUNK = 20_000  # person ids per transaction: SQLite has one writer, users must not wait long
 
 
-async def drain_once(
-    bot: Bot | None,
-    res: Resources,
-    pacer: Pacer,
-    *,
-    others: Sequence[NoticeSender] = (),
-) -> int:
-    """Deliver every row due now, batch after batch; returns how many were sent.
-
-    `bot` sends on Telegram (None when this process serves no Telegram bot); `others` are the
-    senders of the other channels this process serves (Zalo).
-    """
-    senders: dict[str, NoticeSender] = {s.channel: s for s in others}
-    if bot is not None:
-        senders[TELEGRAM] = TelegramNotices(bot, pacer)
+async def drain_once(res: Resources, senders: Sequence[Sender]) -> int:
+    """Deliver every row due now, batch after batch, on the channels of `senders` (those this
+    process serves); returns how many were sent."""
+    by_channel = {s.channel: s for s in senders}
     policy = res.settings.reminder_policy()
     sent = 0
     while True:
@@ -88,14 +62,14 @@ async def drain_once(
             ]
         for note_id in claimed:
             try:
-                sent += await _deliver(senders, res, note_id)
+                sent += await _deliver(by_channel, res, note_id)
             except Exception:  # one row's trouble must not strand the rest of the batch
                 log.exception("notification %s could not be delivered", note_id)
         if len(claimed) < BATCH:
             return sent
 
 
-async def _deliver(senders: dict[str, NoticeSender], res: Resources, note_id: int) -> int:
+async def _deliver(senders: dict[str, Sender], res: Resources, note_id: int) -> int:
     db, settings = res.db, res.settings
     now = datetime.now(UTC)
     async with db.begin() as session:
@@ -139,9 +113,9 @@ async def _deliver(senders: dict[str, NoticeSender], res: Resources, note_id: in
         chat_id, person_id, account_id = account.chat_id, note.person_id, account.id
         urgent = note.urgent
         sender = senders[account.channel]
-        message = sender.word(t, ready)
+        say = notice(t, ready)
     # Sent outside the transaction: a slow API must not hold the database's write lock.
-    outcome = await sender.send(chat_id, message, None if urgent else _quiet_hold(policy))
+    outcome = await sender.send(chat_id, say, t, None if urgent else _quiet_hold(policy))
     # Once the channel accepted it, recording that must not give up on a busy database: a
     # row left "sending" would be sent again when its lease runs out.
     for attempt in range(RECORD_TRIES):
@@ -189,7 +163,7 @@ async def _record(
         async with db.begin() as session:
             await _mark(session, note_id, NotificationState.FAILED, outcome.reason)
         return 0
-    if isinstance(outcome, Retry):  # network trouble: retry with backoff, then give up
+    if isinstance(outcome, Retry | Unsure):  # trouble: retry with backoff, then give up
         async with db.begin() as session:
             note = await _mark(session, note_id, NotificationState.PENDING, outcome.reason)
             if note is not None:
@@ -259,29 +233,6 @@ async def _plan_all(res: Resources) -> int:
     return added
 
 
-async def _drain_job(context: Any) -> None:
-    app = context.application
-    # One drain at a time; a tick that finds one running returns at once (APScheduler would
-    # otherwise log a warning for every skipped run while a long peak drains).
-    if app.bot_data.get("draining"):
-        return
-    app.bot_data["draining"] = True
-    try:
-        await drain_once(
-            context.bot,
-            app.bot_data["resources"],
-            app.bot_data["pacer"],
-            others=app.bot_data.get("notice_senders", ()),
-        )
-    finally:
-        app.bot_data["draining"] = False
-
-
-async def _plan_job(context: Any) -> None:
-    res: Resources = context.application.bot_data["resources"]
-    await plan_all(res)
-
-
 async def expire_all(res: Resources) -> int:
     """Let go of nominations and approval requests not answered in time (they are told)."""
     async with res.db.begin() as session:
@@ -291,84 +242,3 @@ async def expire_all(res: Resources) -> int:
     if expired:
         log.info("%d nominations or approval requests expired", expired)
     return expired
-
-
-async def _expire_job(context: Any) -> None:
-    if await expire_all(context.application.bot_data["resources"]):
-        await _drain_job(context)
-
-
-def start_drainer(app: Application) -> None:
-    res: Resources = app.bot_data["resources"]
-    app.bot_data.setdefault("pacer", Pacer(res.settings.send_rate_per_second))
-    assert app.job_queue is not None
-    app.job_queue.run_repeating(
-        _drain_job,
-        interval=timedelta(seconds=res.settings.drain_interval_seconds),
-        first=timedelta(seconds=0),
-        name=JOB_NAME,
-        job_kwargs={"max_instances": 2, "coalesce": True},
-    )
-    app.job_queue.run_repeating(
-        _plan_job,
-        interval=timedelta(minutes=res.settings.plan_interval_minutes),
-        first=timedelta(seconds=5),
-        name=PLAN_JOB_NAME,
-        job_kwargs={"max_instances": 1, "coalesce": True},
-    )
-    app.job_queue.run_repeating(
-        _expire_job,
-        interval=EXPIRE_INTERVAL,
-        first=timedelta(seconds=10),
-        name=EXPIRE_JOB_NAME,
-        job_kwargs={"max_instances": 1, "coalesce": True},
-    )
-
-
-def kick_drainer(app: Application) -> None:
-    """Deliver now rather than at the next tick (e.g. a waitlist promotion)."""
-    if app.job_queue is not None and app.job_queue.scheduler.running:
-        app.job_queue.run_once(_drain_job, when=0)
-
-
-async def run_schedules(
-    res: Resources, senders: Sequence[ChannelSender], stop: asyncio.Event
-) -> None:
-    """What PTB's JobQueue runs, for a process without Telegram (one serving only Zalo): the
-    notification drainer, the broadcast drainer, the reminder planner and the expiry of held
-    seats, each in its own loop so that a long broadcast does not hold reminders up."""
-    from schedules.broadcasts import drain_broadcasts  # it imports this module
-
-    settings = res.settings
-    pacer = Pacer(settings.send_rate_per_second)  # unused: no Telegram sender here
-    zalo = next((s for s in senders if s.channel == "zalo"), None)
-    drain = settings.drain_interval_seconds
-
-    def broadcasts() -> Awaitable[int]:
-        return drain_broadcasts(None, res, pacer, running=lambda: not stop.is_set(), zalo=zalo)
-
-    expire = EXPIRE_INTERVAL.total_seconds()
-    await asyncio.gather(
-        _every(stop, lambda: drain_once(None, res, pacer, others=senders), drain, first=0),
-        _every(stop, broadcasts, drain, first=0),
-        _every(stop, lambda: plan_all(res), settings.plan_interval_minutes * 60, first=5),
-        _every(stop, lambda: expire_all(res), expire, first=drain),
-    )
-
-
-async def _every(
-    stop: asyncio.Event, work: Callable[[], Awaitable[Any]], seconds: float, *, first: float
-) -> None:
-    """Run `work` after `first` seconds, then `seconds` after each run ends, until `stop`."""
-    delay = first
-    while True:
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=delay)
-            return
-        except TimeoutError:
-            pass
-        try:
-            await work()
-        except Exception:  # a bad tick must not end the loop; the rows stay the truth
-            log.exception("scheduled work failed")
-        delay = seconds

@@ -37,11 +37,13 @@ from telegram.ext import Application
 
 from bot.app import OFFLINE_TOKEN, build_application
 from bot.offline import OfflineBotAPI, OfflineRequest, render_text
+from bot.telegram.sender import TelegramSender
 from config.settings import Settings
 from domain import registration
 from locales import LOCALES, Translator
 from schedules.broadcasts import drain_broadcasts
-from schedules.notifications import Pacer, drain_once
+from schedules.notifications import drain_once
+from schedules.pacing import Pacer
 from storage.models import (
     ChatAccount,
     Course,
@@ -396,12 +398,13 @@ class Telegram:
 
     async def drain(self) -> int:
         """One tick of the notification drainer."""
-        return await drain_once(self.app.bot, self.app.bot_data["resources"], Pacer(rate=1000))
+        sender = TelegramSender(self.app.bot, Pacer(rate=1000))
+        return await drain_once(self.app.bot_data["resources"], [sender])
 
     async def drain_broadcasts(self) -> int:
         """One tick of the broadcast drainer."""
         res = self.app.bot_data["resources"]
-        return await drain_broadcasts(self.app.bot, res, Pacer(1000), shown={})
+        return await drain_broadcasts(res, [TelegramSender(self.app.bot, Pacer(1000))], shown={})
 
 
 @dataclass

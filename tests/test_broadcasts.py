@@ -24,6 +24,7 @@ from bot.app import OFFLINE_TOKEN
 from bot.cli_broadcast import cmd_broadcast
 from bot.context import Resources
 from bot.limiter import PacedLimiter, PriorityPacer
+from bot.telegram.sender import TelegramSender
 from config.settings import Settings
 from domain import broadcasts, recipients, roles
 from domain.errors import DomainError, Refusal
@@ -372,7 +373,8 @@ async def test_cancel_stops_a_running_broadcast_and_the_report_says_so(
     def running() -> bool:  # stop after the first message reaches someone
         return sum(len(w.api.sent_to(300 + i)) for i in range(6)) < 1
 
-    await drain_broadcasts(w.app.bot, res, Pacer(1000), running=running, workers=1, shown={})
+    telegram = TelegramSender(w.app.bot, Pacer(1000))
+    await drain_broadcasts(res, [telegram], running=running, workers=1, shown={})
     progress = next(m for m in w.api.sent_to(ORGANIZER) if f"bcx:{draft}" in button_data(m))
     assert await w.press_answer(user(ORGANIZER), f"bcx:{draft}", message=progress) == "Đã hủy."
     await w.drain_broadcasts()
@@ -553,7 +555,8 @@ async def test_600_recipients_at_30_a_second_once_each_through_a_restart(
         started = time.monotonic()
         app = build(settings, db_engine, rate_limit=True)
         async with app:  # the first process, stopped politely after 700 sends
-            await drain_broadcasts(app.bot, app.bot_data["resources"], app.bot_data["pacer"],
+            telegram = TelegramSender(app.bot, app.bot_data["pacer"])
+            await drain_broadcasts(app.bot_data["resources"], [telegram],
                                    running=lambda: sends() < 200, shown={})  # fmt: skip
         async with db.begin() as s:  # and a row as a hard kill leaves it: claimed, lease over
             row = next(r for r in (await s.execute(select(BroadcastDelivery).where(
@@ -565,7 +568,8 @@ async def test_600_recipients_at_30_a_second_once_each_through_a_restart(
         waits: list[float] = []
         async with app:
             res, pacer = app.bot_data["resources"], app.bot_data["pacer"]
-            run = asyncio.create_task(drain_broadcasts(app.bot, res, pacer, shown={}))
+            telegram = TelegramSender(app.bot, pacer)
+            run = asyncio.create_task(drain_broadcasts(res, [telegram], shown={}))
             while not run.done():
                 asked = time.monotonic()
                 update = srv.api.message_update(user(chatter), "/help")
@@ -613,7 +617,8 @@ async def test_429_answers_reschedule_rows_and_pause_everyone(
         async with app:
             res = app.bot_data["resources"]
             for _ in range(20):
-                await drain_broadcasts(app.bot, res, PriorityPacer(1000), shown={})
+                telegram = TelegramSender(app.bot, PriorityPacer(1000))
+                await drain_broadcasts(res, [telegram], shown={})
                 if (await states(db))["pending"] == 0:
                     break
                 await asyncio.sleep(0.5)

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.cli_broadcast import cmd_broadcast
+from bot.telegram.sender import TelegramSender
 from config.settings import Settings
 from schedules.broadcasts import drain_broadcasts
 from schedules.pacing import Pacer
@@ -135,7 +136,8 @@ async def test_a_file_reaches_everyone_with_the_file_id_of_the_organizers_previe
 
     app = build(settings, db_engine)
     async with app:
-        await drain_broadcasts(app.bot, app.bot_data["resources"], Pacer(1000), shown={})
+        telegram = TelegramSender(app.bot, Pacer(1000))
+        await drain_broadcasts(app.bot_data["resources"], [telegram], shown={})
     method = "sendPhoto" if kind == "photo" else "sendDocument"
     files = [(m, p["chat_id"], p[kind]) for m, p in sends(srv) if m == method]
     # One upload, to the organizer, first; then the file id, once to each recipient.

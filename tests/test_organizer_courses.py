@@ -38,9 +38,9 @@ from domain.reminders import (
 )
 from handlers import course_create
 from handlers.dialog import Dialogs
+from handlers.notices import render
 from handlers.organizer import invalid_text
 from locales import Translator
-from schedules.notices import render
 from storage.models import (
     AuditEntry,
     ChatAccount,

@@ -20,10 +20,12 @@ from telegram import Update
 
 from bot.app import OFFLINE_TOKEN
 from bot.offline import OfflineBotAPI
+from bot.telegram.sender import TelegramSender
 from config.settings import Settings, SettingsError, load_settings
 from domain import registration, reminders
 from domain.reminders import Policy, Window, out_of_quiet_hours
-from schedules.notifications import LEASE, Pacer, drain_once, plan_all
+from schedules.notifications import LEASE, drain_once, plan_all
+from schedules.pacing import Pacer
 from storage.db import create_engine
 from storage.models import (
     ChatAccount,
@@ -416,7 +418,7 @@ async def test_flood_limit_answers_reschedule_and_everyone_gets_exactly_one_mess
             async with app:
                 res, sent = app.bot_data["resources"], 0
                 for _ in range(20):
-                    sent += await drain_once(app.bot, res, Pacer(1000))
+                    sent += await drain_once(res, [TelegramSender(app.bot, Pacer(1000))])
                     if sent == len(people):
                         break
                     await asyncio.sleep(0.5)
@@ -446,7 +448,10 @@ async def test_two_drainer_processes_on_postgresql_send_each_row_once(
             async with other_app:
                 one, two = await asyncio.gather(
                     chat.drain(),
-                    drain_once(other_app.bot, other_app.bot_data["resources"], Pacer(1000)),
+                    drain_once(
+                        other_app.bot_data["resources"],
+                        [TelegramSender(other_app.bot, Pacer(1000))],
+                    ),
                 )
         finally:
             await other_engine.dispose()
@@ -558,7 +563,9 @@ async def test_a_send_waiting_its_turn_when_quiet_hours_begin_waits_for_the_morn
                 )  # fmt: skip
         clock.move_to(at("09/12/2026", "20:59") + timedelta(seconds=58))
         # One send every 4 s: the second one's turn comes after 21:00.
-        sent = await drain_once(chat.app.bot, chat.app.bot_data["resources"], Pacer(0.25))
+        sent = await drain_once(
+            chat.app.bot_data["resources"], [TelegramSender(chat.app.bot, Pacer(0.25))]
+        )
     assert sent == 1
     held = [n for n in await rows(chat.db, kind=reminders.PROMOTED) if n.state != "sent"]
     assert [n.state for n in held] == [NotificationState.PENDING]

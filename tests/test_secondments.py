@@ -26,7 +26,7 @@ from domain.importing import ImportReport, Problem
 from domain.secondments import import_secondments
 from domain.sheets import write_rows_xlsx
 from locales import Translator
-from schedules.notifications import Pacer, drain_once, plan_all
+from schedules.notifications import plan_all
 from storage.models import AuditEntry, Person, Role, RoleGrant, Secondment, Unit
 from tests.factories import make_person, make_unit
 from tests.harness import Telegram, at, button, buttons, link_account, text_of, user
@@ -179,7 +179,7 @@ async def test_the_person_sees_it_and_the_host_head_and_home_organizer_are_remin
         assert "Họp đánh giá tiếp theo: 01/10/2026" in status  # every 3 months from 01/07
         await plan_all(chat.app.bot_data["resources"])
     with time_machine.travel(at("24/09/2026", "08:01"), tick=True):  # a week before
-        await drain_once(chat.app.bot, chat.app.bot_data["resources"], Pacer(1000))
+        await chat.drain()
     assert chat.texts(301)[-1] == ("🗓 Cuộc họp đánh giá định kỳ việc luân chuyển của bạn tại "
                                     "Xã Hòa Bình diễn ra ngày 01/10/2026.")  # fmt: skip
     expected = ("🗓 Ngày 01/10/2026 họp đánh giá định kỳ Hoàng Thị Lan, cán bộ luân chuyển đến "
@@ -198,7 +198,7 @@ async def test_the_person_sees_it_and_the_host_head_and_home_organizer_are_remin
         assert "Họp đánh giá tiếp theo: 15/12/2026" in status
         await plan_all(chat.app.bot_data["resources"])
     with time_machine.travel(at("08/12/2026", "08:01"), tick=True):
-        await drain_once(chat.app.bot, chat.app.bot_data["resources"], Pacer(1000))
+        await chat.drain()
     assert chat.texts(302)[-1] == expected.replace("01/10/2026", "15/12/2026")
 
     # Coming home early ends it: no more reminders, and /status no longer shows it.

@@ -23,6 +23,7 @@ from telegram import Update
 from bot.app import OFFLINE_TOKEN
 from bot.context import Resources
 from bot.serve import serve
+from bot.telegram.sender import TelegramSender
 from bot.zalo.client import ZaloClient, ZaloError, ZaloRateLimited, ZaloUnauthorized
 from bot.zalo.polling import Poller
 from bot.zalo.webhook import serve as serve_webhook
@@ -30,7 +31,8 @@ from domain.channels import linked_channels, set_preferred_channel
 from domain.linking import create_code
 from handlers.dialog import Choice, Dialogs, OutOfRange, Picked, Replaced, Stale, split
 from locales import Translator
-from schedules.notifications import Pacer, drain_once
+from schedules.notifications import drain_once
+from schedules.pacing import Pacer
 from storage.models import ChatAccount, Notification, NotificationState, Registration
 from tests.factories import make_course, make_person
 from tests.harness import build, recording_api, settings
@@ -576,9 +578,10 @@ async def test_a_broadcast_reaches_a_mixed_audience_once_each_on_their_channel(
             s.add(BroadcastDelivery(broadcast_id=broadcast.id, person_id=p.id))
     async with app:
         res = app.bot_data["resources"]
-        sent = await drain_broadcasts(app.bot, res, Pacer(1000), zalo=zalo.sender())
+        senders = [TelegramSender(app.bot, Pacer(1000)), zalo.sender()]
+        sent = await drain_broadcasts(res, senders)
         assert sent == 4
-        assert await drain_broadcasts(app.bot, res, Pacer(1000), zalo=zalo.sender()) == 0
+        assert await drain_broadcasts(res, senders) == 0
     telegram = {chat: len(api.sent_to(chat)) for chat in (601, 603, 604)}
     on_zalo = {chat: len(zalo.srv.sent_to(chat)) for chat in ("y2", "y3", "y4")}
     assert telegram == {601: 1, 603: 0, 604: 1}
@@ -701,13 +704,14 @@ async def test_with_telegram_served_elsewhere_a_zalo_process_leaves_telegram_peo
 
     app = build(both, db_engine, api)
     async with app:  # the Telegram process first: Zalo people, and those who chose Zalo, wait
-        assert await drain_broadcasts(app.bot, app.bot_data["resources"], Pacer(1000)) == 1
+        telegram = TelegramSender(app.bot, Pacer(1000))
+        assert await drain_broadcasts(app.bot_data["resources"], [telegram]) == 1
         assert await states() == {on_zalo.id: "pending", on_telegram.id: "sent",
                                   chooser.id: "pending"}  # fmt: skip
         assert api.sent_to(702) == []  # used Telegram last, but chose Zalo
         await due_now()
-        assert await drain_broadcasts(None, res, Pacer(1000), zalo=zalo.sender()) == 2
-        assert await drain_once(None, res, Pacer(1000), others=[zalo.sender()]) == 0
+        assert await drain_broadcasts(res, [zalo.sender()]) == 2
+        assert await drain_once(res, [zalo.sender()]) == 0
         async with zalo.db() as s:
             status = (await s.execute(select(Broadcast.status))).scalar_one()
             note = (await s.execute(select(Notification))).scalar_one()
@@ -715,7 +719,7 @@ async def test_with_telegram_served_elsewhere_a_zalo_process_leaves_telegram_peo
         assert zalo.srv.sent_to("q2") == ["Họp lúc 08:00"]  # the app they chose, once
         assert str(status) == "sending"  # the report is the Telegram process's to send
         assert note.state == NotificationState.PENDING and note.due_at > now  # a Telegram one
-        assert await drain_broadcasts(app.bot, app.bot_data["resources"], Pacer(1000)) == 0
+        assert await drain_broadcasts(app.bot_data["resources"], [telegram]) == 0
     assert [m["text"] for m in api.sent_to(701)] == ["Họp lúc 08:00"]
     assert api.sent_to(702) == []
     assert any("Thông báo #" in str(m.get("text")) for m in api.sent_to(720))  # the report

@@ -35,12 +35,14 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.context import Resources
+from bot.telegram.sender import TelegramSender
 from bot.zalo.client import ZaloClient
 from bot.zalo.conversation import ZaloBot
 from bot.zalo.sender import ZaloSender
 from config.settings import Settings
 from handlers.dialog import ChatState, Choice
-from schedules.notifications import Pacer, drain_once
+from schedules.notifications import drain_once
+from schedules.pacing import Pacer
 
 Predicate = Callable[[str, dict[str, Any]], bool]
 MAX_TEXT = 2000
@@ -370,4 +372,5 @@ class Zalo:
 
     async def drain(self, bot: Any = None) -> int:
         res = Resources(settings=self.settings, db=self.db)
-        return await drain_once(bot, res, Pacer(1000), others=[self.sender()])
+        telegram = [TelegramSender(bot, Pacer(1000))] if bot is not None else []
+        return await drain_once(res, [*telegram, self.sender()])

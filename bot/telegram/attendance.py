@@ -32,7 +32,6 @@ from domain.sheets import SheetError
 from handlers import actions as cb
 from handlers.render import checkin_text, refusal, short
 from locales import Translator
-from schedules.notifications import kick_drainer
 from storage.models import Role
 
 PAGE = 8  # participants per page: names fit one button each on a phone
@@ -485,7 +484,7 @@ async def finish(update: Update, context: BotContext) -> None:
             "attended": report.attended,
             "no_show": report.no_show,
         }
-        kick_drainer(context.application)
+        context.wake()
     await reply(update, text, edit=True)
 
 
@@ -520,7 +519,7 @@ async def complete(update: Update, context: BotContext) -> None:
             else _("This person is not a participant of the course."),
         )
         return
-    kick_drainer(context.application)
+    context.wake()
     await reply(
         update,
         _("✅ %(name)s completed %(title)s. Certificate: %(number)s")

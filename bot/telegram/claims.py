@@ -31,7 +31,6 @@ from domain.errors import DomainError, Refusal
 from handlers import actions as cb
 from handlers.render import kind_label, label, refusal, short
 from locales import Translator
-from schedules.notifications import kick_drainer
 from storage.models import Role
 
 # Main-menu buttons keep working in the middle of a claim; they are not a description.
@@ -458,7 +457,7 @@ async def _done(update: Update, context: BotContext, review: claims.Review) -> N
         else _("Claim %(id)d rejected; %(name)s will be told why.")
     ) % {"id": c.id, "name": escape(review.view.person.full_name)}
     await reply(update, text)
-    kick_drainer(context.application)
+    context.wake()
 
 
 def register(app: Application) -> None:

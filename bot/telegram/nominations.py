@@ -28,7 +28,6 @@ from domain.nominations import Candidate, Choice, Nominating
 from handlers import actions as cb
 from handlers.render import refusal_alert, rule_title, short
 from locales import Translator
-from schedules.notifications import kick_drainer
 from storage.models import Role
 
 PICKING = "nominate"  # user_data: {"course": id, "picked": [ids], "page": n, "hold": hours}
@@ -309,7 +308,7 @@ async def send(update: Update, context: BotContext) -> None:
         return
     await query.answer()
     await reply(update, _sent_text(context.t, done), edit=True)
-    kick_drainer(context.application)
+    context.wake()
 
 
 def _sent_text(t: Translator, done: nominations.Nominated) -> str:

@@ -1,15 +1,19 @@
-"""The words and buttons of a due notification, in the recipient's language, from current data."""
+"""The words and choices of a due notification, in the recipient's language, from current data.
+
+The drainer (schedules/notifications.py) asks for the `notice` of a row `prepare` found still
+relevant and hands it to the person's channel, which renders the choices (inline buttons on
+Telegram, numbered lines on Zalo); a picked choice runs the same flow as anywhere else.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from html import escape
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
-
 from domain import reminders as r
 from domain.standards import RuleStatus, State, grants
 from handlers import actions as cb
+from handlers.core import Choice, Say
 from handlers.render import join_link, rule_title
 from locales import Translator
 from storage.models import Course
@@ -164,36 +168,29 @@ def _record_change(t: Translator, ready: r.Ready) -> str:
     }
 
 
-def buttons(t: Translator, ready: r.Ready) -> InlineKeyboardMarkup | None:
-    """View the course, cancel a registration, and turn this category of reminders off."""
+def notice(t: Translator, ready: r.Ready) -> Say:
+    """The message of a notification, with its choices."""
+    return Say(render(t, ready), choices(t, ready))
+
+
+def choices(t: Translator, ready: r.Ready) -> list[Choice]:
+    """Answer a nomination or a request, view the course, cancel a registration, and turn
+    this category of reminders off."""
     _ = t.gettext
     note = ready.note
-    rows = _answer_buttons(t, ready)
-    no_course_button = (r.COURSE_CANCELLED, r.COURSE_COMPLETED)
-    if note.course_id is not None and note.kind not in no_course_button:
-        row = [
-            InlineKeyboardButton(
-                _("View course"), callback_data=cb.build(cb.COURSE, note.course_id)
+    found = _answer_choices(t, ready)
+    if note.course_id is not None and note.kind not in (r.COURSE_CANCELLED, r.COURSE_COMPLETED):
+        found.append(Choice(_("View course"), cb.build(cb.COURSE, note.course_id)))
+        if note.kind in _TO_REGISTRANTS:
+            found.append(
+                Choice(_("Cancel registration"), cb.build(cb.CANCEL, note.course_id), joined=True)
             )
-        ]
-        if note.kind in (r.COURSE_START, r.PROMOTED, r.COURSE_CHANGED):
-            row.append(
-                InlineKeyboardButton(
-                    _("Cancel registration"), callback_data=cb.build(cb.CANCEL, note.course_id)
-                )
-            )
-        rows.append(row)
     category = r.KINDS[note.kind].category
     if category is not None:
-        rows.append(
-            [
-                InlineKeyboardButton(
-                    _("🔕 Turn these reminders off"),
-                    callback_data=cb.build(cb.REMINDER_OFF, category),
-                )
-            ]
+        found.append(
+            Choice(_("🔕 Turn these reminders off"), cb.build(cb.REMINDER_OFF, category))
         )
-    return InlineKeyboardMarkup(rows) if rows else None
+    return found
 
 
 # -- nomination and approval (domain/nominations.py) --------------------------------------------
@@ -275,7 +272,7 @@ def _nomination(t: Translator, ready: r.Ready, args: dict[str, str]) -> str:
     ) % args
 
 
-def _answer_buttons(t: Translator, ready: r.Ready) -> list[list[InlineKeyboardButton]]:
+def _answer_choices(t: Translator, ready: r.Ready) -> list[Choice]:
     """Confirm/Decline under a nomination, Approve/Decline under an approval request."""
     _ = t.gettext
     note = ready.note
@@ -288,8 +285,6 @@ def _answer_buttons(t: Translator, ready: r.Ready) -> list[list[InlineKeyboardBu
     else:
         return []
     return [
-        [
-            InlineKeyboardButton(text, callback_data=cb.build(action, value))
-            for action, text in (yes, no)
-        ]
+        Choice(text, cb.build(action, value), joined=joined)
+        for (action, text), joined in ((yes, False), (no, True))
     ]
