@@ -441,7 +441,7 @@ async def test_an_organizer_on_zalo_broadcasts_text_by_numbered_choices(zalo: Za
     sending = await zalo.say("zorg", "1")
     assert sending[0].startswith("📤 Đang gửi cho 2 người.")
     res = Resources(settings=zalo.settings, db=zalo.db)
-    assert await drain_broadcasts(None, res, Pacer(1000), zalo=zalo.sender()) == 2
+    assert await drain_broadcasts(res, [zalo.sender()]) == 2
     assert zalo.srv.sent_to("z1") == [preview] and zalo.srv.sent_to("z2") == [preview]
     report = await zalo.say("zorg", "1")  # the report, asked for
     assert "✅ Đã gửi tới: 2" in report[0]
