@@ -452,7 +452,7 @@ async def test_in_chat_participants_are_checked_in_completed_and_their_status_ch
 
 
 def att_page() -> int:
-    from bot.telegram.attendance import PAGE
+    from handlers.attendance import PAGE
 
     return PAGE
 
