@@ -6,11 +6,9 @@ summary as plain text (the operator's console): in Vietnamese, or with `--lang e
 
 from __future__ import annotations
 
-import re
 import sys
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from html import unescape
 from pathlib import Path
 
 from bot.cli_admin import operator
@@ -19,17 +17,13 @@ from domain import report_files, reports
 from domain.errors import DomainError
 from domain.level_history import Shares, shares_on
 from domain.multi_year import MultiYear, multi_year
+from handlers.dialog import plain
+from handlers.report import summary_text
 from locales import Translator
 from storage.db import create_engine, make_sessionmaker, upgrade
 from storage.repos.roster import UnitRepo
 
 OK, INVALID, USAGE = 0, 1, 2
-_TAG = re.compile(r"<[^>]+>")
-
-
-def plain(html: str) -> str:
-    """Chat HTML as console text."""
-    return unescape(_TAG.sub("", html))
 
 
 async def cmd_report(
@@ -102,8 +96,6 @@ def _write(report: reports.Report, out: Path, stem: str, lang: str) -> list[Path
 
 def _summary(settings: Settings, report: reports.Report, lang: str) -> str:
     # The chat's own renderer, so the console and the chat can never disagree.
-    from bot.telegram.report import summary_text
-
     return summary_text(Translator(lang, settings.tz), report)
 
 

@@ -97,6 +97,7 @@ class Ctx:
     wake: Wake = lambda: None  # new notification rows were queued: deliver them soon
     # What the channel can do (the flow words its answer accordingly).
     shares_contact: bool = False  # a button that sends the person's phone number
+    files: bool = False  # sends and takes documents (else a File is shown as its `instead`)
     # The step this message left (router.owed), so that a picked choice continues it.
     left: tuple[str, dict[str, Any]] | None = None
     # Photos and documents sent and received, with choices under the very message they

@@ -455,10 +455,12 @@ async def checkin(ctx: Ctx, arg: str) -> list[Say]:
         return not_linked(ctx)
     code = "".join(arg.split())
     if not code:
+        if ctx.shares_contact:  # Telegram, where commands start with a slash (as not_linked)
+            return [Say(ctx._("Send /checkin followed by the code shown in the room."))]
         return [Say(ctx._("Type “điểm danh” followed by the code shown in the room."))]
     async with ctx.db.begin() as session:
         result = await attendance.checkin(session, person_id=ctx.person_id, code=code, now=ctx.now)
-    return [Say(checkin_text(ctx.t, result), main_menu(ctx.t))]
+    return [Say(checkin_text(ctx.t, result), menu=Menu.MAIN)]
 
 
 async def telegram_code(ctx: Ctx, arg: str) -> list[Say]:

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from handlers import (
     account,
+    attendance,
     broadcast,
     claims,
     course_create,
@@ -22,6 +23,7 @@ from handlers import (
     link,
     nominations,
     organizer_courses,
+    report,
 )
 from handlers.core import Ctx, Flow, Menu, Say
 from handlers.dialog import key
@@ -38,6 +40,7 @@ CANCELLED: dict[str, Callable[[Ctx], list[Say]]] = {
     course_edit.PREFIX: course_edit.cancelled,
     broadcast.PREFIX: broadcast.cancelled,
     nominations.REASON: _kept,  # nothing is declined
+    attendance.PREFIX: attendance.cancelled,
 }
 
 
@@ -104,6 +107,19 @@ ACTIONS: dict[str, Flow] = {  # an action's name (handlers/actions.py) → its f
     "oe": course_edit.menu,
     "of": course_edit.start,
     "og": course_edit.choose,
+    # Attendance and the yearly report (handlers/attendance.py, report.py)
+    "attendance": attendance.courses,
+    "at": attendance.course,
+    "ats": attendance.session_page,
+    "atk": attendance.toggle,
+    "atc": attendance.checkin_code,
+    "atx": attendance.sheet_file,
+    "atu": attendance.upload_ask,
+    "atf": attendance.finish_ask,
+    "atfc": attendance.finish,
+    "complete": attendance.complete,
+    "noshows": attendance.noshows,
+    "report": report.report,
     "cancel": cancel,
     # Broadcasts (handlers/broadcast.py)
     "broadcast": broadcast.start,
@@ -131,6 +147,10 @@ COMMANDS = (
     "newcourse",
     "organize",
     "broadcast",
+    "attendance",
+    "complete",
+    "noshows",
+    "report",
 )
 # Words people type instead of a command (folded: accents and case do not matter).
 _WORDS = {
@@ -148,9 +168,12 @@ _WORDS = {
     "newcourse": ("tao khoa hoc", "khoa hoc moi"),
     "organize": ("quan ly khoa hoc", "khoa hoc toi to chuc"),
     "broadcast": ("gui thong bao",),
+    "attendance": ("so diem danh", "quan ly diem danh"),
+    "noshows": ("vang mat", "danh sach vang mat"),
+    "report": ("bao cao",),
 }
-# Words that take what follows them, e.g. "điểm danh 482 913".
-_WITH_ARGUMENT = ("checkin",)
+# Words that take what follows them, e.g. "điểm danh 482 913", "báo cáo 2025".
+_WITH_ARGUMENT = ("checkin", "report")
 
 
 def command_words() -> dict[str, str]:
@@ -176,11 +199,17 @@ STEPS: dict[str, StepFlow] = {
     **{step: claims.typed for step in claims.STEPS},
     **{step: course_create.typed for step in course_create.STEPS},
     course_edit.VALUE: course_edit.value,
+    attendance.SHEET: attendance.typed,  # text where the sheet is owed
     **{step: course_edit.when for step in (course_edit.STARTS, course_edit.ENDS,
                                            course_edit.SESSIONS)},
     **{step: broadcast.answer for step in broadcast.STEPS},
 }
 _WORD_TABLE = command_words()
+
+# A file sent where the chat owes one: step name → its flow, given the step's data and the
+# channel's reference to the file, its name, and how to fetch it.
+FileStep = Callable[[Ctx, dict[str, Any], str, str, attendance.Fetch], Awaitable[list[Say]]]
+FILE_STEPS: dict[str, FileStep] = {attendance.SHEET: attendance.sheet_sent}
 
 
 async def run(ctx: Ctx, action: str) -> list[Say] | None:
@@ -207,6 +236,17 @@ def owed(ctx: Ctx) -> tuple[str, dict[str, Any]] | None:
     ctx.expect(None)
     ctx.left = step
     return step
+
+
+async def sent(ctx: Ctx, ref: str, name: str, fetch: attendance.Fetch) -> list[Say] | None:
+    """A file sent where the chat owes one (an attendance sheet); None when none is owed."""
+    state = ctx.dialog
+    flow = FILE_STEPS.get(state.expect or "")
+    if flow is None:
+        return None
+    data = dict(state.data)
+    ctx.expect(None)
+    return await flow(ctx, data, ref, name, fetch)
 
 
 async def command(ctx: Ctx, text: str) -> list[Say] | None:

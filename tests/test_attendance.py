@@ -15,7 +15,7 @@ import pytest
 import time_machine
 from openpyxl import Workbook
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from domain import attendance as att
 from domain import completion, registration, roles
@@ -25,6 +25,7 @@ from domain.standards import State, status_of
 from storage.models import (
     Attendance,
     AuditEntry,
+    ChatAccount,
     Course,
     Notification,
     Qualification,
@@ -34,7 +35,8 @@ from storage.models import (
     TrainingRecord,
 )
 from tests.factories import make_course, make_person, make_position, make_unit
-from tests.harness import Telegram, buttons
+from tests.harness import Telegram, buttons, running, settings
+from tests.zalo_standin import Zalo
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 RULE = "leader-political-theory"
@@ -452,7 +454,7 @@ async def test_in_chat_participants_are_checked_in_completed_and_their_status_ch
 
 
 def att_page() -> int:
-    from bot.telegram.attendance import PAGE
+    from handlers.attendance import PAGE
 
     return PAGE
 
@@ -526,3 +528,99 @@ async def test_in_chat_only_organizers_of_the_unit_see_its_courses_and_heads_see
             await s.execute(select(AuditEntry).where(AuditEntry.result == "refused"))
         ).scalar_one()
     assert refused.action == "attendance"
+
+
+@pytest.mark.databases("sqlite")
+async def test_a_sheet_asked_for_before_a_restart_is_taken_after_it(
+    chat: Telegram, db_engine: AsyncEngine, db: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    c = await course5(chat.db)
+    org = await chat.link(c.organizer, 930, "en")
+    ids = await personal_ids(chat.db, c)
+    header = ["Số CCCD", "Họ và tên", "Buổi 1", "Buổi 2", "Buổi 3", "Buổi 4", "Buổi 5"]
+    good = write_xlsx(tmp_path / "good.xlsx", [header, [ids["An"], "An", "x", "", "", "", ""]])
+    asked = "Send the filled attendance sheet (.xlsx), or /cancel."
+    with time_machine.travel(AFTER, tick=True):
+        screen = await chat.press(
+            org, f"at:{c.course_id}", message=await chat.say(org, "/attendance")
+        )
+        assert (await chat.choose(org, screen, "Upload"))["text"] == asked
+        # Text is no sheet: the sheet is still awaited.
+        assert (await chat.say(org, "hello"))["text"] == asked
+        # Another process (or the same one restarted) takes the next update.
+        async with running(settings(), db_engine, db) as again:
+            answer = await again.send_file(org, "good.xlsx", good.read_bytes())
+            assert answer["text"] == "✅ Attendance saved: 5 marks from 1 rows."
+            screen = await again.press(
+                org, f"at:{c.course_id}", message=await again.say(org, "/attendance")
+            )
+            await again.choose(org, screen, "Upload")
+            assert (await again.say(org, "/cancel"))["text"] == "Cancelled."
+            after = await again.send_file(org, "good.xlsx", good.read_bytes())
+            assert "Attendance saved" not in after["text"]
+
+
+def numbered(message: str, label: str) -> str:
+    """The number of the choice labelled `label` (its start) in a Zalo message."""
+    found = [
+        line.split(". ", 1)[0]
+        for line in message.splitlines()
+        if re.match(r"\d+\. ", line) and line.split(". ", 1)[1].startswith(label)
+    ]
+    assert len(found) == 1, f"no single choice {label!r} in {message!r}"
+    return found[0]
+
+
+@pytest.mark.databases("sqlite")
+async def test_on_zalo_the_organizer_marks_a_session_shows_its_code_and_finishes(
+    zalo: Zalo,
+) -> None:
+    c = await course5(zalo.db)
+    async with zalo.db.begin() as s:
+        s.add(ChatAccount(channel="zalo", chat_user_id="o1", chat_id="o1", language="en",
+                          person_id=c.organizer, linked_at=BEFORE))  # fmt: skip
+    with time_machine.travel(SESSIONS[0][0] + timedelta(minutes=10), tick=False):
+        listing = (await zalo.say("o1", "/attendance"))[-1]
+        screen = (await zalo.say("o1", numbered(listing, "01/12/2026")))[-1]
+        assert "Session 1 · 01/12/2026 07:30 · present 0 of 4" in screen
+        # No file goes through Zalo: no sheet to fill in, no upload; sessions are marked here.
+        assert "Sheet" not in screen and "Upload" not in screen
+        assert "are on Telegram; here, mark each session from its list" in screen
+        page = (await zalo.say("o1", numbered(screen, "🗓 1")))[-1]
+        page = (await zalo.say("o1", numbered(page, "⬜ Nguyễn Văn An")))[-1]
+        assert "Present: 1 of 4" in page and "✅ Nguyễn Văn An" in page
+        shown = (await zalo.say("o1", numbered(page, "🔑 Check-in code")))[-1]
+        code = re.search(r"điểm danh (\w+)", shown)
+        assert code is not None and f"/checkin {code[1]}" in shown
+    async with zalo.db() as s:
+        present = (await s.execute(select(Attendance.registration_id))).scalars().all()
+    assert present == [c.regs["An"]]
+    with time_machine.travel(AFTER, tick=False):
+        screen = (await zalo.say("o1", "sổ điểm danh"))[-1]
+        screen = (await zalo.say("o1", numbered(screen, "01/12/2026")))[-1]
+        ask = (await zalo.say("o1", numbered(screen, "🏁 Finish")))[-1]
+        done = (await zalo.say("o1", numbered(ask, "🏁 Yes, finish")))[0]
+        assert done == (
+            "🏁 Trung cấp lý luận chính trị is finished: 0 completed, 1 attended too few "
+            "sessions, 3 no-shows."
+        )
+        # Someone who may not: refused, in so many words.
+        async with zalo.db.begin() as s:
+            s.add(ChatAccount(channel="zalo", chat_user_id="a1", chat_id="a1", language="en",
+                              person_id=c.people["An"], linked_at=BEFORE))  # fmt: skip
+        assert (await zalo.say("a1", "/attendance"))[0].startswith("Only organizers can")
+        assert (await zalo.say("a1", "báo cáo"))[0].startswith("Only organizers can")
+
+
+@pytest.mark.databases("sqlite")
+async def test_on_zalo_the_report_is_its_summary_and_where_to_get_the_files(zalo: Zalo) -> None:
+    c = await course5(zalo.db)
+    async with zalo.db.begin() as s:
+        s.add(ChatAccount(channel="zalo", chat_user_id="o2", chat_id="o2", language="vi",
+                          person_id=c.organizer, linked_at=BEFORE))  # fmt: skip
+    with time_machine.travel(AFTER, tick=False):
+        summary, files = await zalo.say("o2", "báo cáo 2026")
+        assert summary.startswith("📊 Báo cáo đào tạo, bồi dưỡng năm 2026")
+        assert "/report trên Telegram" in files and "boiduong report" in files
+        usage = await zalo.say("o2", "/report năm-ngoái")
+    assert usage == ["Cách dùng: /report [NĂM], ví dụ /report 2026"]

@@ -13,8 +13,8 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.telegram.sheet_upload import CHAT_MAX_ROWS
 from domain.sheets import MAX_ROWS
+from handlers.sheets import CHAT_MAX_ROWS
 from storage.models import Course
 from tests.factories import course_row, courses_xlsx, make_communes, make_organizer
 from tests.harness import Telegram, link_account

@@ -21,12 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.cli_report import cmd_report
 from bot.demo import build_demo
 from bot.offline import OfflineBotAPI
-from bot.telegram.report import summary_text
 from config.settings import Settings
 from domain import report_files, reports, roles
 from domain.audience import applies
 from domain.errors import DomainError
 from domain.standards import holds
+from handlers.report import summary_text
 from locales import Translator
 from storage.models import (
     AuditEntry,

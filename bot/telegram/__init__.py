@@ -36,9 +36,10 @@ def register_all(app: Application) -> None:
     ):  # fmt: skip
         feature.register(app)
     # A spreadsheet sent outside the conversations is a courses import.
-    # Attendance uploads and claim evidence are files inside conversations: before that.
+    # Attendance sheets (a file the chat owes) and claim evidence come before that.
+    broadcast.register(app)  # its message may be a document: before the spreadsheet import
+    adapter.owed_files(app)
     for feature in (
-        broadcast,  # its message may be a document: before the spreadsheet import
         attendance, claims, organizer_courses, course_import,
         nominations,  # asks a decline's reason as the next message
         reviews,  # asks a review meeting's conclusions as the next message

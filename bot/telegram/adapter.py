@@ -27,6 +27,7 @@ from telegram.ext import (
 
 from bot.context import BotContext
 from bot.telegram.menus import contact_menu, main_menu
+from domain.sheets import MAX_FILE_BYTES
 from handlers import actions as cb
 from handlers import router
 from handlers.core import Choice, Ctx, Downloaded, DownloadFailed, Flow, Menu, Say, Upload
@@ -68,6 +69,7 @@ def ctx_of(update: Update, context: BotContext) -> Ctx:
         wake=context.bot_data.get("wake") or (lambda: None),
         shares_contact=True,
         media=True,
+        files=True,
     )
 
 
@@ -224,6 +226,36 @@ class OwedStep(BaseHandler[Update, BotContext, None]):
 def owed_steps(app: Application, files: Iterable[str] = ()) -> None:
     """Text answering an owed step; with `files`, a photo or document answering one of them."""
     app.add_handler(OwedStep(dialogs_of(app), files))
+
+
+class OwedFile(BaseHandler[Update, BotContext, None]):
+    """A document from a chat that owes a file (handlers.router.FILE_STEPS: an attendance
+    sheet). Registered before the features that take a spreadsheet unasked (a courses
+    import), so the step owed has it first; any other document goes on to them."""
+
+    def __init__(self, dialogs: Dialogs) -> None:
+        super().__init__(self.answer)
+        self.dialogs = dialogs
+
+    def check_update(self, update: object) -> bool:
+        if not isinstance(update, Update) or update.message is None:
+            return False
+        chat = update.effective_chat
+        if update.message.document is None or chat is None:
+            return False
+        return self.dialogs.state(str(chat.id), datetime.now(UTC)).expect in router.FILE_STEPS
+
+    async def answer(self, update: Update, context: BotContext) -> None:
+        """Hand the document to the owed step's flow, fetched within the sheet size limit."""
+        assert update.message is not None and update.message.document is not None
+        doc = update.message.document
+        fetch = fetcher(context, MAX_FILE_BYTES, doc.file_size)
+        says = await router.sent(ctx_of(update, context), doc.file_id, doc.file_name or "", fetch)
+        await render(update, context, says or [])
+
+
+def owed_files(app: Application) -> None:
+    app.add_handler(OwedFile(dialogs_of(app)))
 
 
 def dialogs_of(app: Application) -> Dialogs:
