@@ -20,7 +20,9 @@ from config.settings import Settings
 from handlers.dialog import ChatState, Choice, Dialogs
 from locales import Translator
 
-__all__ = ["Choice", "Ctx", "DownloadFailed", "Downloaded", "File", "Flow", "Menu", "Say"]
+__all__ = [
+    "Choice", "Ctx", "DownloadFailed", "Downloaded", "File", "Flow", "Menu", "Say", "Upload",
+]
 
 
 class Menu(enum.Enum):
@@ -37,11 +39,17 @@ class File:
     content: bytes
     caption: str = ""
     instead: str = ""  # the text a channel that cannot send files shows in its place
+    ref: str = ""  # the channel's own id of a file it holds (a Telegram file id): sent by it
+    photo: bool = False  # shown as a picture where the channel can (else sent as a file)
+    # The Say's text is the file's caption and its choices sit under it, as one message
+    # (a claim's evidence under its card), where the channel can.
+    attached: bool = False
 
 
 @dataclass
 class Say:
-    """One message: HTML of our catalogue (made plain where a channel has no markup)."""
+    """One message: HTML of our catalogue (made plain where a channel has no markup). An
+    `edit` without text changes only the choices under the picked message."""
 
     text: str = ""
     choices: list[Choice] = field(default_factory=list)
@@ -82,6 +90,7 @@ class Ctx:
     wake: Wake = lambda: None  # new notification rows were queued: deliver them soon
     # What the channel can do (the flow words its answer accordingly).
     shares_contact: bool = False  # a button that sends the person's phone number
+    takes_files: bool = False  # the person can send a file (a PDF), not only a photo
     # The step this message left (router.owed), so that a picked choice continues it.
     left: tuple[str, dict[str, Any]] | None = None
 
@@ -134,3 +143,14 @@ class Downloaded:
     content: bytes
     filename: str
     mime: str
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A photo or file a person sent, as the channel holds it: its bytes are fetched only
+    when a flow needs them."""
+
+    fetch: Callable[[int], Awaitable[Downloaded]]  # the bytes; DownloadFailed over the limit
+    photo: bool = True  # a photo (re-encoded by the channel where it has a `ref`), or a file
+    size: int | None = None  # as the channel states it, before anything is downloaded
+    ref: str = ""  # the channel's own id, by which it can send the file again (Telegram)

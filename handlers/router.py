@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from handlers import (
     account,
+    claim_review,
     claims,
     course_create,
     course_edit,
@@ -21,8 +22,9 @@ from handlers import (
     link,
     nominations,
     organizer_courses,
+    reviews,
 )
-from handlers.core import Ctx, Flow, Menu, Say
+from handlers.core import Ctx, Flow, Menu, Say, Upload
 from handlers.dialog import key
 from locales import LANGUAGES, Translator
 
@@ -85,6 +87,15 @@ ACTIONS: dict[str, Flow] = {  # an action's name (handlers/actions.py) → its f
     "clk": claims.kind,
     "clq": claims.qualification,
     "cll": claims.level,
+    # Organizers decide claims (handlers/claim_review.py) and record secondment reviews
+    "claims": claim_review.queue,
+    "clv": claim_review.view,
+    "cla": claim_review.approve,
+    "clr": claim_review.ask_reason,
+    "reviews": reviews.listing,
+    "sv": reviews.ratings,
+    "svr": reviews.rated,
+    "svs": reviews.without_note,
     # Organizers' courses (handlers/course_create.py, course_edit.py, organizer_courses.py)
     "newcourse": course_create.start,
     "on": course_create.choose,
@@ -118,6 +129,8 @@ COMMANDS = (
     "cancel",
     "newcourse",
     "organize",
+    "claims",
+    "reviews",
 )
 # Words people type instead of a command (folded: accents and case do not matter).
 _WORDS = {
@@ -134,6 +147,8 @@ _WORDS = {
     "cancel": ("huy", "huy bo"),
     "newcourse": ("tao khoa hoc", "khoa hoc moi"),
     "organize": ("quan ly khoa hoc", "khoa hoc toi to chuc"),
+    "claims": ("duyet de nghi", "de nghi cho duyet", "ho so cho duyet"),
+    "reviews": ("hop danh gia", "danh gia biet phai", "danh gia luan chuyen"),
 }
 # Words that take what follows them, e.g. "điểm danh 482 913".
 _WITH_ARGUMENT = ("checkin",)
@@ -162,10 +177,25 @@ STEPS: dict[str, StepFlow] = {
     **{step: claims.typed for step in claims.STEPS},
     **{step: course_create.typed for step in course_create.STEPS},
     course_edit.VALUE: course_edit.value,
+    claim_review.REASON: claim_review.reason,
+    reviews.NOTE: reviews.noted,
     **{step: course_edit.when for step in (course_edit.STARTS, course_edit.ENDS,
                                            course_edit.SESSIONS)},
 }
 _WORD_TABLE = command_words()
+
+# A photo or file the chat owes: step name → its flow (None: something else was sent).
+UploadFlow = Callable[[Ctx, Upload | None], Awaitable[list[Say]]]
+UPLOADS: dict[str, UploadFlow] = {claims.PHOTO: claims.evidence}
+
+
+async def upload(ctx: Ctx, sent: Upload | None) -> list[Say] | None:
+    """The answer to a photo or file sent while the chat owes one; None when it owes none
+    (the step stays owed until its flow is done with it)."""
+    step = ctx.dialog.expect
+    if step not in UPLOADS or ctx.person_id is None:
+        return None
+    return await UPLOADS[step](ctx, sent)
 
 
 async def run(ctx: Ctx, action: str) -> list[Say] | None:
