@@ -91,7 +91,8 @@ async def without_note(ctx: Ctx, arg: str) -> list[Say]:
     sid, rating = _rating(arg)
     owed = ctx.step(NOTE)
     if owed is None or (owed[1].get("secondment"), owed[1].get("rating")) != (sid, rating):
-        return [Say(alert=ctx._("This button is no longer valid."))]
+        return [Say(alert=ctx._("This review no longer waits for its conclusions. Send /reviews "
+                                "to record a meeting."))]
     ctx.expect(None)  # a pressed button leaves the typed step owed
     return await _record(ctx, sid, rating, "")
 
