@@ -249,7 +249,7 @@ class OwedUpload(BaseHandler[Update, BotContext, None]):
         message, chat = update.message, update.effective_chat
         if chat is None or message.text is not None or message.contact is not None:
             return False
-        if not (message.photo or message.document or message.effective_attachment):
+        if message.effective_attachment is None:
             return False  # a service message (a member joined, a pin)
         return self.dialogs.state(str(chat.id), datetime.now(UTC)).expect in router.UPLOADS
 
