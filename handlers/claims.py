@@ -191,14 +191,16 @@ async def _keep(upload: Upload) -> _Kept | claims.EvidenceProblem:
     problem = claims.evidence_problem(size=upload.size)
     if problem is not None:
         return problem
-    if upload.photo and upload.ref:
-        return _Kept("photo", file_id=upload.ref)
+    if upload.kind == "photo" and upload.file_id:
+        return _Kept("photo", file_id=upload.file_id)
+    if upload.fetch is None:  # nothing to check it by
+        return claims.EvidenceProblem.WRONG_TYPE
     got = await upload.fetch(claims.EVIDENCE_MAX_BYTES)
     problem = claims.evidence_problem(size=len(got.content), content=got.content)
     if problem is not None:
         return problem
-    if upload.ref:
-        return _Kept("document", file_id=upload.ref)
+    if upload.file_id:
+        return _Kept("document", file_id=upload.file_id)
     return _Kept(claims.STORED_PHOTO, file=claims.EvidenceFile(got.content, got.filename, got.mime))
 
 

@@ -147,10 +147,11 @@ class Downloaded:
 
 @dataclass(frozen=True)
 class Upload:
-    """A photo or file a person sent, as the channel holds it: its bytes are fetched only
-    when a flow needs them."""
+    """A photo or document a person sent, as the channel holds it: by the id it gave it
+    (Telegram's file_id), by which it can be sent again; its bytes are fetched only when a
+    flow needs them (where the channel keeps no id, as Zalo, they are all there is)."""
 
-    fetch: Callable[[int], Awaitable[Downloaded]]  # the bytes; DownloadFailed over the limit
-    photo: bool = True  # a photo (re-encoded by the channel where it has a `ref`), or a file
+    kind: str  # "photo" (re-encoded by a channel that gives it an id) | "document"
+    file_id: str = ""
     size: int | None = None  # as the channel states it, before anything is downloaded
-    ref: str = ""  # the channel's own id, by which it can send the file again (Telegram)
+    fetch: Callable[[int], Awaitable[Downloaded]] | None = None  # DownloadFailed over the limit

@@ -260,12 +260,12 @@ class OwedUpload(BaseHandler[Update, BotContext, None]):
         sent: Upload | None = None
         if message.photo:
             largest = message.photo[-1]
-            sent = Upload(_fetch(context, largest.file_id, largest.file_size), photo=True,
-                          size=largest.file_size, ref=largest.file_id)  # fmt: skip
+            sent = Upload("photo", largest.file_id, largest.file_size,
+                          _fetch(context, largest.file_id, largest.file_size))  # fmt: skip
         elif message.document is not None:
             doc = message.document
-            sent = Upload(_fetch(context, doc.file_id, doc.file_size), photo=False,
-                          size=doc.file_size, ref=doc.file_id)  # fmt: skip
+            sent = Upload("document", doc.file_id, doc.file_size,
+                          _fetch(context, doc.file_id, doc.file_size))  # fmt: skip
         says = await router.upload(ctx_of(update, context), sent)
         await render(update, context, says or [])
 

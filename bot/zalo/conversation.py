@@ -185,7 +185,7 @@ class ZaloBot:
         async def fetch(limit: int) -> Downloaded:
             return await self.client.download_image(url, max_bytes=limit)
 
-        return Upload(fetch)
+        return Upload("photo", fetch=fetch)
 
     async def respond(self, ctx: Ctx, text: str) -> list[Say]:
         """Which flow answers this text: a number or label picks a choice offered before."""
