@@ -52,7 +52,7 @@ ATT_FINISH_CONFIRM = "atfc"
 CLAIM_START = "cl"
 CLAIM_KIND = "clk"  # clk:correction|qualification|training
 CLAIM_QUAL = "clq"  # clq:<qualification kind>
-CLAIM_LEVEL = "cll"  # cll:<level code>
+CLAIM_LEVEL = "cll"  # cll:<qualification kind>:<level code>
 CLAIM_VIEW = "clv"  # clv:<claim>
 CLAIM_APPROVE = "cla"
 CLAIM_REJECT = "clr"
@@ -84,18 +84,19 @@ BC_KINDS = ("all", "unit", "pos", "miss", "reg", "wait")
 # Secondment review meetings (handlers/reviews.py)
 REVIEW_VIEW = "sv"  # sv:<secondment> the rating buttons
 REVIEW_RATE = "svr"  # svr:<secondment>:<rating index> then the meeting's note is asked
+REVIEW_SKIP = "svs"  # svs:<secondment>:<rating index> recorded without a note
 _NUMBERS = {ATT_COURSE: 1, ATT_SESSION: 3, ATT_TOGGLE: 5, ATT_CODE: 2, ATT_SHEET: 1,
             ATT_UPLOAD: 1, ATT_FINISH: 1, ATT_FINISH_CONFIRM: 1, CLAIM_VIEW: 1,
             CLAIM_APPROVE: 1, CLAIM_REJECT: 1}  # fmt: skip
-_WORDS = {CLAIM_KIND: "correction|qualification|training", CLAIM_LEVEL: "[a-z0-9_]{1,30}",
-          CLAIM_QUAL: "education|political_theory|state_management|it|foreign_language|"
-          "digital_skills"}  # fmt: skip
+_QUALS = "education|political_theory|state_management|it|foreign_language|digital_skills"
+_WORDS = {CLAIM_KIND: "correction|qualification|training",
+          CLAIM_LEVEL: f"(?:{_QUALS}):[a-z0-9_]{{1,30}}", CLAIM_QUAL: _QUALS}  # fmt: skip
 
 _ID_ACTIONS = (COURSE, REGISTER, REGISTER_CONFIRM, CANCEL, CANCEL_CONFIRM, PAGE, SEARCH_PAGE)
 _NUMBERS.update(dict.fromkeys((NOM_ACCEPT, NOM_DECLINE, APPROVE, APPROVE_DECLINE, NOM_SKIP,
                                 APPROVE_SKIP, NOM_COURSE,
                                 NOM_TOGGLE, NOM_PAGE, NOM_HOLD, NOM_GAP, NOM_UNIT), 1))  # fmt: skip
-_NUMBERS.update({REVIEW_VIEW: 1, REVIEW_RATE: 2})
+_NUMBERS.update({REVIEW_VIEW: 1, REVIEW_RATE: 2, REVIEW_SKIP: 2})
 _NUMBERS.update({BC_RULE: 2, BC_ACK: 2, BC_SEND: 1, BC_WHEN: 1, BC_CANCEL: 1, BC_REFRESH: 1,
                  BC_RECEIVED: 1})  # fmt: skip
 _ORG_ID_ACTIONS = (ORG_LIST, ORG_COURSE, ORG_EDIT, ORG_CLOSE, ORG_REOPEN, ORG_CANCEL,

@@ -21,7 +21,7 @@ from handlers.dialog import ChatState, Choice, Dialogs
 from locales import Translator
 
 __all__ = [
-    "Choice", "Ctx", "DownloadFailed", "Downloaded", "File", "Flow", "Menu", "Say", "Upload"
+    "Choice", "Ctx", "DownloadFailed", "Downloaded", "File", "Flow", "Menu", "Say", "Upload",
 ]
 
 
@@ -39,20 +39,17 @@ class File:
     content: bytes
     caption: str = ""
     instead: str = ""  # the text a channel that cannot send files shows in its place
-
-
-@dataclass(frozen=True)
-class Upload:
-    """A photo or document the channel already holds, by the id it gave it (Telegram's
-    file_id): what a person sent, or what is sent again without uploading it anew."""
-
-    kind: str  # "photo" | "document"
-    file_id: str
+    ref: str = ""  # the channel's own id of a file it holds (a Telegram file id): sent by it
+    photo: bool = False  # shown as a picture where the channel can (else sent as a file)
+    # The Say's text is the file's caption and its choices sit under it, as one message
+    # (a claim's evidence under its card), where the channel can.
+    attached: bool = False
 
 
 @dataclass
 class Say:
-    """One message: HTML of our catalogue (made plain where a channel has no markup)."""
+    """One message: HTML of our catalogue (made plain where a channel has no markup). An
+    `edit` without text changes only the choices under the picked message."""
 
     text: str = ""
     choices: list[Choice] = field(default_factory=list)
@@ -98,6 +95,7 @@ class Ctx:
     # What the channel can do (the flow words its answer accordingly).
     shares_contact: bool = False  # a button that sends the person's phone number
     files: bool = False  # sends and takes documents (else a File is shown as its `instead`)
+    takes_files: bool = False  # the person can send a file (a PDF), not only a photo
     # The step this message left (router.owed), so that a picked choice continues it.
     left: tuple[str, dict[str, Any]] | None = None
     # Photos and documents sent and received, with choices under the very message they
@@ -157,3 +155,15 @@ class Downloaded:
     content: bytes
     filename: str
     mime: str
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A photo or document a person sent, as the channel holds it: by the id it gave it
+    (Telegram's file_id), by which it can be sent again; its bytes are fetched only when a
+    flow needs them (where the channel keeps no id, as Zalo, they are all there is)."""
+
+    kind: str  # "photo" (re-encoded by a channel that gives it an id) | "document"
+    file_id: str = ""
+    size: int | None = None  # as the channel states it, before anything is downloaded
+    fetch: Callable[[int], Awaitable[Downloaded]] | None = None  # DownloadFailed over the limit

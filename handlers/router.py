@@ -16,6 +16,7 @@ from handlers import (
     account,
     attendance,
     broadcast,
+    claim_review,
     claims,
     course_create,
     course_edit,
@@ -24,8 +25,9 @@ from handlers import (
     nominations,
     organizer_courses,
     report,
+    reviews,
 )
-from handlers.core import Ctx, Flow, Menu, Say
+from handlers.core import Ctx, Flow, Menu, Say, Upload
 from handlers.dialog import key
 from locales import LANGUAGES, Translator
 
@@ -90,6 +92,15 @@ ACTIONS: dict[str, Flow] = {  # an action's name (handlers/actions.py) → its f
     "clk": claims.kind,
     "clq": claims.qualification,
     "cll": claims.level,
+    # Organizers decide claims (handlers/claim_review.py) and record secondment reviews
+    "claims": claim_review.queue,
+    "clv": claim_review.view,
+    "cla": claim_review.approve,
+    "clr": claim_review.ask_reason,
+    "reviews": reviews.listing,
+    "sv": reviews.ratings,
+    "svr": reviews.rated,
+    "svs": reviews.without_note,
     # Organizers' courses (handlers/course_create.py, course_edit.py, organizer_courses.py)
     "newcourse": course_create.start,
     "on": course_create.choose,
@@ -151,6 +162,8 @@ COMMANDS = (
     "complete",
     "noshows",
     "report",
+    "claims",
+    "reviews",
 )
 # Words people type instead of a command (folded: accents and case do not matter).
 _WORDS = {
@@ -171,6 +184,8 @@ _WORDS = {
     "attendance": ("so diem danh", "quan ly diem danh"),
     "noshows": ("vang mat", "danh sach vang mat"),
     "report": ("bao cao",),
+    "claims": ("duyet de nghi", "de nghi cho duyet", "ho so cho duyet"),
+    "reviews": ("hop danh gia", "danh gia biet phai", "danh gia luan chuyen"),
 }
 # Words that take what follows them, e.g. "điểm danh 482 913", "báo cáo 2025".
 _WITH_ARGUMENT = ("checkin", "report")
@@ -200,6 +215,8 @@ STEPS: dict[str, StepFlow] = {
     **{step: course_create.typed for step in course_create.STEPS},
     course_edit.VALUE: course_edit.value,
     attendance.SHEET: attendance.typed,  # text where the sheet is owed
+    claim_review.REASON: claim_review.reason,
+    reviews.NOTE: reviews.noted,
     **{step: course_edit.when for step in (course_edit.STARTS, course_edit.ENDS,
                                            course_edit.SESSIONS)},
     **{step: broadcast.answer for step in broadcast.STEPS},
@@ -210,6 +227,18 @@ _WORD_TABLE = command_words()
 # channel's reference to the file, its name, and how to fetch it.
 FileStep = Callable[[Ctx, dict[str, Any], str, str, attendance.Fetch], Awaitable[list[Say]]]
 FILE_STEPS: dict[str, FileStep] = {attendance.SHEET: attendance.sheet_sent}
+# A photo or file the chat owes: step name → its flow (None: something else was sent).
+UploadFlow = Callable[[Ctx, Upload | None], Awaitable[list[Say]]]
+UPLOADS: dict[str, UploadFlow] = {claims.PHOTO: claims.evidence}
+
+
+async def upload(ctx: Ctx, sent: Upload | None) -> list[Say] | None:
+    """The answer to a photo or file sent while the chat owes one; None when it owes none
+    (the step stays owed until its flow is done with it)."""
+    step = ctx.dialog.expect
+    if step not in UPLOADS or ctx.person_id is None:
+        return None
+    return await UPLOADS[step](ctx, sent)
 
 
 async def run(ctx: Ctx, action: str) -> list[Say] | None:

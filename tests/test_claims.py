@@ -14,11 +14,12 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from domain import claims, roles
 from domain.errors import DomainError, Refusal
 from domain.standards import status_of
+from handlers.core import Choice
 from storage.models import (
     AuditEntry,
     ChatAccount,
@@ -30,7 +31,7 @@ from storage.models import (
     TrainingRecord,
 )
 from tests.factories import PNG, make_person, make_position, make_unit
-from tests.harness import Telegram
+from tests.harness import Telegram, running, settings
 from tests.zalo_standin import PHOTO, Zalo
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -308,3 +309,93 @@ async def test_a_claim_made_on_zalo_is_shown_with_its_photo_and_approved_on_tele
         p.organizer,
         "zalo_photo",
     )
+
+
+def zalo_account(user: str, person_id: int, lang: str) -> ChatAccount:
+    return ChatAccount(channel="zalo", chat_user_id=user, chat_id=user, person_id=person_id,
+                       language=lang, linked_at=datetime.now(UTC))  # fmt: skip
+
+
+def number(message: str, fragment: str) -> str:
+    """The number of the one numbered choice of `message` containing `fragment`."""
+    found = [line.split(". ", 1)[0] for line in message.splitlines()
+             if line[:1].isdigit() and fragment in line]  # fmt: skip
+    assert len(found) == 1, f"no one choice {fragment!r} in {message!r}"
+    return found[0]
+
+
+@pytest.mark.databases("sqlite")
+async def test_a_claim_owing_its_evidence_is_filed_by_a_photo_sent_after_a_restart(
+    db_engine: AsyncEngine, db: async_sessionmaker[AsyncSession]
+) -> None:
+    p = await people(db)
+    with time_machine.travel(DAYTIME, tick=True):
+        async with running(settings(), db_engine, db) as before:
+            hoa = await before.link(p.person, 740, "en")
+            asked = await before.choose(hoa, await before.say(hoa, "/status"), "Report a mistake")
+            await before.choose(hoa, asked, "Mistake in my record")
+            asked = await before.say(hoa, "My birth date is 02/03/1985, not 03/02/1985.")
+            assert asked["text"] == "Now send a photo or a PDF of the certificate or document."
+        async with running(settings(), db_engine, db) as after:  # a new process, same database
+            after.api.add_user(hoa)
+            sent = await after.send(hoa, after.api.photo_update(hoa, PNG))
+            assert sent["text"].startswith("📨 Sent (number ")
+    async with db() as s:
+        claim = (await s.execute(select(Claim))).scalar_one()
+    assert (claim.kind, claim.note, claim.evidence_kind) == (
+        claims.CORRECTION, "My birth date is 02/03/1985, not 03/02/1985.", "photo")  # fmt: skip
+
+
+async def test_an_organizer_on_zalo_decides_claims_and_is_told_what_evidence_came(
+    zalo: Zalo,
+) -> None:
+    """Zalo cannot show the evidence: the card says a photo or a file came with the claim.
+    Approving and rejecting (with a typed reason) work as on Telegram; an organizer of another
+    unit is refused, and the refusal is audited with the Zalo actor."""
+    p = await people(zalo.db)
+    async with zalo.db.begin() as s:
+        for user, person in (("z-org", p.organizer), ("z-out", p.outsider)):
+            s.add(zalo_account(user, person, "en"))
+        photo = await claims.submit(
+            s, person_id=p.person, kind=claims.QUALIFICATION, note="Bằng trung cấp",
+            details={"kind": "political_theory", "level": "trung_cap"},
+            evidence_kind=claims.STORED_PHOTO, evidence=claims.EvidenceFile(PNG, "a.png",
+                                                                            "image/png"),
+            now=DAYTIME,
+        )  # fmt: skip
+        pdf = await claims.submit(
+            s, person_id=p.person, kind=claims.TRAINING, note="",
+            details={"title": "Kỹ năng số", "hours": 16, "ends_on": "2026-11-05"},
+            evidence_kind="document", evidence_file_id="FILE-2", now=DAYTIME,
+        )  # fmt: skip
+    with time_machine.travel(DAYTIME, tick=True):
+        assert (await zalo.say("z-out", "/claims"))[0] == "No claims are waiting for you."
+        queue = (await zalo.say("z-org", "duyệt đề nghị"))[0]
+        assert queue.startswith("2 claims waiting, oldest first.")
+        shown = (await zalo.say("z-org", number(queue, f"{photo.id} · Lương Thị Hoa")))[0]
+        assert shown.startswith(f"Claim {photo.id} · Qualification\nLương Thị Hoa (")
+        assert "🎓 Political theory: intermediate" in shown
+        assert "📎 Evidence: a photo came with this claim." in shown
+        done = (await zalo.say("z-org", number(shown, "Approve")))[0]
+        assert done.startswith(f"✅ Claim {photo.id} approved; the record of Lương Thị Hoa")
+
+        queue = (await zalo.say("z-org", "/claims"))[0]
+        shown = (await zalo.say("z-org", number(queue, f"{pdf.id} · Lương Thị Hoa")))[0]
+        assert "📚 Kỹ năng số · 16 hours · ended 05/11/2026" in shown
+        assert "📎 Evidence: a file came with this claim." in shown
+        asked = (await zalo.say("z-org", number(shown, "Reject")))[0]
+        assert asked.startswith(f"Why is claim {pdf.id} rejected?")
+        done = (await zalo.say("z-org", "Thiếu dấu của cơ sở đào tạo."))[0]
+        assert done == f"Claim {pdf.id} rejected; Lương Thị Hoa will be told why."
+
+        # A forged choice from an organizer of another unit changes nothing.
+        await zalo.offer("z-out", [Choice("Approve", f"cla:{pdf.id}")])
+        await zalo.say("z-out", "1")
+    async with zalo.db() as s:
+        decided = {i: state for i, state in await s.execute(select(Claim.id, Claim.state))}
+        rejected = await s.get(Claim, pdf.id)
+        refused = (await s.execute(select(AuditEntry.actor).filter_by(
+            action="claim_approve", result="refused"))).scalars().all()  # fmt: skip
+    assert decided == {photo.id: ClaimState.APPROVED, pdf.id: ClaimState.REJECTED}
+    assert rejected is not None and rejected.reason == "Thiếu dấu của cơ sở đào tạo."
+    assert refused == ["zalo:z-out"]

@@ -27,9 +27,10 @@ from domain.secondments import import_secondments
 from domain.sheets import write_rows_xlsx
 from locales import Translator
 from schedules.notifications import plan_all
-from storage.models import AuditEntry, Person, Role, RoleGrant, Secondment, Unit
+from storage.models import AuditEntry, ChatAccount, Person, Role, RoleGrant, Secondment, Unit
 from tests.factories import make_person, make_unit
 from tests.harness import Telegram, at, button, buttons, link_account, text_of, user
+from tests.zalo_standin import Zalo
 
 NOW = datetime(2026, 12, 7, 3, 0, tzinfo=UTC)
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -328,3 +329,43 @@ def test_the_next_review_follows_the_recorded_date_then_the_interval_again() -> 
     # The 15/12 meeting went unrecorded: the next one is counted from the last recorded.
     assert next_review(sec, date(2026, 12, 16)) == date(2027, 1, 5)
     assert next_review(sec, date(2027, 4, 6)) is None  # 05/07/2027 is after the end
+
+
+async def test_an_organizer_on_zalo_records_a_review_without_conclusions_once(
+    zalo: Zalo, tmp_path: Path
+) -> None:
+    """The same flow on Zalo: numbered meetings and ratings, and a choice to record the meeting
+    without conclusions (Zalo has no /skip), which a second pick cannot record again."""
+    await _people(zalo.db)
+    path = tmp_path / "bp.xlsx"
+    write_rows_xlsx(path, HEADERS, [_row()], "Dữ liệu")
+    async with zalo.db.begin() as s:
+        await import_secondments(s, path=path, dry_run=False, now=NOW)
+        organizer = await make_person(s, full_name="Cán bộ Sở", unit=await _unit(s, "LS-SNV"))
+        s.add(RoleGrant(person_id=organizer.id, role=Role.ORGANIZER,
+                        unit_id=await _unit_id(s, "LS-X002")))  # fmt: skip
+        s.add(ChatAccount(channel="zalo", chat_user_id="z-org", chat_id="z-org",
+                          person_id=organizer.id, language="vi", linked_at=NOW))  # fmt: skip
+    with time_machine.travel(at("05/10/2026", "09:00"), tick=True):
+        listed = (await zalo.say("z-org", "họp đánh giá"))[0]
+        assert "1. ❗ 01/10/2026 · Hoàng Thị Lan · Xã Hòa Bình" in listed
+        asked = (await zalo.say("z-org", "1"))[0]
+        assert asked.startswith("Kết quả đánh giá?")
+        good = next(line for line in asked.splitlines() if "Hoàn thành tốt nhiệm vụ" in line)
+        asked = (await zalo.say("z-org", good.split(".", 1)[0]))[0]
+        assert asked.startswith("Ghi kết luận của cuộc họp trong một tin nhắn")
+        assert "1. Ghi kết quả, không kèm kết luận" in asked
+        (without,) = (await zalo.dialog("z-org")).choices
+        assert await zalo.say("z-org", "1") == [
+            "✅ Đã ghi kết quả đánh giá. Họp đánh giá tiếp theo: 05/01/2027"]  # fmt: skip
+        await zalo.offer("z-org", [without])  # the same choice again, once it was answered
+        assert await zalo.say("z-org", "1") == [
+            "Kết quả đánh giá này không còn chờ ghi kết luận. Gửi /reviews để ghi kết quả một "
+            "cuộc họp."]  # fmt: skip
+    (sec,) = await _secondments(zalo.db)
+    assert (sec.last_review_on, sec.last_review_rating, sec.last_review_note) == (
+        date(2026, 10, 5), "good", None)  # fmt: skip
+    async with zalo.db() as s:
+        recorded = (await s.execute(select(AuditEntry.result).filter_by(
+            action="secondment.review"))).scalars().all()  # fmt: skip
+    assert len(recorded) == 1

@@ -15,7 +15,13 @@ from html import escape
 from pathlib import PurePosixPath
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardRemove, Update
+from telegram import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import (
@@ -70,6 +76,7 @@ def ctx_of(update: Update, context: BotContext) -> Ctx:
         shares_contact=True,
         media=True,
         files=True,
+        takes_files=True,
     )
 
 
@@ -83,26 +90,56 @@ async def render(update: Update, context: BotContext, says: Iterable[Say]) -> No
     chat = update.effective_chat
     assert chat is not None
     for say in says:
+        if say.file is not None and say.file.attached:
+            await _attached(context, say, int(say.chat_id or chat.id))
+            continue
         if say.upload is not None:
             await _upload(context, say, int(say.chat_id or chat.id))
         elif say.text:
             await _text(update, context, say, chat.id)
-        elif say.edit and say.chat_id is None and query is not None and query.message:
-            try:  # only the choices change
-                await query.edit_message_reply_markup(reply_markup=keyboard(say.choices))
-            except BadRequest as exc:
-                if "not modified" not in str(exc).lower():
-                    raise
+        elif say.edit and say.chat_id is None and query is not None:
+            await _rechoose(query, say.choices)  # only the choices change
         elif say.file is None and query is None and say.alert:
             # No press to answer: the notice is a message.
             await _text(update, context, Say(escape(say.alert), menu=say.menu), chat.id)
         if say.file is not None:
             await context.bot.send_document(
                 int(say.chat_id or chat.id),
-                say.file.content,
+                say.file.ref or say.file.content,
                 filename=say.file.name,
                 caption=say.file.caption or None,
             )
+
+
+async def _rechoose(query: CallbackQuery, choices: Sequence[Choice]) -> None:
+    """Change only the buttons under the pressed message (its text may be a caption)."""
+    if query.message is None:
+        return
+    try:
+        await query.edit_message_reply_markup(keyboard(choices))
+    except BadRequest as exc:  # pressed twice: the buttons are already so
+        if "not modified" not in str(exc).lower():
+            raise
+
+
+async def _attached(context: BotContext, say: Say, chat_id: int) -> None:
+    """A photo or document with the say's text as its caption and its choices under it: by
+    the file id Telegram gave it, or uploaded (a photo Telegram will not take as a photo goes
+    as a file)."""
+    file = say.file
+    assert file is not None
+    media: str | bytes = file.ref or file.content
+    name, markup, html = (None if file.ref else file.name), keyboard(say.choices), ParseMode.HTML
+    if file.photo:
+        try:
+            await context.bot.send_photo(chat_id, media, say.text, filename=name,
+                                         parse_mode=html, reply_markup=markup)  # fmt: skip
+            return
+        except BadRequest:
+            if file.ref:
+                raise
+    await context.bot.send_document(chat_id, media, say.text, filename=name, parse_mode=html,
+                                    reply_markup=markup)  # fmt: skip
 
 
 async def _text(update: Update, context: BotContext, say: Say, chat_id: int) -> None:
@@ -258,6 +295,46 @@ def owed_files(app: Application) -> None:
     app.add_handler(OwedFile(dialogs_of(app)))
 
 
+class OwedUpload(BaseHandler[Update, BotContext, None]):
+    """Anything but text from a chat that owes a photo or file (handlers.router.UPLOADS: a
+    claim's evidence): a photo or document goes to the step's flow, anything else is told
+    what is owed. Registered where the file is owed before other features take files."""
+
+    def __init__(self, dialogs: Dialogs) -> None:
+        super().__init__(self.answer)
+        self.dialogs = dialogs
+
+    def check_update(self, update: object) -> bool:
+        if not isinstance(update, Update) or update.message is None:
+            return False
+        message, chat = update.message, update.effective_chat
+        if chat is None or message.text is not None or message.contact is not None:
+            return False
+        if message.effective_attachment is None:
+            return False  # a service message (a member joined, a pin)
+        return self.dialogs.state(str(chat.id), datetime.now(UTC)).expect in router.UPLOADS
+
+    async def answer(self, update: Update, context: BotContext) -> None:
+        """Hand the photo or document to the owed step's flow."""
+        message = update.message
+        assert message is not None
+        sent: Upload | None = None
+        if message.photo:
+            largest = message.photo[-1]
+            sent = Upload("photo", largest.file_id, largest.file_size,
+                          _fetch(context, largest.file_id, largest.file_size))  # fmt: skip
+        elif message.document is not None:
+            doc = message.document
+            sent = Upload("document", doc.file_id, doc.file_size,
+                          _fetch(context, doc.file_id, doc.file_size))  # fmt: skip
+        says = await router.upload(ctx_of(update, context), sent)
+        await render(update, context, says or [])
+
+
+def owed_uploads(app: Application) -> None:
+    app.add_handler(OwedUpload(dialogs_of(app)))
+
+
 def dialogs_of(app: Application) -> Dialogs:
     found = app.bot_data.get("dialogs")
     if not isinstance(found, Dialogs):
@@ -280,5 +357,14 @@ def fetcher(context: BotContext, limit: int, size: int | None = None) -> Fetch:
             raise DownloadFailed(f"{file.file_size} bytes", DownloadFailed.TOO_LARGE)
         content = bytes(await file.download_as_bytearray())
         return Downloaded(content, PurePosixPath(file.file_path or "").name, "")
+
+    return fetch
+
+
+def _fetch(
+    context: BotContext, file_id: str, size: int | None
+) -> Callable[[int], Awaitable[Downloaded]]:
+    async def fetch(limit: int) -> Downloaded:
+        return await fetcher(context, limit, size)(file_id)
 
     return fetch

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import functools
 import hashlib
 import json
 import logging
@@ -26,10 +25,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.zalo.client import ZaloClient, ZaloError, ZaloRateLimited
 from config.instruments import UPDATE_SECONDS, UPDATES, zalo_kind
 from config.settings import Settings
-from domain.claims import EVIDENCE_MAX_BYTES
 from domain.linking import account_for
-from handlers import claims, flows, router
-from handlers.core import Choice, Ctx, Menu, Say
+from handlers import flows, router
+from handlers.core import Choice, Ctx, Downloaded, Menu, Say, Upload
 from handlers.dialog import Dialogs, OutOfRange, Picked, Replaced, Stale, compose, split
 from locales import Translator, pick_language
 
@@ -163,8 +161,7 @@ class ZaloBot:
             t = ctx.t
             evidence = None
             if turn.photo is not None:  # a claim's evidence, when a claim waits for a photo
-                fetch = functools.partial(self.client.download_image, max_bytes=EVIDENCE_MAX_BYTES)
-                evidence = await claims.photo(ctx, turn.photo, fetch)
+                evidence = await router.upload(ctx, self._photo(turn.photo))
             if evidence is not None:
                 says = evidence
             elif turn.text is None or not turn.text.strip():
@@ -180,6 +177,15 @@ class ZaloBot:
                 turn.chat_id,
                 t.gettext("Sorry, something went wrong. Please try again in a moment."),
             )
+
+    def _photo(self, url: str) -> Upload:
+        """A photo of an image event: Zalo keeps no id to send it again, so its bytes are
+        fetched (and kept by the flow that takes it)."""
+
+        async def fetch(limit: int) -> Downloaded:
+            return await self.client.download_image(url, max_bytes=limit)
+
+        return Upload("photo", fetch=fetch)
 
     async def respond(self, ctx: Ctx, text: str) -> list[Say]:
         """Which flow answers this text: a number or label picks a choice offered before."""
