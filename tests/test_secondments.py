@@ -19,12 +19,12 @@ from bot.cli import KINDS
 from bot.cli_data import cmd_import, cmd_template
 from bot.cli_secondments import cmd_secondments
 from bot.offline import OfflineBotAPI
-from bot.telegram.report import summary_text
 from config.settings import Settings
 from domain import report_files, reports
 from domain.importing import ImportReport, Problem
 from domain.secondments import import_secondments
 from domain.sheets import write_rows_xlsx
+from handlers.report import summary_text
 from locales import Translator
 from schedules.notifications import plan_all
 from storage.models import AuditEntry, ChatAccount, Person, Role, RoleGrant, Secondment, Unit
