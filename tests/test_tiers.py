@@ -12,9 +12,9 @@ from openpyxl import load_workbook
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.telegram.report import summary_text
 from domain import report_files, reports
 from domain.tiers import share
+from handlers.report import summary_text
 from locales import Translator
 from storage.models import Person, Qualification
 from tests.factories import make_unit
