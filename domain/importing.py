@@ -60,7 +60,6 @@ from storage.repos.roster import (
 
 log = logging.getLogger(__name__)
 
-LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 Progress = Callable[[str, int], None]  # (stage: "read" | "validated" | "written", rows)
 
 
@@ -345,12 +344,13 @@ def _course_example(today: date) -> dict[str, str]:
     }  # fmt: skip
 
 
-def write_import_template(kind: str, path: Path, *, today: date | None = None) -> None:
-    """Write the blank XLSX template (with one example row) for "roster" or "courses"."""
+def write_import_template(kind: str, path: Path, *, today: date) -> None:
+    """Write the blank XLSX template (with one example row) for "roster" or "courses";
+    `today` is the local date the courses example is dated from."""
     t = TEMPLATES[kind]
     example = t.example
     if kind == "courses":
-        example = _course_example(today or datetime.now(LOCAL).date())
+        example = _course_example(today)
     write_template(path, t.title, t.columns, t.notes_title, example_rows=[example])
 
 
@@ -386,8 +386,8 @@ def parse_when(text: str) -> tuple[date, time | None] | None:
     return day, clock
 
 
-def local_to_utc(day: date, clock: time) -> datetime:
-    return datetime.combine(day, clock, LOCAL).astimezone(UTC)
+def local_to_utc(day: date, clock: time, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, clock, tz).astimezone(UTC)
 
 
 class Cells:
@@ -450,8 +450,8 @@ class Cells:
             return None
         return parsed[0]
 
-    def moment(self, key: str, *, end_of_day: bool = False) -> datetime | None:
-        """A local date and time as aware UTC; a bare date is its start (or its last minute)."""
+    def moment(self, key: str, tz: ZoneInfo, *, end_of_day: bool = False) -> datetime | None:
+        """A date and time in `tz` as aware UTC; a bare date is its start (or last minute)."""
         value = self.raw(key)
         if not value:
             return None
@@ -460,7 +460,7 @@ class Cells:
             self.fail(key, Problem.BAD_DATE)
             return None
         day, clock = parsed
-        return local_to_utc(day, clock or (time(23, 59) if end_of_day else time(0)))
+        return local_to_utc(day, clock or (time(23, 59) if end_of_day else time(0)), tz)
 
     def integer(self, key: str, *, minimum: int = 0) -> int | None:
         value = self.raw(key)
@@ -752,6 +752,7 @@ async def import_roster(
     path: Path,
     dry_run: bool,
     now: datetime,
+    tz: ZoneInfo,
     progress: Progress | None = None,
     as_of: date | None = None,
 ) -> ImportReport:
@@ -767,7 +768,7 @@ async def import_roster(
     _notify(progress, "read", report.total_rows)
     units = await UnitRepo(session).index()
     positions = await PositionRepo(session).lookup(fold)
-    today = now.astimezone(LOCAL).date()
+    today = now.astimezone(tz).date()
     people: list[_PersonIn] = []
     first_row: dict[str, int] = {}
     phone_row: dict[str, tuple[int, str]] = {}
@@ -905,7 +906,7 @@ class _CourseIn:
     sessions: list[Span] | None  # None: the column is absent
 
 
-def _session(piece: str) -> Span | None:
+def _session(piece: str, tz: ZoneInfo) -> Span | None:
     m = _SESSION.fullmatch(piece)
     parsed = parse_when(m[1]) if m else None
     if m is None or parsed is None:
@@ -914,16 +915,18 @@ def _session(piece: str) -> Span | None:
         begin, end = time(int(m[2]), int(m[3] or 0)), time(int(m[4]), int(m[5] or 0))
     except ValueError:
         return None
-    return local_to_utc(parsed[0], begin), local_to_utc(parsed[0], end)
+    return local_to_utc(parsed[0], begin, tz), local_to_utc(parsed[0], end, tz)
 
 
-def _sessions(cells: Cells, starts: datetime | None, ends: datetime | None) -> list[Span]:
+def _sessions(
+    cells: Cells, starts: datetime | None, ends: datetime | None, tz: ZoneInfo
+) -> list[Span]:
     result: list[Span] = []
     for piece in re.split(r"[;\n]", cells.values.get("sessions", "")):
         piece = " ".join(piece.split())
         if not piece:
             continue
-        span = _session(piece)
+        span = _session(piece, tz)
         if span is None:
             cells.fail("sessions", Problem.BAD_SESSIONS, piece)
         elif span[1] <= span[0]:
@@ -958,7 +961,7 @@ def _audience_groups(
 
 def _parse_course(
     cells: Cells, units: UnitIndex, positions: dict[str, int | None],
-    position_codes: dict[int, str], groups: set[str],
+    position_codes: dict[int, str], groups: set[str], tz: ZoneInfo,
 ) -> _CourseIn | None:  # fmt: skip
     code = cells.text("code", 40, required=True)
     v: dict[str, Any] = {
@@ -973,8 +976,8 @@ def _parse_course(
     }
     if v["link"] and not _LINK.fullmatch(v["link"]):
         cells.fail("link", Problem.BAD_LINK)
-    starts = cells.moment("starts")
-    ends = cells.moment("ends", end_of_day=True)
+    starts = cells.moment("starts", tz)
+    ends = cells.moment("ends", tz, end_of_day=True)
     for key, value in (("starts", starts), ("ends", ends)):
         if value is None and not cells.raw(key):
             cells.fail(key, Problem.REQUIRED)
@@ -984,7 +987,7 @@ def _parse_course(
     v["capacity"] = cells.integer("capacity", minimum=1)
     if v["capacity"] is None and not cells.raw("capacity"):
         cells.fail("capacity", Problem.REQUIRED)
-    deadline = cells.moment("registration_deadline", end_of_day=True)
+    deadline = cells.moment("registration_deadline", tz, end_of_day=True)
     if deadline and ends and deadline > ends:
         cells.fail("registration_deadline", Problem.DEADLINE_AFTER_END)
     v["registration_deadline"] = deadline or starts
@@ -1006,7 +1009,7 @@ def _parse_course(
         audience["units"] = list(dict.fromkeys(units.code_of[i] for i in ids if i is not None))
     if cells.present("audience_groups"):
         audience.update(_audience_groups(cells, positions, position_codes, groups))
-    sessions = _sessions(cells, starts, ends) if cells.present("sessions") else None
+    sessions = _sessions(cells, starts, ends, tz) if cells.present("sessions") else None
     if code is None:
         return None
     # Columns left out of the file keep the stored values (see the module docstring).
@@ -1028,11 +1031,11 @@ _COURSE_HEADERS = {
 _COURSE_HEADERS = {field: _COURSE_BY_KEY[key].vi for field, key in _COURSE_HEADERS.items()}
 
 
-def _shown_value(value: Any) -> str:
+def _shown_value(value: Any, tz: ZoneInfo) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return value.astimezone(LOCAL).strftime("%d/%m/%Y %H:%M")
+        return value.astimezone(tz).strftime("%d/%m/%Y %H:%M")
     return str(value)
 
 
@@ -1042,10 +1045,11 @@ async def import_courses(
     path: Path,
     dry_run: bool,
     now: datetime,
+    policy: Policy,
     progress: Progress | None = None,
-    policy: Policy | None = None,
 ) -> ImportReport:
-    """Validate every row of a courses file, then create or update courses by code.
+    """Validate every row of a courses file, then create or update courses by code; times
+    are read in the policy's zone (the settings' one).
 
     New courses open for registration; an existing course keeps its status and seats taken.
     When an existing course's time or place changes, everyone registered or waitlisted is
@@ -1065,7 +1069,7 @@ async def import_courses(
     first_row: dict[str, int] = {}
     for row, values in table.rows:
         cells = Cells(row, values, _COURSE_BY_KEY, report.errors)
-        course = _parse_course(cells, units, positions, position_codes, groups)
+        course = _parse_course(cells, units, positions, position_codes, groups, policy.tz)
         if course is None:
             continue
         if (seen := first_row.setdefault(course.code, row)) != row:
@@ -1104,7 +1108,8 @@ async def import_courses(
         else:
             changed.append((old, merged, sessions))
             shown = tuple(
-                (_COURSE_HEADERS.get(k, k), _shown_value(getattr(old, k)), _shown_value(v))
+                (_COURSE_HEADERS.get(k, k), _shown_value(getattr(old, k), policy.tz),
+                 _shown_value(v, policy.tz))
                 for k, v in merged.items()
                 if k in _COURSE_HEADERS and getattr(old, k) != v
             )
@@ -1150,7 +1155,7 @@ async def import_courses(
             session.expire(old, ["sessions"])
     for moved_course, before in moved:
         report.notified += await reminders.course_changed(
-            session, course=moved_course, policy=policy or Policy(), now=now, before=before
+            session, course=moved_course, policy=policy, now=now, before=before
         )
     report.written = True
     _notify(progress, "written", len(created) + len(changed))

@@ -33,7 +33,7 @@ from storage.models import (
     Role,
     TrainingRecord,
 )
-from tests.factories import make_course, make_person, make_position, make_unit
+from tests.factories import POLICY, make_course, make_person, make_position, make_unit
 from tests.harness import Telegram, buttons
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -100,7 +100,9 @@ async def course5(db: async_sessionmaker[AsyncSession], *, participants: int = 0
     regs = {}
     for name, pid in people.items():
         async with db.begin() as s:
-            await registration.register(s, person_id=pid, course_id=course.id, now=BEFORE)
+            await registration.register(
+                s, person_id=pid, course_id=course.id, now=BEFORE, policy=POLICY
+            )
             reg = await s.scalar(select(Registration).where(Registration.person_id == pid))
             assert reg is not None and reg.status == RegistrationStatus.REGISTERED
             regs[name] = reg.id

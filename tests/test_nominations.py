@@ -37,7 +37,7 @@ from storage.models import (
     TrainingRecord,
     Unit,
 )
-from tests.factories import make_course, make_person, make_unit
+from tests.factories import ZONE, make_course, make_person, make_unit
 from tests.harness import Telegram, buttons
 
 # Tests do not start the JobQueue, so PTB ignores the reason prompt's timeout and says so.
@@ -46,7 +46,7 @@ Db = async_sessionmaker[AsyncSession]
 NOW = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
 START = NOW + timedelta(days=10)
 DEADLINE = NOW + timedelta(days=7)
-POLICY = Policy()
+POLICY = Policy(tz=ZONE)
 S = RegistrationStatus
 
 

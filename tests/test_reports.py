@@ -42,7 +42,7 @@ from storage.models import (
     TrainingRecord,
     Unit,
 )
-from tests.factories import make_course, make_person, make_position, make_unit
+from tests.factories import ZONE, make_course, make_person, make_position, make_unit
 from tests.harness import Telegram, link_account
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -352,7 +352,7 @@ async def test_lang_son_demo_reproduces_the_seed_figures(
 ) -> None:
     now = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
     async with db.begin() as s:
-        await build_demo(s, now=now)
+        await build_demo(s, now=now, tz=ZONE)
         province = (await s.execute(select(Unit.id).where(Unit.code == "LS"))).scalar_one()
         district = (await s.execute(select(Unit.id).where(Unit.code == "LS-TD"))).scalar_one()
         whole = await reports.build(

@@ -28,7 +28,7 @@ from domain.sheets import write_rows_xlsx
 from locales import Translator
 from schedules.notifications import Pacer, drain_once, plan_all
 from storage.models import AuditEntry, Person, Role, RoleGrant, Secondment, Unit
-from tests.factories import make_person, make_unit
+from tests.factories import ZONE, make_person, make_unit
 from tests.harness import Telegram, at, button, buttons, link_account, text_of, user
 
 NOW = datetime(2026, 12, 7, 3, 0, tzinfo=UTC)
@@ -52,7 +52,7 @@ async def test_every_template_example_imports_after_the_readme_examples(
     settings = _settings(db_engine)
     for kind in KINDS:
         path = tmp_path / f"{kind}.xlsx"
-        assert cmd_template(kind, path) == 0
+        assert cmd_template(kind, path, today=datetime.now(settings.tz).date()) == 0
         assert await cmd_import(settings, kind, path, dry_run=False) == 0, kind
         assert " 0 thêm mới (created)" not in capsys.readouterr().out, kind
         assert await cmd_import(settings, kind, path, dry_run=False) == 0, kind
@@ -266,7 +266,7 @@ async def test_the_demo_report_shows_secondments_and_the_plan(
     from bot.demo import build_demo
 
     async with db.begin() as s:
-        await build_demo(s, now=NOW)
+        await build_demo(s, now=NOW, tz=ZONE)
     async with db() as s:
         r = await reports.build(s, roots=None, year=2026, as_of=date(2026, 12, 7), tz=TZ,
                                 hours_target=40)  # fmt: skip

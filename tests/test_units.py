@@ -39,7 +39,7 @@ from storage.models import (
     Unit,
 )
 from storage.repos.roster import UnitRepo
-from tests.factories import make_course, make_person
+from tests.factories import ZONE, make_course, make_person
 
 NOW = datetime(2026, 12, 6, 3, 0, tzinfo=UTC)
 HEAD = ("Mã đơn vị", "Tên đơn vị", "Cấp", "Đơn vị cấp trên")
@@ -149,7 +149,7 @@ async def _roster(
     db: async_sessionmaker[AsyncSession], path: Path, *, dry_run: bool = False
 ) -> ImportReport:
     async with db.begin() as s:
-        return await import_roster(s, path=path, dry_run=dry_run, now=NOW)
+        return await import_roster(s, path=path, dry_run=dry_run, now=NOW, tz=ZONE)
 
 
 async def test_a_merger_moves_people_courses_roles_plans_and_old_files_still_import(
