@@ -881,7 +881,7 @@ async def test_a_bad_hours_answer_is_refused_as_at_creation_and_changes_nothing(
     await chat.press(org, f"of:{course.id}:hours")
     for bad in ("mười sáu", "5001", "-4"):
         with pytest.raises(Invalid) as creating:
-            course_create.PARSERS["hours"](Draft(), bad, datetime.now(UTC))
+            course_create.PARSERS["hours"](Draft(), bad, datetime.now(UTC), VN)
         expected = invalid_text(Translator("vi", VN), creating.value)
         assert await chat.reply(org, bad) == expected
     assert expected == "Vui lòng nhập một số nguyên không nhỏ hơn 0."
