@@ -21,7 +21,8 @@ from pathlib import Path
 from openpyxl import load_workbook
 
 from bench.engines import sqlite_engine
-from domain.importing import ROSTER_COLUMNS, import_roster
+from domain.importing import import_roster
+from domain.roster_format import ROSTER_COLUMNS
 from domain.sheets import REQUIRED_MARK, write_rows_xlsx
 from domain.units import import_units
 from storage.db import make_sessionmaker, upgrade

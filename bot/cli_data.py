@@ -20,16 +20,8 @@ from pathlib import Path
 from bot.cli_admin import operator
 from config.settings import Settings
 from domain.errors import DomainError
-from domain.importing import (
-    IMPORTERS,
-    POSITION_GROUP,
-    TEMPLATES,
-    YES_NO,
-    ImportReport,
-    RowError,
-    parse_when,
-    write_import_template,
-)
+from domain.import_rows import POSITION_GROUP, YES_NO, ImportReport, RowError, parse_when
+from domain.importing import IMPORTERS, TEMPLATES, write_import_template
 from domain.plans import import_plans, write_plans_template
 from domain.positions import import_positions, write_positions_template
 from domain.registration import cancel_course

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import unit_search
-from domain.importing import POSITION_GROUP, local_to_utc, parse_when
+from domain.import_rows import POSITION_GROUP, local_to_utc, parse_when
 from domain.text import fold
 from domain.vocab import COURSE_CATEGORY, QUALIFICATION_KIND, VocabError, level_vocab
 from storage.repos.roster import PositionRepo, UnitRepo

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import roles
 from domain.completion import grant_qualification
-from domain.importing import Cells, Change, ImportReport, Problem, _col
+from domain.import_rows import Cells, Change, ImportReport, Problem, _col
 from domain.phones import valid_personal_id
 from domain.secondments import people_by_personal_id
 from domain.sheets import Column, read_table, write_template

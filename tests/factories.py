@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import roles
-from domain.importing import COURSE_COLUMNS
+from domain.course_format import COURSE_COLUMNS
 from domain.reminders import Policy
 from domain.text import fold
 from storage.models import (

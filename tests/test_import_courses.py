@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
-from domain.importing import ImportReport, Problem, import_courses
+from domain.import_rows import ImportReport, Problem
+from domain.importing import import_courses
 from domain.sheets import write_rows_xlsx
 from storage.models import Course, CourseSession, CourseStatus
 from tests.factories import POLICY, make_person, make_unit

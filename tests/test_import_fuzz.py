@@ -17,7 +17,9 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from domain.importing import COURSE_COLUMNS, ROSTER_COLUMNS, import_courses, import_roster
+from domain.course_format import COURSE_COLUMNS
+from domain.importing import import_courses, import_roster
+from domain.roster_format import ROSTER_COLUMNS
 from domain.sheets import SheetError
 from storage.models import Course, Person
 from tests.factories import POLICY, ZONE

@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.cli_data import cmd_import, cmd_template
 from config.settings import Settings
-from domain.importing import ImportReport, Problem, import_roster
+from domain.import_rows import ImportReport, Problem
+from domain.importing import import_roster
 from domain.sheets import write_rows_xlsx
 from storage.models import Person, Position, Qualification
 from storage.repos.roster import UnitRepo

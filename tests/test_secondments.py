@@ -22,7 +22,7 @@ from bot.offline import OfflineBotAPI
 from bot.telegram.report import summary_text
 from config.settings import Settings
 from domain import report_files, reports
-from domain.importing import ImportReport, Problem
+from domain.import_rows import ImportReport, Problem
 from domain.secondments import import_secondments
 from domain.sheets import write_rows_xlsx
 from locales import Translator

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain import reports
-from domain.importing import ImportReport, Problem
+from domain.import_rows import ImportReport, Problem
 from domain.sheets import write_rows_xlsx
 from domain.standards import State, status_of
 from domain.training_history import import_training

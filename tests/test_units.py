@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain import reports
 from domain.errors import DomainError
-from domain.importing import ImportReport, Problem, import_roster
+from domain.import_rows import ImportReport, Problem
+from domain.importing import import_roster
 from domain.positions import export_positions, import_positions
 from domain.roster_export import export_roster
 from domain.units import (

@@ -27,7 +27,7 @@ from bot.telegram.common import reply, require_person, require_role
 from domain import attendance as att
 from domain import completion, roles
 from domain.errors import DomainError, Refusal
-from domain.importing import Problem, RowError
+from domain.import_rows import Problem, RowError
 from domain.sheets import SheetError
 from handlers import actions as cb
 from handlers.render import checkin_text, refusal, short
