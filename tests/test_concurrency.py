@@ -37,8 +37,8 @@ from storage.models import (
 )
 from storage.repos.dialogs import DialogRepo
 from tests.factories import ZONE, make_account, make_course, make_person, make_unit
+from tests.fixtures_attendance import AFTER, SESSIONS, TZ, course5, mark
 from tests.harness import Telegram, said
-from tests.test_attendance import AFTER, SESSIONS, TZ, course5, mark
 
 Db = async_sessionmaker[AsyncSession]
 T = TypeVar("T")
