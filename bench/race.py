@@ -26,6 +26,7 @@ from bench.engines import POSTGRES_URL, postgres_engine, sqlite_engine
 from domain.registration import register
 from storage.db import make_sessionmaker, upgrade
 from storage.models import Course, CourseStatus, Person, Registration, RegistrationStatus, Unit
+from tests.factories import POLICY
 
 NOW = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
 
@@ -67,7 +68,7 @@ async def _course(db: async_sessionmaker[AsyncSession], round_no: int, seats: in
 async def _race(db: async_sessionmaker[AsyncSession], people: list[int], course: int) -> float:
     async def press(person_id: int) -> None:
         async with db.begin() as s:
-            await register(s, person_id=person_id, course_id=course, now=NOW)
+            await register(s, person_id=person_id, course_id=course, now=NOW, policy=POLICY)
 
     started = time.perf_counter()
     await asyncio.gather(*(press(p) for p in people))

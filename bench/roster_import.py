@@ -21,10 +21,12 @@ from pathlib import Path
 from openpyxl import load_workbook
 
 from bench.engines import sqlite_engine
-from domain.importing import ROSTER_COLUMNS, import_roster
+from domain.importing import import_roster
+from domain.roster_format import ROSTER_COLUMNS
 from domain.sheets import REQUIRED_MARK, write_rows_xlsx
 from domain.units import import_units
 from storage.db import make_sessionmaker, upgrade
+from tests.factories import ZONE
 
 UNITS = 200
 LEVELS = ["Đại học", "Cao đẳng", "Thạc sĩ", "Trung cấp", "Sơ cấp", ""]
@@ -80,7 +82,7 @@ async def import_once(units: Path, roster: Path, rows: int) -> float:
             assert (await import_units(s, path=units, dry_run=False, now=now)).ok
         started = time.perf_counter()
         async with db.begin() as s:
-            report = await import_roster(s, path=roster, dry_run=False, now=now)
+            report = await import_roster(s, path=roster, dry_run=False, now=now, tz=ZONE)
         elapsed = time.perf_counter() - started
     assert report.ok and report.created == rows, report.errors[:5]
     return elapsed

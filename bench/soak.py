@@ -61,7 +61,7 @@ from bench.common import (
     user,
 )
 from domain import roles
-from domain.importing import COURSE_COLUMNS
+from domain.course_format import COURSE_COLUMNS
 from domain.sheets import MAX_FILE_BYTES
 from storage.db import create_engine, make_sessionmaker
 from storage.models import Role

@@ -222,7 +222,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "template":
         from bot.cli_data import cmd_template
 
-        return cmd_template(args.kind, args.out)
+        return cmd_template(args.kind, args.out, today=datetime.now(settings.tz).date())
     if args.command == "standards":
         from bot.cli_data import cmd_standards_load
 

@@ -12,25 +12,16 @@ import logging
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
-from functools import partial
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from datetime import UTC, date, datetime
 from itertools import islice
 from pathlib import Path
 
 from bot.cli_admin import operator
 from config.settings import Settings
 from domain.errors import DomainError
-from domain.importing import (
-    IMPORTERS,
-    POSITION_GROUP,
-    TEMPLATES,
-    YES_NO,
-    ImportReport,
-    RowError,
-    parse_when,
-    write_import_template,
-)
+from domain.import_rows import POSITION_GROUP, YES_NO, ImportReport, RowError, parse_when
+from domain.importing import IMPORTERS, TEMPLATES, write_import_template
 from domain.plans import import_plans, write_plans_template
 from domain.positions import import_positions, write_positions_template
 from domain.registration import cancel_course
@@ -134,7 +125,13 @@ TEMPLATE_WRITERS: dict[str, Callable[[Path], None]] = {
     "units": write_units_template, "positions": write_positions_template,
     "secondments": write_secondments_template, "plans": write_plans_template,
     "training": write_training_template, "studies": write_studies_template,
-    **{kind: partial(write_import_template, kind) for kind in TEMPLATES},
+}  # fmt: skip
+
+
+# Each takes the operator as `actor`; the training history also the zone its dates are in.
+OTHER_IMPORTERS: dict[str, Callable[..., Awaitable[ImportReport]]] = {
+    "units": import_units, "positions": import_positions, "secondments": import_secondments,
+    "plans": import_plans, "training": import_training, "studies": import_studies,
 }  # fmt: skip
 
 
@@ -263,18 +260,15 @@ async def cmd_import(
             if kind in IMPORTERS:
                 extra: dict[str, object] = (
                     {"policy": settings.reminder_policy()} if kind == "courses"
-                    else {"as_of": learnt_on}
+                    else {"as_of": learnt_on, "tz": settings.tz}
                 )  # fmt: skip
                 report = await IMPORTERS[kind](
                     session, path=path, dry_run=dry_run, now=now, progress=progress, **extra
                 )
             else:
-                importer = {"units": import_units, "positions": import_positions,
-                            "secondments": import_secondments, "plans": import_plans,
-                            "training": import_training,
-                            "studies": import_studies}[kind]  # fmt: skip
-                report = await importer(
-                    session, path=path, dry_run=dry_run, now=now, actor=operator()
+                zone: dict[str, object] = {"tz": settings.tz} if kind == "training" else {}
+                report = await OTHER_IMPORTERS[kind](
+                    session, path=path, dry_run=dry_run, now=now, actor=operator(), **zone
                 )
     except SheetError as exc:
         return _file_error(path, exc)
@@ -293,13 +287,16 @@ async def cmd_import(
     return OK
 
 
-def cmd_template(kind: str, out: Path) -> int:
-    """Write the blank XLSX template of an import."""
-    if kind not in TEMPLATE_WRITERS:
+def cmd_template(kind: str, out: Path, *, today: date) -> int:
+    """Write the blank XLSX template of an import (a courses example dated from `today`)."""
+    if kind not in TEMPLATE_WRITERS and kind not in TEMPLATES:
         _err(f"Loại không hợp lệ (unknown kind): {kind}; dùng (use) {' | '.join(KINDS)}")
         return USAGE
     try:
-        TEMPLATE_WRITERS[kind](out)
+        if kind in TEMPLATES:
+            write_import_template(kind, out, today=today)
+        else:
+            TEMPLATE_WRITERS[kind](out)
     except OSError as exc:
         _err(f"Không ghi được tệp (cannot write) {out}: {exc}")
         return USAGE

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from bot.cli_admin import operator
 from config.settings import Settings
 from domain.errors import DomainError, Refusal
-from domain.importing import parse_when
+from domain.import_rows import parse_when
 from domain.phones import valid_personal_id
 from domain.secondments import REVIEW_RATING, change_end, current_of, record_review
 from domain.vocab import VocabError

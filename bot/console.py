@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -117,12 +118,12 @@ async def run_demo(
     try:
         await upgrade(engine)
         db = make_sessionmaker(engine)
-        suggested = await _prepare(db, db_path)
+        suggested = await _prepare(db, db_path, settings.tz)
         print(INTRO)
         if role is not None:
             async with db.begin() as session:
                 person: DemoPerson | None = await prepare_role(
-                    session, role=role, now=datetime.now(UTC)
+                    session, role=role, now=datetime.now(UTC), tz=settings.tz
                 )
         else:
             person = await _choose(db, suggested, personal_id, lines)
@@ -166,15 +167,17 @@ def _remove_database(db_path: Path) -> None:
         Path(f"{db_path}{suffix}").unlink(missing_ok=True)
 
 
-async def _prepare(db: async_sessionmaker[AsyncSession], db_path: Path) -> list[DemoPerson]:
+async def _prepare(
+    db: async_sessionmaker[AsyncSession], db_path: Path, tz: ZoneInfo
+) -> list[DemoPerson]:
     """Build the demo when the database has nobody in it; the suggested people either way."""
     now = datetime.now(UTC)
     async with db.begin() as session:
         people = (await session.execute(select(func.count()).select_from(Person))).scalar_one()
         if people:
-            return await demo_people(session, now=now)
+            return await demo_people(session, now=now, tz=tz)
         print(BUILDING.format(path=db_path))
-        info = await build_demo(session, now=now)
+        info = await build_demo(session, now=now, tz=tz)
     print(BUILT.format(units=info.units, people=info.people, courses=info.courses))
     return info.suggested
 

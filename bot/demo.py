@@ -43,8 +43,6 @@ from storage.models import (
 log = logging.getLogger(__name__)
 DEMO_SECONDMENTS = 6
 
-# Demo courses are laid out in the province's own clock (the real zone has no DST).
-LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 PROVINCE_CODE = "LS"
 PROVINCE_NAME = "Tỉnh Lạng Sơn (dữ liệu mẫu)"
 DISTRICT_CODE = "LS-TD"
@@ -253,17 +251,17 @@ class _Person:
         return next((lvl for kind, lvl, _f in self.quals if kind == "education"), "")
 
 
-def _at(day: date, moment: time) -> datetime:
-    return datetime.combine(day, moment, LOCAL).astimezone(UTC)
+def _at(day: date, moment: time, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, moment, tz).astimezone(UTC)
 
 
 class _Builder:
     """Generates rows in memory; `build_demo` inserts them."""
 
-    def __init__(self, *, now: datetime, seed: int) -> None:
+    def __init__(self, *, now: datetime, tz: ZoneInfo, seed: int) -> None:
         self.rng = random.Random(seed)
-        self.now = now
-        self.today = now.astimezone(LOCAL).date()
+        self.now, self.tz = now, tz  # courses are laid out in the settings' clock
+        self.today = now.astimezone(tz).date()
         self.units: list[dict[str, Any]] = []
         self.people: list[_Person] = []
         self._taken: set[str] = set()  # personal IDs, phones and names already used
@@ -448,7 +446,7 @@ class _Builder:
         courses, sessions, registrations = [], [], []
         for course_id, spec in enumerate(COURSES, 1):
             days = self._days(spec)
-            spans = [(_at(d, spec.starts), _at(d, _end_of(spec))) for d in days]
+            spans = [(_at(d, spec.starts, self.tz), _at(d, _end_of(spec), self.tz)) for d in days]
             if spec.weekends or spec.weekly:
                 sessions += [
                     {"course_id": course_id, "starts_at": s, "ends_at": e} for s, e in spans
@@ -457,7 +455,7 @@ class _Builder:
             deadline = (
                 self.now - timedelta(days=1)
                 if spec.deadline_passed
-                else _at(days[0] - timedelta(days=3), time(17, 0))
+                else _at(days[0] - timedelta(days=3), time(17, 0), self.tz)
             )
             if spec.full:
                 taken = spec.capacity
@@ -539,7 +537,9 @@ def _end_of(spec: _CourseSpec) -> time:
     return time(16, 30) if spec.weekly else time(17, 0)
 
 
-async def build_demo(session: AsyncSession, *, now: datetime, seed: int = 2024) -> DemoInfo:
+async def build_demo(
+    session: AsyncSession, *, now: datetime, tz: ZoneInfo, seed: int = 2024
+) -> DemoInfo:
     """Fill an empty, upgraded database with the demo province, people and courses."""
     if (await session.execute(select(func.count()).select_from(Unit))).scalar_one():
         raise ValueError("the demo needs an empty database (units already exist)")
@@ -549,7 +549,7 @@ async def build_demo(session: AsyncSession, *, now: datetime, seed: int = 2024) 
     missing = {CULTURE_SOCIAL, CHAIR, DEPUTY} - positions.keys()
     if missing:
         raise LookupError(f"positions are not seeded (run the migrations): {sorted(missing)}")
-    b = _Builder(now=now, seed=seed)
+    b = _Builder(now=now, tz=tz, seed=seed)
     in_district, others = b.tree()
     culture = b.culture_social(in_district, others)
     led = b.rng.sample(in_district, LEADER_COMMUNES_IN_DISTRICT) + b.rng.sample(
@@ -585,7 +585,7 @@ async def build_demo(session: AsyncSession, *, now: datetime, seed: int = 2024) 
         units=len(b.units),
         people=len(b.people),
         courses=len(courses),
-        suggested=await demo_people(session, now=now),
+        suggested=await demo_people(session, now=now, tz=tz),
     )
     log.info("demo built: %d units, %d people, %d courses", info.units, info.people, info.courses)
     return info
@@ -641,7 +641,9 @@ def _person_row(b: _Builder, p: _Person, positions: dict[str, int]) -> dict[str,
     }
 
 
-async def demo_people(session: AsyncSession, *, now: datetime) -> list[DemoPerson]:
+async def demo_people(
+    session: AsyncSession, *, now: datetime, tz: ZoneInfo
+) -> list[DemoPerson]:
     """The people worth playing, found again from their records (also in an older demo file).
 
     The builder shapes exactly one record per role so that these queries find it.
@@ -661,7 +663,7 @@ async def demo_people(session: AsyncSession, *, now: datetime) -> list[DemoPerso
             cond.append(Qualification.level.in_(levels))
         return exists().where(*cond)
 
-    year = now.astimezone(LOCAL).year
+    year = now.astimezone(tz).year
     hours = (
         select(func.coalesce(func.sum(TrainingRecord.hours), 0))
         .where(

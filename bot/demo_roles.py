@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,9 +34,11 @@ _CLAIMS = (
 )  # fmt: skip
 
 
-async def prepare_role(session: AsyncSession, *, role: str, now: datetime) -> DemoPerson:
+async def prepare_role(
+    session: AsyncSession, *, role: str, now: datetime, tz: ZoneInfo
+) -> DemoPerson:
     """Grant `role` to the demo person who plays it and make sure claims are waiting."""
-    people = {p.role: p for p in await demo_people(session, now=now)}
+    people = {p.role: p for p in await demo_people(session, now=now, tz=tz)}
     player = people["chairperson" if role == "unit_head" else "meets_all"]
     person_id = (
         await session.execute(select(Person.id).where(Person.personal_id == player.personal_id))

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import roles
 from domain.errors import DomainError, Refusal
-from domain.importing import Problem, RowError
+from domain.import_rows import Problem, RowError
 from domain.linking import CODE_ALPHABET, hash_code
 from domain.phones import valid_personal_id
 from domain.registration import intervals

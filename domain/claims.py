@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain import reminders, roles
 from domain.completion import grant_qualification
 from domain.errors import DomainError, Refusal
-from domain.importing import parse_when
+from domain.import_rows import parse_when
 from domain.vocab import level_vocab
 from storage.models import Claim, ClaimFile, ClaimState, Person, Role, TrainingRecord, Unit
 

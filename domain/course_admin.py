@@ -36,8 +36,10 @@ from domain.course_draft import (
     check_hours,
     parse_grants,
 )
+from domain.course_format import COURSE_COLUMNS, course_search_text
 from domain.errors import DomainError, Refusal
-from domain.importing import COURSE_COLUMNS, ImportReport, course_search_text, import_courses
+from domain.import_rows import ImportReport
+from domain.importing import import_courses
 from domain.reminders import APPROVAL_DROPPED, Policy, notify_promoted
 from domain.sheets import read_table, write_rows_xlsx
 from domain.text import fold, vn_sort_key

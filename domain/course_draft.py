@@ -13,11 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import unit_search
-from domain.importing import POSITION_GROUP, local_to_utc, parse_when
+from domain.import_rows import POSITION_GROUP, local_to_utc, parse_when
 from domain.text import fold
 from domain.vocab import COURSE_CATEGORY, QUALIFICATION_KIND, VocabError, level_vocab
 from storage.repos.roster import PositionRepo, UnitRepo
@@ -113,25 +114,29 @@ def parse_category(text: str) -> str:
     return code
 
 
-def parse_moment(text: str, *, now: datetime, end_of_day: bool = False) -> datetime:
-    """A future local time typed dd/mm/yyyy HH:MM; with `end_of_day` a bare date means 23:59."""
+def parse_moment(
+    text: str, *, now: datetime, tz: ZoneInfo, end_of_day: bool = False
+) -> datetime:
+    """A future time in `tz` typed dd/mm/yyyy HH:MM; with `end_of_day` a bare date is 23:59."""
     parsed = parse_when(" ".join(text.split()))
     if parsed is None or (parsed[1] is None and not end_of_day):
         raise Invalid(Problem.BAD_MOMENT, text.strip())
-    moment = local_to_utc(parsed[0], parsed[1] or time(23, 59))
+    moment = local_to_utc(parsed[0], parsed[1] or time(23, 59), tz)
     if moment <= now:
         raise Invalid(Problem.PAST, text.strip())
     return moment
 
 
-def parse_end(text: str, *, starts: datetime, now: datetime) -> datetime:
-    ends = parse_moment(text, now=now)
+def parse_end(text: str, *, starts: datetime, now: datetime, tz: ZoneInfo) -> datetime:
+    ends = parse_moment(text, now=now, tz=tz)
     if ends <= starts:
         raise Invalid(Problem.END_BEFORE_START, text.strip())
     return ends
 
 
-def parse_sessions(text: str, *, starts: datetime, ends: datetime) -> list[Span]:
+def parse_sessions(
+    text: str, *, starts: datetime, ends: datetime, tz: ZoneInfo
+) -> list[Span]:
     """Sessions as dd/mm/yyyy HH:MM-HH:MM separated by ';' or new lines; '-' for none."""
     if fold(text.strip()) in NOTHING:
         return []
@@ -145,8 +150,8 @@ def parse_sessions(text: str, *, starts: datetime, ends: datetime) -> list[Span]
         if m is None or day is None:
             raise Invalid(Problem.BAD_SESSION, piece)
         try:
-            begin = local_to_utc(day[0], time(int(m[2]), int(m[3] or 0)))
-            end = local_to_utc(day[0], time(int(m[4]), int(m[5] or 0)))
+            begin = local_to_utc(day[0], time(int(m[2]), int(m[3] or 0)), tz)
+            end = local_to_utc(day[0], time(int(m[4]), int(m[5] or 0)), tz)
         except ValueError as exc:
             raise Invalid(Problem.BAD_SESSION, piece) from exc
         if end <= begin:
@@ -203,11 +208,13 @@ def parse_grants(kind: str | None, level: str | None) -> tuple[str | None, str |
     return kind, level
 
 
-def parse_deadline(text: str, *, starts: datetime, ends: datetime, now: datetime) -> datetime:
+def parse_deadline(
+    text: str, *, starts: datetime, ends: datetime, now: datetime, tz: ZoneInfo
+) -> datetime:
     """The registration deadline; '-' means until the course starts."""
     if fold(text.strip()) in NOTHING:
         return starts
-    deadline = parse_moment(text, now=now, end_of_day=True)
+    deadline = parse_moment(text, now=now, tz=tz, end_of_day=True)
     if deadline > ends:
         raise Invalid(Problem.DEADLINE_AFTER_END, text.strip())
     return deadline

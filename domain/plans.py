@@ -12,7 +12,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.importing import Cells, ImportReport, Problem, _col, note_change, write_changes
+from domain.import_rows import Cells, ImportReport, Problem, _col
+from domain.importing import note_change, write_changes
 from domain.sheets import Column, read_table, write_template
 from domain.vocab import COURSE_CATEGORY
 from storage.models import TrainingPlan

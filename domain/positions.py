@@ -17,15 +17,8 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.importing import (
-    POSITION_GROUP,
-    Cells,
-    ImportReport,
-    Problem,
-    _col,
-    note_change,
-    write_changes,
-)
+from domain.import_rows import POSITION_GROUP, Cells, ImportReport, Problem, _col
+from domain.importing import note_change, write_changes
 from domain.sheets import Column, read_table, write_rows_xlsx, write_template
 from domain.vocab import VocabError
 from storage.models import Position

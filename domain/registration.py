@@ -87,7 +87,7 @@ async def register(
     person_id: int,
     course_id: int,
     now: datetime,
-    policy: Policy | None = None,
+    policy: Policy,
 ) -> RegistrationResult:
     """Register, or waitlist when full. Pressing twice changes nothing the second time.
 
@@ -117,7 +117,7 @@ async def register(
         # Seats added while people wait (a re-imported course with a larger capacity) go to
         # the queue first, not to whoever presses next.
         promoted = await promote_waitlist(
-            session, course=course, now=now, policy=policy or Policy()
+            session, course=course, now=now, policy=policy
         )
         taken += len(promoted)
     if taken >= course.capacity:
@@ -140,7 +140,6 @@ async def register(
         existing.nominated_by_id = existing.decided_by_id = None
         existing.decided_at = existing.hold_until = None
         existing.reason = None
-    policy = policy or Policy()
     if status == RegistrationStatus.PENDING_APPROVAL:
         existing.hold_until = approval_hold(course, now, policy)
     await session.flush()
@@ -158,7 +157,7 @@ async def cancel(
     course_id: int,
     now: datetime,
     cutoff: timedelta,
-    policy: Policy | None = None,
+    policy: Policy,
 ) -> CancelResult:
     """Cancel a registration, a request for approval, or leave the waitlist; a freed seat
     goes to the first in line. (A nomination is declined instead: domain/nominations.py.)"""
@@ -183,7 +182,7 @@ async def cancel(
     await session.flush()
     await unschedule_course(session, person_id=person_id, course_id=course_id)
     promoted = (
-        await promote_waitlist(session, course=course, now=now, policy=policy or Policy())
+        await promote_waitlist(session, course=course, now=now, policy=policy)
         if freed_seat
         else []
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import calendar
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
@@ -103,9 +103,10 @@ class Window:
 
 @dataclass(frozen=True)
 class Policy:
-    """When reminders fall: built from settings by the entry point, passed down."""
+    """When reminders fall: built from settings by the entry point, passed down (the zone too:
+    settings.reminder_policy())."""
 
-    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Ho_Chi_Minh"))
+    tz: ZoneInfo
     course_offsets: tuple[tuple[int, time], ...] = ((3, time(8)), (1, time(16)))
     quiet: Window = Window(time(21), time(7))
     grace_days: tuple[int, ...] = (180, 90, 30)

@@ -32,7 +32,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
-from domain.importing import POSITION_GROUP
+from domain.import_rows import POSITION_GROUP
 from domain.numbers import percent
 from domain.reports import (
     HOLDING_KINDS,

@@ -42,7 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import roles
 from domain.errors import DomainError, Refusal
-from domain.importing import POSITION_GROUP
+from domain.import_rows import POSITION_GROUP
 from domain.numbers import percent
 from domain.secondments import PostingsAt
 from domain.secondments import by_unit as postings_by_unit

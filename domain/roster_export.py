@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import roles
-from domain.importing import QUAL_COLUMNS, ROSTER_COLUMNS
+from domain.roster_format import QUAL_COLUMNS, ROSTER_COLUMNS
 from domain.sheets import REQUIRED_MARK, write_rows_xlsx
 from domain.text import fold
 from domain.vocab import (

@@ -30,7 +30,7 @@ from python_calamine import CalamineError, CalamineWorkbook
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.importing import POSITION_GROUP, YES_NO, Problem, parse_when
+from domain.import_rows import POSITION_GROUP, YES_NO, Problem, parse_when
 
 # read_table reads one automatically chosen sheet; a rule book names its two sheets, so the
 # sheet is picked here and the header matching of domain.sheets (private) is reused as it is.

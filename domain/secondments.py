@@ -22,7 +22,8 @@ from sqlalchemy.orm import aliased
 
 from domain import roles
 from domain.errors import DomainError, Refusal
-from domain.importing import Cells, ImportReport, Problem, _col, note_change, write_changes
+from domain.import_rows import Cells, ImportReport, Problem, _col
+from domain.importing import note_change, write_changes
 from domain.phones import valid_personal_id
 from domain.reminders import add_months, next_review
 from domain.sheets import Column, read_table, write_template

@@ -600,7 +600,6 @@ _TEXT_FORMAT = "@"
 _DATE_FORMAT = "DD/MM/YYYY"
 _DATETIME_FORMAT = "DD/MM/YYYY HH:MM"
 _MIN_WIDTH, _MAX_WIDTH = 10, 50
-_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 _SHEET_TITLE_BAD = re.compile(r"[\[\]:*?/\\]")
 
 
@@ -663,10 +662,16 @@ def write_template(
 
 
 def write_rows_xlsx(
-    path: Path, headers: Sequence[str], rows: Iterable[Sequence[object]], sheet_title: str
+    path: Path,
+    headers: Sequence[str],
+    rows: Iterable[Sequence[object]],
+    sheet_title: str,
+    *,
+    tz: ZoneInfo | None = None,
 ) -> None:
     """Export rows to a one-sheet XLSX with a bold frozen header; streams, so large exports
-    stay small in memory. Dates are written as dates (dd/mm/yyyy), text as text."""
+    stay small in memory. Dates are written as dates (dd/mm/yyyy), text as text, aware times
+    as the clock in `tz` (the settings' zone; required once a row holds one)."""
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(_sheet_title(sheet_title))
     rows_iter = iter(rows)
@@ -687,7 +692,7 @@ def write_rows_xlsx(
         header_cells.append(cell)
     ws.append(header_cells)
     for row in chain(head, rows_iter):
-        ws.append([_export_cell(ws, v) for v in row])
+        ws.append([_export_cell(ws, v, tz) for v in row])
     wb.save(path)
 
 
@@ -716,7 +721,7 @@ def _display(v: object) -> str:
     return "" if v is None else str(v)
 
 
-def _export_cell(ws: object, v: object) -> WriteOnlyCell | object:
+def _export_cell(ws: object, v: object, tz: ZoneInfo | None) -> WriteOnlyCell | object:
     if v is None or isinstance(v, bool | int | float | Decimal):
         return v
     if isinstance(v, str):
@@ -725,8 +730,10 @@ def _export_cell(ws: object, v: object) -> WriteOnlyCell | object:
         return cell
     if isinstance(v, datetime):
         cell = WriteOnlyCell(ws)
-        # XLSX has no time zones: aware times are shown in Vietnam's zone.
-        cell.value = v.astimezone(_ZONE).replace(tzinfo=None) if v.tzinfo else v
+        # XLSX has no time zones: aware times are written as the local clock.
+        if v.tzinfo and tz is None:
+            raise ValueError("an aware time needs the zone to show it in (tz=)")
+        cell.value = v.astimezone(tz).replace(tzinfo=None) if v.tzinfo else v
         cell.number_format = _DATETIME_FORMAT
         return cell
     if isinstance(v, date):

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import postgraduate, roles
-from domain.importing import Cells, Change, ImportReport, Problem, RowError, _col
+from domain.import_rows import Cells, Change, ImportReport, Problem, RowError, _col
 from domain.phones import valid_personal_id
 from domain.secondments import people_by_personal_id
 from domain.sheets import Column, read_table, write_template

@@ -12,13 +12,14 @@ import asyncio
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import roles
 from domain.completion import grant_qualification
-from domain.importing import LOCAL, Cells, Change, ImportReport, Problem, _col
+from domain.import_rows import Cells, Change, ImportReport, Problem, _col
 from domain.phones import valid_personal_id
 from domain.secondments import people_by_personal_id
 from domain.sheets import Column, read_table, write_template
@@ -102,15 +103,17 @@ def _shown(value: Any) -> str:
 
 
 async def import_training(
-    session: AsyncSession, *, path: Path, dry_run: bool, now: datetime, actor: str = "cli"
+    session: AsyncSession, *, path: Path, dry_run: bool, now: datetime, tz: ZoneInfo,
+    actor: str = "cli",
 ) -> ImportReport:
-    """Validate a training history, then add or update records (all or nothing)."""
+    """Validate a training history, then add or update records (all or nothing); dates in
+    the future of `tz`'s today are refused."""
     table = await asyncio.to_thread(read_table, path, TRAINING_COLUMNS)
     report = ImportReport("training", dry_run, len(table.rows),
                           unknown_headers=table.unknown_headers)  # fmt: skip
     ids = {pid for _r, v in table.rows if (pid := valid_personal_id(v.get("personal_id", "")))}
     people = await people_by_personal_id(session, ids)
-    today = now.astimezone(LOCAL).date()
+    today = now.astimezone(tz).date()
     first_row: dict[tuple[Any, ...], int] = {}
     wanted: list[tuple[int, str, int, dict[str, Any]]] = []
     for row, values in table.rows:

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import roles
 from domain.errors import DomainError, Refusal
-from domain.importing import Cells, Change, ImportReport, Problem, RowError, _col
+from domain.import_rows import Cells, Change, ImportReport, Problem, RowError, _col
 from domain.sheets import Column, read_table, write_rows_xlsx, write_template
 from domain.text import fold
 from domain.vocab import UNIT_KIND, VocabError

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -119,26 +120,26 @@ def load(data: dict[str, Any]) -> Draft:
     )
 
 
-Parser = Callable[[Draft, str, datetime], None]
+Parser = Callable[[Draft, str, datetime, ZoneInfo], None]  # draft, text, now, zone
 
 PARSERS: dict[str, Parser] = {
-    "title": lambda dr, s, now: setattr(dr, "title", d.parse_title(s)),
-    "category": lambda dr, s, now: setattr(dr, "category", d.parse_category(s)),
-    "starts": lambda dr, s, now: setattr(dr, "starts_at", d.parse_moment(s, now=now)),
-    "ends": lambda dr, s, now: setattr(
-        dr, "ends_at", d.parse_end(s, starts=_at(dr.starts_at), now=now)
+    "title": lambda dr, s, now, tz: setattr(dr, "title", d.parse_title(s)),
+    "category": lambda dr, s, now, tz: setattr(dr, "category", d.parse_category(s)),
+    "starts": lambda dr, s, now, tz: setattr(dr, "starts_at", d.parse_moment(s, now=now, tz=tz)),
+    "ends": lambda dr, s, now, tz: setattr(
+        dr, "ends_at", d.parse_end(s, starts=_at(dr.starts_at), now=now, tz=tz)
     ),
-    "sessions": lambda dr, s, now: setattr(
-        dr, "sessions", d.parse_sessions(s, starts=_at(dr.starts_at), ends=_at(dr.ends_at))
+    "sessions": lambda dr, s, now, tz: setattr(
+        dr, "sessions", d.parse_sessions(s, starts=_at(dr.starts_at), ends=_at(dr.ends_at), tz=tz)
     ),
-    "where": lambda dr, s, now: setattr(dr, "where", d.parse_where(s)),
-    "capacity": lambda dr, s, now: setattr(dr, "capacity", d.parse_count(s, minimum=1)),
-    "deadline": lambda dr, s, now: setattr(
+    "where": lambda dr, s, now, tz: setattr(dr, "where", d.parse_where(s)),
+    "capacity": lambda dr, s, now, tz: setattr(dr, "capacity", d.parse_count(s, minimum=1)),
+    "deadline": lambda dr, s, now, tz: setattr(
         dr,
         "registration_deadline",
-        d.parse_deadline(s, starts=_at(dr.starts_at), ends=_at(dr.ends_at), now=now),
+        d.parse_deadline(s, starts=_at(dr.starts_at), ends=_at(dr.ends_at), now=now, tz=tz),
     ),
-    "hours": lambda dr, s, now: setattr(dr, "hours", d.parse_hours(s)),
+    "hours": lambda dr, s, now, tz: setattr(dr, "hours", d.parse_hours(s)),
 }
 
 
@@ -215,7 +216,7 @@ async def typed(ctx: Ctx, step: str, data: dict[str, Any], text: str) -> list[Sa
         if name == "audience":
             draft.audience = await d.parse_audience(session, text)
         else:
-            PARSERS[name](draft, text, ctx.now)
+            PARSERS[name](draft, text, ctx.now, ctx.settings.tz)
 
     done = await guarded(ctx, ACTION, parse)
     if isinstance(done, Refused):

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from html import escape
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -157,7 +158,7 @@ async def start(ctx: Ctx, arg: str) -> list[Say]:
     return [_prompt(ctx.t, c, field)]
 
 
-def _edit(data: dict[str, Any], text: str, now: datetime) -> Edit:
+def _edit(data: dict[str, Any], text: str, now: datetime, *, tz: ZoneInfo) -> Edit:
     field = Field(data["field"])
     if field == Field.TITLE:
         return Edit(field, title=d.parse_title(text))
@@ -170,7 +171,7 @@ def _edit(data: dict[str, Any], text: str, now: datetime) -> Edit:
     if field == Field.HOURS:
         return Edit(field, hours=d.parse_hours(text))
     starts, ends = (datetime.fromisoformat(data[k]) for k in ("starts", "ends"))
-    return Edit(field, deadline=d.parse_deadline(text, starts=starts, ends=ends, now=now))
+    return Edit(field, deadline=d.parse_deadline(text, starts=starts, ends=ends, now=now, tz=tz))
 
 
 def _saved(ctx: Ctx, field: Field, changed: Changed, view: AdminView) -> list[Say]:
@@ -216,7 +217,7 @@ async def _apply(
         elif data["field"] == Field.AUDIENCE:
             change = Edit(Field.AUDIENCE, audience=await d.parse_audience(session, edit))
         else:
-            change = _edit(data, edit, ctx.now)
+            change = _edit(data, edit, ctx.now, tz=ctx.settings.tz)
         changed = await course_admin.edit_course(session, person_id=scope.person_id,
                                                  course_id=int(data["course_id"]), edit=change,
                                                  now=ctx.now,
@@ -252,13 +253,15 @@ async def when(ctx: Ctx, step: str, data: dict[str, Any], text: str) -> list[Say
 
     async def parse(session: AsyncSession, scope: Scope) -> list[d.Span] | None:
         if step == STARTS:
-            data["new_starts"] = d.parse_moment(text, now=ctx.now).isoformat()
+            data["new_starts"] = d.parse_moment(text, now=ctx.now, tz=ctx.settings.tz).isoformat()
             return None
         starts = datetime.fromisoformat(data["new_starts"])
         if step == ENDS:
-            data["new_ends"] = d.parse_end(text, starts=starts, now=ctx.now).isoformat()
+            ends = d.parse_end(text, starts=starts, now=ctx.now, tz=ctx.settings.tz)
+            data["new_ends"] = ends.isoformat()
             return None
-        return d.parse_sessions(text, starts=starts, ends=datetime.fromisoformat(data["new_ends"]))
+        ends = datetime.fromisoformat(data["new_ends"])
+        return d.parse_sessions(text, starts=starts, ends=ends, tz=ctx.settings.tz)
 
     spans = await guarded(ctx, ACTION, parse)
     if isinstance(spans, Refused):

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import course_admin
 from domain.course_admin import ImportOutcome
-from domain.importing import RowError
+from domain.import_rows import RowError
 from domain.roles import Scope
 from domain.sheets import SheetError
 from handlers import actions as cb

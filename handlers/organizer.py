@@ -10,7 +10,7 @@ from html import escape
 from domain.course_admin import AdminPage, AdminView
 from domain.course_draft import GRANTABLE, Invalid, Problem
 from domain.errors import DomainError, Refusal
-from domain.importing import POSITION_GROUP
+from domain.import_rows import POSITION_GROUP
 from domain.unit_search import MAX_OFFERED, UnitMatch
 from domain.vocab import COURSE_CATEGORY, QUALIFICATION_KIND, level_vocab
 from handlers import actions as cb

@@ -19,7 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import roles
-from domain.importing import COURSE_COLUMNS
+from domain.course_format import COURSE_COLUMNS
+from domain.reminders import Policy
 from domain.text import fold
 from storage.models import (
     ChatAccount,
@@ -37,6 +38,9 @@ CULTURE_SOCIAL = "cc_van_hoa_xa_hoi"  # a seeded position with its own degree st
 CULTURE_SOCIAL_DEGREE = "cs-culture-social-degree"  # its seeded rule: a university degree
 # The header of a 1×1 PNG: enough for Telegram's photo sizes and for evidence checks.
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000")
+# The settings' default zone, handed down as production code hands down settings.tz.
+ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+POLICY = Policy(tz=ZONE)  # the settings' default reminder policy
 _seq = itertools.count(1)
 
 

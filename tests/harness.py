@@ -53,7 +53,7 @@ from storage.models import (
     Registration,
 )
 from tests.botapi.validator import SpecValidator
-from tests.factories import CULTURE_SOCIAL, make_course, make_person
+from tests.factories import CULTURE_SOCIAL, POLICY, make_course, make_person
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 PHONE = "0912345678"
@@ -497,7 +497,7 @@ async def fill(db: async_sessionmaker[AsyncSession], course_id: int, *people: in
     for person_id in people:
         async with db.begin() as s:
             await registration.register(
-                s, person_id=person_id, course_id=course_id, now=datetime.now(UTC)
+                s, person_id=person_id, course_id=course_id, now=datetime.now(UTC), policy=POLICY
             )
 
 

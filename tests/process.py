@@ -17,13 +17,21 @@ import asyncio
 import os
 import signal
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from config.settings import Settings
+from tests.standin import Predicate
 
 ROOT = Path(__file__).resolve().parent.parent
 STOP_TIMEOUT = 15.0
+CLI_TIMEOUT = 60.0
+STEP = 10.0  # seconds allowed for the bot to answer one user action
+# The end-to-end tests' bot and its one user, as the stand-in Bot API knows them.
+TOKEN = "123456:E2E-TEST-TOKEN"
+USER: dict[str, Any] = {"id": 4242, "is_bot": False, "first_name": "Lan", "language_code": "vi"}
 
 
 def bot_env(**settings: str) -> dict[str, str]:
@@ -85,3 +93,52 @@ class BotProcess:
             return "(no output)"
         text = self.err_path.read_text(encoding="utf-8", errors="replace")
         return "\n".join(text.splitlines()[-lines:])
+
+
+# -- short `boiduong` commands, and what the stand-in Bot API sees --------------------------------
+
+
+def cli_env(db: Path | None, **settings: str) -> dict[str, str]:
+    """bot_env for a command on the SQLite file `db` (if given), with PTB's timedelta mode."""
+    database = {"DATABASE_URL": f"sqlite+aiosqlite:///{db}"} if db is not None else {}
+    return bot_env(**{"PTB_TIMEDELTA": "1", **database, **settings})
+
+
+def command(*args: str) -> list[str]:
+    # `python -m bot.cli` is the `boiduong` console script's entry point, bot.cli:main.
+    return [sys.executable, "-m", "bot.cli", *args]
+
+
+async def run_cli(cwd: Path, env: Mapping[str, str], *args: str) -> tuple[int, str, str]:
+    """Run one short `boiduong` command to completion: (exit code, stdout, stderr)."""
+    proc = await asyncio.create_subprocess_exec(
+        *command(*args),
+        cwd=cwd,  # no stray .env file from the checkout
+        env=dict(env),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), CLI_TIMEOUT)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+def tail_file(path: Path, lines: int = 40) -> str:
+    if not path.exists():
+        return "(no output)"
+    return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+
+
+def call_to(method: str, chat: int = USER["id"]) -> Predicate:
+    """A call of `method` to `chat` (by default the e2e user's)."""
+    return lambda m, p: m == method and p["chat_id"] == chat
+
+
+def menu_set(lang: str) -> Predicate:
+    return lambda m, p: m == "setMyCommands" and p.get("language_code") == lang

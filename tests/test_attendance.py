@@ -5,11 +5,9 @@ and /status turns from missing to met. Organizers act only on their units' cours
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -18,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from domain import attendance as att
-from domain import completion, registration, roles
+from domain import completion
 from domain.attendance import CheckinStatus
 from domain.errors import DomainError, Refusal
 from domain.standards import State, status_of
@@ -31,82 +29,16 @@ from storage.models import (
     Qualification,
     Registration,
     RegistrationStatus,
-    Role,
     TrainingRecord,
 )
-from tests.factories import make_course, make_person, make_position, make_unit
+from tests.factories import make_person
+from tests.fixtures_attendance import AFTER, BEFORE, SESSIONS, TZ, Course5, course5, mark
 from tests.harness import Telegram, buttons, running, settings
 from tests.zalo_standin import Zalo
 
-TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 RULE = "leader-political-theory"
 # Telegram does not run conversation timeouts without a running JobQueue, as in these tests.
 pytestmark = pytest.mark.filterwarnings("ignore:Ignoring `conversation_timeout`")
-
-
-def at(day: str, clock: str) -> datetime:
-    d = datetime.strptime(f"{day} {clock}", "%d/%m/%Y %H:%M")
-    return d.replace(tzinfo=TZ).astimezone(UTC)
-
-
-BEFORE = at("20/11/2026", "09:00")
-SESSIONS = [(at(f"0{d}/12/2026", "07:30"), at(f"0{d}/12/2026", "11:30")) for d in range(1, 6)]
-AFTER = at("06/12/2026", "09:00")
-
-
-@dataclass
-class Course5:
-    """A 5-session intermediate political theory course of commune A, and its people."""
-
-    course_id: int
-    code: str
-    organizer: int  # organizer of commune A
-    outsider: int  # organizer of commune B
-    head: int  # unit head of commune A
-    people: dict[str, int]  # name -> person id (An, Binh, Chi in A; Dung in B)
-    regs: dict[str, int]  # name -> registration id
-
-
-async def course5(db: async_sessionmaker[AsyncSession], *, participants: int = 0) -> Course5:
-    async with db.begin() as s:
-        province = await make_unit(s, kind="province")
-        a = await make_unit(s, parent=province)
-        b = await make_unit(s, parent=province)
-        leader = await make_position(s, group="leader")
-        course = await make_course(
-            s,
-            title="Trung cấp lý luận chính trị",
-            category="political_theory",
-            starts_at=SESSIONS[0][0],
-            ends_at=SESSIONS[-1][1],
-            sessions=SESSIONS,
-            organizer=a,
-            capacity=50,
-            hours=40,
-            grants_kind="political_theory",
-            grants_level="trung_cap",
-        )
-        staff = {}
-        for name, unit, role in (("Org", a, Role.ORGANIZER), ("Out", b, Role.ORGANIZER),
-                                 ("Head", a, Role.UNIT_HEAD)):  # fmt: skip
-            p = await make_person(s, unit=unit, full_name=f"Cán bộ {name}")
-            await roles.grant(s, person_id=p.id, role=role, unit_id=unit.id, by="test")
-            staff[name] = p.id
-        people = {}
-        names = ["An", "Binh", "Chi", "Dung"] + [f"Học viên {i:02d}" for i in range(participants)]
-        for name in names:
-            unit = b if name == "Dung" else a
-            people[name] = (
-                await make_person(s, unit=unit, position=leader, full_name=f"Nguyễn Văn {name}")
-            ).id
-    regs = {}
-    for name, pid in people.items():
-        async with db.begin() as s:
-            await registration.register(s, person_id=pid, course_id=course.id, now=BEFORE)
-            reg = await s.scalar(select(Registration).where(Registration.person_id == pid))
-            assert reg is not None and reg.status == RegistrationStatus.REGISTERED
-            regs[name] = reg.id
-    return Course5(course.id, course.code, staff["Org"], staff["Out"], staff["Head"], people, regs)
 
 
 async def rule_state(db: async_sessionmaker[AsyncSession], person_id: int, now: datetime) -> State:
@@ -115,21 +47,6 @@ async def rule_state(db: async_sessionmaker[AsyncSession], person_id: int, now: 
             s, person_id=person_id, now=now, today=now.astimezone(TZ).date(), hours_target=40
         )
     return next(x.state for x in statuses if x.rule.code == RULE)
-
-
-async def mark(
-    db: async_sessionmaker[AsyncSession], c: Course5, name: str, sessions: range
-) -> None:
-    async with db.begin() as s:
-        for i in sessions:
-            assert await att.toggle(
-                s,
-                actor_id=c.organizer,
-                course_id=c.course_id,
-                registration_id=c.regs[name],
-                session_no=i,
-                now=SESSIONS[i][0],
-            )
 
 
 # -- the domain, on both databases ----------------------------------------------------------------

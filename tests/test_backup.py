@@ -20,7 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from storage.backup import head_revision
 from storage.db import create_engine, upgrade
 from tests.conftest import POSTGRES_URL
-from tests.test_e2e import _env
+from tests.fixtures_postgres import admin
+from tests.process import cli_env
 
 PASSWORD = "n0t-sh0wn-pw"  # trust auth on the test server ignores it; it must never be printed
 ROWS_BEFORE = 30
@@ -29,7 +30,7 @@ ROWS_BEFORE = 30
 async def _cli(cwd: Path, url: str, *args: str, stdin: bytes = b"") -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot.cli", *args,
-        cwd=cwd, env=_env(None, DATABASE_URL=url),
+        cwd=cwd, env=cli_env(None, DATABASE_URL=url),
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
@@ -43,15 +44,6 @@ async def _cli(cwd: Path, url: str, *args: str, stdin: bytes = b"") -> tuple[int
     return proc.returncode, out.decode(), err.decode()
 
 
-async def _admin(sql: str) -> None:
-    engine = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT", connect_args={"timeout": 5})
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(sql))
-    finally:
-        await engine.dispose()
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def urls(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[tuple[str, str]]:
     """The URLs of two empty databases of this test's own: the live one and a restore target."""
@@ -62,7 +54,7 @@ async def urls(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[
     names = [f"bk_{uuid.uuid4().hex[:12]}" for _ in range(2)]
     try:
         for name in names:
-            await _admin(f'CREATE DATABASE "{name}"')
+            await admin(f'CREATE DATABASE "{name}"')
     except (OSError, SQLAlchemyError) as exc:
         pytest.skip(f"PostgreSQL unreachable at {POSTGRES_URL}: {exc}")
     base = POSTGRES_URL.rsplit("/", 1)[0].replace("postgres@", f"postgres:{PASSWORD}@")
@@ -70,7 +62,7 @@ async def urls(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[
         yield f"{base}/{names[0]}", f"{base}/{names[1]}"
     finally:
         for name in names:
-            await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def _codes(engine: AsyncEngine) -> list[str]:

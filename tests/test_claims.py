@@ -6,17 +6,15 @@ their units."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from domain import claims, roles
+from domain import claims
 from domain.errors import DomainError, Refusal
 from domain.standards import status_of
 from handlers.core import Choice
@@ -27,39 +25,16 @@ from storage.models import (
     ClaimState,
     Notification,
     Qualification,
-    Role,
     TrainingRecord,
 )
-from tests.factories import PNG, make_person, make_position, make_unit
+from tests.factories import PNG
+from tests.fixtures_claims import DAYTIME, people
 from tests.harness import Telegram, running, settings
 from tests.zalo_standin import PHOTO, Zalo
 
-TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-DAYTIME = datetime(2026, 12, 1, 10, 0, tzinfo=TZ).astimezone(UTC)
 RULE_TITLE = "Lý luận chính trị trung cấp"
 # Telegram does not run conversation timeouts without a running JobQueue, as in these tests.
 pytestmark = pytest.mark.filterwarnings("ignore:Ignoring `conversation_timeout`")
-
-
-@dataclass
-class People:
-    organizer: int  # of commune A
-    outsider: int  # organizer of commune B
-    person: int  # a commune leader in A, without political theory
-
-
-async def people(db: async_sessionmaker[AsyncSession]) -> People:
-    async with db.begin() as s:
-        province = await make_unit(s, kind="province")
-        a = await make_unit(s, parent=province, name="Xã Hữu Lũng")
-        b = await make_unit(s, parent=province)
-        leader = await make_position(s, group="leader")
-        org = await make_person(s, unit=a, full_name="Cán bộ Tổ chức")
-        out = await make_person(s, unit=b, full_name="Cán bộ Xã Khác")
-        await roles.grant(s, person_id=org.id, role=Role.ORGANIZER, unit_id=a.id, by="test")
-        await roles.grant(s, person_id=out.id, role=Role.ORGANIZER, unit_id=b.id, by="test")
-        person = await make_person(s, unit=a, position=leader, full_name="Lương Thị Hoa")
-    return People(org.id, out.id, person.id)
 
 
 # -- the domain, on both databases ----------------------------------------------------------------

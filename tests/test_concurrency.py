@@ -36,14 +36,14 @@ from storage.models import (
     Unit,
 )
 from storage.repos.dialogs import DialogRepo
-from tests.factories import make_account, make_course, make_person, make_unit
+from tests.factories import ZONE, make_account, make_course, make_person, make_unit
+from tests.fixtures_attendance import AFTER, SESSIONS, TZ, course5, mark
 from tests.harness import Telegram, said
-from tests.test_attendance import AFTER, SESSIONS, TZ, course5, mark
 
 Db = async_sessionmaker[AsyncSession]
 T = TypeVar("T")
 TIMES = 10
-POLICY = Policy()
+POLICY = Policy(tz=ZONE)
 NOW = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
 
 

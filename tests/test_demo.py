@@ -20,6 +20,7 @@ from config.settings import load_settings
 from domain.catalog import open_for
 from locales import Translator
 from storage.db import create_engine, make_sessionmaker, upgrade
+from tests.factories import POLICY, ZONE
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
@@ -44,7 +45,7 @@ async def _build(path: Path, now: datetime = NOW, seed: int = 2024) -> DemoInfo:
     try:
         await upgrade(engine)
         async with make_sessionmaker(engine).begin() as session:
-            return await build_demo(session, now=now, seed=seed)
+            return await build_demo(session, now=now, seed=seed, tz=ZONE)
     finally:
         await engine.dispose()
 
@@ -291,6 +292,7 @@ async def test_console_delivers_a_waitlist_promotion_at_start(
                 course_id=course_id,
                 now=datetime.now(UTC),
                 cutoff=timedelta(hours=24),
+                policy=POLICY,
             )
             assert (
                 result.promoted_person_id

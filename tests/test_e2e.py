@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import os
 import shlex
 import signal
-import sys
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -24,68 +22,35 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from config.settings import Settings
 from locales import Translator
-from tests.standin import Predicate, StandInBotAPI
+from tests.process import (
+    STEP,
+    STOP_TIMEOUT,
+    TOKEN,
+    USER,
+    call_to,
+    cli_env,
+    command,
+    menu_set,
+    run_cli,
+    tail_file,
+)
+from tests.standin import StandInBotAPI
 
 ROOT = Path(__file__).resolve().parent.parent
-TOKEN = "123456:E2E-TEST-TOKEN"
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-USER: dict[str, Any] = {"id": 4242, "is_bot": False, "first_name": "Lan", "language_code": "vi"}
 CHAT = USER["id"]
 PHONE_ON_ROSTER = "0912 345 678"
 PHONE_SHARED = "84912345678"  # how Telegram clients often send the contact's number
 NAME = "Hoàng Thị Lan"
 COURSE_TITLE = "Kỹ năng số cho công chức cấp xã"
 LEADERS_TITLE = "Bồi dưỡng lãnh đạo cấp xã"
-STEP = 10.0  # seconds allowed for the bot to answer one user action
-CLI_TIMEOUT = 60.0
-STOP_TIMEOUT = 15.0
 
 VI = Translator("vi", TZ)
 tr = VI.gettext
 
 
 # -- running the CLI -----------------------------------------------------------------------------
-
-
-def _env(db: Path | None, **settings: str) -> dict[str, str]:
-    """The environment without any of the bot's settings, plus the ones given."""
-    names = {name.lower() for name in Settings.model_fields}
-    env = {k: v for k, v in os.environ.items() if k.lower() not in names}
-    # The child imports this checkout, whatever the venv's install of it points at.
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    env["PYTHONIOENCODING"] = "utf-8"
-    env["PTB_TIMEDELTA"] = "1"
-    if db is not None:
-        env["DATABASE_URL"] = f"sqlite+aiosqlite:///{db}"
-    env.update(settings)
-    return env
-
-
-def _command(*args: str) -> list[str]:
-    # `python -m bot.cli` is the `boiduong` console script's entry point, bot.cli:main.
-    return [sys.executable, "-m", "bot.cli", *args]
-
-
-async def _cli(cwd: Path, env: Mapping[str, str], *args: str) -> tuple[int, str, str]:
-    """Run one short `boiduong` command to completion: (exit code, stdout, stderr)."""
-    proc = await asyncio.create_subprocess_exec(
-        *_command(*args),
-        cwd=cwd,  # no stray .env file from the checkout
-        env=dict(env),
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        out, err = await asyncio.wait_for(proc.communicate(), CLI_TIMEOUT)
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), err.decode()
 
 
 # -- the organizer's data ------------------------------------------------------------------------
@@ -122,7 +87,7 @@ async def _readme_block(tmp_path: Path, env: Mapping[str, str], commands: list[l
     for args in commands:
         if args[:1] == ["run"]:
             continue
-        code, out, err = await _cli(tmp_path, env, *args)
+        code, out, err = await run_cli(tmp_path, env, *args)
         assert code == 0, f"`boiduong {' '.join(args)}` failed ({code}):\n{out}\n{err}"
         assert "Traceback" not in err and " INFO " not in err, (args, err)
 
@@ -130,7 +95,7 @@ async def _readme_block(tmp_path: Path, env: Mapping[str, str], commands: list[l
 async def _prepare(tmp_path: Path, db: Path) -> None:
     """An empty installation loaded as the README says: templates written, their example
     rows imported, a role granted, a link code made; then a leaders' course beside them."""
-    env = _env(db, BOT_TOKEN=TOKEN)
+    env = cli_env(db, BOT_TOKEN=TOKEN)
     await _readme_block(tmp_path, env, readme_blocks()[0])
     day = datetime.now(TZ) + timedelta(days=10)
     leaders = {
@@ -140,7 +105,7 @@ async def _prepare(tmp_path: Path, db: Path) -> None:
         "Đối tượng": "Lãnh đạo", "Số giờ": "8",
     }  # fmt: skip
     path = _csv(tmp_path / "lanh-dao.csv", [leaders])
-    code, out, err = await _cli(tmp_path, env, "import", "courses", str(path))
+    code, out, err = await run_cli(tmp_path, env, "import", "courses", str(path))
     assert code == 0, f"import courses failed ({code}):\n{out}\n{err}"
 
 
@@ -172,14 +137,6 @@ def _message_with(srv: StandInBotAPI, data: str) -> int:
     raise AssertionError(f"no message in chat {CHAT} has a button {data!r}")
 
 
-def _send(method: str, chat: int = CHAT) -> Predicate:
-    return lambda m, p: m == method and p["chat_id"] == chat
-
-
-def _menu(lang: str) -> Predicate:
-    return lambda m, p: m == "setMyCommands" and p.get("language_code") == lang
-
-
 async def _press(srv: StandInBotAPI, data: str) -> None:
     """Press an inline button and see the bot answer the query."""
     update = srv.api.callback_update(USER, _message_with(srv, data), data)
@@ -192,28 +149,22 @@ async def _press(srv: StandInBotAPI, data: str) -> None:
     )
 
 
-def _tail(path: Path, lines: int = 40) -> str:
-    if not path.exists():
-        return "(no output)"
-    return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
-
-
 async def _walk(srv: StandInBotAPI) -> None:
     """The civil servant's path, from /start to /my."""
     # Start-up: command menus in both languages (and the default one), before polling.
     for lang in ("vi", "en"):
         # The first one waits for the interpreter, the imports and the migrations check.
-        await srv.wait_for(_menu(lang), 3 * STEP, since=0)
+        await srv.wait_for(menu_set(lang), 3 * STEP, since=0)
 
     # /start: not linked yet, so the bot asks for the phone number with a contact button.
     srv.api.push(srv.api.message_update(USER, "/start"))
-    _, sent = await srv.wait_for(_send("sendMessage"), STEP)
+    _, sent = await srv.wait_for(call_to("sendMessage"), STEP)
     keyboard = sent["reply_markup"]["keyboard"]
     assert any(b.get("request_contact") for row in keyboard for b in row), keyboard
 
     # Share one's own contact: the number matches the roster and the chat is linked.
     srv.api.push(srv.api.contact_update(USER, PHONE_SHARED, USER["id"]))
-    _, sent = await srv.wait_for(_send("sendMessage"), STEP)
+    _, sent = await srv.wait_for(call_to("sendMessage"), STEP)
     assert NAME in sent["text"], sent["text"]
     menu = [b if isinstance(b, str) else b["text"] for row in sent["reply_markup"]["keyboard"]
             for b in row]  # fmt: skip
@@ -221,46 +172,46 @@ async def _walk(srv: StandInBotAPI) -> None:
 
     # /status: the standards of the position.
     srv.api.push(srv.api.message_update(USER, "/status"))
-    _, sent = await srv.wait_for(_send("sendMessage"), STEP)
+    _, sent = await srv.wait_for(call_to("sendMessage"), STEP)
     # The README's example secondment comes first, then the standards of the position.
     assert sent["text"].startswith("🔄 Biệt phái đến <b>Sở Nội vụ"), sent["text"]
     assert tr("<b>Your standards</b>") in sent["text"], sent["text"]
 
     # /courses: the open course for civil servants, not the one for leaders.
     srv.api.push(srv.api.message_update(USER, "/courses"))
-    _, sent = await srv.wait_for(_send("sendMessage"), STEP)
+    _, sent = await srv.wait_for(call_to("sendMessage"), STEP)
     assert COURSE_TITLE in sent["text"] and LEADERS_TITLE not in sent["text"], sent["text"]
     show = _data_of(sent["reply_markup"], "c:", COURSE_TITLE)
     course_id = show.split(":")[1]
 
     # Open the course card: it offers Register.
     await _press(srv, show)
-    _, sent = await srv.wait_for(_send("sendMessage"), STEP)
+    _, sent = await srv.wait_for(call_to("sendMessage"), STEP)
     assert sent["text"].startswith(f"<b>{COURSE_TITLE}</b>"), sent["text"]
     register = _data_of(sent["reply_markup"], "r:", tr("✍️ Register"))
     assert register == f"r:{course_id}"
 
     # Register: the bot asks to confirm.
     await _press(srv, register)
-    _, sent = await srv.wait_for(_send("sendMessage"), STEP)
+    _, sent = await srv.wait_for(call_to("sendMessage"), STEP)
     assert COURSE_TITLE in sent["text"], sent["text"]
     confirm = _data_of(sent["reply_markup"], "rc:")
     prompt_id = _message_with(srv, confirm)
 
     # Confirm: the prompt becomes "registered" and the calendar file follows.
     await _press(srv, confirm)
-    _, edited = await srv.wait_for(_send("editMessageText"), STEP)
+    _, edited = await srv.wait_for(call_to("editMessageText"), STEP)
     assert edited["message_id"] == prompt_id
     assert "✅" in edited["text"] and COURSE_TITLE in edited["text"], edited["text"]
     assert "reply_markup" not in edited  # the Yes/No buttons are gone
-    _, doc = await srv.wait_for(_send("sendDocument"), STEP)
+    _, doc = await srv.wait_for(call_to("sendDocument"), STEP)
     assert doc["document"]["filename"] == f"khoa-hoc-{course_id}.ics"
     ics = doc["document"]["content"].decode()
     assert ics.startswith("BEGIN:VCALENDAR") and "BEGIN:VEVENT" in ics, ics[:200]
 
     # /my: the course is there, registered.
     srv.api.push(srv.api.message_update(USER, "/my"))
-    _, sent = await srv.wait_for(_send("sendMessage"), STEP)
+    _, sent = await srv.wait_for(call_to("sendMessage"), STEP)
     assert COURSE_TITLE in sent["text"] and tr("registered") in sent["text"], sent["text"]
     assert _data_of(sent["reply_markup"], "c:") == show
 
@@ -274,7 +225,7 @@ async def test_a_civil_servant_registers_through_the_running_bot(tmp_path: Path)
     out_path, err_path = tmp_path / "bot.out", tmp_path / "bot.err"
 
     async with StandInBotAPI(token=TOKEN) as srv:
-        env = _env(
+        env = cli_env(
             db,
             BOT_TOKEN=TOKEN,
             TELEGRAM_BASE_URL=srv.base_url,
@@ -282,7 +233,7 @@ async def test_a_civil_servant_registers_through_the_running_bot(tmp_path: Path)
         )
         with out_path.open("wb") as out, err_path.open("wb") as err:
             proc = await asyncio.create_subprocess_exec(
-                *_command("run"),
+                *command("run"),
                 cwd=tmp_path,
                 env=env,
                 stdin=asyncio.subprocess.DEVNULL,
@@ -293,8 +244,8 @@ async def test_a_civil_servant_registers_through_the_running_bot(tmp_path: Path)
             try:
                 await _walk(srv)
             except (AssertionError, TimeoutError) as exc:
-                raise AssertionError(f"{exc}\n--- bot stderr ---\n{_tail(err_path)}") from exc
-            assert proc.returncode is None, f"the bot exited early:\n{_tail(err_path)}"
+                raise AssertionError(f"{exc}\n--- bot stderr ---\n{tail_file(err_path)}") from exc
+            assert proc.returncode is None, f"the bot exited early:\n{tail_file(err_path)}"
             assert srv.rejected == [] and srv.api.failed == [], (srv.rejected, srv.api.failed)
 
             # Stop like a service manager does, and wait for a clean exit.
@@ -302,7 +253,7 @@ async def test_a_civil_servant_registers_through_the_running_bot(tmp_path: Path)
             try:
                 code = await asyncio.wait_for(proc.wait(), STOP_TIMEOUT)
             except TimeoutError:
-                pytest.fail(f"no exit within {STOP_TIMEOUT} s of SIGTERM:\n{_tail(err_path)}")
+                pytest.fail(f"no exit within {STOP_TIMEOUT} s of SIGTERM:\n{tail_file(err_path)}")
         finally:
             if proc.returncode is None:
                 proc.kill()
@@ -318,9 +269,9 @@ async def test_a_civil_servant_registers_through_the_running_bot(tmp_path: Path)
         assert srv.rejected == [], srv.rejected
 
     stderr = err_path.read_text(encoding="utf-8", errors="replace")
-    assert code == 0, f"exit code {code}:\n{_tail(err_path)}"
+    assert code == 0, f"exit code {code}:\n{tail_file(err_path)}"
     # The README's day-to-day commands, verbatim, on what the walk left behind.
-    await _readme_block(tmp_path, _env(db, BOT_TOKEN=TOKEN), readme_blocks()[1])
+    await _readme_block(tmp_path, cli_env(db, BOT_TOKEN=TOKEN), readme_blocks()[1])
     assert (tmp_path / "dk.xlsx").exists() and (tmp_path / "danh-sach-moi.xlsx").exists()
     assert "Traceback" not in stderr and " ERROR " not in stderr, stderr
     assert {"getMe", "getUpdates", "setMyCommands", "sendMessage", "editMessageText",
@@ -341,7 +292,7 @@ async def test_a_civil_servant_registers_through_the_running_bot(tmp_path: Path)
 
 
 async def test_run_without_token_names_the_missing_setting(tmp_path: Path) -> None:
-    code, out, err = await _cli(tmp_path, _env(tmp_path / "x.db"), "run")
+    code, out, err = await run_cli(tmp_path, cli_env(tmp_path / "x.db"), "run")
     assert code != 0
     lines = err.strip().splitlines()
     assert len(lines) == 1 and "BOT_TOKEN" in lines[0], err
@@ -354,8 +305,8 @@ async def test_run_without_token_names_the_missing_setting(tmp_path: Path) -> No
     [("PAGE_SIZE", "abc"), ("DATABASE_URL", "mysql://root@localhost/x")],
 )
 async def test_run_with_a_malformed_setting_names_it(tmp_path: Path, name: str, value: str) -> None:
-    env = _env(tmp_path / "x.db", BOT_TOKEN=TOKEN, **{name: value})
-    code, out, err = await _cli(tmp_path, env, "run")
+    env = cli_env(tmp_path / "x.db", BOT_TOKEN=TOKEN, **{name: value})
+    code, out, err = await run_cli(tmp_path, env, "run")
     assert code != 0
     lines = err.strip().splitlines()
     assert len(lines) == 1 and name in lines[0], err

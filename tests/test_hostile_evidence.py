@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from domain import claims
 from storage.models import Claim
 from tests.conftest import Zalo
+from tests.fixtures_claims import DAYTIME, people
+from tests.fixtures_zalo import ASK_PHOTO, CLAIM, choice, linked, said
 from tests.harness import Telegram
-from tests.test_claims import DAYTIME, people
-from tests.test_zalo_parity import ASK_PHOTO, CLAIM, choice, linked, said
 
 pytestmark = pytest.mark.filterwarnings("ignore:Ignoring `conversation_timeout`")
 MB = 1024 * 1024

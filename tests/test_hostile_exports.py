@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain import report_files
 from tests.factories import make_person, make_unit
-from tests.test_reports import _report
+from tests.fixtures_reports import build_report as _report
 
 NAMES = ('=HYPERLINK("http://evil.example","Xã A")', "+84 Xã B", "-Xã C", "@SUM(A1:A9)")
 

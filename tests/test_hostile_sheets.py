@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.cli_data import cmd_import
 from config.settings import Settings
-from domain.importing import ROSTER_COLUMNS
+from domain.roster_format import ROSTER_COLUMNS
 from domain.sheets import MAX_COLUMNS, MAX_ROWS, SheetError, read_table
 from tests.hostile import ROSTER_HEADER, cell, far_cell_xlsx, row, row_bomb_xlsx, xlsx
 

@@ -10,10 +10,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
-from domain.importing import ImportReport, Problem, import_courses
+from domain.import_rows import ImportReport, Problem
+from domain.importing import import_courses
 from domain.sheets import write_rows_xlsx
 from storage.models import Course, CourseSession, CourseStatus
-from tests.factories import make_person, make_unit
+from tests.factories import POLICY, make_person, make_unit
 
 NOW = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
 HEADERS = [
@@ -67,7 +68,7 @@ async def _units(db: async_sessionmaker[AsyncSession]) -> None:
 async def _run(db: async_sessionmaker[AsyncSession], path: Path, dry_run: bool = False
                ) -> ImportReport:  # fmt: skip
     async with db.begin() as s:
-        return await import_courses(s, path=path, dry_run=dry_run, now=NOW)
+        return await import_courses(s, path=path, dry_run=dry_run, now=NOW, policy=POLICY)
 
 
 async def _courses(db: async_sessionmaker[AsyncSession]) -> dict[str, Course]:
@@ -219,7 +220,7 @@ async def test_a_new_time_or_place_tells_registrants_and_replaces_their_reminder
     async with db.begin() as s:
         course_id = (await s.execute(select(Course.id))).scalar_one()
         person = await make_person(s)
-        await register(s, person_id=person.id, course_id=course_id, now=NOW)
+        await register(s, person_id=person.id, course_id=course_id, now=NOW, policy=POLICY)
     renamed = _xlsx(tmp_path / "v2.xlsx", [_row("LLCT-01", **{
         "Đơn vị được tham gia": "", "Đối tượng": "", "Tên khóa học": "Tên mới",
         "Cần duyệt": "Không"})])  # fmt: skip

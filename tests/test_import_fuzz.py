@@ -17,9 +17,12 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from domain.importing import COURSE_COLUMNS, ROSTER_COLUMNS, import_courses, import_roster
+from domain.course_format import COURSE_COLUMNS
+from domain.importing import import_courses, import_roster
+from domain.roster_format import ROSTER_COLUMNS
 from domain.sheets import SheetError
 from storage.models import Course, Person
+from tests.factories import POLICY, ZONE
 from tests.hostile import row, xlsx
 
 HEADERS = sorted({c.vi for c in (*ROSTER_COLUMNS, *COURSE_COLUMNS)} | {"STT", "Ghi chú", ""})
@@ -68,9 +71,10 @@ async def test_random_cells_never_end_in_an_unhandled_exception(
 
     async def both(path: Path) -> None:
         async with db() as session:
-            for importer in (import_roster, import_courses):
+            zone = {"tz": ZONE}, {"policy": POLICY}  # what each takes: the settings' zone
+            for importer, extra in zip((import_roster, import_courses), zone, strict=True):
                 try:
-                    report = await importer(session, path=path, dry_run=True, now=now)
+                    report = await importer(session, path=path, dry_run=True, now=now, **extra)
                 except SheetError:
                     continue
                 assert report.total_rows >= 0

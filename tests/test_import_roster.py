@@ -13,11 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.cli_data import cmd_import, cmd_template
 from config.settings import Settings
-from domain.importing import ImportReport, Problem, import_roster
+from domain.import_rows import ImportReport, Problem
+from domain.importing import import_roster
 from domain.sheets import write_rows_xlsx
 from storage.models import Person, Position, Qualification
 from storage.repos.roster import UnitRepo
-from tests.factories import make_person, make_unit
+from tests.factories import ZONE, make_person, make_unit
 
 NOW = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
 HEADERS = [
@@ -63,7 +64,7 @@ async def _units(db: async_sessionmaker[AsyncSession]) -> None:
 async def _run(db: async_sessionmaker[AsyncSession], path: Path, dry_run: bool = False
                ) -> ImportReport:  # fmt: skip
     async with db.begin() as s:
-        return await import_roster(s, path=path, dry_run=dry_run, now=NOW)
+        return await import_roster(s, path=path, dry_run=dry_run, now=NOW, tz=ZONE)
 
 
 async def _count(db: async_sessionmaker[AsyncSession], model: type) -> int:
@@ -366,7 +367,7 @@ async def test_cli_prints_every_bad_row_and_exit_codes(
 
     # The template's own example row imports as it is.
     template = tmp_path / "mau.xlsx"
-    assert cmd_template("roster", template) == 0
+    assert cmd_template("roster", template, today=NOW.date()) == 0
     assert await cmd_import(settings, "roster", template, dry_run=True) == 0
     assert "1 thêm mới (created)" in capsys.readouterr().out
     assert await _count(db, Person) == 0

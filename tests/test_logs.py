@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.logs import JsonLines, MaskPersonalData
-from tests.test_e2e import _cli, _env
+from tests.process import cli_env, run_cli
 
 PERSONAL_ID = "020123456789"
 PHONES = ["0912345678", "0912 345 678", "0912.345.678", "84912345678", "+84 912 345 678"]
@@ -87,8 +87,8 @@ def test_json_lines_carry_time_level_logger_and_message() -> None:
 
 
 async def test_log_format_json_makes_every_line_of_a_command_json(tmp_path: Path) -> None:
-    env = _env(tmp_path / "x.db", LOG_FORMAT="json")
-    code, _, err = await _cli(tmp_path, env, "-v", "migrate")
+    env = cli_env(tmp_path / "x.db", LOG_FORMAT="json")
+    code, _, err = await run_cli(tmp_path, env, "-v", "migrate")
     assert code == 0, err
     lines = err.splitlines()
     assert lines, "a verbose migrate logs its progress"
@@ -98,5 +98,5 @@ async def test_log_format_json_makes_every_line_of_a_command_json(tmp_path: Path
 
 
 async def test_an_unknown_log_format_is_named(tmp_path: Path) -> None:
-    code, _, err = await _cli(tmp_path, _env(tmp_path / "x.db", LOG_FORMAT="xml"), "migrate")
+    code, _, err = await run_cli(tmp_path, cli_env(tmp_path / "x.db", LOG_FORMAT="xml"), "migrate")
     assert code == 2 and "LOG_FORMAT" in err

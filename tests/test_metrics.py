@@ -18,9 +18,19 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.exc import SQLAlchemyError
 
 from tests.conftest import POSTGRES_URL
+from tests.fixtures_postgres import admin
+from tests.process import (
+    STEP,
+    STOP_TIMEOUT,
+    TOKEN,
+    USER,
+    call_to,
+    cli_env,
+    command,
+    menu_set,
+    tail_file,
+)
 from tests.standin import StandInBotAPI
-from tests.test_backup import _admin
-from tests.test_e2e import STEP, STOP_TIMEOUT, TOKEN, USER, _command, _env, _menu, _send, _tail
 
 START_TIMEOUT = 60.0
 
@@ -37,7 +47,7 @@ async def _running_bot(
 ) -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]:
     """`boiduong run` with METRICS_LISTEN on a free port: (the process, its base URL)."""
     port = _free_port()
-    env = _env(
+    env = cli_env(
         None,
         DATABASE_URL=database_url,
         BOT_TOKEN=TOKEN,
@@ -48,14 +58,14 @@ async def _running_bot(
     err_path = tmp_path / "bot.err"
     with err_path.open("wb") as err:
         proc = await asyncio.create_subprocess_exec(
-            *_command("run"), cwd=tmp_path, env=env, stdin=asyncio.subprocess.DEVNULL,
+            *command("run"), cwd=tmp_path, env=env, stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL, stderr=err,
         )  # fmt: skip
     try:
         try:
-            await srv.wait_for(_menu("en"), START_TIMEOUT, since=0)
+            await srv.wait_for(menu_set("en"), START_TIMEOUT, since=0)
         except TimeoutError as exc:
-            raise AssertionError(f"the bot did not start:\n{_tail(err_path)}") from exc
+            raise AssertionError(f"the bot did not start:\n{tail_file(err_path)}") from exc
         yield proc, f"http://127.0.0.1:{port}"
     finally:
         if proc.returncode is None:
@@ -96,7 +106,7 @@ async def test_healthz_and_metrics_answer_while_the_bot_runs(tmp_path: Path) -> 
         assert "database: ok" in healthy.text
 
         srv.api.push(srv.api.message_update(USER, "/start"))
-        await srv.wait_for(_send("sendMessage", USER["id"]), STEP)
+        await srv.wait_for(call_to("sendMessage", USER["id"]), STEP)
 
         answer = await client.get(base + "/metrics")
         assert answer.status_code == 200
@@ -124,7 +134,7 @@ async def test_healthz_and_metrics_answer_while_the_bot_runs(tmp_path: Path) -> 
 async def test_healthz_is_503_when_the_database_is_gone(tmp_path: Path) -> None:
     name = f"hz_{uuid.uuid4().hex[:12]}"
     try:
-        await _admin(f'CREATE DATABASE "{name}"')
+        await admin(f'CREATE DATABASE "{name}"')
     except (OSError, SQLAlchemyError) as exc:
         pytest.skip(f"PostgreSQL unreachable at {POSTGRES_URL}: {exc}")
     try:
@@ -136,8 +146,8 @@ async def test_healthz_is_503_when_the_database_is_gone(tmp_path: Path) -> None:
         ):
             await _status_within(client, base + "/healthz", 200)
             # The database goes away: no new connections, the bot's own ones cut.
-            await _admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
-            await _admin(
+            await admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+            await admin(
                 f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
             )
             down = await _status_within(client, base + "/healthz", 503)
@@ -146,4 +156,4 @@ async def test_healthz_is_503_when_the_database_is_gone(tmp_path: Path) -> None:
             assert metrics.status_code == 200  # the counters are still served
             assert _samples(metrics.text)[("boiduong_database_up", frozenset())] == 0
     finally:
-        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -67,7 +67,7 @@ from tests.harness import Telegram, link_account, user
 from tests.zalo_standin import Zalo
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
-POLICY = Policy()
+POLICY = Policy(tz=VN)
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
@@ -292,13 +292,17 @@ async def test_closing_reopening_and_cancelling(db: async_sessionmaker[AsyncSess
         )
         person = await make_person(s, unit=units["LS-X1"])
         early = await make_person(s, unit=units["LS-X1"])
-        await registration.register(s, person_id=early.id, course_id=course.id, now=now)
+        await registration.register(
+            s, person_id=early.id, course_id=course.id, now=now, policy=POLICY
+        )
         await course_admin.set_registration(
             s, person_id=org, course_id=course.id, open_=False, now=now
         )
     with pytest.raises(DomainError) as closed:
         async with db.begin() as s:
-            await registration.register(s, person_id=person.id, course_id=course.id, now=now)
+            await registration.register(
+                s, person_id=person.id, course_id=course.id, now=now, policy=POLICY
+            )
     assert closed.value.code == Refusal.CLOSED
     with pytest.raises(DomainError) as past:
         async with db.begin() as s:
@@ -310,7 +314,9 @@ async def test_closing_reopening_and_cancelling(db: async_sessionmaker[AsyncSess
         await course_admin.set_registration(
             s, person_id=org, course_id=course.id, open_=True, now=now
         )
-        await registration.register(s, person_id=person.id, course_id=course.id, now=now)
+        await registration.register(
+            s, person_id=person.id, course_id=course.id, now=now, policy=POLICY
+        )
         done = await course_admin.cancel_course(
             s, person_id=org, course_id=course.id, now=now, policy=POLICY
         )
@@ -339,13 +345,15 @@ async def test_typed_sessions_and_audience_are_checked(
     db: async_sessionmaker[AsyncSession],
 ) -> None:
     starts, ends = local("05/12/2030 07:30"), local("06/12/2030 17:00")
-    spans = parse_sessions("05/12/2030 07:30-11:30\n06/12/2030 13h30-17h", starts=starts, ends=ends)
+    spans = parse_sessions(
+        "05/12/2030 07:30-11:30\n06/12/2030 13h30-17h", starts=starts, ends=ends, tz=VN
+    )
     assert spans == [
         (local("05/12/2030 07:30"), local("05/12/2030 11:30")),
         (local("06/12/2030 13:30"), local("06/12/2030 17:00")),
     ]
     with pytest.raises(Invalid) as outside:
-        parse_sessions("07/12/2030 07:30-11:30", starts=starts, ends=ends)
+        parse_sessions("07/12/2030 07:30-11:30", starts=starts, ends=ends, tz=VN)
     assert outside.value.code == Problem.SESSION_OUTSIDE
     async with db.begin() as s:
         await make_communes(s)
@@ -397,7 +405,9 @@ async def test_details_are_checked_again_and_later_completions_use_the_new_grant
         early = await make_person(s, unit=units["LS-X1"])
         late = await make_person(s, unit=units["LS-X1"])
         for p in (early, late):
-            await registration.register(s, person_id=p.id, course_id=course.id, now=now)
+            await registration.register(
+                s, person_id=p.id, course_id=course.id, now=now, policy=POLICY
+            )
         await completion.complete_one(s, actor_id=org, course_code=course.code,
                                       personal_id=early.personal_id, certificate_no=None,
                                       now=now, tz=VN)  # fmt: skip
@@ -584,7 +594,7 @@ async def test_the_command_line_exports_registrants(
             s, unit=units["LS-X1"], full_name="Vũ Thị Hằng", phone="0987654321"
         )
         await registration.register(
-            s, person_id=person.id, course_id=course.id, now=datetime.now(UTC)
+            s, person_id=person.id, course_id=course.id, now=datetime.now(UTC), policy=POLICY
         )
     out = tmp_path / "kns.xlsx"
     assert await cmd_export_registrants(settings, "NOPE", out) == 1
@@ -715,7 +725,9 @@ async def test_an_organizer_edits_cancels_and_exports_in_chat(
         course = await make_course(s, organizer=units["LS-X1"], title="Kỹ năng số", capacity=1)
         for name in ("Trần Văn Bảo", "Đặng Thị Ánh"):
             p = await make_person(s, unit=units["LS-X1"], full_name=name)
-            await registration.register(s, person_id=p.id, course_id=course.id, now=now)
+            await registration.register(
+                s, person_id=p.id, course_id=course.id, now=now, policy=POLICY
+            )
         other = await make_course(s, organizer=units["LS-X2"], title="Lớp xã khác")
     await chat.reply(org, "/organize")
     assert "Kỹ năng số" in api.last_message(621)["text"]
@@ -812,7 +824,7 @@ async def test_an_organizer_changes_hours_and_approval_in_chat(
         course = await make_course(s, organizer=units["LS-X1"], title="Kỹ năng số", hours=8)
         early = await make_person(s, unit=units["LS-X1"])
         await registration.register(
-            s, person_id=early.id, course_id=course.id, now=datetime.now(UTC)
+            s, person_id=early.id, course_id=course.id, now=datetime.now(UTC), policy=POLICY
         )
     await _edit_menu(chat, org, course.id)
     await chat.press(org, f"of:{course.id}:hours")
@@ -872,7 +884,7 @@ async def test_a_bad_hours_answer_is_refused_as_at_creation_and_changes_nothing(
     await chat.press(org, f"of:{course.id}:hours")
     for bad in ("mười sáu", "5001", "-4"):
         with pytest.raises(Invalid) as creating:
-            course_create.PARSERS["hours"](Draft(), bad, datetime.now(UTC))
+            course_create.PARSERS["hours"](Draft(), bad, datetime.now(UTC), VN)
         expected = invalid_text(Translator("vi", VN), creating.value)
         assert await chat.reply(org, bad) == expected
     assert expected == "Vui lòng nhập một số nguyên không nhỏ hơn 0."
@@ -936,7 +948,9 @@ async def test_completions_after_a_grants_change_in_chat_use_the_new_grant(
         org = await link_account(s, api, org_id, 671)
         course = await make_course(s, organizer=units["LS-X1"], hours=8, grants_kind="it")
         person = await make_person(s, unit=units["LS-X1"])
-        await registration.register(s, person_id=person.id, course_id=course.id, now=now)
+        await registration.register(
+            s, person_id=person.id, course_id=course.id, now=now, policy=POLICY
+        )
     await _edit_menu(chat, org, course.id)
     await chat.press(org, f"of:{course.id}:grants")
     assert (

@@ -13,7 +13,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain import report_files, reports
-from domain.importing import ImportReport, Problem
+from domain.import_rows import ImportReport, Problem
 from domain.plans import import_plans
 from domain.sheets import write_rows_xlsx
 from storage.models import TrainingPlan, TrainingRecord

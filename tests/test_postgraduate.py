@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from domain.importing import ImportReport
+from domain.import_rows import ImportReport
 from domain.postgraduate import Reason, postgraduate_eligibility
 from domain.rulebook import load_rulebook
 from domain.sheets import write_rows_xlsx

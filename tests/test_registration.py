@@ -24,7 +24,7 @@ from domain.registration import (
     promote_waitlist,
     register,
 )
-from domain.reminders import PROMOTED, Policy
+from domain.reminders import PROMOTED
 from storage.models import (
     Course,
     CourseStatus,
@@ -34,7 +34,7 @@ from storage.models import (
     Unit,
 )
 from storage.repos.courses import CourseRepo
-from tests.factories import make_course, make_person, make_position, make_unit
+from tests.factories import POLICY, make_course, make_person, make_position, make_unit
 
 Db = async_sessionmaker[AsyncSession]
 
@@ -68,12 +68,14 @@ async def _register(
     db: Db, person_id: int, course_id: int, now: datetime = NOW
 ) -> RegistrationResult:
     async with db.begin() as s:
-        return await register(s, person_id=person_id, course_id=course_id, now=now)
+        return await register(s, person_id=person_id, course_id=course_id, now=now, policy=POLICY)
 
 
 async def _cancel(db: Db, person_id: int, course_id: int, now: datetime = NOW) -> CancelResult:
     async with db.begin() as s:
-        return await cancel(s, person_id=person_id, course_id=course_id, now=now, cutoff=CUTOFF)
+        return await cancel(
+            s, person_id=person_id, course_id=course_id, now=now, cutoff=CUTOFF, policy=POLICY
+        )
 
 
 async def _course_row(db: Db, course_id: int) -> Course:
@@ -421,11 +423,11 @@ async def test_more_seats_fill_from_the_waitlist_in_arrival_order(db: Db) -> Non
         locked = await CourseRepo(s).lock(course)
         assert locked is not None
         locked.capacity = 3
-        promoted = await promote_waitlist(s, course=locked, now=NOW, policy=Policy())
+        promoted = await promote_waitlist(s, course=locked, now=NOW, policy=POLICY)
     async with db.begin() as s:
         locked = await CourseRepo(s).lock(course)
         assert locked is not None
-        again = await promote_waitlist(s, course=locked, now=NOW, policy=Policy())
+        again = await promote_waitlist(s, course=locked, now=NOW, policy=POLICY)
 
     assert promoted == people[1:3]
     assert again == []
@@ -444,7 +446,7 @@ async def test_a_cancelled_course_promotes_nobody(db: Db) -> None:
         assert locked is not None
         locked.status = CourseStatus.CANCELLED
         locked.capacity = 2
-        promoted = await promote_waitlist(s, course=locked, now=NOW, policy=Policy())
+        promoted = await promote_waitlist(s, course=locked, now=NOW, policy=POLICY)
 
     assert promoted == []
     assert await _queue(db, course) == [(a, REGISTERED), (b, WAITLISTED)]
@@ -479,7 +481,7 @@ async def test_500_simultaneous_presses_fill_50_seats_exactly_and_queue_the_rest
 
     async def press(person_id: int) -> RegistrationResult:
         async with db.begin() as s:
-            return await register(s, person_id=person_id, course_id=course, now=NOW)
+            return await register(s, person_id=person_id, course_id=course, now=NOW, policy=POLICY)
 
     started = time.perf_counter()
     results = await asyncio.gather(*(press(p) for p in people), return_exceptions=True)

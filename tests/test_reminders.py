@@ -37,7 +37,7 @@ from storage.models import (
     StandardRule,
 )
 from storage.repos.notifications import NotificationRepo
-from tests.factories import make_course, make_person, make_position, make_unit
+from tests.factories import ZONE, make_course, make_person, make_position, make_unit
 from tests.harness import Telegram, at, build, link_account
 from tests.standin import StandInBotAPI
 
@@ -75,12 +75,12 @@ async def register(
 
 
 def test_quiet_hours_move_a_moment_to_the_end_of_the_night_across_midnight() -> None:
-    policy = Policy()  # 21:00-07:00 in Asia/Ho_Chi_Minh
+    policy = Policy(tz=ZONE)  # 21:00-07:00 in Asia/Ho_Chi_Minh
     assert out_of_quiet_hours(at("01/12/2026", "22:30"), policy) == at("02/12/2026", "07:00")
     assert out_of_quiet_hours(at("02/12/2026", "03:00"), policy) == at("02/12/2026", "07:00")
     assert out_of_quiet_hours(at("02/12/2026", "07:00"), policy) == at("02/12/2026", "07:00")
     assert out_of_quiet_hours(at("02/12/2026", "20:59"), policy) == at("02/12/2026", "20:59")
-    lunch = Policy(quiet=Window(time(12), time(13, 30)))
+    lunch = Policy(tz=ZONE, quiet=Window(time(12), time(13, 30)))
     assert out_of_quiet_hours(at("02/12/2026", "12:10"), lunch) == at("02/12/2026", "13:30")
 
 
@@ -120,8 +120,8 @@ async def test_registering_plans_start_reminders_3_days_before_at_8_and_the_day_
         async with db.begin() as s:
             course = await make_course(s, starts_at=COURSE_START, capacity=1)
             first, second = await linked(s, None, 1), await linked(s, None, 2)
-        await register(db, first, course.id, Policy())
-        waitlisted = await register(db, second, course.id, Policy())
+        await register(db, first, course.id, Policy(tz=ZONE))
+        waitlisted = await register(db, second, course.id, Policy(tz=ZONE))
     assert waitlisted.outcome == registration.Outcome.WAITLISTED
     planned = await rows(db, kind=reminders.COURSE_START)
     assert [(n.person_id, n.due_at) for n in planned] == [
@@ -137,7 +137,7 @@ async def test_registering_late_plans_only_the_reminders_still_ahead(
         async with db.begin() as s:
             course = await make_course(s, starts_at=COURSE_START)
             person = await linked(s, None, 1)
-        await register(db, person, course.id, Policy())
+        await register(db, person, course.id, Policy(tz=ZONE))
     assert [n.due_at for n in await rows(db)] == [at("09/12/2026", "16:00")]
 
 
@@ -148,8 +148,8 @@ async def test_cancelling_drops_the_reminders_and_the_promoted_person_is_told_at
         async with db.begin() as s:
             course = await make_course(s, starts_at=COURSE_START, capacity=1)
             first, second = await linked(s, None, 1), await linked(s, None, 2)
-        await register(db, first, course.id, Policy())
-        await register(db, second, course.id, Policy())
+        await register(db, first, course.id, Policy(tz=ZONE))
+        await register(db, second, course.id, Policy(tz=ZONE))
         async with db.begin() as s:
             result = await registration.cancel(
                 s,
@@ -157,7 +157,7 @@ async def test_cancelling_drops_the_reminders_and_the_promoted_person_is_told_at
                 course_id=course.id,
                 now=datetime.now(UTC),
                 cutoff=timedelta(hours=24),
-                policy=Policy(),
+                policy=Policy(tz=ZONE),
             )
     assert result.promoted_person_id == second
     assert await rows(db, person_id=first) == []

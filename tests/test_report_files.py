@@ -21,7 +21,9 @@ from bot.cli_report import cmd_report
 from config.settings import Settings
 from domain import report_files, reports
 from storage.models import StandardRule
-from tests.test_reports import _dai_tu, _report, _small
+from tests.fixtures_reports import build_report as _report
+from tests.fixtures_reports import dai_tu as _dai_tu
+from tests.fixtures_reports import small as _small
 
 CODE = re.compile(r"\b[a-z]+(?:[-_][a-z0-9]+)+\b")
 VIETNAMESE = re.compile(r"[àáảãạăằắẳẵặâầấẩẫậđèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵ]",

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.cli_data import cmd_standards_load
 from config.settings import Settings
-from domain.importing import Problem
+from domain.import_rows import Problem
 from domain.rulebook import RulebookReport, load_rulebook
 from storage.models import Position, StandardRule
 from tests.factories import make_unit

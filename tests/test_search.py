@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from handlers.dialog import plain
 from locales import Translator
 from tests.factories import make_course
+from tests.fixtures_zalo import TZ, person_on_zalo
 from tests.harness import AN, Telegram, add_person, linked, said
-from tests.test_zalo import TZ, person_on_zalo
 from tests.zalo_standin import Zalo
 
 HOANG_VAN_THU = "Trường Chính trị Hoàng Văn Thụ, TP Lạng Sơn"

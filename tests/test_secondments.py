@@ -21,14 +21,14 @@ from bot.cli_secondments import cmd_secondments
 from bot.offline import OfflineBotAPI
 from config.settings import Settings
 from domain import report_files, reports
-from domain.importing import ImportReport, Problem
+from domain.import_rows import ImportReport, Problem
 from domain.secondments import import_secondments
 from domain.sheets import write_rows_xlsx
 from handlers.report import summary_text
 from locales import Translator
 from schedules.notifications import plan_all
 from storage.models import AuditEntry, ChatAccount, Person, Role, RoleGrant, Secondment, Unit
-from tests.factories import make_person, make_unit
+from tests.factories import ZONE, make_person, make_unit
 from tests.harness import Telegram, at, button, buttons, link_account, text_of, user
 from tests.zalo_standin import Zalo
 
@@ -53,7 +53,7 @@ async def test_every_template_example_imports_after_the_readme_examples(
     settings = _settings(db_engine)
     for kind in KINDS:
         path = tmp_path / f"{kind}.xlsx"
-        assert cmd_template(kind, path) == 0
+        assert cmd_template(kind, path, today=datetime.now(settings.tz).date()) == 0
         assert await cmd_import(settings, kind, path, dry_run=False) == 0, kind
         assert " 0 thêm mới (created)" not in capsys.readouterr().out, kind
         assert await cmd_import(settings, kind, path, dry_run=False) == 0, kind
@@ -267,7 +267,7 @@ async def test_the_demo_report_shows_secondments_and_the_plan(
     from bot.demo import build_demo
 
     async with db.begin() as s:
-        await build_demo(s, now=NOW)
+        await build_demo(s, now=NOW, tz=ZONE)
     async with db() as s:
         r = await reports.build(s, roots=None, year=2026, as_of=date(2026, 12, 7), tz=TZ,
                                 hours_target=40)  # fmt: skip

@@ -4,6 +4,7 @@ import zipfile
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
@@ -519,6 +520,7 @@ def test_write_rows_xlsx(tmp_path: Path) -> None:
         ["Họ và tên", "Số CCCD", "Ngày", "Số giờ", "Ghi chú"],
         rows(),
         "Báo cáo: quý 3/2025 [xã]",
+        tz=ZoneInfo("Asia/Ho_Chi_Minh"),
     )
     wb = openpyxl.load_workbook(path)
     assert wb.sheetnames == ["Báo cáo quý 3 2025 xã"]
@@ -530,13 +532,22 @@ def test_write_rows_xlsx(tmp_path: Path) -> None:
     assert ws["B2"].value == "001234567890"
     assert ws["C2"].value == datetime(2025, 7, 1)
     assert ws["C2"].number_format == "DD/MM/YYYY"
-    assert ws["C3"].value == datetime(2025, 7, 1, 8, 30)  # shown in Vietnam's time
+    assert ws["C3"].value == datetime(2025, 7, 1, 8, 30)  # shown in the zone handed down
     assert ws["D3"].value == 2.5
     assert ws["E2"].value == "=1+1"
     assert ws["E2"].data_type == "s"  # never a formula
     assert ws["E3"].value == "bell"
     assert ws.max_row == 1 + 2 + 300
     assert ws["E4"].value is True
+
+
+def test_an_aware_time_needs_the_zone_it_is_shown_in(tmp_path: Path) -> None:
+    moment = datetime(2025, 7, 1, 1, 30, tzinfo=UTC)
+    with pytest.raises(ValueError):
+        write_rows_xlsx(tmp_path / "a.xlsx", ["Lúc"], [[moment]], "T")
+    write_rows_xlsx(tmp_path / "b.xlsx", ["Lúc"], [[moment]], "T", tz=ZoneInfo("Asia/Tokyo"))
+    ws = openpyxl.load_workbook(tmp_path / "b.xlsx").active
+    assert ws is not None and ws["A2"].value == datetime(2025, 7, 1, 10, 30)
 
 
 def test_write_rows_xlsx_long_or_empty_title(tmp_path: Path) -> None:

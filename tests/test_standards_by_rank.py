@@ -15,7 +15,7 @@ from domain import reports
 from domain.importing import import_roster
 from domain.standards import State, status_of
 from storage.models import Person
-from tests.factories import make_unit
+from tests.factories import ZONE, make_unit
 
 NOW = datetime(2026, 12, 6, 3, 0, tzinfo=UTC)
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -40,7 +40,7 @@ async def test_a_principal_officer_needs_the_principal_programme(
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
         csv.writer(fh).writerows([HEAD, *ROWS])
     async with db.begin() as s:
-        report = await import_roster(s, path=path, dry_run=False, now=NOW)
+        report = await import_roster(s, path=path, dry_run=False, now=NOW, tz=ZONE)
     assert report.ok and report.created == 3, report.errors
 
     states: dict[str, dict[str, State]] = {}

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from domain.importing import ImportReport, Problem
+from domain.import_rows import ImportReport, Problem
 from domain.sheets import write_rows_xlsx
 from domain.standards import State, status_of
 from domain.studies import import_studies

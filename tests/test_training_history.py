@@ -11,13 +11,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain import reports
-from domain.importing import ImportReport, Problem
+from domain.import_rows import ImportReport, Problem
 from domain.sheets import write_rows_xlsx
 from domain.standards import State, status_of
 from domain.training_history import import_training
 from storage.models import Qualification, TrainingRecord
 from storage.repos.people import PeopleRepo
-from tests.factories import make_person, make_unit
+from tests.factories import ZONE, make_person, make_unit
 
 NOW = datetime(2026, 12, 7, 3, 0, tzinfo=UTC)
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -36,7 +36,7 @@ async def _import(
 ) -> ImportReport:
     write_rows_xlsx(path, HEADERS, rows, "Dữ liệu")
     async with db.begin() as s:
-        return await import_training(s, path=path, dry_run=dry, now=NOW)
+        return await import_training(s, path=path, dry_run=dry, now=NOW, tz=ZONE)
 
 
 async def _lan(db: async_sessionmaker[AsyncSession]) -> int:

@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain import reports
 from domain.errors import DomainError
-from domain.importing import ImportReport, Problem, import_roster
+from domain.import_rows import ImportReport, Problem
+from domain.importing import import_roster
 from domain.positions import export_positions, import_positions
 from domain.roster_export import export_roster
 from domain.units import (
@@ -39,7 +40,7 @@ from storage.models import (
     Unit,
 )
 from storage.repos.roster import UnitRepo
-from tests.factories import make_course, make_person
+from tests.factories import ZONE, make_course, make_person
 
 NOW = datetime(2026, 12, 6, 3, 0, tzinfo=UTC)
 HEAD = ("Mã đơn vị", "Tên đơn vị", "Cấp", "Đơn vị cấp trên")
@@ -149,7 +150,7 @@ async def _roster(
     db: async_sessionmaker[AsyncSession], path: Path, *, dry_run: bool = False
 ) -> ImportReport:
     async with db.begin() as s:
-        return await import_roster(s, path=path, dry_run=dry_run, now=NOW)
+        return await import_roster(s, path=path, dry_run=dry_run, now=NOW, tz=ZONE)
 
 
 async def test_a_merger_moves_people_courses_roles_plans_and_old_files_still_import(

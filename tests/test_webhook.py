@@ -32,8 +32,8 @@ from storage.db import create_engine, make_sessionmaker
 from storage.models import ProcessedUpdate
 from storage.repos.updates import UpdateRepo
 from tests.conftest import POSTGRES_URL
+from tests.process import cli_env, command, run_cli, tail_file
 from tests.standin import StandInBotAPI
-from tests.test_e2e import _cli, _command, _env, _tail
 from tests.zalo_standin import Zalo
 
 TOKEN = "123456:WEBHOOK-TEST-TOKEN"
@@ -121,8 +121,8 @@ def test_the_longest_and_shortest_secrets_pass() -> None:
 
 
 async def test_run_refuses_a_url_without_its_secret(tmp_path: Path) -> None:
-    env = _env(tmp_path / "x.db", BOT_TOKEN=TOKEN, TELEGRAM_WEBHOOK_URL=URL)
-    code, out, err = await _cli(tmp_path, env, "run")
+    env = cli_env(tmp_path / "x.db", BOT_TOKEN=TOKEN, TELEGRAM_WEBHOOK_URL=URL)
+    code, out, err = await run_cli(tmp_path, env, "run")
     assert code == 2, (code, out, err)
     lines = err.strip().splitlines()
     assert len(lines) == 1 and "TELEGRAM_WEBHOOK_SECRET" in lines[0], err
@@ -263,7 +263,7 @@ class Worker:
                 return
             except aiohttp.ClientConnectionError:
                 if self.proc.returncode is not None or asyncio.get_running_loop().time() > deadline:
-                    raise AssertionError(f"no webhook server:\n{_tail(self.err)}") from None
+                    raise AssertionError(f"no webhook server:\n{tail_file(self.err)}") from None
                 await asyncio.sleep(0.2)
 
     async def stop(self) -> int:
@@ -272,7 +272,7 @@ class Worker:
         try:
             return await asyncio.wait_for(self.proc.wait(), STOP_TIMEOUT)
         except TimeoutError:
-            pytest.fail(f"no exit within {STOP_TIMEOUT} s of SIGTERM:\n{_tail(self.err)}")
+            pytest.fail(f"no exit within {STOP_TIMEOUT} s of SIGTERM:\n{tail_file(self.err)}")
 
 
 @asynccontextmanager
@@ -280,7 +280,7 @@ async def _worker(
     tmp_path: Path, srv: StandInBotAPI, name: str, **settings: str
 ) -> AsyncIterator[Worker]:
     port = _free_port()
-    env = _env(
+    env = cli_env(
         tmp_path / "boiduong.db",
         BOT_TOKEN=TOKEN,
         TELEGRAM_BASE_URL=srv.base_url,
@@ -293,7 +293,7 @@ async def _worker(
     out_path, err_path = tmp_path / f"{name}.out", tmp_path / f"{name}.err"
     with out_path.open("wb") as out, err_path.open("wb") as err:
         proc = await asyncio.create_subprocess_exec(
-            *_command("run"), cwd=tmp_path, env=env, stdin=asyncio.subprocess.DEVNULL,
+            *command("run"), cwd=tmp_path, env=env, stdin=asyncio.subprocess.DEVNULL,
             stdout=out, stderr=err,  # files, not pipes: a chatty log never blocks the bot
         )  # fmt: skip
     try:
@@ -317,7 +317,7 @@ async def _answered(srv: StandInBotAPI, worker: Worker, update: dict[str, Any]) 
         await srv.wait_for(lambda m, p: m == "sendMessage" and p["chat_id"] == chat, STEP,
                            since=since)  # fmt: skip
     except TimeoutError as exc:
-        raise AssertionError(f"{exc}\n--- bot stderr ---\n{_tail(worker.err)}") from exc
+        raise AssertionError(f"{exc}\n--- bot stderr ---\n{tail_file(worker.err)}") from exc
 
 
 async def test_the_bot_serves_a_webhook_with_its_secret(tmp_path: Path) -> None:
@@ -355,7 +355,7 @@ async def test_the_bot_serves_a_webhook_with_its_secret(tmp_path: Path) -> None:
         code = await bot.stop()
 
     stderr = bot.err.read_text(encoding="utf-8", errors="replace")
-    assert code == 0, f"exit code {code}:\n{_tail(bot.err)}"
+    assert code == 0, f"exit code {code}:\n{tail_file(bot.err)}"
     assert "Traceback" not in stderr and " ERROR " not in stderr, stderr
     assert stderr.count("was handled already; dropped") == 2, stderr
     assert SECRET not in stderr
@@ -384,7 +384,7 @@ async def test_two_workers_given_the_same_updates_answer_each_once(tmp_path: Pat
     """Issue 17, "Several workers": two processes on one PostgreSQL database, each given every
     update at the same moment (as a load balancer retrying on the other might): one answer."""
     async with _postgres_database() as url:
-        code, out, err = await _cli(tmp_path, _env(None, DATABASE_URL=url), "migrate")
+        code, out, err = await run_cli(tmp_path, cli_env(None, DATABASE_URL=url), "migrate")
         assert code == 0, (out, err)
         async with (
             StandInBotAPI(token=TOKEN) as srv,

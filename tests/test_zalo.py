@@ -10,14 +10,12 @@ from __future__ import annotations
 import asyncio
 import socket
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 from pydantic import SecretStr
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
 
 from bot.app import OFFLINE_TOKEN
@@ -35,36 +33,11 @@ from schedules.notifications import drain_once
 from schedules.pacing import Pacer
 from storage.models import ChatAccount, Notification, NotificationState, Registration
 from tests.factories import make_course, make_person
+from tests.fixtures_zalo import TZ, at, person_on_zalo
 from tests.harness import build, recording_api, settings
 from tests.zalo_standin import Zalo
 
 pytestmark = pytest.mark.databases("sqlite")
-TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-
-
-def at(day: str, clock: str) -> datetime:
-    d = datetime.strptime(f"{day} {clock}", "%d/%m/%Y %H:%M")
-    return d.replace(tzinfo=TZ).astimezone(UTC)
-
-
-async def person_on_zalo(
-    db: async_sessionmaker[AsyncSession], user: str, lang: str = "vi", **person: Any
-) -> int:
-    async with db.begin() as s:
-        p = await make_person(s, **person)
-        s.add(
-            ChatAccount(
-                channel="zalo",
-                chat_user_id=user,
-                chat_id=user,
-                person_id=p.id,
-                language=lang,
-                linked_at=datetime.now(UTC),
-            )
-        )
-        return p.id
-
-
 # -- the client and the stand-in -----------------------------------------------------------
 
 

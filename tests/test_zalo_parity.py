@@ -18,7 +18,7 @@ from sqlalchemy import select
 from domain import nominations, roles
 from domain.registration import Outcome, register
 from domain.reminders import APPROVAL_REQUEST, APPROVAL_RESULT, NOMINATION_ANSWER
-from handlers.dialog import Dialogs, plain
+from handlers.dialog import Dialogs
 from handlers.render import label
 from locales import Translator
 from storage.models import (
@@ -32,13 +32,11 @@ from storage.models import (
     Role,
 )
 from tests.factories import make_course, make_person
-from tests.test_nominations import _course, _person, _world
-from tests.test_zalo import TZ, at, person_on_zalo
+from tests.fixtures_nominations import add_course as _course
+from tests.fixtures_nominations import add_person as _person
+from tests.fixtures_nominations import world as _world
+from tests.fixtures_zalo import ASK_PHOTO, CLAIM, TZ, at, choice, linked, said
 from tests.zalo_standin import PHOTO, Zalo
-
-
-async def linked(zalo: Zalo, user: str, lang: str = "vi", **person: Any) -> int:
-    return await person_on_zalo(zalo.db, user, lang, **person)
 
 
 async def account(zalo: Zalo, user: str) -> ChatAccount:
@@ -52,12 +50,6 @@ NOT_LINKED = (
     "as on your unit's roster."
 )
 EXPIRED = "That list has expired. Please choose again:"
-
-
-def said(lang: str, msgid: str, **values: Any) -> str:
-    """What the user reads for a catalogue message: translated, filled in, made plain."""
-    text = Translator(lang, TZ).gettext(msgid)
-    return plain(text % values if values else text)
 
 
 # -- privacy and unlinking -----------------------------------------------------------------
@@ -602,7 +594,7 @@ async def test_a_participant_checks_in_by_typing_diem_danh_and_the_code(
     zalo: Zalo, lang: str
 ) -> None:
     from domain import attendance
-    from tests.test_attendance import BEFORE, SESSIONS, course5
+    from tests.fixtures_attendance import BEFORE, SESSIONS, course5
 
     c = await course5(zalo.db)
     async with zalo.db.begin() as s:
@@ -633,21 +625,10 @@ async def test_a_participant_checks_in_by_typing_diem_danh_and_the_code(
 
 # -- claims with a photo ------------------------------------------------------------------------
 
-CLAIM = "✏️ Report a mistake or claim a qualification"
-ASK_PHOTO = "Now send a photo of the certificate or document."
 SENT = (
     "📨 Sent (number %(id)d). An organizer of your unit will check it; I will tell you the result."
 )
 ONLY_TEXT = "I can only read text. Please type your message."
-
-
-def choice(message: str, text: str) -> str:
-    """The number of the choice labelled `text` in a message of numbered choices."""
-    numbers = [
-        line.split(". ", 1)[0] for line in message.splitlines() if line.endswith(". " + text)
-    ]
-    assert len(numbers) == 1, f"no choice {text!r} in {message!r}"
-    return numbers[0]
 
 
 async def filed_claims(zalo: Zalo) -> list[tuple[Claim, ClaimFile | None]]:
