@@ -19,7 +19,18 @@ from config.settings import Settings
 from handlers.dialog import ChatState, Choice, Dialogs
 from locales import Translator
 
-__all__ = ["Choice", "Ctx", "DownloadFailed", "Downloaded", "File", "Flow", "Menu", "Say"]
+__all__ = [
+    "Choice",
+    "Contact",
+    "Ctx",
+    "DownloadFailed",
+    "Downloaded",
+    "File",
+    "Flow",
+    "Menu",
+    "Say",
+]
+APPS = {"telegram": "Telegram", "zalo": "Zalo"}  # a channel's name as people call the app
 
 
 class Menu(enum.Enum):
@@ -61,6 +72,14 @@ class Say:
         return rows
 
 
+@dataclass(frozen=True)
+class Contact:
+    """A contact card the person shared (Telegram's "share my phone number" button)."""
+
+    phone: str
+    user_id: str | None  # the channel's id of the card's owner: the sender's own for their card
+
+
 Wake = Callable[[], None]
 
 
@@ -81,6 +100,10 @@ class Ctx:
     wake: Wake = lambda: None  # new notification rows were queued: deliver them soon
     # What the channel can do (the flow words its answer accordingly).
     shares_contact: bool = False  # a button that sends the person's phone number
+    buttons: bool = False  # choices are buttons that can edit their message; else numbered lines
+    # Chats of this channel that stopped speaking for their person in this update (unlinked,
+    # or their link moved elsewhere): an adapter resets what it showed them for that person.
+    unlinked: list[str] = field(default_factory=list)
 
     @property
     def _(self) -> Callable[[str], str]:
@@ -90,6 +113,11 @@ class Ctx:
     def actor(self) -> str:
         """How the audit log names who acted: "telegram:123", "zalo:abc", "cli:user"."""
         return f"{self.channel}:{self.user_id}"
+
+    @property
+    def app(self) -> str:
+        """The app this chat is in, as people call it ("Telegram", "Zalo")."""
+        return APPS.get(self.channel, self.channel.capitalize())
 
     @property
     def dialog(self) -> ChatState:

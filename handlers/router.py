@@ -12,7 +12,20 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from handlers import account, claims, flows, link, nominations
+from handlers import (
+    account,
+    checkin,
+    claims,
+    courses,
+    flows,
+    help,
+    link,
+    my,
+    nominations,
+    other_app,
+    reminders,
+    status,
+)
 from handlers.core import Ctx, Flow, Say
 from handlers.dialog import key
 from locales import LANGUAGES, Translator
@@ -20,10 +33,10 @@ from locales import LANGUAGES, Translator
 # Choices and typed commands lead to the same flows; the names mirror Telegram's commands.
 ACTIONS: dict[str, Flow] = {  # an action's name (handlers/actions.py) → its flow
     "start": link.start,
-    "status": flows.status,
-    "courses": flows.courses,
-    "p": flows.turn_page,
-    "s": flows.turn_search_page,
+    "status": status.status,
+    "courses": courses.courses,
+    "p": courses.turn_page,
+    "s": courses.turn_search_page,
     "c": flows.show_course,
     "r": flows.ask_register,
     "rc": flows.confirm_register,
@@ -36,19 +49,20 @@ ACTIONS: dict[str, Flow] = {  # an action's name (handlers/actions.py) → its f
     "aa": nominations.approve_request,
     "ad": nominations.ask_request_reason,
     "appskip": nominations.decline_request_without_reason,
-    "my": flows.my,
-    "reminders": flows.show_reminders,
-    "rem": flows.toggle_reminder,
-    "off": flows.reminders_off,
-    "via": flows.choose_channel,
-    "language": flows.language,
-    "lang": flows.set_language,
+    "my": my.my,
+    "reminders": reminders.show,
+    "rem": reminders.toggle,
+    "off": reminders.turn_off,
+    "via": reminders.choose_channel,
+    "language": account.language,
+    "lang": account.set_language,
     "privacy": account.privacy,
     "unlink": account.ask_unlink,
     "unlinkc": account.unlink,
-    "help": flows.help_,
-    "telegram": flows.telegram_code,
-    "checkin": flows.checkin,
+    "help": help.help_,
+    "telegram": other_app.code,
+    "zalo": other_app.code,
+    "checkin": checkin.checkin,
     "cl": claims.start,
     "clk": claims.kind,
     "clq": claims.qualification,
@@ -161,5 +175,7 @@ async def typed(ctx: Ctx, text: str, step: tuple[str, dict[str, Any]] | None) ->
         name, data = step
         return await STEPS[name](ctx, name, data, text)
     if ctx.person_id is None:
-        return await link.unlinked_text(ctx, text)
-    return await flows.search(ctx, text)
+        says = await link.unlinked_text(ctx, text)
+        if says is not None:
+            return says
+    return await courses.search(ctx, text)

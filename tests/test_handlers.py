@@ -399,7 +399,7 @@ async def test_a_phone_shared_by_two_roster_people_asks_for_a_code(tg: Telegram)
     await add_person(tg.db, full_name="Nông Thị Hà")  # the same (family) phone number
     chat = tg.chat(AN)
     await chat.share_contact(PHONE)
-    assert chat.last_text == said("This phone number belongs to more than one person")
+    assert chat.last_text == said("Several people on the roster have this phone number.")
     assert await person_of(tg.db, AN) is None
 
 
@@ -408,7 +408,9 @@ async def test_a_person_linked_elsewhere_needs_a_code_to_move_the_link(tg: Teleg
     first = await linked(tg, AN)
     second = tg.chat(BINH)  # a new phone, same roster person
     await second.share_contact(PHONE)
-    assert second.last_text == said("This person is already linked to another Telegram account.")
+    assert second.last_text == said(
+        "This person is already linked to another %(app)s account.", app="Telegram"
+    )
     assert await person_of(tg.db, BINH) is None
     # With an organizer's code the link moves, and the old chat is told.
     async with tg.db.begin() as s:
@@ -418,7 +420,9 @@ async def test_a_person_linked_elsewhere_needs_a_code_to_move_the_link(tg: Teleg
     assert created is not None
     await second.send(f"/start {created[0].lower()}")  # typed in lower case still works
     assert second.last_text == said("✅ Linked.", name="Lý Thị Hồng")
-    assert first.last_text == said("Your roster record was linked to another Telegram account")
+    assert first.last_text == said(
+        "Your roster record was linked to another %(app)s account", app="Telegram"
+    )
     assert (await person_of(tg.db, AN), await person_of(tg.db, BINH)) == (None, person.id)
 
 
@@ -432,7 +436,7 @@ async def test_too_many_wrong_codes_lock_the_chat_for_a_while(tg: Telegram) -> N
         stmt = select(ChatAccount.locked_until).where(ChatAccount.chat_user_id == str(AN["id"]))
         until = (await s.execute(stmt)).scalar_one()
     assert until is not None
-    assert chat.last_text == said("Too many wrong codes.", time=local(until))
+    assert chat.last_text == said("Too many wrong attempts.", time=local(until))
 
 
 # -- standards -------------------------------------------------------------------------------------
@@ -931,7 +935,7 @@ async def test_privacy_shows_what_is_stored_and_unlinks_after_confirmation(tg: T
     assert said("Name: %(v)s", v="Trần Thị Mai") in text
     assert said("Phone: %(v)s", v="•••••••678") in text  # masked
     await chat.press("unlink")
-    assert chat.last_text == said("Unlink this Telegram account from your record?")
+    assert chat.last_text == said("Unlink this %(app)s account from your record?", app="Telegram")
     assert await person_of(tg.db, AN) is not None  # not before confirming
     await chat.press("unlinkc")
     assert chat.texts()[-2] == said("Unlinked. Send /start to link again.")

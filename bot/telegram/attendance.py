@@ -23,14 +23,15 @@ from telegram.warnings import PTBUserWarning
 
 from bot.context import BotContext
 from bot.telegram import sheet_upload
-from bot.telegram.common import reply, require_person, require_role
+from bot.telegram.adapter import commands
+from bot.telegram.common import reply, require_role
 from domain import attendance as att
 from domain import completion, roles
 from domain.errors import DomainError, Refusal
 from domain.importing import Problem, RowError
 from domain.sheets import SheetError
 from handlers import actions as cb
-from handlers.render import checkin_text, refusal, short
+from handlers.render import refusal, short
 from locales import Translator
 from schedules.notifications import kick_drainer
 from storage.models import Role
@@ -532,25 +533,6 @@ async def complete(update: Update, context: BotContext) -> None:
     )
 
 
-# -- everyone ---------------------------------------------------------------------------------
-
-
-async def checkin(update: Update, context: BotContext) -> None:
-    """/checkin CODE: mark yourself present at the session whose code the organizer shows."""
-    person_id = await require_person(update, context)
-    if person_id is None:
-        return
-    _ = context.t.gettext
-    if not context.args:
-        await reply(update, _("Send /checkin followed by the code shown in the room."))
-        return
-    async with context.db.begin() as session:
-        result = await att.checkin(
-            session, person_id=person_id, code="".join(context.args), now=context.now()
-        )
-    await reply(update, checkin_text(context.t, result))
-
-
 async def noshows(update: Update, context: BotContext) -> None:
     """/noshows: people of the unit head's units who registered and never came."""
     if await require_role(update, context, Role.UNIT_HEAD, "noshows") is None:
@@ -572,7 +554,7 @@ async def noshows(update: Update, context: BotContext) -> None:
 
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("attendance", courses))
-    app.add_handler(CommandHandler("checkin", checkin))
+    commands(app, ("checkin",))  # everyone's: handlers/checkin.py
     app.add_handler(CommandHandler("complete", complete))
     app.add_handler(CommandHandler("noshows", noshows))
     for action, handler in (
