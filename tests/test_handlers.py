@@ -376,6 +376,22 @@ async def test_start_with_a_one_time_code_links_once(tg: Telegram) -> None:
     assert await person_of(tg.db, BINH) is None
 
 
+async def test_a_code_typed_alone_links_and_other_words_are_a_search(tg: Telegram) -> None:
+    person = await add_person(tg.db, phone=None, full_name="Vi Văn Đức")
+    async with tg.db.begin() as s:
+        created = await linking.create_code(
+            s, personal_id=person.personal_id, now=datetime.now(UTC), ttl=timedelta(hours=72)
+        )
+    assert created is not None
+    chat = tg.chat(AN)
+    await chat.send("chinhs trij")  # ten letters, but not a code's: a search, no attempt used
+    assert chat.last_text.startswith(said("No course matches «%(q)s».", q="chinhs trij"))
+    code = created[0]
+    await chat.send(f"{code[:5]} {code[5:].lower()}")  # as read out, in two halves
+    assert chat.last_text == said("✅ Linked.", name="Vi Văn Đức")
+    assert await person_of(tg.db, AN) == person.id
+
+
 async def test_a_wrong_code_is_refused_with_the_attempts_left(tg: Telegram) -> None:
     await add_person(tg.db)
     chat = tg.chat(AN)
@@ -958,6 +974,17 @@ async def test_help_explains_the_commands(tg: Telegram) -> None:
     assert chat.last_text.startswith(said("<b>How to use this bot</b>"))
     for command in ("/status", "/courses", "/my", "/language", "/privacy"):
         assert command in chat.last_text
+
+
+async def test_words_typed_instead_of_a_command_work_as_on_zalo(tg: Telegram) -> None:
+    await add_person(tg.db)
+    chat = await linked(tg, AN)
+    await chat.send("tro giup")
+    assert chat.last_text.startswith(said("<b>How to use this bot</b>"))
+    await chat.send("điểm danh")
+    assert chat.last_text == said("Type “điểm danh” followed by the code shown in the room.")
+    await chat.send("điểm danh 482 913")
+    assert chat.last_text == said("This code is not valid. Check it on the screen and try again.")
 
 
 async def test_a_file_or_sticker_gets_a_hint(tg: Telegram) -> None:

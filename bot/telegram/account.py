@@ -11,6 +11,7 @@ from handlers import actions as cb
 
 def register(app: Application) -> None:
     commands(app, ("privacy", "language"))
+    actions(app, ("privacy", "language"))  # the main menu offered as choices
     actions(app, (cb.UNLINK,))
     actions(app, (cb.UNLINK_CONFIRM,), after=follow_link)  # the role commands go
     actions(app, (cb.LANGUAGE,), after=refresh_menu)  # the role commands, in the new language

@@ -31,6 +31,7 @@ async def typed(update: Update, context: BotContext) -> None:
 
 def register(app: Application) -> None:
     commands(app, ("courses",))
+    actions(app, ("courses",))  # the main menu offered as choices
     menu_buttons(app, ("courses",))
     actions(app, (cb.PAGE, cb.SEARCH_PAGE))
 

@@ -12,7 +12,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
 from bot.context import BotContext, Resources
-from bot.telegram.adapter import commands, menu_buttons
+from bot.telegram.adapter import actions, commands, menu_buttons
 from bot.telegram.common import reply
 from domain import roles
 from handlers.core import Ctx
@@ -189,6 +189,7 @@ async def on_error(update: object, context: BotContext) -> None:
 def register(app: Application) -> None:
     """/help and its menu button (handlers/help.py), then the person's command menu."""
     commands(app, ("help",), after=refresh_menu)
+    actions(app, ("help",), after=refresh_menu)  # the main menu offered as choices
     menu_buttons(app, ("help",), after=refresh_menu)
     app.add_error_handler(on_error)
 

@@ -11,4 +11,5 @@ from handlers import actions as cb
 
 def register(app: Application) -> None:
     commands(app, ("reminders",))
+    actions(app, ("reminders",))  # the main menu offered as choices
     actions(app, (cb.REMINDER_TOGGLE, cb.REMINDER_OFF, cb.REMINDER_VIA))
