@@ -16,13 +16,14 @@ REGISTER_CONFIRM = "rc"
 CANCEL = "u"  # ask to confirm cancellation
 CANCEL_CONFIRM = "uc"
 PAGE = "p"  # page of open courses
-SEARCH_PAGE = "s"  # page of search results (the query is kept in user_data)
+SEARCH_PAGE = "s"  # page of search results (its words are kept in the dialog row)
 LANGUAGE = "lang"
 UNLINK = "unlink"
 UNLINK_CONFIRM = "unlinkc"
 DISMISS = "x"
 REMINDER_TOGGLE = "rem"  # switch a category of reminders on or off in /reminders
 REMINDER_OFF = "off"  # the "turn these reminders off" button under a reminder
+REMINDER_VIA = "via"  # via:<telegram|zalo|last> the app reminders go to
 # Organizers' course management (handlers/organizer_courses.py, course_create.py, course_edit.py)
 ORG_LIST = "ol"  # page of the organizer's courses
 ORG_COURSE = "oc"  # a course's admin card
@@ -123,6 +124,8 @@ def pattern(action: str) -> re.Pattern[str]:
         return re.compile(rf"^{action}:(vi|en)$")
     if action in (REMINDER_TOGGLE, REMINDER_OFF):
         return re.compile(rf"^{action}:({'|'.join(CATEGORIES)})$")
+    if action == REMINDER_VIA:
+        return re.compile(rf"^{action}:(telegram|zalo|last)$")
     if action == ORG_EDIT_FIELD:
         return re.compile(rf"^{action}:(\d{{1,9}}):({'|'.join(Field)})$")
     if action == ORG_EDIT_CHOICE:

@@ -21,8 +21,10 @@ from handlers.dialog import ChatState, Choice, Dialogs
 from locales import Translator
 
 __all__ = [
-    "Choice", "Ctx", "DownloadFailed", "Downloaded", "File", "Flow", "Menu", "Say", "Upload",
+    "Choice", "Contact", "Ctx", "DownloadFailed", "Downloaded", "File", "Flow", "Menu", "Say",
+    "Upload",
 ]
+APPS = {"telegram": "Telegram", "zalo": "Zalo"}  # a channel's name as people call the app
 
 
 class Menu(enum.Enum):
@@ -74,6 +76,14 @@ class Say:
         return rows
 
 
+@dataclass(frozen=True)
+class Contact:
+    """A contact card the person shared (Telegram's "share my phone number" button)."""
+
+    phone: str
+    user_id: str | None  # the channel's id of the card's owner: the sender's own for their card
+
+
 Wake = Callable[[], None]
 
 
@@ -105,6 +115,10 @@ class Ctx:
     # HTML, and the photo or document it captions.
     html: str | None = None
     upload: Upload | None = None
+    buttons: bool = False  # choices are buttons that can edit their message; else numbered lines
+    # Chats of this channel that stopped speaking for their person in this update (unlinked,
+    # or their link moved elsewhere): an adapter resets what it showed them for that person.
+    unlinked: list[str] = field(default_factory=list)
 
     @property
     def _(self) -> Callable[[str], str]:
@@ -114,6 +128,11 @@ class Ctx:
     def actor(self) -> str:
         """How the audit log names who acted: "telegram:123", "zalo:abc", "cli:user"."""
         return f"{self.channel}:{self.user_id}"
+
+    @property
+    def app(self) -> str:
+        """The app this chat is in, as people call it ("Telegram", "Zalo")."""
+        return APPS.get(self.channel, self.channel.capitalize())
 
     @property
     def dialog(self) -> ChatState:

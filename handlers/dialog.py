@@ -34,6 +34,9 @@ from storage.repos.dialogs import DialogRepo
 
 MAX_TEXT = 2000
 CHOICES_TTL = timedelta(minutes=30)
+# What a chat keeps apart from any step (the words of its last search, for the pages of its
+# results) lasts as long as its buttons are likely to be pressed.
+KEPT_TTL = timedelta(hours=24)
 # A push replacing a list offered less than REPLACED_GRACE ago may meet a reply meant for that
 # list; for PUSH_GUARD after such a push a pick is answered with the new list instead of acted on.
 REPLACED_GRACE = timedelta(minutes=10)
@@ -111,7 +114,7 @@ class Replaced:
 Pick = Picked | Stale | OutOfRange | Replaced | None
 
 
-_TIMES = ("choices_until", "offered_at", "guard_until", "until")
+_TIMES = ("choices_until", "offered_at", "guard_until", "until", "kept_until")
 
 
 @dataclass
@@ -125,6 +128,8 @@ class ChatState:
     until: datetime | None = None
     survives_push: bool = False  # the expectation outlives a pushed notice (a claim's photo)
     owed_for: float = 0.0  # seconds the answer is owed for, counted from when it is asked
+    kept: dict[str, Any] = field(default_factory=dict)  # outlives steps: the last search's words
+    kept_until: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
         raw = asdict(self)
@@ -145,6 +150,7 @@ class ChatState:
             data=dict(raw.get("data") or {}),
             survives_push=bool(raw.get("survives_push")),
             owed_for=float(raw.get("owed_for") or 0.0),
+            kept=dict(raw.get("kept") or {}),
         )
         for name in _TIMES:
             value = raw.get(name)
@@ -153,7 +159,11 @@ class ChatState:
 
     def expires(self, now: datetime) -> datetime | None:
         """When nothing of this state matters any more (None: already)."""
-        times = [t for t in (self.choices_until, self.until, self.guard_until) if t and t > now]
+        times = [
+            t
+            for t in (self.choices_until, self.until, self.guard_until, self.kept_until)
+            if t and t > now
+        ]
         return max(times) if times else None
 
     def settle(self) -> None:
@@ -268,7 +278,15 @@ class Dialogs:
         chat = self._chats.setdefault(chat_id, ChatState())
         if chat.until is not None and chat.until <= now:
             chat.settle()
+        if chat.kept_until is not None and chat.kept_until <= now:
+            chat.kept, chat.kept_until = {}, None
         return chat
+
+    def keep(self, chat_id: str, now: datetime, **values: Any) -> None:
+        """Keep `values` for the chat for KEPT_TTL, whatever steps it takes meanwhile."""
+        chat = self.state(chat_id, now)
+        chat.kept.update(values)
+        chat.kept_until = now + KEPT_TTL
 
     def offer(
         self, chat_id: str, choices: Sequence[Choice], now: datetime, *, pushed: bool = False

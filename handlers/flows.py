@@ -1,9 +1,9 @@
-"""What a civil servant can do on Zalo, flow by flow: the same services and wording as the
-Telegram handlers, with buttons turned into numbered choices.
+"""A course's card, registering and cancelling (asked, then confirmed), for every channel; and
+what several features share: the main menu and how to link.
 
-Each flow reads the turn, calls one domain service in one transaction and returns the
-messages to send (`Say`); zalo.conversation sends them. Actions are "name:argument" strings,
-the counterpart of handlers/callbacks.py, re-checked on the server like a button press.
+Each flow calls one domain service in one transaction and returns the messages to send
+(`Say`); an adapter renders them. Actions are "name:argument" strings (handlers/actions.py),
+re-checked on the server like a button press.
 """
 
 from __future__ import annotations
@@ -11,34 +11,21 @@ from __future__ import annotations
 from datetime import timedelta
 from html import escape
 
-from domain import attendance, catalog, channels, linking, registration, reminders
+from domain import catalog, registration
 from domain.catalog import CourseView
 from domain.errors import DomainError
 from domain.ics import course_ics
-from domain.records import overview
 from domain.registration import Outcome
-from domain.search import Intent, understand
-from domain.secondments import current_postings
-from domain.standards import status_of
 from handlers import actions as cb
 from handlers.core import Choice, Ctx, File, Menu, Say
 from handlers.render import (
-    category_label,
-    checkin_text,
     course_card,
     course_choices,
-    full_text,
-    greeting,
     join_link,
     label,
-    my_text,
-    no_match,
-    postings_text,
     refusal,
     refusal_alert,
     register_question,
-    short,
-    status_text,
 )
 from locales import Translator
 from storage.models import Course
@@ -70,106 +57,6 @@ def not_linked(ctx: Ctx) -> list[Say]:
         "your phone number as on your unit's roster."
     )
     return [Say(text)]
-
-
-# -- standards, courses, registrations -------------------------------------------------------
-
-
-async def status(ctx: Ctx, arg: str) -> list[Say]:
-    if ctx.person_id is None:
-        return not_linked(ctx)
-    async with ctx.db.begin() as session:
-        statuses = await status_of(
-            session,
-            person_id=ctx.person_id,
-            now=ctx.now,
-            today=ctx.now.astimezone(ctx.settings.tz).date(),
-            hours_target=ctx.settings.annual_hours_target,
-        )
-        postings = await current_postings(
-            session, person_id=ctx.person_id, today=ctx.now.astimezone(ctx.settings.tz).date()
-        )
-    text, _markup = status_text(ctx.t, statuses)
-    if postings:
-        text = postings_text(ctx.t, postings) + "\n\n" + text
-    closing = {c.id: c for s in statuses for c in s.closing}
-    choices = [_course_choice(c.id, c.title) for c in closing.values()]
-    # As Telegram's button under /status; zalo/claims.py takes it from there.
-    choices.append(Choice(ctx._("✏️ Report a mistake or claim a qualification"), "cl"))
-    return [Say(text, choices)]
-
-
-def _course_choice(course_id: int, title: str, detail: str = "") -> Choice:
-    label = f"{short(title, 80)} ({detail})" if detail else short(title, 80)
-    return Choice(label, f"c:{course_id}", aliases=(title,))
-
-
-async def _page(ctx: Ctx, page: int, query: str) -> list[Say]:
-    async with ctx.db.begin() as session:
-        result = await catalog.page_of(
-            session,
-            person_id=ctx.person_id,
-            now=ctx.now,
-            page=page,
-            page_size=ctx.settings.page_size,
-            query=query,
-        )
-    _ = ctx._
-    if query and not result.total:
-        list_all = [Choice(_("📚 List open courses"), "p:0")] if result.open_total else []
-        return [Say(no_match(ctx.t, query, result.open_total), list_all)]
-    if query:
-        heading = _("🔎 Courses matching “%(q)s”: %(n)d") % {"q": escape(query), "n": result.total}
-        turn = "s"
-    else:
-        heading = _("📚 Open courses you can join: %(n)d") % {"n": result.total}
-        turn = "p"
-    if not result.items:
-        return [Say(heading + "\n\n" + _("No open courses found."))]
-    lines = [heading]
-    if result.pages > 1:
-        lines.append(
-            _("Page %(page)d of %(pages)d") % {"page": result.page + 1, "pages": result.pages}
-        )
-    choices = []
-    for v in result.items:
-        seats = (
-            _("%(n)d seats left") % {"n": v.seats_left}
-            if v.seats_left
-            else full_text(ctx.t, v.waitlisted)
-        )
-        detail = f"{ctx.t.local_date(v.course.starts_at)} · {seats}"
-        choices.append(_course_choice(v.course.id, v.course.title, detail))
-    if result.page > 0:
-        choices.append(Choice(_("◀️ Previous page"), f"{turn}:{result.page - 1}"))
-    if result.page + 1 < result.pages:
-        choices.append(Choice(_("▶️ Next page"), f"{turn}:{result.page + 1}"))
-    return [Say("\n".join(lines), choices)]
-
-
-async def courses(ctx: Ctx, arg: str) -> list[Say]:
-    return await _page(ctx, 0, "")
-
-
-async def turn_page(ctx: Ctx, arg: str) -> list[Say]:
-    return await _page(ctx, int(arg), "")
-
-
-async def search(ctx: Ctx, text: str) -> list[Say]:
-    """Answer free text as handlers/courses.py does: the menu to a greeting, else a search."""
-    query = text.strip()[:100]
-    intent = understand(query).intent
-    if intent is Intent.CHATTER:
-        return [Say(greeting(ctx.t, linked=ctx.person_id is not None), main_menu(ctx.t))]
-    if intent is Intent.LIST:
-        query = ""
-    ctx.dialogs.state(ctx.chat_id, ctx.now).data["query"] = query
-    return await _page(ctx, 0, query)
-
-
-async def turn_search_page(ctx: Ctx, arg: str) -> list[Say]:
-    query = ctx.dialogs.state(ctx.chat_id, ctx.now).data.get("query", "")
-    return await _page(ctx, int(arg), query)
 
 
 async def show_course(ctx: Ctx, arg: str) -> list[Say]:
@@ -320,165 +207,3 @@ async def confirm_cancel(ctx: Ctx, arg: str) -> list[Say]:
 
 async def dismiss(ctx: Ctx, arg: str) -> list[Say]:
     return [Say(ctx._("OK, nothing changed."), edit=True, menu=Menu.MAIN)]
-
-
-async def my(ctx: Ctx, arg: str) -> list[Say]:
-    if ctx.person_id is None:
-        return not_linked(ctx)
-    async with ctx.db.begin() as session:
-        view = await overview(
-            session,
-            person_id=ctx.person_id,
-            now=ctx.now,
-            hours_target=ctx.settings.annual_hours_target,
-        )
-    t = ctx.t
-    text = my_text(t, view)
-    choices = [_course_choice(i.course.id, i.course.title) for i in view.upcoming]
-    return [Say(text, choices or main_menu(t))]
-
-
-# -- reminders, where they go, language, help ------------------------------------------------
-
-
-async def show_reminders(ctx: Ctx, arg: str) -> list[Say]:
-    if ctx.person_id is None:
-        return not_linked(ctx)
-    async with ctx.db.begin() as session:
-        off = await reminders.opted_out(session, ctx.person_id)
-        linked = await channels.linked_channels(session, ctx.person_id)
-        preferred = await channels.preferred_channel(session, ctx.person_id)
-    _ = ctx._
-    lines = [_("<b>Your reminders</b>")]
-    choices = []
-    for category in reminders.CATEGORIES:
-        on = category not in off
-        name = category_label(ctx.t, category)
-        state = _("🔔 %(name)s: on") if on else _("🔕 %(name)s: off")
-        lines.append(state % {"name": name})
-        action = _("Turn off: %(name)s") if on else _("Turn on: %(name)s")
-        choices.append(Choice(action % {"name": name}, f"rem:{category}"))
-    lines.append(
-        _("Notices that a course changed or was cancelled, or that you got a seat, always come.")
-    )
-    if len(linked) > 1:
-        names = {"telegram": "Telegram", "zalo": "Zalo"}
-        where = names.get(preferred or "", _("the app you used last"))
-        lines.append(_("Reminders are sent to: %(where)s.") % {"where": where})
-        for channel in linked:
-            if channel != preferred:
-                label = _("Send reminders to %(app)s") % {"app": names.get(channel, channel)}
-                choices.append(Choice(label, f"via:{channel}"))
-        if preferred is not None:
-            choices.append(Choice(_("Send reminders to the app I used last"), "via:last"))
-    return [Say("\n".join(lines), choices)]
-
-
-async def toggle_reminder(ctx: Ctx, arg: str) -> list[Say]:
-    if ctx.person_id is None:
-        return not_linked(ctx)
-    if arg not in reminders.CATEGORIES:
-        return await show_reminders(ctx, "")
-    async with ctx.db.begin() as session:
-        on = arg in await reminders.opted_out(session, ctx.person_id)
-        await reminders.set_category(session, person_id=ctx.person_id, category=arg, on=on)
-    return await show_reminders(ctx, "")
-
-
-async def reminders_off(ctx: Ctx, arg: str) -> list[Say]:
-    """The "turn these reminders off" choice under a reminder."""
-    if ctx.person_id is None:
-        return not_linked(ctx)
-    if arg not in reminders.CATEGORIES:
-        return await show_reminders(ctx, "")
-    async with ctx.db.begin() as session:
-        await reminders.set_category(session, person_id=ctx.person_id, category=arg, on=False)
-    text = ctx._("🔕 No more of these: %(name)s. /reminders turns them back on.") % {
-        "name": category_label(ctx.t, arg)
-    }
-    return [Say(text)]
-
-
-async def choose_channel(ctx: Ctx, arg: str) -> list[Say]:
-    if ctx.person_id is None:
-        return not_linked(ctx)
-    async with ctx.db.begin() as session:
-        if arg == "last" or arg in await channels.linked_channels(session, ctx.person_id):
-            channel = None if arg == "last" else arg
-            await channels.set_preferred_channel(session, person_id=ctx.person_id, channel=channel)
-    return await show_reminders(ctx, "")
-
-
-async def language(ctx: Ctx, arg: str) -> list[Say]:
-    choices = [Choice("Tiếng Việt", "lang:vi"), Choice("English", "lang:en")]
-    return [Say(ctx._("Choose your language:"), choices)]
-
-
-async def set_language(ctx: Ctx, arg: str) -> list[Say]:
-    if arg not in ("vi", "en"):
-        return await language(ctx, "")
-    async with ctx.db.begin() as session:
-        await linking.set_language(session, account_id=ctx.account_id, language=arg)
-    ctx.t = Translator(arg, ctx.settings.tz)
-    return [Say(ctx._("Language set to English."), main_menu(ctx.t))]
-
-
-async def help_(ctx: Ctx, arg: str) -> list[Say]:
-    _ = ctx._
-    text = _(
-        "<b>How to use this bot on Zalo</b>\n"
-        "Reply with the number of a choice, or type its name, with or without accents. "
-        "You can also type these words at any time:\n"
-        "• <b>status</b>: which standards of your position you meet, and courses that close "
-        "the gaps;\n"
-        "• <b>courses</b>: open courses you can join; or type words from a course title, "
-        "e.g. <i>boi duong chinh tri</i>;\n"
-        "• <b>my</b>: your courses, waitlist places and yearly hours;\n"
-        "• <b>reminders</b>: which reminders you get (at night only urgent changes to a "
-        "course about to start);\n"
-        "• <b>language</b>: Tiếng Việt / English;\n"
-        "• <b>privacy</b>: what is stored about you, and unlinking this Zalo account;\n"
-        "• <b>help</b>: this message."
-    )
-    text += "\n" + _(
-        "• <b>diem danh</b> and the code shown in the room: check in at a course session."
-    )
-    text += "\n\n" + _("Problems with your record? Contact your unit's personnel officer.")
-    if ctx.person_id is None:
-        return [Say(text), *not_linked(ctx)]
-    return [Say(text, main_menu(ctx.t))]
-
-
-async def checkin(ctx: Ctx, arg: str) -> list[Say]:
-    """ "điểm danh CODE": present at the session whose code the organizer shows (/checkin)."""
-    if ctx.person_id is None:
-        return not_linked(ctx)
-    code = "".join(arg.split())
-    if not code:
-        if ctx.shares_contact:  # Telegram, where commands start with a slash (as not_linked)
-            return [Say(ctx._("Send /checkin followed by the code shown in the room."))]
-        return [Say(ctx._("Type “điểm danh” followed by the code shown in the room."))]
-    async with ctx.db.begin() as session:
-        result = await attendance.checkin(session, person_id=ctx.person_id, code=code, now=ctx.now)
-    return [Say(checkin_text(ctx.t, result), menu=Menu.MAIN)]
-
-
-async def telegram_code(ctx: Ctx, arg: str) -> list[Say]:
-    """A one-time code to link the person's Telegram account too."""
-    if ctx.person_id is None:
-        return not_linked(ctx)
-    async with ctx.db.begin() as session:
-        made = await linking.code_for_person(
-            session,
-            person_id=ctx.person_id,
-            now=ctx.now,
-            ttl=timedelta(hours=ctx.settings.link_code_ttl_hours),
-        )
-    if made is None:
-        return not_linked(ctx)
-    code, expires = made
-    text = ctx._(
-        "Your one-time code: <b>%(code)s</b> (valid until %(time)s). In the other app, send "
-        "it to this bot: on Telegram type <code>/start %(code)s</code>, on Zalo type the code."
-    ) % {"code": code, "time": ctx.t.datetime(expires)}
-    return [Say(text)]

@@ -16,16 +16,23 @@ from handlers import (
     account,
     attendance,
     broadcast,
+    checkin,
     claim_review,
     claims,
     course_create,
     course_edit,
+    courses,
     flows,
+    help,
     link,
+    my,
     nominations,
     organizer_courses,
+    other_app,
+    reminders,
     report,
     reviews,
+    status,
 )
 from handlers.core import Ctx, Flow, Menu, Say, Upload
 from handlers.dialog import key
@@ -59,10 +66,10 @@ async def cancel(ctx: Ctx, arg: str) -> list[Say]:
 # Choices and typed commands lead to the same flows; the names mirror Telegram's commands.
 ACTIONS: dict[str, Flow] = {  # an action's name (handlers/actions.py) → its flow
     "start": link.start,
-    "status": flows.status,
-    "courses": flows.courses,
-    "p": flows.turn_page,
-    "s": flows.turn_search_page,
+    "status": status.status,
+    "courses": courses.courses,
+    "p": courses.turn_page,
+    "s": courses.turn_search_page,
     "c": flows.show_course,
     "r": flows.ask_register,
     "rc": flows.confirm_register,
@@ -75,19 +82,20 @@ ACTIONS: dict[str, Flow] = {  # an action's name (handlers/actions.py) → its f
     "aa": nominations.approve_request,
     "ad": nominations.ask_request_reason,
     "as": nominations.decline_request_without_reason,
-    "my": flows.my,
-    "reminders": flows.show_reminders,
-    "rem": flows.toggle_reminder,
-    "off": flows.reminders_off,
-    "via": flows.choose_channel,
-    "language": flows.language,
-    "lang": flows.set_language,
+    "my": my.my,
+    "reminders": reminders.show,
+    "rem": reminders.toggle,
+    "off": reminders.turn_off,
+    "via": reminders.choose_channel,
+    "language": account.language,
+    "lang": account.set_language,
     "privacy": account.privacy,
     "unlink": account.ask_unlink,
     "unlinkc": account.unlink,
-    "help": flows.help_,
-    "telegram": flows.telegram_code,
-    "checkin": flows.checkin,
+    "help": help.help_,
+    "telegram": other_app.code,
+    "zalo": other_app.code,
+    "checkin": checkin.checkin,
     "cl": claims.start,
     "clk": claims.kind,
     "clq": claims.qualification,
@@ -303,5 +311,7 @@ async def typed(ctx: Ctx, text: str, step: tuple[str, dict[str, Any]] | None) ->
         name, data = step
         return await STEPS[name](ctx, name, data, text)
     if ctx.person_id is None:
-        return await link.unlinked_text(ctx, text)
-    return await flows.search(ctx, text)
+        says = await link.unlinked_text(ctx, text)
+        if says is not None:
+            return says
+    return await courses.search(ctx, text)

@@ -120,6 +120,22 @@ async def test_start_with_a_one_time_code_links_once(tg: Telegram) -> None:
     assert await person_of(tg.db, BINH) is None
 
 
+async def test_a_code_typed_alone_links_and_other_words_are_a_search(tg: Telegram) -> None:
+    person = await add_person(tg.db, phone=None, full_name="Vi Văn Đức")
+    async with tg.db.begin() as s:
+        created = await linking.create_code(
+            s, personal_id=person.personal_id, now=datetime.now(UTC), ttl=timedelta(hours=72)
+        )
+    assert created is not None
+    chat = tg.chat(AN)
+    await chat.send("chinhs trij")  # ten letters, but not a code's: a search, no attempt used
+    assert chat.last_text.startswith(said("No course matches «%(q)s».", q="chinhs trij"))
+    code = created[0]
+    await chat.send(f"{code[:5]} {code[5:].lower()}")  # as read out, in two halves
+    assert chat.last_text == said("✅ Linked.", name="Vi Văn Đức")
+    assert await person_of(tg.db, AN) == person.id
+
+
 async def test_a_wrong_code_is_refused_with_the_attempts_left(tg: Telegram) -> None:
     await add_person(tg.db)
     chat = tg.chat(AN)
@@ -143,7 +159,7 @@ async def test_a_phone_shared_by_two_roster_people_asks_for_a_code(tg: Telegram)
     await add_person(tg.db, full_name="Nông Thị Hà")  # the same (family) phone number
     chat = tg.chat(AN)
     await chat.share_contact(PHONE)
-    assert chat.last_text == said("This phone number belongs to more than one person")
+    assert chat.last_text == said("Several people on the roster have this phone number.")
     assert await person_of(tg.db, AN) is None
 
 
@@ -152,7 +168,9 @@ async def test_a_person_linked_elsewhere_needs_a_code_to_move_the_link(tg: Teleg
     first = await linked(tg, AN)
     second = tg.chat(BINH)  # a new phone, same roster person
     await second.share_contact(PHONE)
-    assert second.last_text == said("This person is already linked to another Telegram account.")
+    assert second.last_text == said(
+        "This person is already linked to another %(app)s account.", app="Telegram"
+    )
     assert await person_of(tg.db, BINH) is None
     # With an organizer's code the link moves, and the old chat is told.
     async with tg.db.begin() as s:
@@ -162,7 +180,9 @@ async def test_a_person_linked_elsewhere_needs_a_code_to_move_the_link(tg: Teleg
     assert created is not None
     await second.send(f"/start {created[0].lower()}")  # typed in lower case still works
     assert second.last_text == said("✅ Linked.", name="Lý Thị Hồng")
-    assert first.last_text == said("Your roster record was linked to another Telegram account")
+    assert first.last_text == said(
+        "Your roster record was linked to another %(app)s account", app="Telegram"
+    )
     assert (await person_of(tg.db, AN), await person_of(tg.db, BINH)) == (None, person.id)
 
 
@@ -176,7 +196,7 @@ async def test_too_many_wrong_codes_lock_the_chat_for_a_while(tg: Telegram) -> N
         stmt = select(ChatAccount.locked_until).where(ChatAccount.chat_user_id == str(AN["id"]))
         until = (await s.execute(stmt)).scalar_one()
     assert until is not None
-    assert chat.last_text == said("Too many wrong codes.", time=local(until))
+    assert chat.last_text == said("Too many wrong attempts.", time=local(until))
 
 
 # -- standards -------------------------------------------------------------------------------------
@@ -675,7 +695,7 @@ async def test_privacy_shows_what_is_stored_and_unlinks_after_confirmation(tg: T
     assert said("Name: %(v)s", v="Trần Thị Mai") in text
     assert said("Phone: %(v)s", v="•••••••678") in text  # masked
     await chat.press("unlink")
-    assert chat.last_text == said("Unlink this Telegram account from your record?")
+    assert chat.last_text == said("Unlink this %(app)s account from your record?", app="Telegram")
     assert await person_of(tg.db, AN) is not None  # not before confirming
     await chat.press("unlinkc")
     assert chat.texts()[-2] == said("Unlinked. Send /start to link again.")
@@ -698,6 +718,17 @@ async def test_help_explains_the_commands(tg: Telegram) -> None:
     assert chat.last_text.startswith(said("<b>How to use this bot</b>"))
     for command in ("/status", "/courses", "/my", "/language", "/privacy"):
         assert command in chat.last_text
+
+
+async def test_words_typed_instead_of_a_command_work_as_on_zalo(tg: Telegram) -> None:
+    await add_person(tg.db)
+    chat = await linked(tg, AN)
+    await chat.send("tro giup")
+    assert chat.last_text.startswith(said("<b>How to use this bot</b>"))
+    await chat.send("điểm danh")  # on Telegram the hint names the command
+    assert chat.last_text == said("Send /checkin followed by the code shown in the room.")
+    await chat.send("điểm danh 482 913")
+    assert chat.last_text == said("This code is not valid. Check it on the screen and try again.")
 
 
 async def test_a_file_or_sticker_gets_a_hint(tg: Telegram) -> None:

@@ -169,7 +169,7 @@ async def test_help_shows_organizer_commands_only_to_people_with_a_role(
     assert "Dành cho cán bộ phụ trách bồi dưỡng" in await help_for(701)
     assert "/audit" not in await help_for(701)  # organizers are no administrators
     civil_servant = await help_for(702)
-    assert civil_servant.startswith("Hướng dẫn sử dụng")
+    assert civil_servant.startswith("Cách dùng bot")
     assert "Dành cho cán bộ phụ trách bồi dưỡng" not in civil_servant
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers.dialog import plain
+from handlers.dialog import Dialogs, plain
 from locales import Translator
 from tests.factories import make_course
 from tests.fixtures_zalo import TZ, person_on_zalo
@@ -126,6 +126,28 @@ async def test_no_match_says_so_with_the_open_courses_a_tap_away(tg: Telegram) -
     assert chat.last_text.startswith(said("📚 Open courses you can join: %(n)d", n=7))
 
 
+async def _many(db: async_sessionmaker[AsyncSession]) -> None:
+    """Seven courses matching "kỹ năng số" (two pages of five), and one that does not."""
+    async with db.begin() as s:
+        for n in range(7):
+            await make_course(s, title=f"Kỹ năng số, lớp {n + 1}")
+        await make_course(s, title="Quản lý nhà nước", category="state_management")
+
+
+@pytest.mark.databases("sqlite")
+async def test_the_pages_of_a_search_still_turn_after_a_restart(tg: Telegram) -> None:
+    await _many(tg.db)
+    chat = tg.chat(AN)
+    await chat.send("ky nang so")
+    heading = said("🔎 Courses matching “%(q)s”: %(n)d", q="ky nang so", n=7)
+    assert chat.last_text.startswith(heading)
+    tg.app.bot_data["dialogs"] = Dialogs(tg.db, "telegram")  # a restart: nothing in memory
+    await chat.press("s:1")
+    assert chat.last_text.startswith(heading)  # still this search's results, not every course
+    assert said("Page %(page)d of %(pages)d", page=2, pages=2) in chat.last_text
+    assert len(_titles(chat.buttons())) == 2
+
+
 # -- Zalo: the same answers ------------------------------------------------------------------
 
 
@@ -154,3 +176,18 @@ async def test_zalo_finds_the_same_courses_and_greets_the_same_way(zalo: Zalo) -
     assert _numbered(missed) == [plain(t.gettext("📚 List open courses"))]
     listed = (await zalo.say("s1", "1"))[-1]
     assert listed.startswith(plain(t.gettext("📚 Open courses you can join: %(n)d") % {"n": 7}))
+
+
+async def test_zalo_turns_the_pages_of_a_search_after_a_restart(zalo: Zalo) -> None:
+    await _many(zalo.db)
+    await person_on_zalo(zalo.db, "s2")
+    t = Translator("vi", TZ)
+    heading = plain(t.gettext("🔎 Courses matching “%(q)s”: %(n)d") % {"q": "ky nang so", "n": 7})
+    found = (await zalo.say("s2", "ky nang so"))[-1]
+    assert found.startswith(heading)
+    assert _numbered(found)[-1] == plain(t.gettext("▶️ Next page"))
+    zalo.bot.dialogs = Dialogs(zalo.db, "zalo")  # a restart
+    turned = (await zalo.say("s2", "6"))[-1]
+    assert turned.startswith(heading)
+    assert plain(t.gettext("Page %(page)d of %(pages)d") % {"page": 2, "pages": 2}) in turned
+    assert len(_numbered(turned)) == 3  # two courses and the previous page

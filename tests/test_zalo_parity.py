@@ -64,9 +64,9 @@ async def test_privacy_shows_what_is_stored_and_unlinks_after_confirmation(
     assert shown.startswith(said(lang, "<b>What we store about you</b>"))
     assert said(lang, "Name: %(v)s", v="Trần Thị Mai") in shown
     assert said(lang, "Phone: %(v)s", v="•••••••678") in shown  # masked
-    assert "1. " + said(lang, "Unlink this Zalo account") in shown
+    assert "1. " + said(lang, "Unlink this %(app)s account", app="Zalo") in shown
     asked = (await zalo.say("p1", "1"))[0]
-    assert asked.startswith(said(lang, "Unlink this Zalo account from your record?"))
+    assert asked.startswith(said(lang, "Unlink this %(app)s account from your record?", app="Zalo"))
     assert "1. " + said(lang, "Yes, unlink") in asked
     assert "2. " + said(lang, "No, keep it") in asked
     kept = (await zalo.say("p1", "2"))[0]

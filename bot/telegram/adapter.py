@@ -9,6 +9,7 @@ and written back after the update (bot/app.py), so a restart or another worker c
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Collection, Coroutine, Iterable, Sequence
 from datetime import UTC, datetime
 from html import escape
@@ -23,16 +24,18 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     Application,
     BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
+    MessageHandler,
+    filters,
 )
 
 from bot.context import BotContext
-from bot.telegram.menus import contact_menu, main_menu
+from bot.telegram.menus import contact_menu, main_menu, menu_pattern
 from domain.sheets import MAX_FILE_BYTES
 from handlers import actions as cb
 from handlers import router
@@ -41,6 +44,8 @@ from handlers.dialog import Dialogs
 
 CHANNEL = "telegram"
 Handler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
+After = Callable[[Update, BotContext, Ctx], Awaitable[None]]
+log = logging.getLogger(__name__)
 
 
 def keyboard(choices: Sequence[Choice]) -> InlineKeyboardMarkup | None:
@@ -77,6 +82,7 @@ def ctx_of(update: Update, context: BotContext) -> Ctx:
         media=True,
         files=True,
         takes_files=True,
+        buttons=True,
     )
 
 
@@ -152,6 +158,14 @@ async def _text(update: Update, context: BotContext, say: Say, chat_id: int) -> 
             if "not modified" not in str(exc).lower():
                 raise
         return
+    if say.chat_id is not None and say.chat_id != str(chat_id):  # another chat, e.g. relinked
+        try:
+            await context.bot.send_message(
+                int(say.chat_id), say.text, parse_mode=ParseMode.HTML, reply_markup=inline
+            )
+        except TelegramError as exc:  # it may have blocked the bot; this chat's answer stands
+            log.info("could not tell chat %s: %s", say.chat_id, exc)
+        return
     markup: Any = inline
     if inline is None and say.menu is Menu.MAIN:
         markup = main_menu(context.t)
@@ -171,9 +185,11 @@ async def _upload(context: BotContext, say: Say, chat_id: int) -> None:
                reply_markup=keyboard(say.choices))  # fmt: skip
 
 
-def flow_handler(flow: Flow, *, arg: Callable[[Update], str] | None = None) -> Handler:
+def flow_handler(
+    flow: Flow, *, arg: Callable[[Update], str] | None = None, after: After | None = None
+) -> Handler:
     """A PTB callback running `flow`: for a command its text after the command, for a
-    button the action's argument."""
+    button the action's argument. `after` runs once the answer is sent."""
 
     async def handle(update: Update, context: BotContext) -> None:
         if arg is not None:
@@ -182,24 +198,37 @@ def flow_handler(flow: Flow, *, arg: Callable[[Update], str] | None = None) -> H
             value = (update.callback_query.data or "").partition(":")[2]
         else:
             value = " ".join(context.args or [])
-        await render(update, context, await flow(ctx_of(update, context), value))
+        ctx = ctx_of(update, context)
+        says = await flow(ctx, value)
+        context.t = ctx.t  # a flow may have switched the language: the menus follow
+        await render(update, context, says)
+        if after is not None:
+            await after(update, context, ctx)
 
     handle.__doc__ = flow.__doc__
     return handle
 
 
-def actions(app: Application, names: Iterable[str]) -> None:
+def actions(app: Application, names: Iterable[str], *, after: After | None = None) -> None:
     """Button presses of these actions go to their flows in handlers.router.ACTIONS; each
     press is matched by the action's anchored pattern (handlers/actions.py)."""
     for name in names:
-        handler = flow_handler(router.ACTIONS[name])
+        handler = flow_handler(router.ACTIONS[name], after=after)
         app.add_handler(CallbackQueryHandler(handler, pattern=cb.pattern(name)))
 
 
-def commands(app: Application, names: Iterable[str]) -> None:
+def commands(app: Application, names: Iterable[str], *, after: After | None = None) -> None:
+    """These commands go to their flows in handlers.router.ACTIONS."""
     for name in names:
-        app.add_handler(CommandHandler(name, flow_handler(router.ACTIONS[name])))
+        app.add_handler(CommandHandler(name, flow_handler(router.ACTIONS[name], after=after)))
 
+
+def menu_buttons(app: Application, names: Iterable[str], *, after: After | None = None) -> None:
+    """The main menu's buttons (their labels, in any language) go to the flows of these
+    commands; registered before the conversations, so a button works in the middle of one."""
+    for name in names:
+        handler = flow_handler(router.ACTIONS[name], arg=lambda _update: "", after=after)
+        app.add_handler(MessageHandler(filters.Regex(menu_pattern(name)), handler))
 
 
 def _command(text: str) -> str:

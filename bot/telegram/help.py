@@ -1,4 +1,4 @@
-"""/help, answers for anything unrecognised, the command menu, and the error handler."""
+"""/help, answers for anything unrecognised, the command menus, and the error handler."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ from typing import Any
 
 from telegram import Bot, BotCommand, BotCommandScopeChat, Update
 from telegram.error import TelegramError
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
 from bot.context import BotContext, Resources
+from bot.telegram.adapter import actions, commands, menu_buttons
 from bot.telegram.common import reply
-from bot.telegram.menus import contact_menu, main_menu, menu_pattern
 from domain import roles
+from handlers.core import Ctx
 from locales import LANGUAGES, Translator, pick_language
 from storage.models import Role
 from storage.repos.accounts import AccountRepo
@@ -135,40 +136,22 @@ async def forget_role_menu(bot: Bot, chat_id: str, bot_data: Any) -> None:
         log.warning("could not reset the command menu of chat %s: %s", chat_id, error)
 
 
-async def help_(update: Update, context: BotContext) -> None:
-    """Explain what the bot does and how to use it."""
-    _ = context.t.gettext
-    text = _(
-        "<b>How to use this bot</b>\n"
-        "📋 <b>My standards</b> (/status): which standards of your position you meet, and "
-        "courses that close the gaps.\n"
-        "📚 <b>Courses</b> (/courses): open courses you can join. You can also just type "
-        "words from a course title, with or without accents, e.g. <i>boi duong chinh tri</i>.\n"
-        "🗓 <b>My registrations</b> (/my): your courses, waitlist places and yearly hours.\n"
-        "/language: Tiếng Việt / English. /privacy: what we store about you."
-    )
-    text += "\n" + _(
-        "🔔 /reminders: choose which reminders you get. At night only urgent changes to a "
-        "course about to start are sent."
-    )
-    text += "\n" + _("📱 /zalo: a code to use this bot on Zalo too.")
-    text += "\n\n" + _("Problems with your record? Contact your unit's personnel officer.")
-    async with context.db.begin() as session:
-        grants = await roles.grants_of(session, context.person_id) if context.person_id else []
-    if grants:  # only people with a role see what organizers can do
-        text += "\n\n" + _(
-            "<b>For organizers</b>\n"
-            "/organize: your courses (edit, close, cancel, registrants) · /newcourse · "
-            "/nominate: send people to a course · /broadcast: message an audience · "
-            "/attendance and /complete · /noshows · /claims: record claims to review · "
-            "/report: figures for your units"
-        )
-        if any(g.role == Role.ADMIN for g in grants):
-            text += "\n" + _("/grant, /revoke: roles · /audit: the audit log")
-    menu = main_menu(context.t) if context.person_id is not None else contact_menu(context.t)
-    await reply(update, text, menu)
-    if context.person_id is not None:  # after the answer: nobody waits for it
-        await sync_role_menu(context.bot, context.resources, context.person_id, context.bot_data)
+async def follow_link(update: Update, context: BotContext, ctx: Ctx) -> None:
+    """After a flow that may link, unlink or move a link: chats that lost their person get
+    the common command menu back, and a newly linked person gets their role's."""
+    await _follow(context, ctx, always=False)
+
+
+async def refresh_menu(update: Update, context: BotContext, ctx: Ctx) -> None:
+    """After /help or a change of language: the person's command menu, should it differ."""
+    await _follow(context, ctx, always=True)
+
+
+async def _follow(context: BotContext, ctx: Ctx, *, always: bool) -> None:
+    for chat_id in ctx.unlinked:
+        await forget_role_menu(context.bot, chat_id, context.bot_data)
+    if ctx.person_id is not None and (always or ctx.person_id != context.person_id):
+        await sync_role_menu(context.bot, context.resources, ctx.person_id, context.bot_data)
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:
@@ -204,8 +187,10 @@ async def on_error(update: object, context: BotContext) -> None:
 
 
 def register(app: Application) -> None:
-    app.add_handler(CommandHandler("help", help_))
-    app.add_handler(MessageHandler(filters.Regex(menu_pattern("help")), help_))
+    """/help and its menu button (handlers/help.py), then the person's command menu."""
+    commands(app, ("help",), after=refresh_menu)
+    actions(app, ("help",), after=refresh_menu)  # the main menu offered as choices
+    menu_buttons(app, ("help",), after=refresh_menu)
     app.add_error_handler(on_error)
 
 

@@ -157,6 +157,12 @@ class ZaloBot:
                 person_id=person_id,
                 t=Translator(lang, self.settings.tz),
                 now=now,
+                # Numbered plain text: no buttons, contact card, photos or files sent.
+                shares_contact=False,
+                buttons=False,
+                media=False,
+                files=False,
+                takes_files=False,
             )
             t = ctx.t
             evidence = None
