@@ -54,7 +54,9 @@ JOB_NAME = "notification-drainer"
 PLAN_JOB_NAME = "reminder-planner"
 EXPIRE_JOB_NAME = "hold-expirer"
 EXPIRE_INTERVAL = timedelta(minutes=1)  # held seats are let go within a minute of their time
-PLAN_CHUNK = 20_000  # person ids per transaction: SQLite has one writer, users must not wait long
+# Person ids per transaction: SQLite has one writer and users must not wait long; PostgreSQL
+# lets users write meanwhile, and each range reads the accounts and records tables once.
+PLAN_CHUNK = {"sqlite": 20_000, "postgresql": 250_000}
 
 
 async def drain_once(
@@ -250,7 +252,7 @@ async def _plan_all(res: Resources) -> int:
             hours_target=settings.annual_hours_target,
         )
     added = 0
-    for low, high in plan.chunks(PLAN_CHUNK):
+    for low, high in plan.chunks(PLAN_CHUNK.get(plan.dialect, 20_000)):
         async with db.begin() as session:
             added += await planner.add_range(session, plan, low=low, high=high)
     async with db.begin() as session:

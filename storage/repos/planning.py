@@ -226,6 +226,7 @@ class PlanningRepo:
         """Add the rows `plan` owes to the linked people with ids in [low, high]."""
         if not plan.rows and not any(c.in_time for c in plan.closing):
             return 0
+        people, hours = self._people(plan, low, high)
         gap = (
             select(
                 Person.id,
@@ -234,8 +235,9 @@ class PlanningRepo:
                 Person.civil_service_rank,
                 Person.person_type,
             )
+            .select_from(people)
             .where(Person.id.between(low, high), _linked(), self._who(plan.who, Person))
-            .where(*self._no_gap_closed(plan, now))
+            .where(*hours, *self._no_gap_closed(plan, now))
             .cte("gap", nesting=True)
             .prefix_with("MATERIALIZED")
         )
@@ -320,34 +322,44 @@ class PlanningRepo:
             tests.append(self._among(field_col, match.fields))
         return tests
 
+    def _people(self, plan: RulePlan, low: int, high: int) -> tuple[Any, list[ColumnElement[bool]]]:
+        """People, with this year's hours beside them for a yearly-hours rule: added up once
+        per range (a join), not once per person (a subquery per row)."""
+        h = plan.hours
+        if h is None:
+            return Person, []
+        t = TrainingRecord
+        done_q = (
+            select(t.person_id, func.sum(t.hours).label("hours"))
+            .where(
+                t.person_id.between(low, high), t.ends_on >= h.first_day, t.ends_on <= h.last_day
+            )
+            .group_by(t.person_id)
+            .subquery("done")
+        )
+        people: Any = Person.__table__.outerjoin(done_q, done_q.c.person_id == Person.id)
+        done = func.coalesce(done_q.c.hours, 0)
+        tests = [done < h.target]
+        if h.ongoing_course_ids:
+            r = Registration
+            planned_q = (
+                select(r.person_id, func.sum(Course.hours).label("hours"))
+                .join(Course, Course.id == r.course_id)
+                .where(
+                    r.person_id.between(low, high),
+                    r.status.in_(IN_PROGRESS),
+                    self._among(r.course_id, h.ongoing_course_ids),
+                )
+                .group_by(r.person_id)
+                .subquery("planned")
+            )
+            people = people.outerjoin(planned_q, planned_q.c.person_id == Person.id)
+            tests.append(done + func.coalesce(planned_q.c.hours, 0) < h.target)
+        return people, tests
+
     def _no_gap_closed(self, plan: RulePlan, now: datetime) -> list[ColumnElement[bool]]:
         """Not met and nothing under way: the person has the gap."""
         tests: list[ColumnElement[bool]] = []
-        if plan.hours is not None:
-            h = plan.hours
-            done = (
-                select(func.coalesce(func.sum(TrainingRecord.hours), 0))
-                .where(
-                    TrainingRecord.person_id == Person.id,
-                    TrainingRecord.ends_on >= h.first_day,
-                    TrainingRecord.ends_on <= h.last_day,
-                )
-                .scalar_subquery()
-            )
-            tests.append(done < h.target)
-            if h.ongoing_course_ids:
-                planned = (
-                    select(func.coalesce(func.sum(Course.hours), 0))
-                    .select_from(Registration)
-                    .join(Course, Course.id == Registration.course_id)
-                    .where(
-                        Registration.person_id == Person.id,
-                        Registration.status.in_(IN_PROGRESS),
-                        self._among(Registration.course_id, h.ongoing_course_ids),
-                    )
-                    .scalar_subquery()
-                )
-                tests.append(done + planned < h.target)
         if plan.holds is not None:
             q = Qualification
             tests.append(
