@@ -51,6 +51,7 @@ class Plan:
     people: tuple[int, int] | None  # the range of person ids
     linked: int
     now: datetime
+    dialect: str  # the range a transaction covers depends on it
 
     def chunks(self, size: int) -> list[tuple[int, int]]:
         if self.people is None:
@@ -128,7 +129,8 @@ async def work_out(
             RulePlan(today, who, holds, hours, granting, studies, rows, closing, MAX_COURSES)
         )
     reviews = await _reviews(repo, units, today=today, now=now, policy=policy)
-    return Plan(rules, reviews, await repo.person_id_range(), await repo.count_linked(), now)
+    people, linked = await repo.person_id_range(), await repo.count_linked()
+    return Plan(rules, reviews, people, linked, now, repo.dialect)
 
 
 async def add_range(session: AsyncSession, plan: Plan, *, low: int, high: int) -> int:

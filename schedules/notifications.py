@@ -39,7 +39,9 @@ BATCH = 50
 RECORD_TRIES = 5  # writes of a send's outcome, 0.5 s apart and doubling
 MAX_ATTEMPTS = 5
 EXPIRE_INTERVAL = timedelta(minutes=1)  # held seats are let go within a minute of their time
-PLAN_CHUNK = 20_000  # person ids per transaction: SQLite has one writer, users must not wait long
+# Person ids per transaction: SQLite has one writer and users must not wait long; PostgreSQL
+# lets users write meanwhile, and each range reads the accounts and records tables once.
+PLAN_CHUNK = {"sqlite": 20_000, "postgresql": 250_000}
 
 
 async def drain_once(res: Resources, senders: Sequence[Sender]) -> int:
@@ -224,7 +226,7 @@ async def _plan_all(res: Resources) -> int:
             hours_target=settings.annual_hours_target,
         )
     added = 0
-    for low, high in plan.chunks(PLAN_CHUNK):
+    for low, high in plan.chunks(PLAN_CHUNK.get(plan.dialect, 20_000)):
         async with db.begin() as session:
             added += await planner.add_range(session, plan, low=low, high=high)
     async with db.begin() as session:
