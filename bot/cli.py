@@ -213,12 +213,13 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             print(problem, file=sys.stderr)
             return 2
         if args.workers > 1:
-            from bot.workers import supervise, worker_command
+            from bot.workers import supervise, worker_command, worker_env
 
             command = worker_command(
                 env_file=args.env_file, verbose=args.verbose, channel=args.channel
             )
-            return asyncio.run(supervise(command, args.workers))
+            count = args.workers
+            return asyncio.run(supervise(command, count, lambda i: worker_env(settings, i, count)))
         return _run(settings, args.channel)
     if args.command == "demo":
         from bot.console import run_demo

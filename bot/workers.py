@@ -22,7 +22,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from config.settings import Settings
 
@@ -70,8 +70,22 @@ def worker_command(
     return command
 
 
-async def supervise(command: Sequence[str], count: int) -> int:
-    """Run `count` workers until SIGTERM/SIGINT; 0 when every one stopped cleanly."""
+def worker_env(settings: Settings, index: int, count: int) -> dict[str, str]:
+    """What worker `index` of `count` is told besides the parent's environment: its number,
+    and its share of each channel's pace (Telegram counts one bot's sends, whichever process
+    makes them; each worker paces its own)."""
+    return {
+        "WORKER": str(index),
+        "SEND_RATE_PER_SECOND": repr(settings.send_rate_per_second / count),
+        "ZALO_SEND_RATE_PER_SECOND": repr(settings.zalo_send_rate_per_second / count),
+    }
+
+
+async def supervise(
+    command: Sequence[str], count: int, env: Callable[[int], dict[str, str]] | None = None
+) -> int:
+    """Run `count` workers until SIGTERM/SIGINT; 0 when every one stopped cleanly. Worker i
+    gets `env(i)` added to this process's environment (WORKER=i without it)."""
     stopping = asyncio.Event()
     procs: dict[int, asyncio.subprocess.Process] = {}
     loop = asyncio.get_running_loop()
@@ -91,10 +105,10 @@ async def supervise(command: Sequence[str], count: int) -> int:
         """Run worker `index`, again whenever it ends by itself, until the parent stops."""
         failures = 0
         while True:
-            env = {**os.environ, "WORKER": str(index)}
+            extra = env(index) if env is not None else {"WORKER": str(index)}
             started = time.monotonic()
             proc = await asyncio.create_subprocess_exec(
-                *command, env=env, stdin=asyncio.subprocess.DEVNULL
+                *command, env={**os.environ, **extra}, stdin=asyncio.subprocess.DEVNULL
             )
             procs[index] = proc
             log.info("worker %d started (pid %d)", index, proc.pid)
