@@ -5,7 +5,8 @@ conversation (the dialogs table) and the drainers' rows (claimed with SKIP LOCKE
 database. Worker i is the same `boiduong run` with WORKER=i: it listens on the port of each
 *_LISTEN setting + i, and the TLS reverse proxy in front spreads the webhook deliveries over
 those ports (README, "Production"). Only worker 0 registers the webhooks, sets the command
-menus and plans reminders.
+menus, plans reminders and edits a broadcast's progress. Telegram counts one bot's messages
+whichever process sends them, so each worker paces itself at its share of the rate.
 
 This parent only starts the workers, starts again one that ends by itself (a crash, or a
 SIGTERM sent to that worker alone: a rolling restart), and passes SIGTERM/SIGINT on to all of
