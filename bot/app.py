@@ -50,6 +50,7 @@ def build_application(
         request=request or HTTPXRequest(connection_pool_size=256),
         get_updates_request=request or HTTPXRequest(connection_pool_size=1),
         rate_limiter=PacedLimiter(pacer) if rate_limit else None,
+        registers_webhook=settings.worker == 0,
     )
     builder = (
         ApplicationBuilder()
@@ -114,17 +115,21 @@ def _alive(app: Application[Any, Any, Any, Any, Any, Any]) -> bool:
 
 
 async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Runs under run_polling/run_webhook only: schema, command menus, the drainer, the claim
-    on each update, and the health and metrics server when METRICS_LISTEN is set."""
+    """Runs when serving only (bot/serve.py): schema, command menus, the drainers, the claim
+    on each update, and the health and metrics server when METRICS_LISTEN is set. Of several
+    workers (WORKER), only worker 0 sets the menus and plans reminders."""
     await upgrade(app.bot_data["engine"])
-    await set_commands(app)
-    start_drainer(app)
-    start_broadcasts(app)
     res: Resources = app.bot_data["resources"]
+    first = res.settings.worker == 0  # the others share its menus and its reminder plan
+    if first:
+        await set_commands(app)
+    start_drainer(app, plan=first)
+    start_broadcasts(app)
     app.bot_data["redelivery"] = Redelivery(res.db)
     if res.settings.metrics_listen:
         health = Health(res.db, alive=lambda: _alive(app))
-        app.bot_data["metrics"] = await start_metrics(res.settings.metrics_listen, health)
+        listen = res.settings.listen(res.settings.metrics_listen)
+        app.bot_data["metrics"] = await start_metrics(listen, health)
     log.info("bot @%s is ready", app.bot.username)
 
 

@@ -35,6 +35,11 @@ def _parser() -> argparse.ArgumentParser:
         "run", help="run the bot on every channel whose token is set (BOT_TOKEN, ZALO_BOT_TOKEN)"
     )
     run.add_argument("--channel", choices=["telegram", "zalo"], help="run only this channel")
+    run.add_argument(
+        "--workers", type=int, default=1, metavar="N",
+        help="start N processes sharing the PostgreSQL database, in webhook mode; worker i "
+        "listens on each *_LISTEN port + i (put a reverse proxy in front of them)",
+    )  # fmt: skip
     demo = sub.add_parser("demo", help="offline console chat on a demo database (no token)")
     demo.add_argument("--db", type=Path, default=Path("demo.db"), help="demo database file")
     demo.add_argument("--fresh", action="store_true", help="rebuild the demo database")
@@ -133,6 +138,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.WARNING if quiet else logging.INFO,
         json_lines=settings.log_format == "json",
         file=args.db.with_suffix(".log") if args.command == "demo" else None,
+        # Set by `run --workers` or a supervisor: the workers' lines are told apart.
+        worker=settings.worker if "worker" in settings.model_fields_set else None,
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
     if args.command not in _NO_DATABASE:
@@ -199,6 +206,20 @@ async def _connect(url: str) -> str | None:
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "run":
+        from bot.workers import refusal
+
+        problem = refusal(settings, args.workers, args.channel)
+        if problem is not None:
+            print(problem, file=sys.stderr)
+            return 2
+        if args.workers > 1:
+            from bot.workers import supervise, worker_command, worker_env
+
+            command = worker_command(
+                env_file=args.env_file, verbose=args.verbose, channel=args.channel
+            )
+            count = args.workers
+            return asyncio.run(supervise(command, count, lambda i: worker_env(settings, i, count)))
         return _run(settings, args.channel)
     if args.command == "demo":
         from bot.console import run_demo
@@ -297,18 +318,14 @@ def _run(settings: Settings, channel: str | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    from bot.app import build_application
+    # bot/serve.py rather than PTB's run_polling/run_webhook: its stop on SIGTERM/SIGINT is
+    # the same whenever the signal comes and however often (a worker may get it twice: from
+    # the terminal and from `run --workers`), and it always ends in the graceful stop.
+    from bot.serve import serve
     from storage.db import create_engine
 
     engine = create_engine(settings.database_url)
-    app = build_application(settings, engine)
-    if settings.telegram_webhook_url:
-        from bot.serve import telegram_webhook
-
-        app.run_webhook(**telegram_webhook(settings))
-    else:
-        app.run_polling(drop_pending_updates=False)
-    return 0
+    return asyncio.run(serve(settings, engine, telegram=True, zalo=False))
 
 
 def _run_channels(settings: Settings, *, telegram: bool) -> int:

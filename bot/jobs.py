@@ -42,7 +42,8 @@ async def _drain_job(context: Context) -> None:
         return
     app.bot_data["draining"] = True
     try:
-        await drain_once(app.bot_data["resources"], senders(app))
+        # A stopping application claims no more rows and gives back those it has not sent.
+        await drain_once(app.bot_data["resources"], senders(app), running=lambda: app.running)
     finally:
         app.bot_data["draining"] = False
 
@@ -72,8 +73,9 @@ async def _broadcast_job(context: Context) -> None:
         app.bot_data["broadcasting"] = False
 
 
-def start_drainer(app: App) -> None:
-    """The notification drainer, the reminder planner and the expiry of held seats."""
+def start_drainer(app: App, *, plan: bool = True) -> None:
+    """The notification drainer, the reminder planner (when `plan`: one of several workers
+    plans for all) and the expiry of held seats."""
     res: Resources = app.bot_data["resources"]
     app.bot_data.setdefault("pacer", Pacer(res.settings.send_rate_per_second))
     assert app.job_queue is not None
@@ -84,13 +86,14 @@ def start_drainer(app: App) -> None:
         name=JOB_NAME,
         job_kwargs={"max_instances": 2, "coalesce": True},
     )
-    app.job_queue.run_repeating(
-        _plan_job,
-        interval=timedelta(minutes=res.settings.plan_interval_minutes),
-        first=timedelta(seconds=5),
-        name=PLAN_JOB_NAME,
-        job_kwargs={"max_instances": 1, "coalesce": True},
-    )
+    if plan:
+        app.job_queue.run_repeating(
+            _plan_job,
+            interval=timedelta(minutes=res.settings.plan_interval_minutes),
+            first=timedelta(seconds=5),
+            name=PLAN_JOB_NAME,
+            job_kwargs={"max_instances": 1, "coalesce": True},
+        )
     app.job_queue.run_repeating(
         _expire_job,
         interval=EXPIRE_INTERVAL,

@@ -50,15 +50,22 @@ class MaskPersonalData(logging.Filter):
 
 
 class JsonLines(logging.Formatter):
-    """One JSON object per line: time (UTC, ISO 8601), level, logger, message[, exception]."""
+    """One JSON object per line: time (UTC, ISO 8601), level, logger, message[, exception]
+    [, worker]."""
+
+    def __init__(self, worker: int | None = None) -> None:
+        super().__init__()
+        self.worker = worker
 
     def format(self, record: logging.LogRecord) -> str:
-        entry = {
+        entry: dict[str, object] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
         }
+        if self.worker is not None:
+            entry["worker"] = self.worker
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:
@@ -66,11 +73,17 @@ class JsonLines(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-def configure_logging(*, level: int, json_lines: bool = False, file: Path | None = None) -> None:
-    """Log to stderr (or `file`) through the masking filter, as text or JSON lines."""
+def configure_logging(
+    *, level: int, json_lines: bool = False, file: Path | None = None, worker: int | None = None
+) -> None:
+    """Log to stderr (or `file`) through the masking filter, as text or JSON lines; the lines
+    of one of several workers (WORKER) say which."""
     handler: logging.Handler = (
         logging.FileHandler(file, encoding="utf-8") if file else logging.StreamHandler()
     )
-    handler.setFormatter(JsonLines() if json_lines else logging.Formatter(TEXT_FORMAT))
+    text = TEXT_FORMAT
+    if worker is not None:
+        text = TEXT_FORMAT.replace(" %(name)s", f" worker{worker} %(name)s")
+    handler.setFormatter(JsonLines(worker) if json_lines else logging.Formatter(text))
     handler.addFilter(MaskPersonalData())
     logging.basicConfig(level=level, handlers=[handler])

@@ -69,6 +69,18 @@ def _bind(method: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[st
 class GuardedBot(ExtBot[Any]):
     """ExtBot whose sends and edits always fit Telegram's limits (see the module)."""
 
+    def __init__(self, *args: Any, registers_webhook: bool = True, **kwargs: Any) -> None:
+        # Of several workers behind one webhook URL only worker 0 registers it (WORKER). PTB's
+        # start_webhook always calls setWebhook before it listens; the others' call ends here.
+        super().__init__(*args, **kwargs)
+        self._registers_webhook = registers_webhook  # PTB freezes all but "_" attributes
+
+    async def set_webhook(self, *args: Any, **kwargs: Any) -> bool:
+        if not self._registers_webhook:
+            log.info("the webhook is registered by worker 0; not here")
+            return True
+        return await super().set_webhook(*args, **kwargs)
+
     async def send_message(self, *args: Any, **kwargs: Any) -> Message:
         p = _bind(ExtBot.send_message, (self, *args), kwargs)
         p.pop("self")

@@ -44,7 +44,7 @@ def telegram_webhook(settings: Settings) -> dict[str, Any]:
     """
     url, secret = settings.telegram_webhook_url, settings.telegram_webhook_secret
     assert url is not None and secret is not None  # both checked together by Settings
-    host, _, port = settings.telegram_webhook_listen.rpartition(":")
+    host, _, port = settings.listen(settings.telegram_webhook_listen).rpartition(":")
     return {
         "listen": host,
         "port": int(port),
@@ -74,8 +74,9 @@ def zalo_updates(
             bot,
             url=settings.zalo_webhook_url,
             secret=settings.zalo_webhook_secret.get_secret_value(),
-            listen=settings.zalo_webhook_listen,
+            listen=settings.listen(settings.zalo_webhook_listen),
             stop=stop,
+            register=settings.worker == 0,
         )
     return Poller(bot).run(stop)
 
@@ -104,7 +105,7 @@ async def serve(
         if settings.metrics_listen and not telegram:  # with Telegram, its post_init starts it
             alive = lambda: not stop.is_set() and not any(p.done() for p in parts)  # noqa: E731
             health = Health(make_sessionmaker(engine), alive=alive)
-            metrics = await start_metrics(settings.metrics_listen, health)
+            metrics = await start_metrics(settings.listen(settings.metrics_listen), health)
         if zalo:
             zalo_bot, sender = zalo_parts(settings, engine)
             parts.append(asyncio.create_task(zalo_updates(settings, zalo_bot, stop)))

@@ -101,6 +101,11 @@ class Settings(BaseSettings):
     metrics_listen: str | None = None
     # "json": one JSON object per line (time, level, logger, message) for log collectors.
     log_format: Literal["text", "json"] = "text"
+    # Which of several processes sharing one PostgreSQL database this is (`run --workers N`
+    # sets it; a supervisor starting the processes itself sets 0, 1, …): worker i listens on
+    # the port of each *_LISTEN setting + i, and only worker 0 registers the webhooks, sets
+    # the command menus and plans reminders. Every worker answers updates and sends.
+    worker: int = Field(default=0, ge=0, le=99)
 
     @field_validator("timezone")
     @classmethod
@@ -152,6 +157,11 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def listen(self, value: str) -> str:
+        """A *_LISTEN setting as this worker uses it: the port + WORKER."""
+        host, _, port = value.rpartition(":")
+        return f"{host}:{int(port) + self.worker}"
 
     @property
     def token(self) -> str | None:

@@ -289,6 +289,8 @@ class _Drain:
             self.shown.pop(broadcast_id, None)
             await self._report(reporter, t, chat_id, message_id, progress, missed)
             return
+        if self.res.settings.worker != 0:  # of several workers, one shows the progress
+            return
         paused = None
         if in_quiet_hours(now, self.policy):
             paused = t.time(out_of_quiet_hours(now, self.policy))

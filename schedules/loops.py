@@ -25,16 +25,22 @@ async def run_schedules(res: Resources, senders: Sequence[Sender], stop: asyncio
     settings = res.settings
     drain = settings.drain_interval_seconds
 
+    def running() -> bool:
+        return not stop.is_set()
+
     def broadcasts() -> Awaitable[int]:
-        return drain_broadcasts(res, senders, running=lambda: not stop.is_set())
+        return drain_broadcasts(res, senders, running=running)
 
     expire = EXPIRE_INTERVAL.total_seconds()
-    await asyncio.gather(
-        _every(stop, lambda: drain_once(res, senders), drain, first=0),
+    loops = [
+        _every(stop, lambda: drain_once(res, senders, running=running), drain, first=0),
         _every(stop, broadcasts, drain, first=0),
-        _every(stop, lambda: plan_all(res), settings.plan_interval_minutes * 60, first=5),
         _every(stop, lambda: expire_all(res), expire, first=drain),
-    )
+    ]
+    if settings.worker == 0:  # one of several workers plans for all
+        loops.append(_every(stop, lambda: plan_all(res), settings.plan_interval_minutes * 60,
+                            first=5))  # fmt: skip
+    await asyncio.gather(*loops)
 
 
 async def _every(

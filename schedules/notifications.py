@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -38,19 +38,27 @@ LEASE = timedelta(minutes=2)
 BATCH = 50
 RECORD_TRIES = 5  # writes of a send's outcome, 0.5 s apart and doubling
 MAX_ATTEMPTS = 5
+STOPPING = Retry("stopping", after=timedelta(0))  # back to the queue, not counted as a try
 EXPIRE_INTERVAL = timedelta(minutes=1)  # held seats are let go within a minute of their time
 # Person ids per transaction: SQLite has one writer and users must not wait long; PostgreSQL
 # lets users write meanwhile, and each range reads the accounts and records tables once.
 PLAN_CHUNK = {"sqlite": 20_000, "postgresql": 250_000}
 
 
-async def drain_once(res: Resources, senders: Sequence[Sender]) -> int:
+async def drain_once(
+    res: Resources, senders: Sequence[Sender], *, running: Callable[[], bool] = lambda: True
+) -> int:
     """Deliver every row due now, batch after batch, on the channels of `senders` (those this
-    process serves); returns how many were sent."""
+    process serves); returns how many were sent.
+
+    Once `running` turns False (the process was asked to stop) no row is claimed any more and
+    the claimed ones not yet sent go back to the queue untouched, for the next worker: a send
+    already let go by the pace finishes and is recorded.
+    """
     by_channel = {s.channel: s for s in senders}
     policy = res.settings.reminder_policy()
     sent = 0
-    while True:
+    while running():
         now = datetime.now(UTC)
         async with res.db.begin() as session:
             claimed = [
@@ -62,16 +70,24 @@ async def drain_once(res: Resources, senders: Sequence[Sender]) -> int:
                     urgent_only=reminders.in_quiet_hours(now, policy),
                 )
             ]
-        for note_id in claimed:
+        for n, note_id in enumerate(claimed):
+            if not running():
+                async with res.db.begin() as session:
+                    await NotificationRepo(session).release(claimed[n:])
+                log.info("stopping: %d claimed reminders given back", len(claimed) - n)
+                return sent
             try:
-                sent += await _deliver(by_channel, res, note_id)
+                sent += await _deliver(by_channel, res, note_id, running)
             except Exception:  # one row's trouble must not strand the rest of the batch
                 log.exception("notification %s could not be delivered", note_id)
         if len(claimed) < BATCH:
             return sent
+    return sent
 
 
-async def _deliver(senders: dict[str, Sender], res: Resources, note_id: int) -> int:
+async def _deliver(
+    senders: dict[str, Sender], res: Resources, note_id: int, running: Callable[[], bool]
+) -> int:
     db, settings = res.db, res.settings
     now = datetime.now(UTC)
     async with db.begin() as session:
@@ -117,7 +133,7 @@ async def _deliver(senders: dict[str, Sender], res: Resources, note_id: int) -> 
         sender = senders[account.channel]
         say = notice(t, ready)
     # Sent outside the transaction: a slow API must not hold the database's write lock.
-    outcome = await sender.send(chat_id, say, t, None if urgent else _quiet_hold(policy))
+    outcome = await sender.send(chat_id, say, t, _hold(running, None if urgent else policy))
     # Once the channel accepted it, recording that must not give up on a busy database: a
     # row left "sending" would be sent again when its lease runs out.
     for attempt in range(RECORD_TRIES):
@@ -152,6 +168,10 @@ async def _record(
             await _mark(session, note_id, NotificationState.SKIPPED, f"blocked: {outcome.reason}")
             await reminders.skip_pending(session, person_ids=[person_id], reason="blocked the bot")
         return 0
+    if outcome is STOPPING:
+        async with db.begin() as session:
+            await NotificationRepo(session).release([note_id])
+        return 0
     if isinstance(outcome, Retry) and outcome.after is not None:
         log.warning("notification %s put off for %s: %s", note_id, outcome.after, outcome.reason)
         async with db.begin() as session:
@@ -181,10 +201,15 @@ async def _record(
     return 1
 
 
-def _quiet_hold(policy: reminders.Policy) -> Hold:
-    """Put a send off until the morning if quiet hours began while it waited its turn."""
+def _hold(running: Callable[[], bool], policy: reminders.Policy | None) -> Hold:
+    """Give the row back if the process began to stop while the send waited its turn; put a
+    send off until the morning if quiet hours began meanwhile (`policy`: not urgent)."""
 
     def hold() -> Retry | None:
+        if not running():
+            return STOPPING
+        if policy is None:
+            return None
         now = datetime.now(UTC)
         if not reminders.in_quiet_hours(now, policy):
             return None

@@ -10,7 +10,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+MIGRATE_LOCK = 0x62_6F_69_64_75_6F_6E_67  # "boiduong": the advisory lock held while migrating
 READ_ONLY = "boiduong_read_only"  # execution option: begin this transaction deferred
 
 
@@ -95,5 +96,9 @@ async def upgrade(engine: AsyncEngine) -> None:
         command.upgrade(cfg, "head")
 
     async with engine.begin() as conn:
+        if not is_sqlite(engine):
+            # Workers started together (`run --workers N`, a supervisor) migrate one after
+            # the other: the second finds the schema current. Released at commit.
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATE_LOCK})
         await conn.run_sync(_run)
     log.info("database schema is current")

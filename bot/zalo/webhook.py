@@ -116,8 +116,11 @@ class _Handler(RequestHandler):
         self.finish(json.dumps({"ok": status == 200}))
 
 
-async def serve(bot: ZaloBot, *, url: str, secret: str, listen: str, stop: asyncio.Event) -> None:
-    """Register the webhook with Zalo and answer deliveries until `stop` is set."""
+async def serve(
+    bot: ZaloBot, *, url: str, secret: str, listen: str, stop: asyncio.Event, register: bool = True
+) -> None:
+    """Register the webhook with Zalo (unless another worker does) and answer deliveries until
+    `stop` is set."""
     webhook = Webhook(bot, secret)
     path = urlsplit(url).path or "/"
     host, _, port = listen.rpartition(":")
@@ -125,8 +128,10 @@ async def serve(bot: ZaloBot, *, url: str, secret: str, listen: str, stop: async
     server = HTTPServer(app, max_body_size=_HARD_BODY_LIMIT)
     server.listen(int(port), address=host)
     try:
-        await bot.client.set_webhook(url, secret)
-        log.info("zalo webhook set to %s, listening on %s", url, listen)
+        if register:
+            await bot.client.set_webhook(url, secret)
+            log.info("zalo webhook set to %s", url)
+        log.info("zalo webhook listening on %s", listen)
         await stop.wait()
     finally:
         server.stop()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, select, true
+from sqlalchemy import delete, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -72,6 +72,19 @@ class NotificationRepo:
             row.attempts += 1
         await self.session.flush()
         return rows
+
+    async def release(self, ids: list[int]) -> None:
+        """Claimed rows not sent after all (the drainer stops): pending again, as if never
+        claimed, for whichever drainer comes next."""
+        await self.session.execute(
+            update(Notification)
+            .where(Notification.id.in_(ids), Notification.state == NotificationState.SENDING)
+            .values(
+                state=NotificationState.PENDING,
+                claimed_until=None,
+                attempts=Notification.attempts - 1,
+            )
+        )
 
     async def get(self, notification_id: int) -> Notification | None:
         return await self.session.get(Notification, notification_id)
