@@ -49,7 +49,11 @@ async def _drain_job(context: Context) -> None:
 
 
 async def _plan_job(context: Context) -> None:
-    await plan_all(context.application.bot_data["resources"])
+    # A task of the application, not the job itself: stopping cancels the scheduler's running
+    # jobs, while Application.stop waits for its tasks, so a pass under way finishes.
+    context.application.create_task(
+        plan_all(context.application.bot_data["resources"]), name=PLAN_JOB_NAME
+    )
 
 
 async def _expire_job(context: Context) -> None:

@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import signal
 import socket
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -21,8 +20,7 @@ from typing import Any
 import aiohttp
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import make_url, select, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.redelivery import KEEP, PRUNE_EVERY, Redelivery
@@ -32,16 +30,11 @@ from storage.db import create_engine, make_sessionmaker
 from storage.models import ProcessedUpdate
 from storage.repos.updates import UpdateRepo
 from tests.conftest import POSTGRES_URL
+from tests.fixtures_webhook import HEADER, SECRET, START, STEP, TOKEN, URL, postgres_database
 from tests.process import cli_env, command, run_cli, tail_file
 from tests.standin import StandInBotAPI
 from tests.zalo_standin import Zalo
 
-TOKEN = "123456:WEBHOOK-TEST-TOKEN"
-SECRET = "s3cret_Token-17"
-URL = "https://bot.example.vn/tg/hook.v1"
-HEADER = "X-Telegram-Bot-Api-Secret-Token"
-START = 60.0  # the interpreter, the imports and the migrations, on two shared cores
-STEP = 10.0
 QUIET = 1.0  # how long "nothing more was sent" is watched for
 STOP_TIMEOUT = 15.0
 
@@ -361,29 +354,10 @@ async def test_the_bot_serves_a_webhook_with_its_secret(tmp_path: Path) -> None:
     assert SECRET not in stderr
 
 
-@asynccontextmanager
-async def _postgres_database() -> AsyncIterator[str]:
-    """A fresh PostgreSQL database (two processes cannot share a test schema's search_path)."""
-    name = f"wh_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL, connect_args={"timeout": 5}, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except (OSError, SQLAlchemyError) as exc:
-        await admin.dispose()
-        pytest.skip(f"PostgreSQL unreachable at {POSTGRES_URL}: {exc}")
-    try:
-        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        await admin.dispose()
-
-
 async def test_two_workers_given_the_same_updates_answer_each_once(tmp_path: Path) -> None:
     """Issue 17, "Several workers": two processes on one PostgreSQL database, each given every
     update at the same moment (as a load balancer retrying on the other might): one answer."""
-    async with _postgres_database() as url:
+    async with postgres_database() as url:
         code, out, err = await run_cli(tmp_path, cli_env(None, DATABASE_URL=url), "migrate")
         assert code == 0, (out, err)
         async with (

@@ -32,10 +32,13 @@ from domain.recipients import Audience
 from storage.db import create_engine, make_sessionmaker
 from storage.models import Broadcast, BroadcastDelivery
 from tests.factories import make_account, make_person, make_unit
+from tests.fixtures_webhook import HEADER, SECRET, START, STEP, TOKEN, URL, postgres_database
+from tests.process import STOP_TIMEOUT
+from tests.process import cli_env as _env
+from tests.process import command as _command
+from tests.process import run_cli as _cli
+from tests.process import tail_file as _tail
 from tests.standin import StandInBotAPI
-from tests.test_e2e import _cli, _command, _env, _tail
-from tests.test_webhook import HEADER, SECRET, START, STEP, STOP_TIMEOUT, TOKEN, URL
-from tests.test_webhook import _postgres_database as postgres_database
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 PATH = "/tg/hook.v1"  # URL's path
