@@ -34,7 +34,7 @@ def _draft(ctx: Ctx) -> dict[str, Any] | None:
     return dict(draft, picked=list(draft["picked"])) if isinstance(draft, dict) else None
 
 
-def _keep(ctx: Ctx, draft: dict[str, Any] | None) -> None:
+def _keep(ctx: Ctx, draft: dict[str, Any]) -> None:
     ctx.dialogs.keep(ctx.chat_id, ctx.now, **{DRAFT: draft})
 
 
@@ -148,7 +148,7 @@ async def send(ctx: Ctx, arg: str) -> list[Say]:
     done = await guarded(ctx, ACTION, nominate, role=Role.UNIT_HEAD)
     if isinstance(done, Refused):
         return done.shown()
-    _keep(ctx, None)
+    ctx.dialog.kept.pop(DRAFT, None)  # sent: a replayed choice starts again
     ctx.wake()
     return [Say(_sent_text(ctx, done), edit=True)]
 
