@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from handlers import (
     account,
+    admin,
     attendance,
     broadcast,
     checkin,
@@ -26,6 +27,7 @@ from handlers import (
     help,
     link,
     my,
+    nominate,
     nominations,
     organizer_courses,
     other_app,
@@ -150,6 +152,20 @@ ACTIONS: dict[str, Flow] = {  # an action's name (handlers/actions.py) → its f
     "bcx": broadcast.cancel,
     "bcu": broadcast.refresh,
     "bok": broadcast.received,
+    # Unit heads nominate people (handlers/nominate.py)
+    "nominate": nominate.start,
+    "nc": nominate.pick_course,
+    "nt": nominate.toggle,
+    "np": nominate.turn_page,
+    "ng": nominate.by_gap,
+    "nu": nominate.by_unit,
+    "nn": nominate.review,
+    "nh": nominate.hold,
+    "ny": nominate.send,
+    # Administrators (handlers/admin.py)
+    "grant": admin.grant,
+    "revoke": admin.revoke,
+    "audit": admin.audit,
 }
 COMMANDS = (
     "start",
@@ -172,6 +188,10 @@ COMMANDS = (
     "report",
     "claims",
     "reviews",
+    "nominate",
+    "grant",
+    "revoke",
+    "audit",
 )
 # Words people type instead of a command (folded: accents and case do not matter).
 _WORDS = {
@@ -194,9 +214,13 @@ _WORDS = {
     "report": ("bao cao",),
     "claims": ("duyet de nghi", "de nghi cho duyet", "ho so cho duyet"),
     "reviews": ("hop danh gia", "danh gia biet phai", "danh gia luan chuyen"),
+    "nominate": ("de cu", "cu di hoc", "cu can bo di hoc"),
+    "grant": ("cap quyen",),
+    "revoke": ("thu hoi quyen",),
+    "audit": ("nhat ky", "nhat ky thao tac"),
 }
 # Words that take what follows them, e.g. "điểm danh 482 913", "báo cáo 2025".
-_WITH_ARGUMENT = ("checkin", "report")
+_WITH_ARGUMENT = ("checkin", "report", "grant", "revoke")
 
 
 def command_words() -> dict[str, str]:
@@ -298,7 +322,7 @@ async def command(ctx: Ctx, text: str) -> list[Say] | None:
     if name is not None:
         return await ACTIONS[name](ctx, "")
     words = text.split()
-    for n in (2, 1):  # a command word of one or two words, then its argument
+    for n in (3, 2, 1):  # a command word of one to three words, then its argument
         name = _WORD_TABLE.get(key(" ".join(words[:n])))
         if name in _WITH_ARGUMENT and len(words) > n:
             return await ACTIONS[name](ctx, " ".join(words[n:]))

@@ -26,9 +26,11 @@ from domain.reminders import (
     Policy,
 )
 from domain.standards import State, status_of
+from handlers.dialog import Dialogs
 from schedules.notifications import expire_all
 from storage.models import (
     AuditEntry,
+    ChatAccount,
     Notification,
     Registration,
     RegistrationStatus,
@@ -41,6 +43,7 @@ from tests.fixtures_nominations import add_course as _course
 from tests.fixtures_nominations import add_person as _person
 from tests.fixtures_nominations import world as _world
 from tests.harness import Telegram, buttons
+from tests.zalo_standin import Zalo
 
 # Tests do not start the JobQueue, so PTB ignores the reason prompt's timeout and says so.
 pytestmark = pytest.mark.filterwarnings("ignore:Ignoring `conversation_timeout`")
@@ -573,3 +576,51 @@ async def test_a_head_filters_candidates_by_the_gap_the_course_closes_and_by_uni
     assert "Nobody matches this filter." in nobody
     division = await c.press_reply(head, "ng:0")
     assert "An Thiếu Giờ" in division and "Yến Thiếu Chuẩn" not in division
+
+
+# -- on Zalo: the same /nominate, by numbered choices -------------------------------------------
+
+
+def _number(message: str, text: str) -> str:
+    """The number of the one numbered choice whose line holds `text`."""
+    numbers = [line.split(". ", 1)[0] for line in message.splitlines()
+               if text in line and line.split(". ", 1)[0].isdigit()]  # fmt: skip
+    assert len(numbers) == 1, f"no single choice {text!r} in {message!r}"
+    return numbers[0]
+
+
+@pytest.mark.databases("sqlite")
+async def test_a_head_nominates_two_people_on_zalo_by_numbered_choices(zalo: Zalo) -> None:
+    db = zalo.db
+    w = await _world(db)
+    an = await _person(db, w["commune"], "Nguyễn An")
+    binh = await _person(db, w["division"], "Trần Bình")
+    course = await _course(
+        db, starts_at=datetime.now(UTC) + timedelta(days=10),
+        registration_deadline=datetime.now(UTC) + timedelta(days=7), title="Kỹ năng số cơ bản",
+    )  # fmt: skip
+    async with db.begin() as s:
+        s.add(ChatAccount(channel="zalo", chat_user_id="z-head", chat_id="z-head",
+                          person_id=w["head"], language="vi",
+                          linked_at=datetime.now(UTC)))  # fmt: skip
+
+    async def say(text: str) -> str:
+        return "\n".join(await zalo.say("z-head", text))
+
+    listing = await say("cử đi học")
+    assert "Kỹ năng số cơ bản" in listing
+    people = await say(_number(listing, "Kỹ năng số cơ bản"))
+    assert "Nguyễn An" in people and "Trần Bình" in people
+    picked = await say(_number(people, "Nguyễn An"))
+    assert "✅ Nguyễn An" in picked and "⬜ Trần Bình" in picked
+    # A restart between two picks: the draft is read back from the chat's dialog row.
+    zalo.bot.dialogs = Dialogs(db, "zalo")
+    picked = await say(_number(picked, "Trần Bình"))
+    assert "✅ Trần Bình" in picked and "✅ Nguyễn An" in picked
+    summary = await say(_number(picked, "Tiếp »"))
+    assert "Nguyễn An, Trần Bình" in summary
+    done = await say(_number(summary, "✅"))
+    assert done.startswith("📨 ") and "Kỹ năng số cơ bản" in done
+    assert (await _reg(db, an, course)).nominated_by_id == w["head"]
+    assert (await _reg(db, binh, course)).nominated_by_id == w["head"]
+    assert "nominate" not in (await zalo.dialog("z-head")).kept  # the draft is done with

@@ -16,9 +16,11 @@ from bot.telegram.help import COMMANDS, sync_role_menus
 from config.settings import Settings
 from domain import roles
 from domain.errors import DomainError, Refusal
-from storage.models import AuditEntry, Role, RoleGrant
+from storage.models import AuditEntry, ChatAccount, Person, Role, RoleGrant
 from tests.factories import make_person, make_unit
+from tests.fixtures_zalo import person_on_zalo
 from tests.harness import Telegram, link_account
+from tests.zalo_standin import Zalo
 
 
 async def _tree(session: AsyncSession) -> dict[str, int]:
@@ -232,3 +234,38 @@ async def test_a_role_brings_its_commands_into_the_holders_own_menu(
         press = api.callback_update(head_user, int(shown["message_id"]), data)
         await chat.process(press)
     assert _menu(api, 803) is None  # an unlinked chat speaks for nobody: the common menu
+
+
+@pytest.mark.databases("sqlite")
+async def test_an_administrator_grants_and_revokes_a_role_on_zalo(zalo: Zalo) -> None:
+    """The same /grant on Zalo, typed in Vietnamese words; the role takes effect at once and
+    a civil servant typing it is refused and audited under their Zalo id."""
+    async with zalo.db.begin() as s:
+        await make_unit(s, code="LS-X9")
+        admin = await make_person(s, personal_id="020000000901")
+        await make_person(s, personal_id="020000000902")
+        await roles.grant(s, person_id=admin.id, role=Role.ADMIN, unit_id=None, by="test")
+    await person_on_zalo(zalo.db, "z-admin")
+    async with zalo.db.begin() as s:  # the chat speaks for the administrator
+        account = (await s.execute(select(ChatAccount).where(
+            ChatAccount.chat_user_id == "z-admin"))).scalar_one()  # fmt: skip
+        account.person_id = admin.id
+    await person_on_zalo(zalo.db, "z-clerk")
+
+    async def say(user: str, text: str) -> str:
+        return "\n".join(await zalo.say(user, text))
+
+    assert await say("z-clerk", "cấp quyền 020000000902 organizer LS-X9") == (
+        "Việc này cần quyền quản trị viên."
+    )
+    assert await say("z-admin", "cấp quyền 020000000902 organizer LS-X9") == "Đã xong."
+    async with zalo.db() as s:
+        given = (await s.execute(select(RoleGrant.role).join(Person).where(
+            Person.personal_id == "020000000902"))).scalars().all()  # fmt: skip
+    assert [str(r) for r in given] == [Role.ORGANIZER.value]
+    assert "ok · grant" in await say("z-admin", "nhật ký")
+    assert await say("z-admin", "thu hồi quyền 020000000902 organizer LS-X9") == "Đã xong."
+    async with zalo.db() as s:
+        refused = (await s.execute(select(AuditEntry.action, AuditEntry.actor).where(
+            AuditEntry.result == "refused"))).all()  # fmt: skip
+    assert refused == [("grant", "zalo:z-clerk")]
