@@ -14,6 +14,7 @@ A difference that is intended is written in the scenario (`per_channel`), with t
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import re
 import shutil
@@ -775,8 +776,6 @@ def _match(label: str, labels: list[str]) -> int | None:
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite database, copied for each channel of each scenario."""
-    import asyncio
-
     path = tmp_path_factory.mktemp("parity") / "template.db"
 
     async def migrate() -> None:
