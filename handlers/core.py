@@ -62,7 +62,7 @@ class Say:
     alert: str | None = None  # a short notice answering the pick (a pop-up on Telegram)
     file: File | None = None  # sent after the text, where the channel can send files
     menu: Menu | None = None
-    # The message is this photo or document, `text` its caption (channels with `media`).
+    # The message is this photo or document, `text` its caption (channels with `files`).
     upload: Upload | None = None
 
     def rows(self) -> list[list[Choice]]:
@@ -102,20 +102,19 @@ class Ctx:
     t: Translator
     now: datetime
     wake: Wake = lambda: None  # new notification rows were queued: deliver them soon
-    # What the channel can do (the flow words its answer accordingly).
-    shares_contact: bool = False  # a button that sends the person's phone number
-    files: bool = False  # sends and takes documents (else a File is shown as its `instead`)
-    takes_files: bool = False  # the person can send a file (a PDF), not only a photo
+    # What the channel can do, set once by its adapter: flows word their answers by these,
+    # never by the channel's name.
+    buttons: bool = False  # choices are buttons that can edit their message, and a /commands
+    # menu; else numbered lines and words typed instead of commands
+    files: bool = False  # sends and receives photos and documents (a PDF, a sheet), choices under
+    # them; else a File is shown as its `instead`, a broadcast as its text, and only photos come
+    contact: bool = False  # a button that shares the person's phone number
     # The step this message left (router.owed), so that a picked choice continues it.
     left: tuple[str, dict[str, Any]] | None = None
-    # Photos and documents sent and received, with choices under the very message they
-    # belong to (Telegram); without it a broadcast reaches people as its text alone.
-    media: bool = False
     # What came with a typed answer, where the channel has it: the text's formatting as our
     # HTML, and the photo or document it captions.
     html: str | None = None
     upload: Upload | None = None
-    buttons: bool = False  # choices are buttons that can edit their message; else numbered lines
     # Chats of this channel that stopped speaking for their person in this update (unlinked,
     # or their link moved elsewhere): an adapter resets what it showed them for that person.
     unlinked: list[str] = field(default_factory=list)

@@ -78,11 +78,9 @@ def ctx_of(update: Update, context: BotContext) -> Ctx:
         t=context.t,
         now=context.now(),
         wake=context.bot_data.get("wake") or (lambda: None),
-        shares_contact=True,
-        media=True,
-        files=True,
-        takes_files=True,
         buttons=True,
+        files=True,
+        contact=True,
     )
 
 
