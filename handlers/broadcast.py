@@ -152,6 +152,10 @@ async def start(ctx: Ctx, arg: str) -> list[Say]:
     if isinstance(gate, Refused):
         return gate.shown()
     ctx.expect(TEXT)
+    return _ask_message(ctx)
+
+
+def _ask_message(ctx: Ctx) -> list[Say]:
     _ = ctx._
     if ctx.files:
         return [Say(_(
@@ -161,9 +165,17 @@ async def start(ctx: Ctx, arg: str) -> list[Say]:
                   "can be broadcast from Telegram."))]  # fmt: skip
 
 
-async def composed(ctx: Ctx, text: str) -> list[Say]:
+async def sent(ctx: Ctx, upload: Upload | None) -> list[Say]:
+    """A photo or document sent as the message (its caption the text); anything else, or a
+    file where the channel cannot broadcast one, is asked for again."""
+    if upload is None or not ctx.files:
+        return _ask_message(ctx)
+    ctx.expect(None)
+    return await composed(ctx, upload.caption, upload)
+
+
+async def composed(ctx: Ctx, text: str, upload: Upload | None = None) -> list[Say]:
     """Keep the message as a draft and ask how to choose the audience."""
-    upload = ctx.upload
     html = ctx.html if ctx.html is not None else escape(text, quote=False)
     report_to = ctx.chat_id if ctx.buttons else None  # where the progress is edited in place
     draft = await _owing(ctx, TEXT, {}, lambda s: broadcasts.create_draft(

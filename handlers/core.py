@@ -21,8 +21,8 @@ from handlers.dialog import ChatState, Choice, Dialogs
 from locales import Translator
 
 __all__ = [
-    "Choice", "Contact", "Ctx", "DownloadFailed", "Downloaded", "File", "Flow", "Menu", "Say",
-    "Upload",
+    "Choice", "Contact", "Ctx", "DownloadFailed", "Downloaded", "Fetch", "File", "Flow", "Menu",
+    "Say", "Upload",
 ]
 APPS = {"telegram": "Telegram", "zalo": "Zalo"}  # a channel's name as people call the app
 
@@ -111,10 +111,9 @@ class Ctx:
     contact: bool = False  # a button that shares the person's phone number
     # The step this message left (router.owed), so that a picked choice continues it.
     left: tuple[str, dict[str, Any]] | None = None
-    # What came with a typed answer, where the channel has it: the text's formatting as our
-    # HTML, and the photo or document it captions.
+    # The formatting of a typed answer (or of a sent file's caption) as our HTML, where the
+    # channel has it.
     html: str | None = None
-    upload: Upload | None = None
     # Chats of this channel that stopped speaking for their person in this update (unlinked,
     # or their link moved elsewhere): an adapter resets what it showed them for that person.
     unlinked: list[str] = field(default_factory=list)
@@ -175,6 +174,10 @@ class Downloaded:
     mime: str
 
 
+# The bytes of a file sent in chat, refused (DownloadFailed TOO_LARGE) over `limit` bytes.
+Fetch = Callable[[int], Awaitable[Downloaded]]
+
+
 @dataclass(frozen=True)
 class Upload:
     """A photo or document a person sent, as the channel holds it: by the id it gave it
@@ -184,4 +187,6 @@ class Upload:
     kind: str  # "photo" (re-encoded by a channel that gives it an id) | "document"
     file_id: str = ""
     size: int | None = None  # as the channel states it, before anything is downloaded
-    fetch: Callable[[int], Awaitable[Downloaded]] | None = None  # DownloadFailed over the limit
+    fetch: Fetch | None = None
+    name: str = ""  # a document's file name, as the sender gave it
+    caption: str = ""  # the text sent with it
