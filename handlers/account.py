@@ -56,7 +56,7 @@ async def unlink(ctx: Ctx, arg: str) -> list[Say]:
     ctx.unlinked.append(ctx.chat_id)
     ctx.expect(None)
     _ = ctx._
-    if ctx.shares_contact:  # linking again is /start and the contact button
+    if ctx.contact:  # linking again is /start and the contact button
         # The confirmation is edited; the standing menu goes with a message of its own.
         return [
             Say(_("Unlinked. Send /start to link again."), edit=True),

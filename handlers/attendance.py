@@ -12,7 +12,6 @@ nor its upload.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from html import escape
 from pathlib import Path
@@ -25,10 +24,10 @@ from domain import completion
 from domain.errors import DomainError, Refusal
 from domain.importing import Problem, RowError
 from domain.roles import Scope
-from domain.sheets import SheetError
+from domain.sheets import MAX_FILE_BYTES, SheetError
 from handlers import actions as cb
 from handlers import sheets
-from handlers.core import Choice, Ctx, Downloaded, DownloadFailed, File, Say
+from handlers.core import Choice, Ctx, DownloadFailed, File, Say, Upload
 from handlers.dialog import plain
 from handlers.guard import Refused, allowed, guarded
 from handlers.render import refusal, short
@@ -42,7 +41,6 @@ PREFIX = "attendance."
 SHEET = "attendance.sheet"  # the filled sheet of data["course"], as a file
 # Later sheets are course imports again, if no sheet came within the hour.
 SHEET_TTL = timedelta(hours=1)
-Fetch = Callable[[str], Awaitable[Downloaded]]  # the channel's reference → the file
 
 
 def _words(t: Translator, error: DomainError) -> str:
@@ -338,14 +336,16 @@ async def typed(ctx: Ctx, step: str, data: dict[str, Any], text: str) -> list[Sa
     return [Say(ctx._("Send the filled attendance sheet (.xlsx), or /cancel."))]
 
 
-async def sheet_sent(
-    ctx: Ctx, data: dict[str, Any], ref: str, name: str, fetch: Fetch
-) -> list[Say]:
+async def sheet_sent(ctx: Ctx, sent: Upload | None) -> list[Say]:
     """Read the filled sheet: every mark is written, or none and every bad row is listed
-    (the sheet is then owed again)."""
-    course_id = int(data["course"])
+    (the sheet is then owed again). A photo or anything else is no sheet: it is asked for."""
+    course_id = int(ctx.dialog.data["course"])
+    ctx.expect(None)
+    if sent is None or sent.kind != "document" or sent.fetch is None:
+        return await typed(ctx, SHEET, {"course": course_id}, "")
+    name = sent.name
     try:
-        got = await fetch(ref)
+        got = await sent.fetch(MAX_FILE_BYTES)
     except DownloadFailed as exc:
         if exc.reason != DownloadFailed.TOO_LARGE:
             raise

@@ -47,8 +47,6 @@ TEXT = "broadcast.text"  # the message: text, or a photo or document with its ca
 TYPED = "broadcast.typed"  # unit names or codes, position codes or a course code
 WHEN = "broadcast.when"  # the local date and time to send at
 STEPS = (TEXT, TYPED, WHEN)
-# The channel whose chat the drainer shows the progress and the report in (by report_chat_id).
-REPORTED_ON = "telegram"
 # Refusals no other answer can mend: the broadcast is gone, another's, or past its draft.
 _GONE = ("broadcast", "not_yours", "not_draft", "finished")
 T = TypeVar("T")
@@ -154,8 +152,12 @@ async def start(ctx: Ctx, arg: str) -> list[Say]:
     if isinstance(gate, Refused):
         return gate.shown()
     ctx.expect(TEXT)
+    return _ask_message(ctx)
+
+
+def _ask_message(ctx: Ctx) -> list[Say]:
     _ = ctx._
-    if ctx.media:
+    if ctx.files:
         return [Say(_(
             "Send the message to broadcast: text (bold, italics and links are kept), or one photo "
             "or document with a caption. /cancel stops."))]  # fmt: skip
@@ -163,11 +165,19 @@ async def start(ctx: Ctx, arg: str) -> list[Say]:
                   "can be broadcast from Telegram."))]  # fmt: skip
 
 
-async def composed(ctx: Ctx, text: str) -> list[Say]:
+async def sent(ctx: Ctx, upload: Upload | None) -> list[Say]:
+    """A photo or document sent as the message (its caption the text); anything else, or a
+    file where the channel cannot broadcast one, is asked for again."""
+    if upload is None or not ctx.files:
+        return _ask_message(ctx)
+    ctx.expect(None)
+    return await composed(ctx, upload.caption, upload)
+
+
+async def composed(ctx: Ctx, text: str, upload: Upload | None = None) -> list[Say]:
     """Keep the message as a draft and ask how to choose the audience."""
-    upload = ctx.upload
     html = ctx.html if ctx.html is not None else escape(text, quote=False)
-    report_to = ctx.chat_id if ctx.channel == REPORTED_ON else None
+    report_to = ctx.chat_id if ctx.buttons else None  # where the progress is edited in place
     draft = await _owing(ctx, TEXT, {}, lambda s: broadcasts.create_draft(
         s, actor_person_id=ctx.person_id, text=html, plain_length=len(text),
         media_kind=upload.kind if upload else None,
@@ -288,7 +298,7 @@ async def pick_ack(ctx: Ctx, arg: str) -> list[Say]:
 
 def _as_received(ctx: Ctx, b: Any) -> Say:
     """The broadcast as a recipient on this channel gets it (schedules/broadcasts.py)."""
-    if not ctx.media:  # text only
+    if not ctx.files:  # text only
         return Say(b.text)
     upload = Upload(b.media_kind, b.media_file_id) if b.media_kind and b.media_file_id else None
     choices = [received_choice(ctx.t, b.id)] if b.ask_ack else []
@@ -336,7 +346,7 @@ def _confirm(
 def _confirmed(ctx: Ctx, draft: int, done: broadcasts.Confirmed) -> list[Say]:
     """When sending starts; the progress follows in this chat where the drainer reports."""
     _ = ctx._
-    reported = ctx.channel == REPORTED_ON
+    reported = ctx.buttons  # the drainer edits the progress into a message of this chat
     n = {"n": done.total}
     if done.sending_now:
         ctx.wake()

@@ -14,7 +14,7 @@ async def checkin(ctx: Ctx, arg: str) -> list[Say]:
         return not_linked(ctx)
     code = "".join(arg.split())
     if not code:
-        if ctx.shares_contact:  # Telegram, where commands start with a slash (as not_linked)
+        if ctx.buttons:  # a /commands menu: commands start with a slash
             return [Say(ctx._("Send /checkin followed by the code shown in the room."))]
         return [Say(ctx._("Type “điểm danh” followed by the code shown in the room."))]
     async with ctx.db.begin() as session:

@@ -114,14 +114,14 @@ async def typed(ctx: Ctx, step: str, draft: dict[str, str], text: str) -> list[S
 
 
 def _not_evidence(ctx: Ctx) -> str:
-    if ctx.takes_files:
+    if ctx.files:
         return ctx._("Please send a photo or a PDF file, or /cancel.")
     return ctx._("Please send a photo of the certificate or document, or /cancel.")
 
 
 def _ask_photo(ctx: Ctx, kind: str, details: Mapping[str, object], note: str) -> list[Say]:
     _expect_photo(ctx, kind=kind, details=json.dumps(details), note=note)
-    if ctx.takes_files:
+    if ctx.files:
         return [Say(ctx._("Now send a photo or a PDF of the certificate or document."))]
     return [Say(ctx._("Now send a photo of the certificate or document."))]
 
@@ -210,7 +210,7 @@ _NOT_EVIDENCE = (DownloadFailed.NOT_A_PHOTO, claims.EvidenceProblem.WRONG_TYPE,
 
 def _refusal(ctx: Ctx, reason: str) -> str:
     """Why evidence was not taken, when the sender can do something about it."""
-    _, files = ctx._, ctx.takes_files
+    _, files = ctx._, ctx.files
     if reason == DownloadFailed.TOO_LARGE:  # the same word as EvidenceProblem.TOO_LARGE
         limit = {"limit": claims.EVIDENCE_MAX_BYTES // (1024 * 1024)}
         if files:

@@ -21,8 +21,8 @@ from handlers.dialog import ChatState, Choice, Dialogs
 from locales import Translator
 
 __all__ = [
-    "Choice", "Contact", "Ctx", "DownloadFailed", "Downloaded", "File", "Flow", "Menu", "Say",
-    "Upload",
+    "Choice", "Contact", "Ctx", "DownloadFailed", "Downloaded", "Fetch", "File", "Flow", "Menu",
+    "Say", "Upload",
 ]
 APPS = {"telegram": "Telegram", "zalo": "Zalo"}  # a channel's name as people call the app
 
@@ -62,7 +62,7 @@ class Say:
     alert: str | None = None  # a short notice answering the pick (a pop-up on Telegram)
     file: File | None = None  # sent after the text, where the channel can send files
     menu: Menu | None = None
-    # The message is this photo or document, `text` its caption (channels with `media`).
+    # The message is this photo or document, `text` its caption (channels with `files`).
     upload: Upload | None = None
 
     def rows(self) -> list[list[Choice]]:
@@ -102,20 +102,18 @@ class Ctx:
     t: Translator
     now: datetime
     wake: Wake = lambda: None  # new notification rows were queued: deliver them soon
-    # What the channel can do (the flow words its answer accordingly).
-    shares_contact: bool = False  # a button that sends the person's phone number
-    files: bool = False  # sends and takes documents (else a File is shown as its `instead`)
-    takes_files: bool = False  # the person can send a file (a PDF), not only a photo
+    # What the channel can do, set once by its adapter: flows word their answers by these,
+    # never by the channel's name.
+    buttons: bool = False  # choices are buttons that can edit their message, and a /commands
+    # menu; else numbered lines and words typed instead of commands
+    files: bool = False  # sends and receives photos and documents (a PDF, a sheet), choices under
+    # them; else a File is shown as its `instead`, a broadcast as its text, and only photos come
+    contact: bool = False  # a button that shares the person's phone number
     # The step this message left (router.owed), so that a picked choice continues it.
     left: tuple[str, dict[str, Any]] | None = None
-    # Photos and documents sent and received, with choices under the very message they
-    # belong to (Telegram); without it a broadcast reaches people as its text alone.
-    media: bool = False
-    # What came with a typed answer, where the channel has it: the text's formatting as our
-    # HTML, and the photo or document it captions.
+    # The formatting of a typed answer (or of a sent file's caption) as our HTML, where the
+    # channel has it.
     html: str | None = None
-    upload: Upload | None = None
-    buttons: bool = False  # choices are buttons that can edit their message; else numbered lines
     # Chats of this channel that stopped speaking for their person in this update (unlinked,
     # or their link moved elsewhere): an adapter resets what it showed them for that person.
     unlinked: list[str] = field(default_factory=list)
@@ -176,6 +174,10 @@ class Downloaded:
     mime: str
 
 
+# The bytes of a file sent in chat, refused (DownloadFailed TOO_LARGE) over `limit` bytes.
+Fetch = Callable[[int], Awaitable[Downloaded]]
+
+
 @dataclass(frozen=True)
 class Upload:
     """A photo or document a person sent, as the channel holds it: by the id it gave it
@@ -185,4 +187,6 @@ class Upload:
     kind: str  # "photo" (re-encoded by a channel that gives it an id) | "document"
     file_id: str = ""
     size: int | None = None  # as the channel states it, before anything is downloaded
-    fetch: Callable[[int], Awaitable[Downloaded]] | None = None  # DownloadFailed over the limit
+    fetch: Fetch | None = None
+    name: str = ""  # a document's file name, as the sender gave it
+    caption: str = ""  # the text sent with it

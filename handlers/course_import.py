@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import timedelta
 from html import escape
 from pathlib import Path
@@ -22,10 +22,10 @@ from domain import course_admin
 from domain.course_admin import ImportOutcome
 from domain.import_rows import RowError
 from domain.roles import Scope
-from domain.sheets import SheetError
+from domain.sheets import MAX_FILE_BYTES, SheetError
 from handlers import actions as cb
 from handlers import sheets
-from handlers.core import Choice, Ctx, Downloaded, DownloadFailed, Say
+from handlers.core import Choice, Ctx, DownloadFailed, Fetch, Say, Upload
 from handlers.guard import Refused, allowed, guarded
 from handlers.organizer import organizer_refusal
 from locales import Translator
@@ -37,7 +37,6 @@ PENDING = "courseimport.pending"
 PENDING_TTL = timedelta(hours=1)
 SHOWN_ERRORS = 20
 SUFFIXES = ("xlsx", "xlsm", "xls", "ods", "csv")
-Fetch = Callable[[str], Awaitable[Downloaded]]  # the channel's reference → the file
 
 
 def _problems(t: Translator) -> dict[str, str]:
@@ -123,7 +122,7 @@ async def _run(
     """Fetch the file and import it (or try it) in one guarded transaction; what to say
     instead when it cannot be read or is refused."""
     try:
-        sheet = await fetch(ref)
+        sheet = await fetch(MAX_FILE_BYTES)
     except DownloadFailed as exc:
         if exc.reason != DownloadFailed.TOO_LARGE:
             raise
@@ -150,8 +149,10 @@ async def _run(
     return outcome.said() if isinstance(outcome, Refused) else outcome
 
 
-async def upload(ctx: Ctx, ref: str, name: str, fetch: Fetch) -> list[Say]:
+async def upload(ctx: Ctx, sent: Upload) -> list[Say]:
     """Check a courses file and offer to import it."""
+    ref, name, fetch = sent.file_id, sent.name, sent.fetch
+    assert fetch is not None  # a channel that takes documents fetches them
     gate = await allowed(ctx, ACTION)
     if isinstance(gate, Refused):
         return gate.said()
@@ -174,7 +175,7 @@ async def upload(ctx: Ctx, ref: str, name: str, fetch: Fetch) -> list[Say]:
     return says
 
 
-async def confirm(ctx: Ctx, token: str, fetch: Fetch) -> list[Say]:
+async def confirm(ctx: Ctx, token: str, fetch_of: Callable[[str], Fetch]) -> list[Say]:
     """Import the previewed file: all rows or none, checked again now."""
     gate = await allowed(ctx, ACTION)
     if isinstance(gate, Refused):
@@ -184,7 +185,7 @@ async def confirm(ctx: Ctx, token: str, fetch: Fetch) -> list[Say]:
         return [Say(alert=ctx._("This button is no longer valid."))]
     ref, name = str(pending.data["ref"]), str(pending.data["name"])
     ctx.expect(None)
-    outcome = await _run(ctx, ref, name, fetch, dry_run=False)
+    outcome = await _run(ctx, ref, name, fetch_of(ref), dry_run=False)
     if isinstance(outcome, list):
         return outcome
     if outcome.report.notified:

@@ -46,7 +46,7 @@ def main_menu(t: Translator) -> list[Choice]:
 
 def not_linked(ctx: Ctx) -> list[Say]:
     """How to link, for a person who is not linked yet."""
-    if ctx.shares_contact:
+    if ctx.contact:
         text = ctx._(
             "I don't know who you are yet. Send /start and share your phone number, "
             "or type /start followed by the code your organizer gave you."

@@ -56,7 +56,7 @@ async def help_(ctx: Ctx, arg: str) -> list[Say]:
         + _("Problems with your record? Contact your unit's personnel officer.")
     )
     text += await _organizers(ctx)
-    if ctx.person_id is None and not ctx.shares_contact:  # how to link, where no button shows it
+    if ctx.person_id is None and not ctx.contact:  # how to link, where no button shows it
         return [Say(text), *not_linked(ctx)]
     return [Say(text, menu=Menu.MAIN if ctx.person_id is not None else Menu.CONTACT)]
 

@@ -58,7 +58,7 @@ def parse_birth(text: str) -> date | None:
 def welcome(ctx: Ctx) -> list[Say]:
     """How to begin, for a chat that is not linked: by the contact button where there is one."""
     _ = ctx._
-    if ctx.shares_contact:
+    if ctx.contact:
         text = _(
             "Hello! I help commune civil servants check their standards and register for "
             "training.\n\nTo begin, tap <b>📱 Share my phone number</b> below. Your number must "
@@ -166,7 +166,7 @@ async def unlinked_text(ctx: Ctx, text: str) -> list[Say] | None:
     code = looks_like_code(text)
     if code:
         return await by_code(ctx, code)
-    if ctx.shares_contact:
+    if ctx.contact:
         return None
     phone = normalize_phone(text)
     if owed and not phone:

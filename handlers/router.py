@@ -255,18 +255,18 @@ STEPS: dict[str, StepFlow] = {
 }
 _WORD_TABLE = command_words()
 
-# A file sent where the chat owes one: step name → its flow, given the step's data and the
-# channel's reference to the file, its name, and how to fetch it.
-FileStep = Callable[[Ctx, dict[str, Any], str, str, attendance.Fetch], Awaitable[list[Say]]]
-FILE_STEPS: dict[str, FileStep] = {attendance.SHEET: attendance.sheet_sent}
-# A photo or file the chat owes: step name → its flow (None: something else was sent).
+# The steps that take a photo or document: step name → its flow, given what was sent (None:
+# something else than text, a sticker or a voice message). Each flow ends or keeps its step.
 UploadFlow = Callable[[Ctx, Upload | None], Awaitable[list[Say]]]
-UPLOADS: dict[str, UploadFlow] = {claims.PHOTO: claims.evidence}
+UPLOADS: dict[str, UploadFlow] = {
+    claims.PHOTO: claims.evidence,  # a claim's evidence
+    attendance.SHEET: attendance.sheet_sent,  # a filled attendance sheet
+    broadcast.TEXT: broadcast.sent,  # a broadcast's photo or document, its caption the text
+}
 
 
 async def upload(ctx: Ctx, sent: Upload | None) -> list[Say] | None:
-    """The answer to a photo or file sent while the chat owes one; None when it owes none
-    (the step stays owed until its flow is done with it)."""
+    """The answer to a photo or file sent while the chat owes one; None when it owes none."""
     step = ctx.dialog.expect
     if step not in UPLOADS or ctx.person_id is None:
         return None
@@ -297,17 +297,6 @@ def owed(ctx: Ctx) -> tuple[str, dict[str, Any]] | None:
     ctx.expect(None)
     ctx.left = step
     return step
-
-
-async def sent(ctx: Ctx, ref: str, name: str, fetch: attendance.Fetch) -> list[Say] | None:
-    """A file sent where the chat owes one (an attendance sheet); None when none is owed."""
-    state = ctx.dialog
-    flow = FILE_STEPS.get(state.expect or "")
-    if flow is None:
-        return None
-    data = dict(state.data)
-    ctx.expect(None)
-    return await flow(ctx, data, ref, name, fetch)
 
 
 async def command(ctx: Ctx, text: str) -> list[Say] | None:

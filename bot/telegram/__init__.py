@@ -35,12 +35,11 @@ def register_all(app: Application) -> None:
         other_app,
     ):  # fmt: skip
         feature.register(app)
-    # A spreadsheet sent outside the conversations is a courses import.
-    # Attendance sheets (a file the chat owes) and claim evidence come before that.
-    broadcast.register(app)  # its message may be a document: before the spreadsheet import
-    adapter.owed_files(app)
+    # A photo or document the chat owes (claim evidence, an attendance sheet, a broadcast's
+    # message) goes to its step; any other spreadsheet is a courses import.
+    adapter.owed_uploads(app)
     for feature in (
-        attendance, claims, organizer_courses, course_import,
+        broadcast, attendance, claims, organizer_courses, course_import,
         nominations,  # asks a decline's reason as the next message
         reviews,  # asks a review meeting's conclusions as the next message
     ):  # fmt: skip

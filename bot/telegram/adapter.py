@@ -10,7 +10,7 @@ and written back after the update (bot/app.py), so a restart or another worker c
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Collection, Coroutine, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from datetime import UTC, datetime
 from html import escape
 from pathlib import PurePosixPath
@@ -20,6 +20,7 @@ from telegram import (
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    Message,
     ReplyKeyboardRemove,
     Update,
 )
@@ -36,10 +37,19 @@ from telegram.ext import (
 
 from bot.context import BotContext
 from bot.telegram.menus import contact_menu, main_menu, menu_pattern
-from domain.sheets import MAX_FILE_BYTES
 from handlers import actions as cb
 from handlers import router
-from handlers.core import Choice, Ctx, Downloaded, DownloadFailed, Flow, Menu, Say, Upload
+from handlers.core import (
+    Choice,
+    Ctx,
+    Downloaded,
+    DownloadFailed,
+    Fetch,
+    Flow,
+    Menu,
+    Say,
+    Upload,
+)
 from handlers.dialog import Dialogs
 
 CHANNEL = "telegram"
@@ -78,11 +88,9 @@ def ctx_of(update: Update, context: BotContext) -> Ctx:
         t=context.t,
         now=context.now(),
         wake=context.bot_data.get("wake") or (lambda: None),
-        shares_contact=True,
-        media=True,
-        files=True,
-        takes_files=True,
         buttons=True,
+        files=True,
+        contact=True,
     )
 
 
@@ -242,62 +250,7 @@ def _cancels(text: str) -> bool:
 class OwedStep(BaseHandler[Update, BotContext, None]):
     """Text from a chat that owes a step of a flow (handlers.router.STEPS: the next answer of
     /newcourse, a course's new value), or /cancel to leave it. Registered after the features,
-    so their commands and menu buttons still answer, and before the free-text search.
-
-    With `files`, it takes instead a photo or document (its caption the text) sent while the
-    chat owes one of those steps (a broadcast's message); such a handler is registered before
-    the features that take files outside a step (the spreadsheet import)."""
-
-    def __init__(self, dialogs: Dialogs, files: Iterable[str] = ()) -> None:
-        super().__init__(self.answer)
-        self.dialogs = dialogs
-        self.files = frozenset(files)
-
-    def check_update(self, update: object) -> bool:
-        if not isinstance(update, Update) or update.message is None:
-            return False
-        message, chat = update.message, update.effective_chat
-        if chat is None:
-            return False
-        if self.files:
-            steps: Collection[str] = self.files if message.photo or message.document else ()
-        # Other commands leave the step to run as usual; /skip is a step's own answer.
-        elif message.text and _command(message.text) in ("", "/cancel", "/skip"):
-            steps = router.STEPS
-        else:
-            return False
-        # The middleware (group -1) has loaded the chat's state by now.
-        return self.dialogs.state(str(chat.id), datetime.now(UTC)).expect in steps
-
-    async def answer(self, update: Update, context: BotContext) -> None:
-        """Hand the text (its formatting as HTML, and the photo or document it captions) to
-        the owed step's flow, or leave the step on /cancel."""
-        message = update.message
-        assert message is not None
-        ctx = ctx_of(update, context)
-        if message.photo:
-            ctx.upload = Upload("photo", message.photo[-1].file_id)
-        elif message.document:
-            ctx.upload = Upload("document", message.document.file_id)
-        text = (message.caption if ctx.upload else message.text) or ""
-        ctx.html = (message.caption_html if ctx.upload else message.text_html) if text else ""
-        step = router.owed(ctx)
-        if ctx.upload is None and _cancels(text):
-            says = await router.cancel(ctx, "")
-        else:
-            says = await router.typed(ctx, text, step)
-        await render(update, context, says)
-
-
-def owed_steps(app: Application, files: Iterable[str] = ()) -> None:
-    """Text answering an owed step; with `files`, a photo or document answering one of them."""
-    app.add_handler(OwedStep(dialogs_of(app), files))
-
-
-class OwedFile(BaseHandler[Update, BotContext, None]):
-    """A document from a chat that owes a file (handlers.router.FILE_STEPS: an attendance
-    sheet). Registered before the features that take a spreadsheet unasked (a courses
-    import), so the step owed has it first; any other document goes on to them."""
+    so their commands and menu buttons still answer, and before the free-text search."""
 
     def __init__(self, dialogs: Dialogs) -> None:
         super().__init__(self.answer)
@@ -306,28 +259,38 @@ class OwedFile(BaseHandler[Update, BotContext, None]):
     def check_update(self, update: object) -> bool:
         if not isinstance(update, Update) or update.message is None:
             return False
-        chat = update.effective_chat
-        if update.message.document is None or chat is None:
+        message, chat = update.message, update.effective_chat
+        # Other commands leave the step to run as usual; /skip is a step's own answer.
+        if chat is None or not message.text or _command(message.text) not in ("", "/cancel",
+                                                                              "/skip"):
             return False
-        return self.dialogs.state(str(chat.id), datetime.now(UTC)).expect in router.FILE_STEPS
+        # The middleware (group -1) has loaded the chat's state by now.
+        return self.dialogs.state(str(chat.id), datetime.now(UTC)).expect in router.STEPS
 
     async def answer(self, update: Update, context: BotContext) -> None:
-        """Hand the document to the owed step's flow, fetched within the sheet size limit."""
-        assert update.message is not None and update.message.document is not None
-        doc = update.message.document
-        fetch = fetcher(context, MAX_FILE_BYTES, doc.file_size)
-        says = await router.sent(ctx_of(update, context), doc.file_id, doc.file_name or "", fetch)
-        await render(update, context, says or [])
+        """Hand the text (its formatting as HTML) to the owed step's flow, or leave the step
+        on /cancel."""
+        message = update.message
+        assert message is not None and message.text is not None
+        ctx = ctx_of(update, context)
+        ctx.html = message.text_html
+        step = router.owed(ctx)
+        if _cancels(message.text):
+            says = await router.cancel(ctx, "")
+        else:
+            says = await router.typed(ctx, message.text, step)
+        await render(update, context, says)
 
 
-def owed_files(app: Application) -> None:
-    app.add_handler(OwedFile(dialogs_of(app)))
+def owed_steps(app: Application) -> None:
+    app.add_handler(OwedStep(dialogs_of(app)))
 
 
 class OwedUpload(BaseHandler[Update, BotContext, None]):
     """Anything but text from a chat that owes a photo or file (handlers.router.UPLOADS: a
-    claim's evidence): a photo or document goes to the step's flow, anything else is told
-    what is owed. Registered where the file is owed before other features take files."""
+    claim's evidence, an attendance sheet, a broadcast's message): a photo or document goes to
+    the step's flow, anything else is told what is owed. Registered before the features that
+    take files unasked (the courses import), so the step owed has them first."""
 
     def __init__(self, dialogs: Dialogs) -> None:
         super().__init__(self.answer)
@@ -344,20 +307,28 @@ class OwedUpload(BaseHandler[Update, BotContext, None]):
         return self.dialogs.state(str(chat.id), datetime.now(UTC)).expect in router.UPLOADS
 
     async def answer(self, update: Update, context: BotContext) -> None:
-        """Hand the photo or document to the owed step's flow."""
+        """Hand the photo or document (and its caption, with its formatting as HTML) to the
+        owed step's flow."""
         message = update.message
         assert message is not None
-        sent: Upload | None = None
-        if message.photo:
-            largest = message.photo[-1]
-            sent = Upload("photo", largest.file_id, largest.file_size,
-                          _fetch(context, largest.file_id, largest.file_size))  # fmt: skip
-        elif message.document is not None:
-            doc = message.document
-            sent = Upload("document", doc.file_id, doc.file_size,
-                          _fetch(context, doc.file_id, doc.file_size))  # fmt: skip
-        says = await router.upload(ctx_of(update, context), sent)
+        ctx = ctx_of(update, context)
+        ctx.html = message.caption_html if message.caption else ""
+        says = await router.upload(ctx, sent(context, message))
         await render(update, context, says or [])
+
+
+def sent(context: BotContext, message: Message) -> Upload | None:
+    """The photo (its largest size) or document of a message, fetched only when asked."""
+    caption = message.caption or ""
+    if message.photo:
+        largest = message.photo[-1]
+        return Upload("photo", largest.file_id, largest.file_size,
+                      fetcher(context, largest.file_id, largest.file_size), caption=caption)
+    if message.document is not None:
+        doc = message.document
+        return Upload("document", doc.file_id, doc.file_size,
+                      fetcher(context, doc.file_id, doc.file_size), doc.file_name or "", caption)
+    return None
 
 
 def owed_uploads(app: Application) -> None:
@@ -371,14 +342,11 @@ def dialogs_of(app: Application) -> Dialogs:
     return found
 
 
-Fetch = Callable[[str], Awaitable[Downloaded]]
-
-
-def fetcher(context: BotContext, limit: int, size: int | None = None) -> Fetch:
+def fetcher(context: BotContext, file_id: str, size: int | None = None) -> Fetch:
     """Download a file sent in chat by its file id, refused (DownloadFailed TOO_LARGE) over
-    `limit` bytes: before downloading when Telegram told its `size`, else by getFile's."""
+    the limit: before downloading when Telegram told its `size`, else by getFile's."""
 
-    async def fetch(file_id: str) -> Downloaded:
+    async def fetch(limit: int) -> Downloaded:
         if (size or 0) > limit:
             raise DownloadFailed(f"{size} bytes", DownloadFailed.TOO_LARGE)
         file = await context.bot.get_file(file_id)
@@ -386,14 +354,5 @@ def fetcher(context: BotContext, limit: int, size: int | None = None) -> Fetch:
             raise DownloadFailed(f"{file.file_size} bytes", DownloadFailed.TOO_LARGE)
         content = bytes(await file.download_as_bytearray())
         return Downloaded(content, PurePosixPath(file.file_path or "").name, "")
-
-    return fetch
-
-
-def _fetch(
-    context: BotContext, file_id: str, size: int | None
-) -> Callable[[int], Awaitable[Downloaded]]:
-    async def fetch(limit: int) -> Downloaded:
-        return await fetcher(context, limit, size)(file_id)
 
     return fetch

@@ -1,5 +1,5 @@
 """Attendance on Telegram (handlers/attendance.py): /attendance, /complete, /noshows and
-/checkin, the buttons of a course's sessions; the filled sheet is taken by adapter.OwedFile."""
+/checkin, the buttons of a course's sessions; the filled sheet is taken by adapter.OwedUpload."""
 
 from __future__ import annotations
 

@@ -7,8 +7,7 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
 from bot.context import BotContext
-from bot.telegram.adapter import ctx_of, fetcher, render
-from domain.sheets import MAX_FILE_BYTES
+from bot.telegram.adapter import ctx_of, fetcher, render, sent
 from handlers import actions as cb
 from handlers import course_import
 
@@ -17,10 +16,9 @@ async def upload(update: Update, context: BotContext) -> None:
     """Check a courses file and offer to import it."""
     message = update.effective_message
     assert message is not None and message.document is not None
-    doc = message.document
-    fetch = fetcher(context, MAX_FILE_BYTES, doc.file_size)
-    says = await course_import.upload(ctx_of(update, context), doc.file_id,
-                                      doc.file_name or "", fetch)  # fmt: skip
+    document = sent(context, message)
+    assert document is not None
+    says = await course_import.upload(ctx_of(update, context), document)
     await render(update, context, says)
 
 
@@ -29,7 +27,7 @@ async def confirm(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None
     says = await course_import.confirm(
-        ctx_of(update, context), cb.argument(query.data), fetcher(context, MAX_FILE_BYTES)
+        ctx_of(update, context), cb.argument(query.data), lambda ref: fetcher(context, ref)
     )
     await render(update, context, says)
 

@@ -157,12 +157,10 @@ class ZaloBot:
                 person_id=person_id,
                 t=Translator(lang, self.settings.tz),
                 now=now,
-                # Numbered plain text: no buttons, contact card, photos or files sent.
-                shares_contact=False,
+                # Numbered plain text: no buttons, files or contact card (photos come in).
                 buttons=False,
-                media=False,
                 files=False,
-                takes_files=False,
+                contact=False,
             )
             t = ctx.t
             evidence = None
