@@ -25,12 +25,13 @@ from handlers.render import (
     greeting,
     no_match,
 )
+from storage.db import reading
 
 QUERY_KEY = "search_query"
 
 
 async def _page(update: Update, context: BotContext, *, page: int, query: str) -> None:
-    async with context.db.begin() as session:
+    async with reading(context.db) as session:
         result = await catalog.page_of(
             session,
             person_id=context.person_id,

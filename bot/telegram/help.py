@@ -16,6 +16,7 @@ from bot.telegram.common import reply
 from bot.telegram.menus import contact_menu, main_menu, menu_pattern
 from domain import roles
 from locales import LANGUAGES, Translator, pick_language
+from storage.db import reading
 from storage.models import Role
 from storage.repos.accounts import AccountRepo
 
@@ -104,7 +105,7 @@ async def sync_role_menu(bot: Bot, res: Resources, person_id: int, bot_data: Any
     one back), in their language. Done at start-up, on /grant and /revoke in chat, on the
     person's /help (so a change made on the command line shows by then), on linking and on
     a change of language; Telegram is asked only when what the chat shows changes."""
-    async with res.db() as session:
+    async with reading(res.db) as session:
         account = await AccountRepo(session).linked_to("telegram", person_id)
         held = frozenset(g.role for g in await roles.grants_of(session, person_id))
     if account is None or not account.active:
@@ -153,7 +154,7 @@ async def help_(update: Update, context: BotContext) -> None:
     )
     text += "\n" + _("📱 /zalo: a code to use this bot on Zalo too.")
     text += "\n\n" + _("Problems with your record? Contact your unit's personnel officer.")
-    async with context.db.begin() as session:
+    async with reading(context.db) as session:
         grants = await roles.grants_of(session, context.person_id) if context.person_id else []
     if grants:  # only people with a role see what organizers can do
         text += "\n\n" + _(

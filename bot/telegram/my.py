@@ -11,6 +11,7 @@ from bot.telegram.menus import menu_pattern
 from domain.records import overview
 from handlers import actions as cb
 from handlers.render import my_text, short
+from storage.db import reading
 
 
 async def my(update: Update, context: BotContext) -> None:
@@ -18,7 +19,7 @@ async def my(update: Update, context: BotContext) -> None:
     person_id = await require_person(update, context)
     if person_id is None:
         return
-    async with context.db.begin() as session:
+    async with reading(context.db) as session:
         view = await overview(
             session,
             person_id=person_id,

@@ -14,6 +14,7 @@ from domain.standards import status_of
 from handlers import actions as cb
 from handlers.core import Choice
 from handlers.render import postings_text, status_text
+from storage.db import reading
 
 
 async def status(update: Update, context: BotContext) -> None:
@@ -23,7 +24,7 @@ async def status(update: Update, context: BotContext) -> None:
         return
     now = context.now()
     today = now.astimezone(context.settings.tz).date()
-    async with context.db.begin() as session:
+    async with reading(context.db) as session:
         statuses = await status_of(
             session,
             person_id=person_id,
