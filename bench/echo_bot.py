@@ -1,5 +1,8 @@
 """python-telegram-bot's plain echo bot, the yardstick of bench/updates_http.py: long polling
-against the Bot API at TELEGRAM_BASE_URL with BOT_TOKEN, every text answered with itself."""
+against the Bot API at TELEGRAM_BASE_URL with BOT_TOKEN, every text answered with itself.
+PTB's defaults throughout; ECHO_POOL sets its connection pool (256 by default, as ours): a burst
+of 256 new connections to the stand-in at once costs the echo bot more than it costs ours, whose
+sends are paced."""
 
 from __future__ import annotations
 

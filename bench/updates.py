@@ -4,7 +4,9 @@ Both run in this process on the same in-memory Telegram (bot.offline, no network
 cap), fed the same way: 100 linked civil servants send `--updates` messages, at most
 `--concurrency` outstanding, and an update counts when its handlers are done. The echo bot
 answers every text with the same text; ours answers /help, /status and /courses. Rounds are
-interleaved (echo, ours, echo, …) so a noisy machine slows both alike; the ratio is what counts.
+interleaved (echo, ours, echo, …) so a noisy machine slows both alike; the ratio is what counts,
+and the CPU an update costs (this process, all threads) is steadier still on a shared machine.
+bench/updates_http.py measures the same over HTTP, each bot a process of its own.
 
     .venv/bin/python -m bench.updates                      # SQLite
     .venv/bin/python -m bench.updates --db postgresql      # the local PostgreSQL
