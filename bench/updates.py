@@ -47,6 +47,7 @@ from tests.factories import make_course, make_person
 USERS = 100
 FIRST_USER = 800_000_001
 PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+_SCHEMA: list[str] = []  # the PostgreSQL schema this run made, dropped at its end
 
 
 def _user(n: int) -> dict[str, Any]:
@@ -58,6 +59,7 @@ async def _engine(kind: str, work: Path) -> AsyncEngine:
         engine = create_engine(f"sqlite+aiosqlite:///{work / 'bench.db'}")
     else:
         schema = f"bench_updates_{int(time.time())}"
+        _SCHEMA.append(schema)
         admin = create_engine(PG)
         async with admin.begin() as c:
             await c.execute(text(f'CREATE SCHEMA "{schema}"'))
@@ -172,6 +174,11 @@ async def run(args: argparse.Namespace) -> None:
                     rates[kind].append(args.updates / seconds)
                     cpu[kind].append(_CPU[-1] / args.updates * 1000)
         await engine.dispose()
+        if args.db == "postgresql":  # its schema, named in the engine's search path
+            admin = create_engine(PG)
+            async with admin.begin() as c:
+                await c.execute(text(f'DROP SCHEMA "{_SCHEMA[0]}" CASCADE'))
+            await admin.dispose()
     if errors.count:
         raise SystemExit(f"{errors.count} errors were logged while answering: no figures")
     echo_rate = statistics.median(rates["echo"])
