@@ -16,8 +16,6 @@ the 30/s cap (every send the stand-in let through its window, 403s included), th
     .venv/bin/python -m bench.broadcast --restart-at 0.5   # SIGTERM half-way, start again
 """
 
-
-
 from __future__ import annotations
 
 import argparse
@@ -238,9 +236,11 @@ def report(r: Result) -> None:
     print(f"sends that reached the stand-in: {len(times):,} of {expected:,} linked recipients "
           f"(403s included); lost: {expected - len(per_chat)}")  # fmt: skip
     both = len([t for t in r.others if times[0] <= t <= times[-1]]) + len(times) - 1
-    print(f"achieved rate: broadcast {rate:.2f}/s over {span:.1f} s = {rate / CAP:.3f} of the "
-          f"cap; all sends (with the replies and the organizer's messages) {both / span:.2f}/s "
-          f"= {both / span / CAP:.3f}" + (f" (with {r.restarts} restart)" if r.restarts else ""))
+    print(
+        f"achieved rate: broadcast {rate:.2f}/s over {span:.1f} s = {rate / CAP:.3f} of the "
+        f"cap; all sends (with the replies and the organizer's messages) {both / span:.2f}/s "
+        f"= {both / span / CAP:.3f}" + (f" (with {r.restarts} restart)" if r.restarts else "")
+    )
     print(f"429 answers: {r.too_many}; duplicates: {duplicates}")
     print(f"/help answers while broadcasting: p50 {ms(r.answers, 0.5)}, p99 {ms(r.answers, 0.99)}"
           f", max {ms(r.answers, 1.0)} over {len(r.answers)} ({r.unanswered} unanswered); "

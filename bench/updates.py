@@ -4,7 +4,9 @@ Both run in this process on the same in-memory Telegram (bot.offline, no network
 cap), fed the same way: 100 linked civil servants send `--updates` messages, at most
 `--concurrency` outstanding, and an update counts when its handlers are done. The echo bot
 answers every text with the same text; ours answers /help, /status and /courses. Rounds are
-interleaved (echo, ours, echo, …) so a noisy machine slows both alike; the ratio is what counts.
+interleaved (echo, ours, echo, …) so a noisy machine slows both alike; the ratio is what counts,
+and the CPU an update costs (this process, all threads) is steadier still on a shared machine.
+bench/updates_http.py measures the same over HTTP, each bot a process of its own.
 
     .venv/bin/python -m bench.updates                      # SQLite
     .venv/bin/python -m bench.updates --db postgresql      # the local PostgreSQL
@@ -17,6 +19,7 @@ import argparse
 import asyncio
 import cProfile
 import io
+import logging
 import pstats
 import statistics
 import sys
@@ -44,6 +47,7 @@ from tests.factories import make_course, make_person
 USERS = 100
 FIRST_USER = 800_000_001
 PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+_SCHEMA: list[str] = []  # the PostgreSQL schema this run made, dropped at its end
 
 
 def _user(n: int) -> dict[str, Any]:
@@ -55,6 +59,7 @@ async def _engine(kind: str, work: Path) -> AsyncEngine:
         engine = create_engine(f"sqlite+aiosqlite:///{work / 'bench.db'}")
     else:
         schema = f"bench_updates_{int(time.time())}"
+        _SCHEMA.append(schema)
         admin = create_engine(PG)
         async with admin.begin() as c:
             await c.execute(text(f'CREATE SCHEMA "{schema}"'))
@@ -94,9 +99,26 @@ async def _feed(app: Application[Any, Any, Any, Any, Any, Any], api: OfflineBotA
         async with gate:
             await app.process_update(update)
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(one(u) for u in updates))
+    _CPU.append(time.process_time() - cpu)
     return time.perf_counter() - started
+
+
+# CPU seconds of each _feed (this process, every thread): on a machine others share, the CPU an
+# update costs is steadier than the updates/s it allows.
+_CPU: list[float] = []
+
+
+class _Errors(logging.Handler):
+    """Counts errors logged while updates run: a failing handler is fast, not a result."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
 
 
 def _echo(api: OfflineBotAPI) -> Application[Any, Any, Any, Any, Any, Any]:
@@ -114,6 +136,8 @@ def _echo(api: OfflineBotAPI) -> Application[Any, Any, Any, Any, Any, Any]:
 
 
 async def run(args: argparse.Namespace) -> None:
+    errors = _Errors()
+    logging.getLogger().addHandler(errors)
     with tempfile.TemporaryDirectory() as tmp:
         engine = await _engine(args.db, Path(tmp))
         await _people(engine)
@@ -134,24 +158,36 @@ async def run(args: argparse.Namespace) -> None:
                 await _feed(ours, api, [args.profile] * args.updates, args.concurrency)
                 profile.disable()
                 out = io.StringIO()
-                pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(40)
+                # Coroutines' cumulative times count their awaits; own time shows the CPU.
+                stats = pstats.Stats(profile, stream=out)
+                stats.sort_stats("cumulative").print_stats(40)
+                stats.sort_stats("tottime").print_stats(40)
                 print(out.getvalue())
                 return
             rates: dict[str, list[float]] = {"echo": [], **{k: [] for k in kinds}}
+            cpu: dict[str, list[float]] = {k: [] for k in rates}
             for _round in range(args.rounds):
                 for kind in ("echo", *kinds):
                     app = echo if kind == "echo" else ours
                     texts = [kind if kind != "echo" else "xin chào"] * args.updates
                     seconds = await _feed(app, api, texts, args.concurrency)
                     rates[kind].append(args.updates / seconds)
+                    cpu[kind].append(_CPU[-1] / args.updates * 1000)
         await engine.dispose()
+        if args.db == "postgresql":  # its schema, named in the engine's search path
+            admin = create_engine(PG)
+            async with admin.begin() as c:
+                await c.execute(text(f'DROP SCHEMA "{_SCHEMA[0]}" CASCADE'))
+            await admin.dispose()
+    if errors.count:
+        raise SystemExit(f"{errors.count} errors were logged while answering: no figures")
     echo_rate = statistics.median(rates["echo"])
     print(f"{args.db}: {args.updates} updates × {args.rounds} rounds, {USERS} users, "
           f"≤{args.concurrency} outstanding")  # fmt: skip
     for kind, values in rates.items():
-        med = statistics.median(values)
+        med, ms = statistics.median(values), statistics.median(cpu[kind])
         print(f"  {kind:10s} median {med:7.1f}/s (min {min(values):7.1f}, max {max(values):7.1f})"
-              f"  × echo {med / echo_rate:5.2f}")  # fmt: skip
+              f"  × echo {med / echo_rate:5.2f}  CPU {ms:5.2f} ms/update")  # fmt: skip
 
 
 def main() -> int:

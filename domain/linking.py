@@ -76,13 +76,23 @@ async def account_for(
     if account.chat_id != chat_id or not account.active:
         account.chat_id = chat_id
         account.active = True
-    if (
+    if _touch_due(account, now):
+        account.last_used_at = now
+    return account
+
+
+def unchanged(account: ChatAccount, *, chat_id: str, now: datetime | None = None) -> bool:
+    """True when `account_for` would change nothing: the update can be answered from a read
+    transaction, without the write lock (most updates: a known chat, used recently)."""
+    return account.chat_id == chat_id and account.active and not _touch_due(account, now)
+
+
+def _touch_due(account: ChatAccount, now: datetime | None) -> bool:
+    return (
         now is not None
         and account.person_id is not None
         and (account.last_used_at is None or now - account.last_used_at >= TOUCH_EVERY)
-    ):
-        account.last_used_at = now
-    return account
+    )
 
 
 async def _first_contact(

@@ -14,6 +14,7 @@ from domain.search import Intent, understand
 from handlers import actions as cb
 from handlers.core import Choice, Ctx, Menu, Say
 from handlers.render import course_page, full_text, greeting, no_match, short
+from storage.db import reading
 
 
 async def courses(ctx: Ctx, arg: str) -> list[Say]:
@@ -45,7 +46,7 @@ async def turn_search_page(ctx: Ctx, arg: str) -> list[Say]:
 
 
 async def _page(ctx: Ctx, page: int, query: str, *, turning: bool = False) -> list[Say]:
-    async with ctx.db.begin() as session:
+    async with reading(ctx.db) as session:
         result = await catalog.page_of(
             session,
             person_id=ctx.person_id,

@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.text import fold
+from storage.db import reading
 from storage.repos.dialogs import DialogRepo
 
 MAX_TEXT = 2000
@@ -226,7 +227,7 @@ class Dialogs:
     async def load(self, chat_id: str, now: datetime, session: AsyncSession | None = None) -> None:
         """Read the chat's stored state (in `session` when given)."""
         if session is None:
-            async with self.db.begin() as own:
+            async with reading(self.db) as own:
                 raw = await DialogRepo(own).state(self.channel, chat_id, now)
         else:
             raw = await DialogRepo(session).state(self.channel, chat_id, now)

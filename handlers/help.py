@@ -6,6 +6,7 @@ from domain import roles
 from handlers.core import APPS, Ctx, Menu, Say
 from handlers.flows import not_linked
 from handlers.other_app import OTHER
+from storage.db import reading
 from storage.models import Role
 
 
@@ -66,7 +67,7 @@ async def _organizers(ctx: Ctx) -> str:
     multi-step screens still need buttons)."""
     if ctx.person_id is None or not ctx.buttons:
         return ""
-    async with ctx.db.begin() as session:
+    async with reading(ctx.db) as session:
         grants = await roles.grants_of(session, ctx.person_id)
     if not grants:  # only people with a role see what organizers can do
         return ""

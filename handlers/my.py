@@ -7,6 +7,7 @@ from handlers import actions as cb
 from handlers.core import Choice, Ctx, Menu, Say
 from handlers.flows import not_linked
 from handlers.render import my_text, short
+from storage.db import reading
 
 
 async def my(ctx: Ctx, arg: str) -> list[Say]:
@@ -14,7 +15,7 @@ async def my(ctx: Ctx, arg: str) -> list[Say]:
     upcoming course is a choice that opens its card (the main menu where there is none)."""
     if ctx.person_id is None:
         return not_linked(ctx)
-    async with ctx.db.begin() as session:
+    async with reading(ctx.db) as session:
         view = await overview(
             session,
             person_id=ctx.person_id,

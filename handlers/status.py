@@ -8,6 +8,7 @@ from handlers import actions as cb
 from handlers.core import Choice, Ctx, Say
 from handlers.flows import not_linked
 from handlers.render import postings_text, status_text
+from storage.db import reading
 
 
 async def status(ctx: Ctx, arg: str) -> list[Say]:
@@ -15,7 +16,7 @@ async def status(ctx: Ctx, arg: str) -> list[Say]:
     if ctx.person_id is None:
         return not_linked(ctx)
     today = ctx.now.astimezone(ctx.settings.tz).date()
-    async with ctx.db.begin() as session:
+    async with reading(ctx.db) as session:
         statuses = await status_of(
             session,
             person_id=ctx.person_id,

@@ -72,12 +72,14 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 @asynccontextmanager
 async def reading(db: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
     """A transaction that only reads: on SQLite it does not take the write lock, so a long
-    job (the reminder planner, a report) never makes users' writes wait. Nothing is saved."""
+    job (the reminder planner, a report) never makes users' writes wait. Nothing is saved;
+    what was read stays readable afterwards, as after `db.begin()` (expire_on_commit=False)."""
     async with db() as session:
         await session.connection(execution_options={READ_ONLY: True})
         try:
             yield session
         finally:
+            session.expunge_all()  # a rollback would expire them: unreadable once closed
             await session.rollback()
 
 

@@ -9,7 +9,7 @@ from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 
 from bot.context import BotContext
 from bot.telegram.adapter import dialogs
-from domain.linking import account_for
+from handlers import caller as callers
 from locales import Translator, pick_language
 
 CHANNEL = "telegram"
@@ -17,23 +17,21 @@ log = logging.getLogger(__name__)
 
 
 async def identify(update: Update, context: BotContext) -> None:
-    """Load or create the chat account and choose the language for this update; answer and
-    stop a button press that carries no data."""
+    """Load or create the chat account (written only when it changed, handlers/caller.py)
+    and choose the language for this update; answer and stop a button press without data."""
     user, chat = update.effective_user, update.effective_chat
     if user is None:
         return
-    async with context.db.begin() as session:
-        account = await account_for(
-            session,
-            channel=CHANNEL,
-            chat_user_id=str(user.id),
-            chat_id=str(chat.id if chat else user.id),
-            now=context.now(),
-        )
-        context.account_id, context.person_id = account.id, account.person_id
-        stored = account.language
-        await dialogs(context).load(str(chat.id if chat else user.id), context.now(), session)
-    lang = pick_language(stored, user.language_code, context.settings.default_language)
+    caller = await callers.identify(
+        context.db,
+        dialogs(context),
+        channel=CHANNEL,
+        chat_user_id=str(user.id),
+        chat_id=str(chat.id if chat else user.id),
+        now=context.now(),
+    )
+    context.account_id, context.person_id = caller.account_id, caller.person_id
+    lang = pick_language(caller.language, user.language_code, context.settings.default_language)
     context.t = Translator(lang, context.settings.tz)
     query = update.callback_query
     if query is not None and not query.data and not query.game_short_name:

@@ -25,8 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.zalo.client import ZaloClient, ZaloError, ZaloRateLimited
 from config.instruments import UPDATE_SECONDS, UPDATES, zalo_kind
 from config.settings import Settings
-from domain.linking import account_for
 from handlers import flows, router
+from handlers.caller import identify
 from handlers.core import Choice, Ctx, Downloaded, Menu, Say, Upload
 from handlers.dialog import Dialogs, OutOfRange, Picked, Replaced, Stale, compose, split
 from locales import Translator, pick_language
@@ -37,6 +37,7 @@ CHANNEL = "zalo"
 TEXT_EVENT = "message.text.received"
 IMAGE_EVENT = "message.image.received"
 SEEN_MAX = 5000
+
 
 @dataclass(frozen=True)
 class Turn:
@@ -135,16 +136,15 @@ class ZaloBot:
             if not turn.private:
                 await self._send(turn.chat_id, t.gettext("Please write to me in a private chat."))
                 return
-            async with self.db.begin() as session:
-                account = await account_for(
-                    session,
-                    channel=CHANNEL,
-                    chat_user_id=turn.user_id,
-                    chat_id=turn.chat_id,
-                    now=now,
-                )
-                account_id, person_id, stored = account.id, account.person_id, account.language
-                await self.dialogs.load(turn.chat_id, now, session)
+            caller = await identify(
+                self.db,
+                self.dialogs,
+                channel=CHANNEL,
+                chat_user_id=turn.user_id,
+                chat_id=turn.chat_id,
+                now=now,
+            )
+            account_id, person_id, stored = caller.account_id, caller.person_id, caller.language
             lang = pick_language(stored, None, self.settings.default_language)
             ctx = Ctx(
                 settings=self.settings,
