@@ -17,6 +17,7 @@ from bot.telegram.common import reply
 from domain import roles
 from handlers.core import Ctx
 from locales import LANGUAGES, Translator, pick_language
+from storage.db import reading
 from storage.models import Role
 from storage.repos.accounts import AccountRepo
 
@@ -93,7 +94,7 @@ async def _sync_job(context: BotContext) -> None:
 async def sync_role_menus(app: Application) -> None:
     """Every role holder's menu, a few a second (Telegram publishes no limit for this)."""
     res: Resources = app.bot_data["resources"]
-    async with res.db() as session:
+    async with reading(res.db) as session:
         holders = await roles.holders(session)
     for person_id in holders:
         await sync_role_menu(app.bot, res, person_id, app.bot_data)
@@ -105,7 +106,7 @@ async def sync_role_menu(bot: Bot, res: Resources, person_id: int, bot_data: Any
     one back), in their language. Done at start-up, on /grant and /revoke in chat, on the
     person's /help (so a change made on the command line shows by then), on linking and on
     a change of language; Telegram is asked only when what the chat shows changes."""
-    async with res.db() as session:
+    async with reading(res.db) as session:
         account = await AccountRepo(session).linked_to("telegram", person_id)
         held = frozenset(g.role for g in await roles.grants_of(session, person_id))
     if account is None or not account.active:
