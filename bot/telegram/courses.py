@@ -38,4 +38,7 @@ def register(app: Application) -> None:
 
 def register_search(app: Application) -> None:
     """Free text; registered last so menu buttons, commands and conversations win."""
-    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, typed))
+    # New messages only: an edited earlier answer is not the answer to the step owed now.
+    app.add_handler(
+        MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND, typed)
+    )

@@ -176,9 +176,19 @@ async def stale_button(update: Update, context: BotContext) -> None:
 
 
 async def on_error(update: object, context: BotContext) -> None:
-    """Log the failure and apologise in the user's language."""
+    """Log the failure, answer a pressed button, forget what the update changed of the chat's
+    conversation (it is not written back, so a retry finds the step as it was) and apologise
+    in the user's language."""
     log.error("error while handling an update", exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
+        dialogs = context.bot_data.get("dialogs")
+        if dialogs is not None:
+            dialogs.drop(str(update.effective_chat.id))
+        try:
+            if update.callback_query is not None:
+                await update.callback_query.answer()
+        except Exception:  # already answered, or too late to
+            log.debug("could not answer the button after the error", exc_info=True)
         try:
             await update.effective_chat.send_message(
                 context.t.gettext("Sorry, something went wrong. Please try again in a moment.")
