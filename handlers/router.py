@@ -299,20 +299,27 @@ def owed(ctx: Ctx) -> tuple[str, dict[str, Any]] | None:
     return step
 
 
+def _named(words: str) -> str | None:
+    """The command these typed words name (a command's own name counts, even one added to
+    COMMANDS after the word table was built)."""
+    folded = key(words)
+    return _WORD_TABLE.get(folded) or (folded if folded in COMMANDS else None)
+
+
 async def command(ctx: Ctx, text: str) -> list[Say] | None:
     """The answer to a command ("/status", "khoa hoc", "điểm danh 123456"), or None."""
     if text.startswith("/"):
         word, _sep, arg = text[1:].partition(" ")
-        name = _WORD_TABLE.get(key(word))
+        name = _named(word)
         if name is None:
             return [Say(ctx._("I don't know that command. Send /help to see what I can do."))]
         return await ACTIONS[name](ctx, arg.strip())
-    name = _WORD_TABLE.get(key(text))
+    name = _named(text)
     if name is not None:
         return await ACTIONS[name](ctx, "")
     words = text.split()
     for n in (3, 2, 1):  # a command word of one to three words, then its argument
-        name = _WORD_TABLE.get(key(" ".join(words[:n])))
+        name = _named(" ".join(words[:n]))
         if name in _WITH_ARGUMENT and len(words) > n:
             return await ACTIONS[name](ctx, " ".join(words[n:]))
     return None

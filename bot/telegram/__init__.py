@@ -48,5 +48,6 @@ def register_all(app: Application) -> None:
     # .STEPS), else it is a search when no menu button matched above, and the catch-alls
     # answer whatever is left.
     adapter.owed_steps(app)
+    adapter.the_rest(app)  # what the router names and no module above wired
     courses.register_search(app)
     help.register_fallbacks(app)

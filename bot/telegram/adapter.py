@@ -231,6 +231,21 @@ def commands(app: Application, names: Iterable[str], *, after: After | None = No
         app.add_handler(CommandHandler(name, flow_handler(router.ACTIONS[name], after=after)))
 
 
+def the_rest(app: Application) -> None:
+    """Every command and action of handlers.router that no feature module wired: a command or
+    choice added to the router works on Telegram without touching this adapter."""
+    wired_commands: set[str] = set()
+    wired_actions: set[str] = set()
+    for handlers in app.handlers.values():
+        for handler in handlers:
+            if isinstance(handler, CommandHandler):
+                wired_commands |= set(handler.commands)
+            elif isinstance(handler, CallbackQueryHandler) and handler.pattern is not None:
+                wired_actions.add(str(getattr(handler.pattern, "pattern", handler.pattern)))
+    commands(app, [c for c in router.COMMANDS if c not in wired_commands])
+    actions(app, [a for a in router.ACTIONS if cb.pattern(a).pattern not in wired_actions])
+
+
 def menu_buttons(app: Application, names: Iterable[str], *, after: After | None = None) -> None:
     """The main menu's buttons (their labels, in any language) go to the flows of these
     commands; registered before the conversations, so a button works in the middle of one."""
