@@ -266,10 +266,14 @@ UPLOADS: dict[str, UploadFlow] = {
 
 
 async def upload(ctx: Ctx, sent: Upload | None) -> list[Say] | None:
-    """The answer to a photo or file sent while the chat owes one; None when it owes none."""
+    """The answer to a photo or file sent while the chat owes one; None when it owes none.
+    Every such step is a linked person's: a chat unlinked meanwhile is told how to link."""
     step = ctx.dialog.expect
-    if step not in UPLOADS or ctx.person_id is None:
+    if step not in UPLOADS:
         return None
+    if ctx.person_id is None:
+        ctx.expect(None)
+        return flows.not_linked(ctx)
     return await UPLOADS[step](ctx, sent)
 
 

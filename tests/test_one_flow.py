@@ -1,17 +1,23 @@
-"""Issue 16's "done when": a trivial command added to both channels touches one flow and the
-router's table, and no adapter. The command is registered the way every flow is (an entry in
-handlers.router's ACTIONS and COMMANDS) before the applications are built."""
+"""The router as both channels use it. Issue 16's "done when": a trivial command added to both
+channels touches one flow and the router's table, and no adapter (the command is registered the
+way every flow is, an entry in handlers.router's ACTIONS and COMMANDS, before the applications
+are built). And a file owed by a chat unlinked meanwhile is answered, never dropped."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.zalo.client import ZaloClient
 from bot.zalo.conversation import ZaloBot
 from config.settings import Settings
-from handlers import router
+from handlers import claims, router
 from handlers.core import Ctx, Say
+from storage.models import ChatAccount
+from tests.fixtures_zalo import person_on_zalo
 from tests.harness import AN, running, said, settings
 from tests.zalo_standin import StandInZalo, Zalo
 
@@ -42,3 +48,23 @@ async def test_a_command_added_to_the_router_answers_on_telegram_and_zalo(
         finally:
             await client.aclose()
     assert answers == [said("OK, nothing changed.")]
+
+
+async def test_a_photo_owed_by_a_chat_unlinked_meanwhile_is_answered_with_how_to_link(
+    zalo: Zalo,
+) -> None:
+    """A claim's photo step outlives the link (an organizer unlinked the chat, or it was
+    linked elsewhere): the photo gets how to link, not silence, and the step is gone."""
+    await person_on_zalo(zalo.db, "z2")
+    dialogs, now = zalo.bot.dialogs, datetime.now(UTC)
+    async with dialogs.turn("z2"):
+        await dialogs.load("z2", now)
+        dialogs.owe("z2", claims.PHOTO, now, {"kind": "training"}, survives_push=True)
+        await dialogs.save("z2", now)
+    async with zalo.db.begin() as s:
+        await s.execute(update(ChatAccount).values(person_id=None))
+    before = len(zalo.srv.sent_to("z2"))
+    await zalo.bot.handle(zalo.srv.image_update("z2"))
+    answers = zalo.srv.sent_to("z2")[before:]
+    assert answers and answers[0].startswith(said("You are not linked yet.")[:20]), answers
+    assert (await zalo.dialog("z2")).expect is None
